@@ -1,0 +1,59 @@
+// Dispatcher: the public face of delivery/. Commits each submitted Request to the SQLite outbox
+// (group commit) before its first attempt, sends it to the primary URL then each redundant URL
+// until one accepts, retries on the schedule, and moves it to the dead letters when the
+// schedule runs out. Owns its own threads; never touches the caller's event loop.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "delivery/request.h"
+
+namespace folderhook::delivery {
+
+// level is "debug", "info", "warn" or "error"; fields are extra structured context.
+// Called from delivery's own threads; the implementation must be thread-safe.
+using Logger = std::function<void(std::string_view level, std::string_view msg,
+                                  const nlohmann::json& fields)>;
+
+enum class SuccessPolicy { kAny2xx, kExactly200 };
+
+struct NotifyOptions {
+  std::string smtp_url;  // "" = no email, dead letters are logged only
+  std::string from;
+  std::vector<std::string> to;
+};
+
+struct DispatcherOptions {
+  std::string state_dir;  // created if missing; holds outbox.db and the lock
+  std::chrono::milliseconds timeout{10'000};  // connect and read, per URL
+  std::vector<std::chrono::milliseconds> retry;  // waits after each failed attempt
+  SuccessPolicy success = SuccessPolicy::kAny2xx;
+  std::string user_agent = "folderhook";
+  NotifyOptions notify;
+};
+
+class Dispatcher {
+ public:
+  virtual ~Dispatcher() = default;
+  // Thread-safe and quick: queues the requests for the next group commit. The ids are
+  // assigned there. Nothing is sent before it is committed.
+  virtual void submit(std::vector<Request>&& requests) = 0;
+  // Commits everything submitted, stops the senders (an attempt in flight is abandoned and
+  // will be sent again at the next start: delivery is at least once) and joins the threads.
+  virtual void shutdown() = 0;
+};
+
+// Opens (or creates) the outbox in options.state_dir, takes its exclusive lock, and starts the
+// threads; pending deliveries from an earlier run are sent again. On failure returns nullptr
+// and sets `error` (one line, for the operator).
+std::unique_ptr<Dispatcher> open_dispatcher(DispatcherOptions options, Logger logger,
+                                            std::string& error);
+
+}  // namespace folderhook::delivery

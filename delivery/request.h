@@ -1,0 +1,28 @@
+// Request: one delivery as agent/ hands it to delivery/: everything needed to send it, so that
+// a delivery in the outbox never depends on the rules in force when it is retried.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace folderhook::delivery {
+
+struct Request {
+  std::string id;                   // assigned by the outbox when committed; stable across retries
+  std::string method = "GET";       // GET | POST
+  std::vector<std::string> urls;    // first is primary, the rest redundant, tried in order
+  std::string query;                // appended to each URL after '?' (no leading '?'); may be empty
+  std::string body;                 // POST only
+  std::string content_type;         // POST only
+  std::vector<std::pair<std::string, std::string>> headers;  // extra headers, in order
+  std::string secret;               // "whsec_..." enables Standard Webhooks signatures; "" = none
+  // Labels for logs, status and dead-letter email; never sent.
+  std::string action;
+  std::string path;
+  std::string rule;                 // the folder rule's path, groups dead-letter emails
+  int64_t created_ms = 0;           // Unix ms when the operation happened
+};
+
+}  // namespace folderhook::delivery

@@ -1,0 +1,60 @@
+// Watcher: the public face of watch/. Owns the kernel descriptors of one backend, the recursive
+// watch table and the ActionBuilder, and hands finished FileActions to a sink.
+//
+// Threading: created, used and closed on the thread that runs `loop`; the sink and the logger
+// are called on that thread too. Nothing here blocks the loop for long.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "watch/file_action.h"
+
+namespace folderhook::watch {
+
+// level is "debug", "info", "warn" or "error"; fields are extra structured context.
+using Logger = std::function<void(std::string_view level, std::string_view msg,
+                                  const nlohmann::json& fields)>;
+using ActionSink = std::function<void(std::vector<FileAction>&& actions)>;
+
+struct RootOptions {
+  std::string path;                        // absolute, normalised (no trailing slash)
+  std::vector<std::string> temp_patterns;  // globs on the file name: uploads via temp names
+};
+
+struct WatchOptions {
+  std::vector<RootOptions> roots;           // may nest or repeat; each directory is watched once
+  std::vector<std::string> ignore_paths;    // absolute; never reported (the agent's state_dir)
+  std::chrono::milliseconds settle{200};    // merges writes; settles links and special files
+  std::chrono::milliseconds move_pairing{250};  // MOVED_FROM without MOVED_TO -> destroy after this
+};
+
+struct WatchStats {
+  uint64_t watches = 0;
+  uint64_t overflows = 0;
+  uint64_t events = 0;
+  bool degraded = false;  // some directory could not be watched (ENOSPC, ...)
+};
+
+class Watcher {
+ public:
+  virtual ~Watcher() = default;
+  // Stops reading, closes every handle, and calls `done` from the last close callback.
+  virtual void close(std::function<void()> done) = 0;
+  virtual WatchStats stats() const = 0;
+};
+
+// Starts watching. On failure returns nullptr and sets `error` (one line, for the operator).
+std::unique_ptr<Watcher> start_inotify_watcher(uv_loop_t* loop, WatchOptions options,
+                                               ActionSink sink, Logger logger,
+                                               std::string& error);
+
+}  // namespace folderhook::watch
