@@ -28,15 +28,29 @@ struct NotifyOptions {
   std::string smtp_url;  // "" = no email, dead letters are logged only
   std::string from;
   std::vector<std::string> to;
+  // At most one email per folder rule per min_interval; deliveries that die within `gather`
+  // of the first one go into the same email.
+  std::chrono::milliseconds min_interval{std::chrono::hours(1)};
+  std::chrono::milliseconds gather{std::chrono::seconds(2)};
+  std::chrono::milliseconds retry_after_failure{std::chrono::seconds(30)};  // doubles, max 10m
 };
 
 struct DispatcherOptions {
   std::string state_dir;  // created if missing; holds outbox.db and the lock
   std::chrono::milliseconds timeout{10'000};  // connect and read, per URL
-  std::vector<std::chrono::milliseconds> retry;  // waits after each failed attempt
+  std::vector<std::chrono::milliseconds> retry;  // waits after each failed attempt;
+                                                 // empty = default_retry_schedule() (retry.h)
   SuccessPolicy success = SuccessPolicy::kAny2xx;
   std::string user_agent = "folderhook";
   NotifyOptions notify;
+  // Sender threads per URL set for first attempts (they leave in submission order) and for
+  // retries (a separate lane, so that retries never delay first attempts).
+  int first_senders = 4;
+  int retry_senders = 2;
+  // Requests held in memory while the outbox cannot be written (full disk); beyond this,
+  // new requests are dropped with an error log.
+  size_t max_held = 100'000;
+  std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
 };
 
 class Dispatcher {

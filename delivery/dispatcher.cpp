@@ -1,0 +1,488 @@
+#include "delivery/dispatcher.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "delivery/attempt.h"
+#include "delivery/http_sender.h"
+#include "delivery/notifier.h"
+#include "delivery/outbox.h"
+#include "delivery/retry.h"
+#include "delivery/url.h"
+
+namespace folderhook::delivery {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string new_id() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    // RAND_bytes fails only without entropy; fall back to the standard library's source.
+    std::random_device rd;
+    for (auto& b : bytes) b = static_cast<unsigned char>(rd());
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "msg_";
+  for (const auto b : bytes) {
+    id += kHex[b >> 4];
+    id += kHex[b & 0xF];
+  }
+  return id;
+}
+
+double unit_random() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+// A logger that never lets an exception escape into delivery's threads (a JSON dump of a
+// non-UTF-8 path may throw in the caller's logger).
+Logger safe_logger(Logger inner) {
+  return [inner = std::move(inner)](std::string_view level, std::string_view msg,
+                                    const nlohmann::json& fields) {
+    if (!inner) return;
+    try {
+      inner(level, msg, fields);
+    } catch (...) {
+    }
+  };
+}
+
+struct Item {
+  int64_t seq = 0;
+  Request request;
+  int attempts = 0;
+  int64_t next_at_ms = 0;
+};
+
+class DispatcherImpl;
+
+// One URL set: its first attempts in submission order, its retries by due time, and the
+// threads that send them. A dead or slow URL set only ever occupies its own threads.
+class Lane {
+ public:
+  Lane(DispatcherImpl& owner, int first_senders, int retry_senders);
+  ~Lane() { stop(); }
+  Lane(const Lane&) = delete;
+  Lane& operator=(const Lane&) = delete;
+
+  void push_first(std::shared_ptr<Item> item) {
+    std::lock_guard lock(mu_);
+    first_.push_back(std::move(item));
+    cv_first_.notify_one();
+  }
+  void push_retry(std::shared_ptr<Item> item) {
+    std::lock_guard lock(mu_);
+    retries_.emplace(item->next_at_ms, std::move(item));
+    cv_retry_.notify_all();
+  }
+  // Abandons the attempts in flight (they are sent again at the next start) and joins.
+  void stop();
+
+ private:
+  void run_first(HttpSender& sender);
+  void run_retry(HttpSender& sender);
+
+  DispatcherImpl& owner_;
+  std::mutex mu_;
+  std::condition_variable cv_first_;
+  std::condition_variable cv_retry_;
+  std::deque<std::shared_ptr<Item>> first_;
+  std::multimap<int64_t, std::shared_ptr<Item>> retries_;
+  bool stopping_ = false;
+  std::vector<std::unique_ptr<HttpSender>> senders_;
+  std::vector<std::thread> threads_;
+};
+
+class DispatcherImpl final : public Dispatcher {
+ public:
+  DispatcherImpl(DispatcherOptions options, Logger logger, std::unique_ptr<StateLock> lock,
+                 std::unique_ptr<Outbox> outbox)
+      : options_(std::move(options)),
+        logger_(safe_logger(std::move(logger))),
+        lock_(std::move(lock)),
+        outbox_(std::move(outbox)) {
+    if (options_.retry.empty()) options_.retry = default_retry_schedule();
+    options_.first_senders = std::max(1, options_.first_senders);
+    options_.retry_senders = std::max(1, options_.retry_senders);
+  }
+
+  ~DispatcherImpl() override { shutdown(); }
+
+  bool start(std::string& error) {
+    std::vector<PendingRow> rows;
+    if (!outbox_->load_pending(0, rows, error)) {
+      error = "cannot read the outbox in '" + options_.state_dir + "': " + error;
+      return false;
+    }
+    for (auto& row : rows) {
+      poll_mark_ = std::max(poll_mark_, row.seq);
+      dispatch(std::make_shared<Item>(
+          Item{row.seq, std::move(row.request), row.attempts, row.next_at_ms}));
+    }
+    if (!rows.empty()) {
+      logger_("info", "outbox resumed", {{"pending", rows.size()}});
+    }
+    if (!options_.notify.smtp_url.empty()) {
+      notifier_ = std::make_unique<Notifier>(options_.state_dir, options_.notify, logger_);
+    }
+    writer_ = std::thread([this] { run_writer(); });
+    return true;
+  }
+
+  void submit(std::vector<Request>&& requests) override {
+    std::lock_guard lock(wmu_);
+    if (writer_stopping_) {
+      logger_("error", "delivery submitted after shutdown; dropped", {{"count", requests.size()}});
+      return;
+    }
+    size_t dropped = 0;
+    for (auto& r : requests) {
+      if (submitted_.size() + held_count_ >= options_.max_held) {
+        ++dropped;
+        continue;
+      }
+      submitted_.push_back(std::move(r));
+    }
+    if (dropped > 0) {
+      logger_("error", "outbox cannot keep up (disk full?); requests dropped",
+              {{"dropped", dropped}, {"held_in_memory", submitted_.size()},
+               {"max_held", options_.max_held}});
+    }
+    wcv_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard lock(lanes_mu_);
+      if (stopped_) return;
+      stopped_ = true;
+      stopping_.store(true);
+    }
+    for (auto& [key, lane] : lanes_) lane->stop();
+    {
+      std::lock_guard lock(wmu_);
+      writer_stopping_ = true;
+      wcv_.notify_all();
+    }
+    if (writer_.joinable()) writer_.join();
+    if (notifier_) notifier_->stop();
+    lanes_.clear();
+    outbox_.reset();
+    lock_.reset();
+  }
+
+  // Called by a Lane's sender thread with the result of one attempt.
+  void attempt_done(const std::shared_ptr<Item>& item, Lane& lane, const AttemptResult& result);
+  bool stopping() const { return stopping_.load(); }
+  std::unique_ptr<HttpSender> make_sender() const {
+    return make_http_sender(options_.timeout, options_.ca_file);
+  }
+  const DispatcherOptions& options() const { return options_; }
+
+ private:
+  void dispatch(std::shared_ptr<Item> item) {
+    std::string key;
+    for (const auto& u : item->request.urls) key += u + "\n";
+    key += item->request.method;
+    std::lock_guard lock(lanes_mu_);
+    if (stopped_) return;  // committed: sent at the next start
+    auto& lane = lanes_[key];
+    if (!lane) lane = std::make_unique<Lane>(*this, options_.first_senders, options_.retry_senders);
+    if (item->attempts == 0) {
+      lane->push_first(std::move(item));
+    } else {
+      lane->push_retry(std::move(item));
+    }
+  }
+
+  void post(Batch&& part) {
+    std::lock_guard lock(wmu_);
+    auto append = [](auto& to, auto& from) {
+      to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+    };
+    append(completions_.delivered, part.delivered);
+    append(completions_.retries, part.retries);
+    append(completions_.dead, part.dead);
+    append(completions_.url_outcomes, part.url_outcomes);
+    wcv_.notify_one();
+  }
+
+  void run_writer();
+  void poll_foreign_rows();
+
+  DispatcherOptions options_;
+  Logger logger_;
+  std::unique_ptr<StateLock> lock_;
+  std::unique_ptr<Outbox> outbox_;  // the writer thread's (and start()'s) connection
+  std::unique_ptr<Notifier> notifier_;
+
+  std::mutex wmu_;
+  std::condition_variable wcv_;
+  std::vector<Request> submitted_;  // not yet committed
+  Batch completions_;               // attempt results not yet committed
+  bool writer_stopping_ = false;
+  std::thread writer_;
+  int64_t poll_mark_ = 0;  // writer thread: highest outbox seq already dispatched
+
+  std::mutex lanes_mu_;
+  std::map<std::string, std::unique_ptr<Lane>> lanes_;
+  bool stopped_ = false;
+  std::atomic<bool> stopping_{false};
+  std::vector<int64_t> own_seqs_;  // writer thread: seqs committed since the last poll
+  size_t held_count_ = 0;  // guarded by wmu_: inserts the writer holds after a failed commit
+  // Group commit figures, writer thread only.
+  uint64_t commits_ = 0;
+  size_t largest_commit_ = 0;
+};
+
+Lane::Lane(DispatcherImpl& owner, int first_senders, int retry_senders) : owner_(owner) {
+  for (int i = 0; i < first_senders + retry_senders; ++i) {
+    senders_.push_back(owner_.make_sender());
+  }
+  for (int i = 0; i < first_senders + retry_senders; ++i) {
+    HttpSender& sender = *senders_[static_cast<size_t>(i)];
+    if (i < first_senders) {
+      threads_.emplace_back([this, &sender] { run_first(sender); });
+    } else {
+      threads_.emplace_back([this, &sender] { run_retry(sender); });
+    }
+  }
+}
+
+void Lane::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    cv_first_.notify_all();
+    cv_retry_.notify_all();
+  }
+  for (auto& sender : senders_) sender->abort();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void Lane::run_first(HttpSender& sender) {
+  const auto& options = owner_.options();
+  for (;;) {
+    std::shared_ptr<Item> item;
+    {
+      std::unique_lock lock(mu_);
+      cv_first_.wait(lock, [this] { return stopping_ || !first_.empty(); });
+      if (stopping_) return;
+      item = std::move(first_.front());
+      first_.pop_front();
+    }
+    const auto result = run_attempt(item->request, sender, options.success, options.user_agent);
+    owner_.attempt_done(item, *this, result);
+  }
+}
+
+void Lane::run_retry(HttpSender& sender) {
+  const auto& options = owner_.options();
+  for (;;) {
+    std::shared_ptr<Item> item;
+    {
+      std::unique_lock lock(mu_);
+      while (!stopping_) {
+        if (retries_.empty()) {
+          cv_retry_.wait(lock);
+          continue;
+        }
+        const int64_t wait = retries_.begin()->first - unix_ms_now();
+        if (wait <= 0) break;
+        cv_retry_.wait_for(lock, std::chrono::milliseconds(wait));
+      }
+      if (stopping_) return;
+      item = std::move(retries_.begin()->second);
+      retries_.erase(retries_.begin());
+    }
+    const auto result = run_attempt(item->request, sender, options.success, options.user_agent);
+    owner_.attempt_done(item, *this, result);
+  }
+}
+
+void DispatcherImpl::attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
+                                  const AttemptResult& result) {
+  for (const auto& u : result.urls) {
+    // Abandoned by shutdown: the row stays pending and is sent again at the next start.
+    if (u.error == "aborted") return;
+  }
+  const int attempt = item->attempts + 1;
+  const int64_t now = unix_ms_now();
+  const Request& r = item->request;
+  Batch part;
+  for (const auto& u : result.urls) {
+    part.url_outcomes.push_back(UrlOutcome{u.url, u.status, u.error, u.error.empty(), now});
+  }
+  nlohmann::json fields = {{"id", r.id},         {"action", r.action},   {"path", r.path},
+                           {"url", result.url},  {"attempt", attempt},   {"status", result.status},
+                           {"error", result.error}, {"ms", result.ms}};
+  if (result.delivered) {
+    part.delivered.push_back(r.id);
+    fields["outcome"] = "delivered";
+    post(std::move(part));
+    logger_("info", "delivery", fields);
+    return;
+  }
+  if (const auto delay = retry_delay(options_.retry, attempt, unit_random(), result.retry_after)) {
+    const int64_t next_at = now + delay->count();
+    part.retries.push_back(RetryUpdate{r.id, attempt, next_at, result.status, result.error});
+    fields["outcome"] = "retry";
+    fields["next_at"] = format_iso_utc(next_at);
+    post(std::move(part));
+    logger_("warn", "delivery", fields);
+    item->attempts = attempt;
+    item->next_at_ms = next_at;
+    lane.push_retry(item);
+    return;
+  }
+  part.dead.push_back(DeadLetter{r, attempt, result.status, result.error, result.body, now});
+  fields["outcome"] = "dead";
+  post(std::move(part));
+  logger_("error", "delivery", fields);
+}
+
+void DispatcherImpl::poll_foreign_rows() {
+  std::vector<int64_t> seqs;
+  std::string error;
+  if (!outbox_->pending_seqs(poll_mark_, seqs, error)) return;
+  std::sort(own_seqs_.begin(), own_seqs_.end());
+  for (const int64_t seq : seqs) {
+    if (std::binary_search(own_seqs_.begin(), own_seqs_.end(), seq)) continue;
+    // A row this dispatcher did not write: `folderhook replay` while the agent runs.
+    std::optional<PendingRow> row;
+    if (outbox_->load_row(seq, row, error) && row) {
+      dispatch(std::make_shared<Item>(
+          Item{row->seq, std::move(row->request), row->attempts, row->next_at_ms}));
+    }
+  }
+  // Rows committed by anyone after this poll get higher seqs than every seq seen so far.
+  for (const int64_t seq : seqs) poll_mark_ = std::max(poll_mark_, seq);
+  for (const int64_t seq : own_seqs_) poll_mark_ = std::max(poll_mark_, seq);
+  own_seqs_.clear();
+}
+
+void DispatcherImpl::run_writer() {
+  std::vector<Request> held;  // inserts whose commit failed (full disk), oldest first
+  Batch held_completions;
+  bool failing = false;
+  int failures_while_stopping = 0;
+  auto last_poll = std::chrono::steady_clock::now();
+  std::unique_lock lock(wmu_);
+  for (;;) {
+    if (failing) {
+      wcv_.wait_for(lock, 1s, [this] { return writer_stopping_; });
+    } else {
+      wcv_.wait_for(lock, 2s, [this] {
+        return writer_stopping_ || !submitted_.empty() || !completions_.empty();
+      });
+    }
+    const bool stop = writer_stopping_;
+    Batch batch = std::move(completions_);
+    completions_ = Batch{};
+    std::vector<Request> incoming = std::move(submitted_);
+    submitted_.clear();
+    held_count_ = held.size() + incoming.size();
+    lock.unlock();
+
+    for (auto& r : incoming) {
+      if (r.id.empty()) r.id = new_id();
+    }
+    auto prepend = [](auto& to, auto& from) {
+      to.insert(to.begin(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+      from.clear();
+    };
+    batch.inserts = std::move(held);
+    held.clear();
+    batch.inserts.insert(batch.inserts.end(), std::make_move_iterator(incoming.begin()),
+                         std::make_move_iterator(incoming.end()));
+    prepend(batch.delivered, held_completions.delivered);
+    prepend(batch.retries, held_completions.retries);
+    prepend(batch.dead, held_completions.dead);
+    prepend(batch.url_outcomes, held_completions.url_outcomes);
+
+    bool committed = true;
+    if (!batch.empty()) {
+      std::vector<int64_t> seqs;
+      std::string error;
+      bool disk_full = false;
+      if (outbox_->commit(batch, seqs, error, disk_full)) {
+        if (failing) {
+          logger_("warn", "outbox writable again; held requests written",
+                  {{"written", batch.inserts.size()}});
+        }
+        failing = false;
+        ++commits_;
+        largest_commit_ = std::max(largest_commit_, batch.size());
+        for (size_t i = 0; i < batch.inserts.size(); ++i) {
+          if (seqs[i] == 0) continue;  // that id was already pending
+          own_seqs_.push_back(seqs[i]);
+          if (!stopping_.load()) {
+            dispatch(std::make_shared<Item>(Item{seqs[i], std::move(batch.inserts[i]), 0, 0}));
+          }
+        }
+        if (!batch.dead.empty() && notifier_) notifier_->wake();
+      } else {
+        committed = false;
+        if (!failing) {
+          logger_("error",
+                  disk_full ? "outbox disk full: holding new requests in memory until space returns"
+                            : "outbox write failed: holding new requests in memory and retrying",
+                  {{"error", error},
+                   {"state_dir", options_.state_dir},
+                   {"held", batch.inserts.size()},
+                   {"max_held", options_.max_held}});
+        }
+        failing = true;
+        held = std::move(batch.inserts);
+        held_completions = std::move(batch);
+        held_completions.inserts.clear();
+        if (stop && ++failures_while_stopping >= 3) {
+          logger_("error", "outbox still not writable at shutdown: held requests lost",
+                  {{"error", error}, {"lost", held.size()}});
+          return;
+        }
+      }
+    }
+    if (!stop && std::chrono::steady_clock::now() - last_poll > 2s) {
+      poll_foreign_rows();
+      last_poll = std::chrono::steady_clock::now();
+    }
+    lock.lock();
+    held_count_ = held.size();
+    if (stop && committed && submitted_.empty() && completions_.empty()) break;
+  }
+  logger_("debug", "outbox writer stopped",
+          {{"commits", commits_}, {"largest_commit", largest_commit_}});
+}
+
+}  // namespace
+
+std::unique_ptr<Dispatcher> open_dispatcher(DispatcherOptions options, Logger logger,
+                                            std::string& error) {
+  if (options.state_dir.empty()) {
+    error = "state_dir is empty";
+    return nullptr;
+  }
+  auto lock = StateLock::acquire(options.state_dir, error);
+  if (!lock) return nullptr;
+  auto outbox = Outbox::open(options.state_dir, error);
+  if (!outbox) return nullptr;
+  auto dispatcher = std::make_unique<DispatcherImpl>(std::move(options), std::move(logger),
+                                                     std::move(lock), std::move(outbox));
+  if (!dispatcher->start(error)) return nullptr;
+  return dispatcher;
+}
+
+}  // namespace folderhook::delivery

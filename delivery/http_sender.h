@@ -1,0 +1,52 @@
+// HttpSender: the seam between the attempt logic and the network. One sender belongs to one
+// thread (cpp-httplib clients are not thread-safe); it keeps one keep-alive client per
+// origin (scheme, host, port and credentials). Only abort() may be called from another thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "delivery/url.h"
+
+namespace folderhook::delivery {
+
+// What is read of a response body at most; a longer body fails the attempt (issue 4: a
+// gigabyte body is a failed attempt, never a memory blow-up).
+constexpr size_t kMaxResponseBody = 64 * 1024;
+// What is kept of the body for dead letters.
+constexpr size_t kKeptResponseBody = 2048;
+constexpr const char* kSystemCaFile = "/etc/ssl/certs/ca-certificates.crt";
+
+struct HttpCall {
+  std::string method = "GET";
+  Url url;
+  std::string target;  // path and query, sent as is (no re-encoding)
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string content_type;
+};
+
+struct HttpResult {
+  int status = 0;           // 0 when no status line arrived
+  std::string error;        // "" when a complete response arrived (any status)
+  std::string body;         // first kKeptResponseBody bytes
+  std::string retry_after;  // the Retry-After header, "" if none
+};
+
+class HttpSender {
+ public:
+  virtual ~HttpSender() = default;
+  virtual HttpResult send(const HttpCall& call) = 0;
+  // From any thread: abandons the call in flight and makes every later send() fail at once.
+  virtual void abort() = 0;
+};
+
+// timeout bounds the connect and each read; the whole response must also arrive within
+// twice the timeout, so that a receiver trickling bytes cannot hold a sender forever.
+std::unique_ptr<HttpSender> make_http_sender(std::chrono::milliseconds timeout,
+                                             std::string ca_file = kSystemCaFile);
+
+}  // namespace folderhook::delivery

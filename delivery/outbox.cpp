@@ -1,0 +1,354 @@
+#include "delivery/outbox.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "delivery/request_codec.h"
+#include "delivery/sqlite_stmt.h"
+
+namespace folderhook::delivery {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS outbox(
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  request BLOB NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_at_ms INTEGER NOT NULL DEFAULT 0,
+  enqueued_ms INTEGER NOT NULL,
+  last_status INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS dead_letters(
+  id TEXT PRIMARY KEY,
+  request BLOB NOT NULL,
+  rule BLOB NOT NULL,
+  path BLOB NOT NULL,
+  urls TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  last_status INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  last_body BLOB NOT NULL,
+  died_ms INTEGER NOT NULL,
+  notified INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS url_stats(
+  url TEXT PRIMARY KEY,
+  last_status INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  consecutive_failures INTEGER NOT NULL,
+  last_success_ms INTEGER NOT NULL,
+  last_attempt_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS notify_state(
+  rule BLOB PRIMARY KEY,
+  last_sent_ms INTEGER NOT NULL);
+)sql";
+
+}  // namespace
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::unique_ptr<StateLock> StateLock::acquire(const std::string& state_dir, std::string& error) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    error = "cannot create state_dir '" + state_dir + "': " + ec.message();
+    return nullptr;
+  }
+  const std::string path = state_dir + "/lock";
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    error = "cannot open '" + path + "': " + std::strerror(errno);
+    return nullptr;
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    char buf[32] = {};
+    const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      std::string pid = n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("?");
+      pid.erase(std::remove(pid.begin(), pid.end(), '\n'), pid.end());
+      error = "state_dir '" + state_dir + "' is in use by another folderhook agent (pid " + pid +
+              "); stop it or choose another state_dir";
+    } else {
+      error = "cannot lock '" + path + "': " + std::strerror(err);
+    }
+    return nullptr;
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The pid is only a courtesy for the error message above; the lock is what matters.
+  }
+  return std::unique_ptr<StateLock>(new StateLock(fd));
+}
+
+StateLock::~StateLock() { ::close(fd_); }
+
+std::unique_ptr<Outbox> Outbox::open(const std::string& state_dir, std::string& error) {
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  if (ec) {
+    error = "cannot create state_dir '" + state_dir + "': " + ec.message();
+    return nullptr;
+  }
+  const std::string path = state_dir + "/outbox.db";
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    error = "cannot open '" + path + "': " + (db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return nullptr;
+  }
+  std::unique_ptr<Outbox> outbox(new Outbox(db));
+  sqlite3_busy_timeout(db, 5000);
+  // synchronous=FULL: a commit survives a power cut, not only a crash; group commit keeps the
+  // fsync count down to one per batch.
+  std::string err;
+  if (!exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err) ||
+      !exec(db, kSchema, err)) {
+    error = "cannot initialise '" + path + "': " + err;
+    return nullptr;
+  }
+  return outbox;
+}
+
+Outbox::~Outbox() { sqlite3_close(db_); }
+
+void Outbox::limit_pages_for_test(int64_t pages) {
+  std::string err;
+  exec(db_, ("PRAGMA max_page_count=" + std::to_string(pages)).c_str(), err);
+}
+
+bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string& error,
+                    bool& disk_full) {
+  disk_full = false;
+  seqs.clear();
+  auto fail = [&] {
+    const int code = sqlite3_errcode(db_);
+    error = sqlite3_errmsg(db_);
+    disk_full = code == SQLITE_FULL || (code == SQLITE_IOERR && sqlite3_system_errno(db_) == ENOSPC);
+    std::string ignored;
+    exec(db_, "ROLLBACK", ignored);
+    seqs.clear();
+    return false;
+  };
+  if (!exec(db_, "BEGIN IMMEDIATE", error)) {
+    disk_full = sqlite3_errcode(db_) == SQLITE_FULL;
+    return false;
+  }
+  const int64_t now = unix_ms_now();
+  if (!batch.inserts.empty()) {
+    Stmt ins(db_,
+             "INSERT OR IGNORE INTO outbox(id, request, enqueued_ms) VALUES(?1, ?2, ?3)");
+    if (!ins.ok()) return fail();
+    for (const auto& r : batch.inserts) {
+      ins.bind(1, r.id).bind_blob(2, encode_request(r)).bind(3, now);
+      if (!ins.run()) return fail();
+      // 0 marks an id that was already pending (a replay of a pending delivery).
+      seqs.push_back(sqlite3_changes(db_) > 0 ? sqlite3_last_insert_rowid(db_) : 0);
+    }
+  }
+  if (!batch.delivered.empty()) {
+    Stmt del(db_, "DELETE FROM outbox WHERE id = ?1");
+    if (!del.ok()) return fail();
+    for (const auto& id : batch.delivered) {
+      if (!del.bind(1, id).run()) return fail();
+    }
+  }
+  if (!batch.retries.empty()) {
+    Stmt upd(db_,
+             "UPDATE outbox SET attempts = ?2, next_at_ms = ?3, last_status = ?4, "
+             "last_error = ?5 WHERE id = ?1");
+    if (!upd.ok()) return fail();
+    for (const auto& r : batch.retries) {
+      if (!upd.bind(1, r.id).bind(2, r.attempts).bind(3, r.next_at_ms).bind(4, r.status)
+               .bind(5, r.error).run()) {
+        return fail();
+      }
+    }
+  }
+  if (!batch.dead.empty()) {
+    Stmt ins(db_,
+             "INSERT OR REPLACE INTO dead_letters(id, request, rule, path, urls, attempts, "
+             "last_status, last_error, last_body, died_ms) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    Stmt del(db_, "DELETE FROM outbox WHERE id = ?1");
+    if (!ins.ok() || !del.ok()) return fail();
+    for (const auto& d : batch.dead) {
+      std::string urls;
+      for (const auto& u : d.request.urls) {
+        if (!urls.empty()) urls += ' ';
+        urls += u;
+      }
+      ins.bind(1, d.request.id)
+          .bind_blob(2, encode_request(d.request))
+          .bind_blob(3, d.request.rule)
+          .bind_blob(4, d.request.path)
+          .bind(5, urls)
+          .bind(6, d.attempts)
+          .bind(7, d.status)
+          .bind(8, d.error)
+          .bind_blob(9, d.body)
+          .bind(10, d.died_ms);
+      if (!ins.run() || !del.bind(1, d.request.id).run()) return fail();
+    }
+  }
+  if (!batch.url_outcomes.empty()) {
+    Stmt up(db_,
+            "INSERT INTO url_stats(url, last_status, last_error, consecutive_failures, "
+            "last_success_ms, last_attempt_ms) VALUES(?1, ?2, ?3, CASE WHEN ?4 THEN 0 ELSE 1 END, "
+            "CASE WHEN ?4 THEN ?5 ELSE 0 END, ?5) "
+            "ON CONFLICT(url) DO UPDATE SET last_status = excluded.last_status, "
+            "last_error = excluded.last_error, "
+            "consecutive_failures = CASE WHEN ?4 THEN 0 ELSE url_stats.consecutive_failures + 1 END, "
+            "last_success_ms = CASE WHEN ?4 THEN ?5 ELSE url_stats.last_success_ms END, "
+            "last_attempt_ms = ?5");
+    if (!up.ok()) return fail();
+    for (const auto& o : batch.url_outcomes) {
+      if (!up.bind(1, o.url).bind(2, o.status).bind(3, o.error).bind(4, o.ok ? 1 : 0)
+               .bind(5, o.at_ms).run()) {
+        return fail();
+      }
+    }
+  }
+  if (!exec(db_, "COMMIT", error)) return fail();
+  return true;
+}
+
+bool Outbox::load_pending(int64_t after_seq, std::vector<PendingRow>& rows, std::string& error) {
+  Stmt q(db_,
+         "SELECT seq, request, attempts, next_at_ms FROM outbox WHERE seq > ?1 ORDER BY seq");
+  if (!q.ok()) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  q.bind(1, after_seq);
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    auto request = decode_request(q.bytes(1));
+    if (!request) continue;  // unreadable rows stay in the table for inspection
+    rows.push_back(PendingRow{q.i64(0), std::move(*request), static_cast<int>(q.i64(2)), q.i64(3)});
+  }
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  return true;
+}
+
+bool Outbox::pending_seqs(int64_t after_seq, std::vector<int64_t>& seqs, std::string& error) {
+  Stmt q(db_, "SELECT seq FROM outbox WHERE seq > ?1 ORDER BY seq");
+  if (!q.ok()) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  q.bind(1, after_seq);
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) seqs.push_back(q.i64(0));
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  return true;
+}
+
+bool Outbox::load_row(int64_t seq, std::optional<PendingRow>& row, std::string& error) {
+  Stmt q(db_, "SELECT seq, request, attempts, next_at_ms FROM outbox WHERE seq = ?1");
+  if (!q.ok()) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  q.bind(1, seq);
+  const int rc = q.step();
+  if (rc == SQLITE_ROW) {
+    if (auto request = decode_request(q.bytes(1))) {
+      row = PendingRow{q.i64(0), std::move(*request), static_cast<int>(q.i64(2)), q.i64(3)};
+    }
+    return true;
+  }
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  return true;
+}
+
+bool Outbox::dead_summaries(std::vector<DeadSummary>& out, std::string& error) {
+  Stmt q(db_,
+         "SELECT rule, id, path, urls, last_error, last_status, died_ms FROM dead_letters "
+         "WHERE notified = 0 ORDER BY rule, died_ms");
+  if (!q.ok()) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    const std::string rule = q.bytes(0);
+    if (out.empty() || out.back().rule != rule) {
+      out.push_back(DeadSummary{});
+      out.back().rule = rule;
+      out.back().first_died_ms = q.i64(6);
+    }
+    auto& s = out.back();
+    ++s.count;
+    s.ids.push_back(q.bytes(1));
+    if (s.sample_paths.size() < 10) s.sample_paths.push_back(q.bytes(2));
+    std::string urls = q.bytes(3);
+    size_t start = 0;
+    while (start <= urls.size()) {
+      const auto end = std::min(urls.find(' ', start), urls.size());
+      std::string url = urls.substr(start, end - start);
+      if (!url.empty() && std::find(s.urls.begin(), s.urls.end(), url) == s.urls.end()) {
+        s.urls.push_back(url);
+      }
+      start = end + 1;
+    }
+    s.last_error = q.bytes(4);
+    s.last_status = static_cast<int>(q.i64(5));
+    s.last_died_ms = q.i64(6);
+  }
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  return true;
+}
+
+bool Outbox::mark_notified(const DeadSummary& summary, int64_t now_ms, std::string& error) {
+  if (!exec(db_, "BEGIN IMMEDIATE", error)) return false;
+  Stmt upd(db_, "UPDATE dead_letters SET notified = 1 WHERE id = ?1");
+  Stmt st(db_, "INSERT OR REPLACE INTO notify_state(rule, last_sent_ms) VALUES(?1, ?2)");
+  bool ok = upd.ok() && st.ok();
+  for (size_t i = 0; ok && i < summary.ids.size(); ++i) ok = upd.bind(1, summary.ids[i]).run();
+  ok = ok && st.bind_blob(1, summary.rule).bind(2, now_ms).run();
+  if (!ok || !exec(db_, "COMMIT", error)) {
+    if (!ok) error = sqlite3_errmsg(db_);
+    std::string ignored;
+    exec(db_, "ROLLBACK", ignored);
+    return false;
+  }
+  return true;
+}
+
+int64_t Outbox::last_notified_ms(const std::string& rule) {
+  Stmt q(db_, "SELECT last_sent_ms FROM notify_state WHERE rule = ?1");
+  if (!q.ok()) return 0;
+  q.bind_blob(1, rule);
+  return q.step() == SQLITE_ROW ? q.i64(0) : 0;
+}
+
+}  // namespace folderhook::delivery

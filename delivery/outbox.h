@@ -1,0 +1,130 @@
+// Outbox: the SQLite database in state_dir (WAL) that holds pending deliveries, dead letters,
+// per-URL statistics and the email rate limit. One Outbox is one connection: use it from one
+// thread at a time. The Dispatcher's writer thread owns the write connection and applies every
+// change as a Batch in one transaction (group commit); status and replay open their own.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "delivery/request.h"
+
+struct sqlite3;
+
+namespace folderhook::delivery {
+
+// The exclusive lock on a state_dir (flock on "<state_dir>/lock", which also holds the pid).
+// Released by the destructor or by the death of the process.
+class StateLock {
+ public:
+  // Creates state_dir if missing. nullptr and `error` if another process holds the lock.
+  static std::unique_ptr<StateLock> acquire(const std::string& state_dir, std::string& error);
+  ~StateLock();
+  StateLock(const StateLock&) = delete;
+  StateLock& operator=(const StateLock&) = delete;
+
+ private:
+  explicit StateLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+struct PendingRow {
+  int64_t seq = 0;
+  Request request;
+  int attempts = 0;         // attempts already made
+  int64_t next_at_ms = 0;   // when the next attempt is due (0 = now)
+};
+
+struct UrlOutcome {
+  std::string url;  // masked
+  int status = 0;
+  std::string error;
+  bool ok = false;
+  int64_t at_ms = 0;
+};
+
+struct RetryUpdate {
+  std::string id;
+  int attempts = 0;
+  int64_t next_at_ms = 0;
+  int status = 0;
+  std::string error;
+};
+
+struct DeadLetter {
+  Request request;
+  int attempts = 0;
+  int status = 0;
+  std::string error;
+  std::string body;  // first 2 KB of the last response body
+  int64_t died_ms = 0;
+};
+
+// Everything one group commit writes.
+struct Batch {
+  std::vector<Request> inserts;  // ids already assigned
+  std::vector<std::string> delivered;
+  std::vector<RetryUpdate> retries;
+  std::vector<DeadLetter> dead;
+  std::vector<UrlOutcome> url_outcomes;
+  bool empty() const {
+    return inserts.empty() && delivered.empty() && retries.empty() && dead.empty() &&
+           url_outcomes.empty();
+  }
+  size_t size() const {
+    return inserts.size() + delivered.size() + retries.size() + dead.size() + url_outcomes.size();
+  }
+};
+
+// A group of unnotified dead letters of one rule, for the summary email.
+struct DeadSummary {
+  std::string rule;
+  int count = 0;
+  std::vector<std::string> urls;   // masked, distinct
+  std::string last_error;
+  int last_status = 0;
+  std::vector<std::string> sample_paths;  // up to 10
+  std::vector<std::string> ids;
+  int64_t first_died_ms = 0;
+  int64_t last_died_ms = 0;
+};
+
+class Outbox {
+ public:
+  static std::unique_ptr<Outbox> open(const std::string& state_dir, std::string& error);
+  ~Outbox();
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  // One transaction. On success fills `seqs` with the seq of each insert, in order. On failure
+  // rolls back, sets `error`, and `disk_full` when SQLite reports a full disk.
+  bool commit(const Batch& batch, std::vector<int64_t>& seqs, std::string& error,
+              bool& disk_full);
+  // Pending rows with seq > after_seq, in seq order.
+  bool load_pending(int64_t after_seq, std::vector<PendingRow>& rows, std::string& error);
+  // Seqs of pending rows above after_seq (cheap: no blobs).
+  bool pending_seqs(int64_t after_seq, std::vector<int64_t>& seqs, std::string& error);
+  bool load_row(int64_t seq, std::optional<PendingRow>& row, std::string& error);
+
+  // Unnotified dead letters grouped by rule.
+  bool dead_summaries(std::vector<DeadSummary>& out, std::string& error);
+  bool mark_notified(const DeadSummary& summary, int64_t now_ms, std::string& error);
+  // 0 when no email was ever sent for the rule.
+  int64_t last_notified_ms(const std::string& rule);
+
+  sqlite3* handle() { return db_; }
+
+  // Test hook: makes the database "full" after `pages` pages (PRAGMA max_page_count).
+  void limit_pages_for_test(int64_t pages);
+
+ private:
+  explicit Outbox(sqlite3* db) : db_(db) {}
+  sqlite3* db_;
+};
+
+int64_t unix_ms_now();
+
+}  // namespace folderhook::delivery

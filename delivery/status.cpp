@@ -1,0 +1,139 @@
+#include "delivery/status.h"
+
+#include <filesystem>
+
+#include "delivery/attempt.h"
+#include "delivery/http_sender.h"
+#include "delivery/outbox.h"
+#include "delivery/retry.h"
+#include "delivery/sqlite_stmt.h"
+#include "delivery/url.h"
+
+namespace folderhook::delivery {
+namespace {
+
+std::unique_ptr<Outbox> open_existing(const std::string& state_dir, std::string& error) {
+  std::error_code ec;
+  if (!std::filesystem::exists(state_dir + "/outbox.db", ec)) {
+    error = "no outbox in state_dir '" + state_dir + "' (has the agent ever run there?)";
+    return nullptr;
+  }
+  return Outbox::open(state_dir, error);
+}
+
+nlohmann::json iso_or_null(int64_t ms) {
+  return ms > 0 ? nlohmann::json(format_iso_utc(ms)) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json read_status(const std::string& state_dir, std::string& error) {
+  auto outbox = open_existing(state_dir, error);
+  if (!outbox) return nullptr;
+  sqlite3* db = outbox->handle();
+  // One read transaction: the figures are one consistent snapshot even while the agent writes.
+  if (!exec(db, "BEGIN", error)) return nullptr;
+  nlohmann::json out;
+  const int64_t now = unix_ms_now();
+  {
+    Stmt q(db,
+           "SELECT COUNT(*), COALESCE(SUM(attempts > 0), 0), COALESCE(MIN(enqueued_ms), 0) "
+           "FROM outbox");
+    if (!q.ok() || q.step() != SQLITE_ROW) {
+      error = sqlite3_errmsg(db);
+      return nullptr;
+    }
+    out["pending"] = q.i64(0);
+    out["retrying"] = q.i64(1);
+    const int64_t oldest = q.i64(2);
+    out["oldest_pending_at"] = iso_or_null(oldest);
+    out["oldest_pending_age_s"] =
+        oldest > 0 ? nlohmann::json((now - oldest) / 1000) : nlohmann::json(nullptr);
+  }
+  {
+    Stmt q(db,
+           "SELECT COUNT(*), COALESCE(SUM(notified = 0), 0), COALESCE(MAX(died_ms), 0) "
+           "FROM dead_letters");
+    if (!q.ok() || q.step() != SQLITE_ROW) {
+      error = sqlite3_errmsg(db);
+      return nullptr;
+    }
+    out["dead_letters"] = q.i64(0);
+    out["dead_letters_not_emailed"] = q.i64(1);
+    out["last_dead_at"] = iso_or_null(q.i64(2));
+  }
+  {
+    Stmt q(db,
+           "SELECT url, last_status, last_error, consecutive_failures, last_success_ms, "
+           "last_attempt_ms FROM url_stats ORDER BY url");
+    if (!q.ok()) {
+      error = sqlite3_errmsg(db);
+      return nullptr;
+    }
+    out["urls"] = nlohmann::json::array();
+    while (q.step() == SQLITE_ROW) {
+      out["urls"].push_back({{"url", mask_url(q.bytes(0))},
+                             {"last_status", q.i64(1)},
+                             {"last_error", q.bytes(2)},
+                             {"consecutive_failures", q.i64(3)},
+                             {"last_success_at", iso_or_null(q.i64(4))},
+                             {"last_attempt_at", iso_or_null(q.i64(5))}});
+    }
+  }
+  std::string ignored;
+  exec(db, "COMMIT", ignored);
+  return out;
+}
+
+int replay_dead_letters(const std::string& state_dir, std::optional<int64_t> since_unix_ms,
+                        const std::optional<std::string>& id, std::string& error) {
+  auto outbox = open_existing(state_dir, error);
+  if (!outbox) return -1;
+  sqlite3* db = outbox->handle();
+  if (!exec(db, "BEGIN IMMEDIATE", error)) return -1;
+  constexpr const char* kWhere = " WHERE (?1 IS NULL OR died_ms >= ?1) AND (?2 IS NULL OR id = ?2)";
+  const std::string insert =
+      std::string("INSERT OR IGNORE INTO outbox(id, request, attempts, next_at_ms, enqueued_ms) "
+                  "SELECT id, request, 0, 0, ?3 FROM dead_letters") + kWhere + " ORDER BY died_ms";
+  const std::string remove = std::string("DELETE FROM dead_letters") + kWhere;
+  Stmt ins(db, insert.c_str());
+  Stmt del(db, remove.c_str());
+  auto bind = [&](Stmt& s) {
+    since_unix_ms ? s.bind(1, *since_unix_ms) : s.bind_null(1);
+    id ? s.bind(2, *id) : s.bind_null(2);
+  };
+  bool ok = ins.ok() && del.ok();
+  int moved = 0;
+  if (ok) {
+    bind(ins);
+    ins.bind(3, unix_ms_now());
+    ok = ins.run();
+  }
+  if (ok) {
+    bind(del);
+    ok = del.run();
+    moved = sqlite3_changes(db);
+  }
+  if (!ok || !exec(db, "COMMIT", error)) {
+    if (!ok) error = sqlite3_errmsg(db);
+    std::string ignored;
+    exec(db, "ROLLBACK", ignored);
+    return -1;
+  }
+  return moved;
+}
+
+std::vector<TestHookResult> send_test(const Request& request, const DispatcherOptions& options) {
+  std::vector<TestHookResult> results;
+  auto sender = make_http_sender(options.timeout, options.ca_file);
+  for (const auto& url : request.urls) {
+    Request one = request;
+    one.urls = {url};
+    if (one.id.empty()) one.id = "msg_test_" + std::to_string(unix_ms_now());
+    const AttemptResult r = run_attempt(one, *sender, options.success, options.user_agent);
+    results.push_back(TestHookResult{mask_url(url), r.status, r.error, r.ms, r.delivered});
+  }
+  return results;
+}
+
+}  // namespace folderhook::delivery

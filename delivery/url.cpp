@@ -1,0 +1,207 @@
+#include "delivery/url.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace folderhook::delivery {
+namespace {
+
+constexpr char kHex[] = "0123456789ABCDEF";
+
+bool is_unreserved(unsigned char c) {
+  return std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace
+
+std::string percent_encode(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() * 3);
+  for (const char ch : bytes) {
+    const auto c = static_cast<unsigned char>(ch);
+    // isalnum is locale-dependent for bytes >= 0x80; restrict it to ASCII.
+    if (c < 0x80 && is_unreserved(c)) {
+      out.push_back(ch);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0x0F]);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> percent_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    if (i + 2 >= text.size()) return std::nullopt;
+    const int hi = hex_value(text[i + 1]);
+    const int lo = hex_value(text[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
+std::string Url::origin() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return scheme + "://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::optional<Url> parse_url(std::string_view text, std::string& error) {
+  if (text.empty()) {
+    error = "URL is empty";
+    return std::nullopt;
+  }
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7F) {
+      error = "URL contains a space or control character (percent-encode it)";
+      return std::nullopt;
+    }
+  }
+  const auto sep = text.find("://");
+  if (sep == std::string_view::npos) {
+    error = "URL has no scheme (expected http:// or https://)";
+    return std::nullopt;
+  }
+  Url url;
+  url.scheme = lower(text.substr(0, sep));
+  if (url.scheme != "http" && url.scheme != "https") {
+    error = "unsupported URL scheme '" + std::string(text.substr(0, sep)) +
+            "' (expected http or https)";
+    return std::nullopt;
+  }
+  if (text.find('#') != std::string_view::npos) {
+    error = "URL has a fragment (#...), which is never sent to the receiver";
+    return std::nullopt;
+  }
+  std::string_view rest = text.substr(sep + 3);
+  const auto auth_end = rest.find_first_of("/?");
+  std::string_view authority = rest.substr(0, auth_end);
+  const std::string_view target =
+      auth_end == std::string_view::npos ? std::string_view{} : rest.substr(auth_end);
+
+  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+    const std::string_view userinfo = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    const auto colon = userinfo.find(':');
+    auto user = percent_decode(userinfo.substr(0, colon));
+    auto password = colon == std::string_view::npos ? std::optional<std::string>("")
+                                                    : percent_decode(userinfo.substr(colon + 1));
+    if (!user || !password) {
+      error = "URL has a malformed percent escape in user:password";
+      return std::nullopt;
+    }
+    url.user = std::move(*user);
+    url.password = std::move(*password);
+  }
+
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) {
+      error = "URL has an unterminated IPv6 address '['";
+      return std::nullopt;
+    }
+    url.host = lower(authority.substr(1, close - 1));
+    const std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        error = "URL has unexpected text after the IPv6 address";
+        return std::nullopt;
+      }
+      port_text = after.substr(1);
+      if (port_text.empty()) port_text = "?";
+    }
+  } else {
+    const auto colon = authority.find(':');
+    url.host = lower(authority.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+      if (port_text.empty()) port_text = "?";
+    }
+    for (const char ch : url.host) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (std::isalnum(c) == 0 && c != '-' && c != '.' && c != '_') {
+        error = "URL host '" + url.host + "' contains an invalid character";
+        return std::nullopt;
+      }
+    }
+  }
+  if (url.host.empty()) {
+    error = "URL has no host";
+    return std::nullopt;
+  }
+  if (!port_text.empty()) {
+    int port = 0;
+    for (const char c : port_text) {
+      if (c < '0' || c > '9' || port > 65535) {
+        port = -1;
+        break;
+      }
+      port = port * 10 + (c - '0');
+    }
+    if (port < 1 || port > 65535) {
+      error = "URL has an invalid port '" + std::string(port_text == "?" ? "" : port_text) +
+              "' (expected 1-65535)";
+      return std::nullopt;
+    }
+    url.port = port;
+  } else {
+    url.port = url.scheme == "https" ? 443 : 80;
+  }
+  if (target.empty()) {
+    url.target = "/";
+  } else if (target.front() == '?') {
+    url.target = "/" + std::string(target);
+  } else {
+    url.target = std::string(target);
+  }
+  return url;
+}
+
+std::string mask_url(std::string_view text) {
+  const auto sep = text.find("://");
+  const size_t start = sep == std::string_view::npos ? 0 : sep + 3;
+  const auto auth_end = text.find_first_of("/?#", start);
+  const std::string_view authority =
+      text.substr(start, auth_end == std::string_view::npos ? std::string_view::npos
+                                                            : auth_end - start);
+  const auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(text);
+  std::string out(text.substr(0, start));
+  out += "***@";
+  out += text.substr(start + at + 1);
+  return out;
+}
+
+std::string append_query(std::string_view url_or_target, std::string_view query) {
+  std::string out(url_or_target);
+  if (query.empty()) return out;
+  out.push_back(out.find('?') == std::string::npos ? '?' : '&');
+  out += query;
+  return out;
+}
+
+}  // namespace folderhook::delivery

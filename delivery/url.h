@@ -1,0 +1,43 @@
+// URL helpers shared by the agent (building query strings, validating rules.toml URLs) and
+// the dispatcher (splitting a URL into the client key and the request target). Pure functions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace folderhook::delivery {
+
+// Percent-encodes every byte except the unreserved set (A-Z a-z 0-9 - . _ ~), with uppercase
+// hex. Works on arbitrary bytes (not only UTF-8): a space becomes %20, never '+'.
+std::string percent_encode(std::string_view bytes);
+
+// Inverse of percent_encode. '+' stays '+'. Returns nullopt on a malformed escape ("%4", "%zz").
+std::optional<std::string> percent_decode(std::string_view text);
+
+struct Url {
+  std::string scheme;    // "http" or "https", lower case
+  std::string user;      // decoded userinfo, "" if none
+  std::string password;
+  std::string host;      // lower case; IPv6 literals without brackets
+  int port = 0;          // explicit or the scheme's default
+  std::string target;    // path and query as written, "/" when the URL has no path
+
+  // "scheme://host:port" (brackets around IPv6): the key of a keep-alive connection.
+  std::string origin() const;
+};
+
+// Accepts http:// and https:// URLs with optional user:password@, a host, an optional port and
+// an optional path and query. A fragment is refused (it would never reach the receiver). On
+// failure returns nullopt and sets `error` to one line naming what is wrong.
+std::optional<Url> parse_url(std::string_view text, std::string& error);
+
+// The URL with any password (and user) replaced by "***", for logs and status output.
+// A text that does not parse as a URL comes back with everything before the last '@' of the
+// authority masked, so a secret never leaks through a malformed URL either.
+std::string mask_url(std::string_view text);
+
+// Appends "?query" (or "&query" when the URL already has a query) to a URL or request target.
+std::string append_query(std::string_view url_or_target, std::string_view query);
+
+}  // namespace folderhook::delivery
