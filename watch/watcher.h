@@ -35,6 +35,9 @@ struct WatchOptions {
   std::vector<std::string> ignore_paths;    // absolute; never reported (the agent's state_dir)
   std::chrono::milliseconds settle{200};    // merges writes; settles links and special files
   std::chrono::milliseconds move_pairing{250};  // MOVED_FROM without MOVED_TO -> destroy after this
+  // Called on the loop thread after an IN_Q_OVERFLOW (already logged and counted): operations
+  // were lost and only a rescan against the index can name them. May be empty.
+  std::function<void()> on_overflow;
 };
 
 struct WatchStats {

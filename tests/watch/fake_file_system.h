@@ -1,0 +1,109 @@
+// FakeFileSystem: an in-memory tree behind the FileSystem seam, for driving ActionBuilder.
+// Tests change the tree first and then feed the records the kernel would have produced.
+#pragma once
+
+#include <cerrno>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "watch/file_system.h"
+#include "watch/watch_table.h"
+
+namespace folderhook::watch::testing {
+
+class FakeFileSystem : public FileSystem {
+ public:
+  struct Node {
+    FileKind kind = FileKind::kRegular;
+    uid_t uid = 1000;
+    std::string content;
+  };
+
+  // --- the tree ---
+  void mkdir(const std::string& path, uid_t uid = 1000) {
+    nodes_[path] = Node{FileKind::kDirectory, uid, {}};
+  }
+  void write(const std::string& path, const std::string& content, uid_t uid = 1000) {
+    nodes_[path] = Node{FileKind::kRegular, uid, content};
+  }
+  void symlink(const std::string& path) { nodes_[path] = Node{FileKind::kSymlink, 1000, "x"}; }
+  void remove_tree(const std::string& path) {
+    std::erase_if(nodes_, [&](const auto& n) { return path_is_within(n.first, path); });
+  }
+  void rename(const std::string& from, const std::string& to) {
+    std::map<std::string, Node> moved;
+    std::erase_if(nodes_, [&](const auto& n) {
+      if (!path_is_within(n.first, from)) return false;
+      moved[rebase_path(n.first, from, to)] = n.second;
+      return true;
+    });
+    for (auto& [path, node] : moved) nodes_[path] = node;
+  }
+  bool exists(const std::string& path) const { return nodes_.count(path) != 0; }
+
+  // --- watches ---
+  std::optional<int> wd(const std::string& dir) const {
+    for (const auto& [wd, path] : watches_) {
+      if (path == dir) return wd;
+    }
+    return std::nullopt;
+  }
+  std::size_t watch_count() const { return watches_.size(); }
+  std::size_t watch_limit = 1000;
+  std::vector<std::string> hashed;  // every path hashed, in order
+  std::vector<int> removed_watches;
+  int add_watch_calls = 0;
+
+  int add_watch(const std::string& dir) override {
+    ++add_watch_calls;
+    auto node = nodes_.find(dir);
+    if (node == nodes_.end()) return -ENOENT;
+    if (node->second.kind != FileKind::kDirectory) return -ENOTDIR;
+    if (auto existing = wd(dir)) return *existing;
+    if (watches_.size() >= watch_limit) return -ENOSPC;
+    watches_[next_wd_] = dir;
+    return next_wd_++;
+  }
+  void remove_watch(int wd) override {
+    removed_watches.push_back(wd);
+    watches_.erase(wd);
+  }
+  std::optional<FileInfo> stat(const std::string& path) override {
+    auto node = nodes_.find(path);
+    if (node == nodes_.end()) return std::nullopt;
+    return FileInfo{node->second.kind, node->second.uid, node->second.content.size()};
+  }
+  std::vector<std::string> list(const std::string& dir) override {
+    std::vector<std::string> names;
+    for (const auto& [path, node] : nodes_) {
+      if (path.size() > dir.size() + 1 && path_is_within(path, dir) &&
+          path.find('/', dir.size() + 1) == std::string::npos) {
+        names.push_back(path.substr(dir.size() + 1));
+      }
+    }
+    return names;
+  }
+  std::optional<uint64_t> hash(const std::string& path) override {
+    auto node = nodes_.find(path);
+    if (node == nodes_.end() || node->second.kind != FileKind::kRegular) return std::nullopt;
+    hashed.push_back(path);
+    return std::hash<std::string>{}(node->second.content);
+  }
+  std::string user_name(uid_t uid) override {
+    if (uid == 1000) return "alice";
+    if (uid == 1001) return "bob";
+    return std::to_string(uid);
+  }
+  uint64_t max_user_watches() override { return watch_limit; }
+
+ private:
+  std::map<std::string, Node> nodes_;
+  std::map<int, std::string> watches_;
+  int next_wd_ = 1;
+};
+
+}  // namespace folderhook::watch::testing

@@ -1,0 +1,339 @@
+// ActionBuilder: construction, record dispatch, and the per-file record handlers.
+#include "watch/action_builder.h"
+
+#include <sys/inotify.h>
+
+#include <algorithm>
+
+#include "watch/glob.h"
+
+namespace folderhook::watch {
+
+ActionBuilder::ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger)
+    : options_(std::move(options)), fs_(fs), logger_(std::move(logger)) {
+  std::vector<std::string> roots;
+  for (const RootOptions& root : options_.roots) roots.push_back(root.path);
+  std::sort(roots.begin(), roots.end());
+  roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
+  // Nested roots are watched through the root that contains them: each directory once.
+  for (const std::string& root : roots) {
+    const bool nested = std::any_of(roots.begin(), roots.end(), [&](const std::string& other) {
+      return other != root && path_is_within(root, other);
+    });
+    if (!nested) top_roots_.push_back(root);
+  }
+}
+
+void ActionBuilder::start(Timestamp now) {
+  for (const std::string& root : top_roots_) {
+    const auto info = fs_.stat(root);
+    if (info && info->kind == FileKind::kDirectory) {
+      entries_[root] = Entry{FileKind::kDirectory, info->uid};
+      watch_tree(root, ScanMode::kInitial, now);
+    } else {
+      missing_roots_.insert(root);
+      root_recheck_ = now.mono + kRootRecheck;
+      log("warn", "watched folder does not exist yet; it will be watched when it appears",
+          {{"path", root}});
+    }
+  }
+  report_watch_failures();
+}
+
+void ActionBuilder::feed(const RawRecord& record, Timestamp now) {
+  ++seq_;
+  ++stats_.events;
+  expire_moves(now, false);
+  if (record.mask & IN_Q_OVERFLOW) {
+    on_overflow();
+    return;
+  }
+  if (record.mask & IN_IGNORED) {
+    table_.remove(record.wd);
+    return;
+  }
+  const auto dir = table_.path_of(record.wd);
+  if (!dir) return;  // a watch we already dropped
+  if (record.name.empty()) {
+    // Records about the watched directory itself. A deleted or moved subdirectory is reported
+    // through its parent; only a top root has no watched parent to report it.
+    if (record.mask & (IN_DELETE_SELF | IN_UNMOUNT)) {
+      on_self_gone(record.wd, *dir, now);
+    } else if ((record.mask & IN_MOVE_SELF) && is_top_root(*dir)) {
+      on_self_gone(record.wd, *dir, now);
+    }
+    return;
+  }
+  const std::string path = *dir == "/" ? "/" + record.name : *dir + "/" + record.name;
+  if (ignored(path)) return;
+  const bool is_dir = (record.mask & IN_ISDIR) != 0;
+  // Directory opens and closes are listings, never reads.
+  if (record.mask & IN_CREATE) {
+    if (is_dir) {
+      on_directory_created(path, now);
+    } else {
+      on_file_created(path, now);
+    }
+  }
+  if ((record.mask & IN_OPEN) && !is_dir) on_open(path);
+  if ((record.mask & IN_CLOSE_WRITE) && !is_dir) on_close_write(path, now);
+  if ((record.mask & IN_CLOSE_NOWRITE) && !is_dir) on_close_nowrite(path, now);
+  if (record.mask & IN_DELETE) on_deleted(path, is_dir, now);
+  if (record.mask & IN_MOVED_FROM) on_moved_from(path, is_dir, record.cookie, now);
+  if (record.mask & IN_MOVED_TO) on_moved_to(path, is_dir, record.cookie, now);
+}
+
+void ActionBuilder::on_file_created(const std::string& path, Timestamp now) {
+  // Already found by the scan of a new directory: the CREATE is the same file, not a new one.
+  if (entries_.count(path) || writes_.count(path)) return;
+  PendingWrite write;
+  write.temp = is_temp_name(path);
+  // A hard link, symlink or special file gets no OPEN: it is created after this window.
+  write.deadline = now.mono + options_.settle;
+  write.at = now.wall;
+  write.first_seq = seq_;
+  writes_[path] = write;
+}
+
+void ActionBuilder::on_open(const std::string& path) {
+  if (auto self = self_reads_.find(path); self != self_reads_.end() && self->second.opens > 0) {
+    --self->second.opens;
+    return;
+  }
+  ++open_counts_[path];
+  if (auto it = writes_.find(path); it != writes_.end() && !it->second.closed) {
+    // A writer holds it: the upload is complete only when it closes.
+    it->second.opened = true;
+    it->second.deadline.reset();
+  }
+}
+
+namespace {
+
+void count_close(std::map<std::string, int>& open_counts, const std::string& path) {
+  auto it = open_counts.find(path);
+  if (it == open_counts.end()) return;
+  if (--it->second <= 0) open_counts.erase(it);
+}
+
+}  // namespace
+
+void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
+  count_close(open_counts_, path);
+  const auto info = fs_.stat(path);
+  auto it = writes_.find(path);
+  if (it == writes_.end()) {
+    PendingWrite write;
+    // Written before we could see its CREATE (a race at start): new to the receiver.
+    write.is_new = entries_.count(path) == 0;
+    write.temp = write.is_new && is_temp_name(path);
+    write.first_seq = seq_;
+    it = writes_.emplace(path, write).first;
+  }
+  PendingWrite& write = it->second;
+  write.opened = true;
+  write.closed = true;
+  write.at = now.wall;
+  if (info) write.size_seen = info->size;
+  // Several writes inside the window are one operation: every close restarts it. A temp file
+  // waits for its rename instead.
+  if (write.temp) {
+    write.deadline.reset();
+  } else {
+    write.deadline = now.mono + options_.settle;
+  }
+}
+
+void ActionBuilder::on_close_nowrite(const std::string& path, Timestamp now) {
+  if (auto self = self_reads_.find(path); self != self_reads_.end() && self->second.closes > 0) {
+    --self->second.closes;
+    return;
+  }
+  count_close(open_counts_, path);
+  read_closes_.push_back({seq_, path, now.mono});
+  if (auto source = copy_sources_.find(path); source != copy_sources_.end()) {
+    copy_sources_.erase(source);  // reported as the source of a copy
+    return;
+  }
+  if (auto it = writes_.find(path); it != writes_.end()) {
+    PendingWrite& write = it->second;
+    if (write.is_new && !write.closed && write.opened) {
+      // Its creator closed it without writing: it is complete, and empty.
+      write.closed = true;
+      write.at = now.wall;
+      if (!write.temp) write.deadline = now.mono + options_.settle;
+    }
+    return;  // a file still settling is not read by anyone worth naming
+  }
+  const auto entry = entries_.find(path);
+  if (entry == entries_.end() || entry->second.kind != FileKind::kRegular) return;
+  // Held for the settle window: if this read was the source of a copy, the copy names it.
+  reads_[path] = PendingRead{now.mono + options_.settle, now.wall, seq_};
+}
+
+void ActionBuilder::on_deleted(const std::string& path, bool is_dir, Timestamp now) {
+  if (is_dir) {
+    forget_tree(path, now, true, 0);
+    return;
+  }
+  if (auto read = reads_.find(path); read != reads_.end()) {
+    emit(Action::kRead, path, "", ObjectType::kFile, entries_[path].uid, read->second.at);
+    reads_.erase(path);
+  }
+  flush_write_now(path, now);
+  open_counts_.erase(path);
+  if (auto entry = entries_.find(path); entry != entries_.end()) {
+    const ObjectType type =
+        entry->second.kind == FileKind::kDirectory ? ObjectType::kDirectory : ObjectType::kFile;
+    emit(Action::kDestroy, path, "", type, entry->second.uid, now.wall);
+    entries_.erase(entry);
+  }
+}
+
+void ActionBuilder::on_moved_from(const std::string& path, bool is_dir, uint32_t cookie,
+                                  Timestamp now) {
+  PendingMove move;
+  move.path = path;
+  move.is_dir = is_dir;
+  move.deadline = now.mono + options_.move_pairing;
+  move.at = now.wall;
+  if (!is_dir) {
+    // What happened before the move is reported before it.
+    if (auto read = reads_.find(path); read != reads_.end()) {
+      emit(Action::kRead, path, "", ObjectType::kFile, entries_[path].uid, read->second.at);
+      reads_.erase(read);
+    }
+    if (auto it = writes_.find(path); it != writes_.end()) {
+      if (it->second.temp || !it->second.closed) {
+        move.write = it->second;  // the upload continues under the new name
+        writes_.erase(it);
+      } else {
+        flush_write_now(path, now);
+      }
+    }
+  }
+  // The MOVED_TO may arrive in a later read(), or never (moved out of every watched folder):
+  // hold the actions behind this one until it pairs or the pairing window ends.
+  move.slot = reserve_slot();
+  moves_[cookie] = std::move(move);
+}
+
+void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t cookie,
+                                Timestamp now) {
+  auto found = moves_.find(cookie);
+  if (found == moves_.end()) {
+    // Moved in from outside every watched folder: new here, and complete (rename is atomic).
+    const auto info = fs_.stat(path);
+    const uid_t uid = info ? info->uid : 0;
+    if (is_dir) {
+      if (entries_.count(path)) return;
+      emit(Action::kCreate, path, "", ObjectType::kDirectory, uid, now.wall);
+      entries_[path] = Entry{FileKind::kDirectory, uid};
+      watch_tree(path, ScanMode::kMovedIn, now);
+      report_watch_failures();
+      return;
+    }
+    writes_.erase(path);
+    const bool existed = entries_.count(path) != 0;
+    emit(existed ? Action::kUpdate : Action::kCreate, path, "", ObjectType::kFile, uid, now.wall);
+    entries_[path] = Entry{info ? info->kind : FileKind::kRegular, uid};
+    return;
+  }
+  PendingMove move = std::move(found->second);
+  moves_.erase(found);
+  if (move.is_dir) {
+    const auto entry = entries_.find(move.path);
+    const uid_t uid = entry != entries_.end() ? entry->second.uid : 0;
+    emit(Action::kMove, move.path, path, ObjectType::kDirectory, uid, now.wall, move.slot);
+    rebase_tree(move.path, path);
+    fill_slot(move.slot);
+    return;
+  }
+  if (move.write) {
+    PendingWrite write = *move.write;
+    if (write.temp && !is_temp_name(path)) {
+      // An upload through a temporary name is complete: one create (or update) for the final
+      // name, nothing for the temporary one.
+      write.temp = false;
+      write.closed = true;
+      // rsync reads the old file as the basis of its delta: part of this update, not a read.
+      reads_.erase(path);
+      write.at = now.wall;
+      write.deadline = now.mono + options_.settle;
+    }
+    if (!write.temp) write.is_new = entries_.count(path) == 0;
+    writes_[path] = write;
+    fill_slot(move.slot);
+    return;
+  }
+  Entry entry;
+  if (auto old = entries_.find(move.path); old != entries_.end()) {
+    entry = old->second;
+    entries_.erase(old);
+  } else if (const auto info = fs_.stat(path)) {
+    entry = Entry{info->kind, info->uid};
+  }
+  emit(Action::kMove, move.path, path, ObjectType::kFile, entry.uid, now.wall, move.slot);
+  entries_[path] = entry;
+  if (auto open = open_counts_.find(move.path); open != open_counts_.end()) {
+    open_counts_[path] += open->second;
+    open_counts_.erase(move.path);
+  }
+  fill_slot(move.slot);
+}
+
+void ActionBuilder::on_self_gone(int wd, const std::string& dir, Timestamp now) {
+  if (!is_top_root(dir)) {
+    table_.remove(wd);
+    return;
+  }
+  // A watched root deleted or moved away has no watched parent to report it: report it here
+  // and look for it again until it reappears.
+  forget_tree(dir, now, true, 0);
+  missing_roots_.insert(dir);
+  root_recheck_ = now.mono + kRootRecheck;
+  log("warn", "watched folder is gone; it will be watched again when it reappears",
+      {{"path", dir}});
+}
+
+void ActionBuilder::on_overflow() {
+  ++stats_.overflows;
+  log("warn",
+      "inotify queue overflowed: operations were lost (raise fs.inotify.max_queued_events); a "
+      "rescan is needed to name them",
+      {{"overflows", stats_.overflows}});
+  if (options_.on_overflow) options_.on_overflow();
+}
+
+bool ActionBuilder::ignored(const std::string& path) const {
+  return std::any_of(options_.ignore_paths.begin(), options_.ignore_paths.end(),
+                     [&](const std::string& ignore) { return path_is_within(path, ignore); });
+}
+
+bool ActionBuilder::is_temp_name(const std::string& path) const {
+  // temp_patterns come from the deepest root that contains the path.
+  const RootOptions* deepest = nullptr;
+  for (const RootOptions& root : options_.roots) {
+    if (path_is_within(path, root.path) &&
+        (deepest == nullptr || root.path.size() > deepest->path.size())) {
+      deepest = &root;
+    }
+  }
+  if (deepest == nullptr) return false;
+  const std::string_view name = std::string_view(path).substr(path.rfind('/') + 1);
+  return std::any_of(deepest->temp_patterns.begin(), deepest->temp_patterns.end(),
+                     [&](const std::string& pattern) { return glob_match(pattern, name); });
+}
+
+void ActionBuilder::log(std::string_view level, std::string_view msg,
+                        const nlohmann::json& fields) const {
+  if (logger_) logger_(level, msg, fields);
+}
+
+WatchStats ActionBuilder::stats() const {
+  WatchStats stats = stats_;
+  stats.watches = table_.size();
+  return stats;
+}
+
+}  // namespace folderhook::watch

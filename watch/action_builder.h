@@ -1,0 +1,175 @@
+// ActionBuilder: the state machine that turns raw inotify records into FileActions the way a
+// person would name them. It owns the recursive watch table and an index of what exists, pairs
+// moves by cookie, waits for uploads to complete (CLOSE_WRITE, then the settle window), infers
+// copies, hides temp-name uploads and the agent's own reads.
+//
+// It does no I/O of its own: every system call goes through the injected FileSystem, and time
+// comes in as arguments, so tests drive it with a fake file system and a fake clock.
+//
+// Driving it: start() once, then feed() every record of a read() in order, then
+// take_actions(); call tick() when next_deadline() passes. Single-threaded.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "watch/file_action.h"
+#include "watch/file_system.h"
+#include "watch/inotify_record.h"
+#include "watch/watch_table.h"
+#include "watch/watcher.h"
+
+namespace folderhook::watch {
+
+struct Timestamp {
+  std::chrono::steady_clock::time_point mono;  // drives the windows
+  std::chrono::system_clock::time_point wall;  // becomes FileAction::at
+};
+
+class ActionBuilder {
+ public:
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
+  // How often a missing or deleted root is looked for again.
+  static constexpr std::chrono::milliseconds kRootRecheck{500};
+  // How long an expected OPEN/CLOSE_NOWRITE of our own hashing read is waited for.
+  static constexpr std::chrono::seconds kSelfReadExpiry{5};
+
+  ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger);
+  ActionBuilder(const ActionBuilder&) = delete;
+  ActionBuilder& operator=(const ActionBuilder&) = delete;
+
+  // Watches every root recursively and indexes what is in it, reporting nothing. A missing
+  // root is logged and looked for again on tick().
+  void start(Timestamp now);
+  void feed(const RawRecord& record, Timestamp now);
+  void tick(Timestamp now);
+  std::optional<SteadyTime> next_deadline() const;
+  // The actions finished so far, in order. Actions behind a MOVED_FROM whose pair is still
+  // awaited are held back so that the order stays the order in which things happened.
+  std::vector<FileAction> take_actions();
+  WatchStats stats() const;
+  const WatchTable& table() const { return table_; }
+
+ private:
+  struct Entry {
+    FileKind kind = FileKind::kRegular;
+    uid_t uid = 0;
+  };
+  // A file being written, or written and closed but still inside the settle window.
+  struct PendingWrite {
+    bool is_new = true;       // create (or copy) rather than update
+    bool temp = false;        // created under a temp-upload name: never reported itself
+    bool opened = false;      // an OPEN was seen before the first close: a writer, not a link
+    bool closed = false;      // the writer closed it: the content is complete
+    bool from_scan = false;   // found by a scan; its writer may have opened it before the watch
+    std::optional<SteadyTime> deadline;  // nullopt while a writer holds it open
+    std::chrono::system_clock::time_point at;
+    uint64_t first_seq = 0;   // reads overlapping [first_seq, due] are copy candidates
+    uint64_t size_seen = 0;
+  };
+  struct PendingRead {
+    SteadyTime deadline;
+    std::chrono::system_clock::time_point at;
+    uint64_t seq = 0;
+  };
+  // A MOVED_FROM waiting for its MOVED_TO. Its actions go to `slot` so that later actions
+  // wait behind it.
+  struct PendingMove {
+    std::string path;
+    bool is_dir = false;
+    std::optional<PendingWrite> write;  // the pending write that moves with the file
+    SteadyTime deadline;
+    std::chrono::system_clock::time_point at;
+    uint64_t slot = 0;
+  };
+  struct SelfRead {
+    int opens = 0;
+    int closes = 0;
+    SteadyTime expires;
+  };
+  struct ReadClose {
+    uint64_t seq;
+    std::string path;
+    SteadyTime when;
+  };
+  struct Slot {
+    bool ready = true;
+    std::vector<FileAction> actions;
+  };
+  enum class ScanMode { kInitial, kNewDirectory, kMovedIn };
+
+  // record handlers (action_builder.cpp)
+  void on_file_created(const std::string& path, Timestamp now);
+  void on_open(const std::string& path);
+  void on_close_write(const std::string& path, Timestamp now);
+  void on_close_nowrite(const std::string& path, Timestamp now);
+  void on_deleted(const std::string& path, bool is_dir, Timestamp now);
+  void on_moved_from(const std::string& path, bool is_dir, uint32_t cookie, Timestamp now);
+  void on_moved_to(const std::string& path, bool is_dir, uint32_t cookie, Timestamp now);
+  void on_self_gone(int wd, const std::string& dir, Timestamp now);
+  void on_overflow();
+
+  // trees, roots and watches (action_builder_tree.cpp)
+  void on_directory_created(const std::string& path, Timestamp now);
+  void watch_tree(const std::string& top, ScanMode mode, Timestamp now);
+  void forget_tree(const std::string& dir, Timestamp now, bool report, uint64_t slot);
+  void rebase_tree(const std::string& from, const std::string& to);
+  void recheck_missing_roots(Timestamp now);
+  void report_watch_failures();
+  bool is_top_root(const std::string& dir) const;
+
+  // windows, copies and output (action_builder_pending.cpp)
+  void expire_moves(Timestamp now, bool all);
+  void finish_move_out(PendingMove move, Timestamp now);
+  void settle_write(const std::string& path, PendingWrite& write, Timestamp now);
+  void flush_write_now(const std::string& path, Timestamp now);
+  std::optional<std::string> find_copy_source(const std::string& dest, const PendingWrite& write,
+                                              Timestamp now);
+  std::optional<uint64_t> hash_own_read(const std::string& path, Timestamp now);
+  void trim_history(Timestamp now);
+
+  void emit(Action action, const std::string& path, const std::string& destination,
+            ObjectType type, uid_t uid, std::chrono::system_clock::time_point at,
+            uint64_t slot = 0);
+  uint64_t reserve_slot();
+  void fill_slot(uint64_t slot);
+  bool ignored(const std::string& path) const;
+  bool is_temp_name(const std::string& path) const;
+  uid_t owner_of(const std::string& path, const std::optional<FileInfo>& info) const;
+  void log(std::string_view level, std::string_view msg, const nlohmann::json& fields) const;
+
+  WatchOptions options_;
+  FileSystem& fs_;
+  Logger logger_;
+  std::vector<std::string> top_roots_;
+  WatchTable table_;
+
+  std::map<std::string, Entry> entries_;  // everything known to exist (and to the receiver)
+  std::map<std::string, PendingWrite> writes_;
+  std::map<std::string, PendingRead> reads_;
+  std::map<uint32_t, PendingMove> moves_;
+  std::map<std::string, int> open_counts_;  // OPENs not yet closed, per file
+  std::deque<ReadClose> read_closes_;       // recent CLOSE_NOWRITEs, for copy inference
+  std::map<std::string, SelfRead> self_reads_;
+  std::map<std::string, SteadyTime> copy_sources_;  // their next close is not a read
+
+  std::map<uint64_t, Slot> slots_;
+  uint64_t next_slot_ = 1;
+  uint64_t seq_ = 0;
+
+  std::set<std::string> missing_roots_;
+  std::optional<SteadyTime> root_recheck_;
+  uint64_t watch_failures_ = 0;  // directories not watched in the current walk (ENOSPC)
+  bool enospc_logged_ = false;
+  WatchStats stats_;
+};
+
+}  // namespace folderhook::watch

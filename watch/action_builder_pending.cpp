@@ -1,0 +1,234 @@
+// ActionBuilder: the windows (settle, pairing), copy inference, and the ordered output.
+#include <algorithm>
+
+#include "watch/action_builder.h"
+
+namespace folderhook::watch {
+
+namespace {
+
+ObjectType object_type(FileKind kind) {
+  return kind == FileKind::kDirectory ? ObjectType::kDirectory : ObjectType::kFile;
+}
+
+}  // namespace
+
+void ActionBuilder::tick(Timestamp now) {
+  expire_moves(now, false);
+  recheck_missing_roots(now);
+
+  std::vector<std::pair<SteadyTime, std::string>> due;
+  for (const auto& [path, write] : writes_) {
+    if (write.deadline && *write.deadline <= now.mono) due.emplace_back(*write.deadline, path);
+  }
+  std::sort(due.begin(), due.end());
+  for (const auto& [deadline, path] : due) {
+    if (auto it = writes_.find(path); it != writes_.end()) settle_write(path, it->second, now);
+  }
+
+  std::vector<std::pair<SteadyTime, std::string>> reads;
+  for (const auto& [path, read] : reads_) {
+    if (read.deadline <= now.mono) reads.emplace_back(read.deadline, path);
+  }
+  std::sort(reads.begin(), reads.end());
+  for (const auto& [deadline, path] : reads) {
+    auto it = reads_.find(path);
+    if (it == reads_.end()) continue;
+    // A new file whose writing overlapped this read may still turn out to be its copy: wait
+    // for it (`cat a > b` closes a before b), but not forever.
+    const bool awaited = std::any_of(writes_.begin(), writes_.end(), [&](const auto& w) {
+      return w.second.is_new && w.second.first_seq < it->second.seq && w.second.deadline;
+    });
+    if (awaited && now.mono < it->second.deadline + 10 * options_.settle) continue;
+    const auto info = fs_.stat(path);
+    const uid_t uid = info ? info->uid : entries_[path].uid;
+    emit(Action::kRead, path, "", ObjectType::kFile, uid, it->second.at);
+    reads_.erase(it);
+  }
+  trim_history(now);
+}
+
+std::optional<ActionBuilder::SteadyTime> ActionBuilder::next_deadline() const {
+  std::optional<SteadyTime> next = root_recheck_;
+  const auto consider = [&](SteadyTime t) {
+    if (!next || t < *next) next = t;
+  };
+  for (const auto& [path, write] : writes_) {
+    if (write.deadline) consider(*write.deadline);
+  }
+  for (const auto& [path, read] : reads_) consider(read.deadline);
+  for (const auto& [cookie, move] : moves_) consider(move.deadline);
+  return next;
+}
+
+void ActionBuilder::expire_moves(Timestamp now, bool all) {
+  std::vector<std::pair<uint64_t, uint32_t>> due;
+  for (const auto& [cookie, move] : moves_) {
+    if (all || move.deadline <= now.mono) due.emplace_back(move.slot, cookie);
+  }
+  std::sort(due.begin(), due.end());
+  for (const auto& [slot, cookie] : due) {
+    PendingMove move = std::move(moves_[cookie]);
+    moves_.erase(cookie);
+    finish_move_out(std::move(move), now);
+  }
+}
+
+void ActionBuilder::finish_move_out(PendingMove move, Timestamp now) {
+  // No MOVED_TO within the pairing window: moved out of every watched folder.
+  if (move.is_dir) {
+    forget_tree(move.path, now, true, move.slot);
+  } else if (!move.write) {  // a temp file or an unfinished upload was never reported
+    if (auto entry = entries_.find(move.path); entry != entries_.end()) {
+      emit(Action::kDestroy, move.path, "", object_type(entry->second.kind), entry->second.uid,
+           move.at, move.slot);
+      entries_.erase(entry);
+    }
+    open_counts_.erase(move.path);
+  }
+  fill_slot(move.slot);
+}
+
+void ActionBuilder::settle_write(const std::string& path, PendingWrite& write, Timestamp now) {
+  if (write.temp) {
+    write.deadline.reset();  // waits for its rename
+    return;
+  }
+  const auto info = fs_.stat(path);
+  if (!info) {
+    writes_.erase(path);  // gone before it settled; its DELETE or MOVED_FROM says the rest
+    return;
+  }
+  if (write.from_scan && !write.closed && info->size != write.size_seen) {
+    // Found by a scan and still growing: its writer opened it before our watch existed.
+    write.size_seen = info->size;
+    write.deadline = now.mono + options_.settle;
+    return;
+  }
+  const PendingWrite done = write;
+  writes_.erase(path);
+  if (done.is_new) {
+    const auto source =
+        info->kind == FileKind::kRegular ? find_copy_source(path, done, now) : std::nullopt;
+    if (source) {
+      emit(Action::kCopy, *source, path, ObjectType::kFile, info->uid, done.at);
+    } else {
+      emit(Action::kCreate, path, "", object_type(info->kind), info->uid, done.at);
+    }
+  } else {
+    emit(Action::kUpdate, path, "", object_type(info->kind), info->uid, done.at);
+  }
+  entries_[path] = Entry{info->kind, info->uid};
+}
+
+void ActionBuilder::flush_write_now(const std::string& path, Timestamp) {
+  auto it = writes_.find(path);
+  if (it == writes_.end()) return;
+  const PendingWrite write = it->second;
+  writes_.erase(it);
+  // A temp file, or a file deleted or moved before its writer finished, was never complete.
+  if (write.temp || (write.is_new && !write.closed && !write.from_scan && write.opened)) return;
+  const auto info = fs_.stat(path);
+  Entry entry;
+  if (auto known = entries_.find(path); known != entries_.end()) entry = known->second;
+  if (info) entry = Entry{info->kind, info->uid};
+  emit(write.is_new ? Action::kCreate : Action::kUpdate, path, "", object_type(entry.kind),
+       entry.uid, write.at);
+  entries_[path] = entry;
+}
+
+std::optional<std::string> ActionBuilder::find_copy_source(const std::string& dest,
+                                                           const PendingWrite& write,
+                                                           Timestamp now) {
+  // Candidates: files open for reading at some point while `dest` was being written.
+  std::set<std::string> candidates;
+  for (const auto& [path, count] : open_counts_) {
+    if (count > 0) candidates.insert(path);
+  }
+  for (const ReadClose& close : read_closes_) {
+    if (close.seq > write.first_seq) candidates.insert(close.path);
+  }
+  candidates.erase(dest);
+  const auto dest_info = fs_.stat(dest);
+  if (!dest_info) return std::nullopt;
+  std::optional<uint64_t> dest_hash;
+  for (const std::string& source : candidates) {
+    const auto entry = entries_.find(source);
+    if (entry == entries_.end() || entry->second.kind != FileKind::kRegular) continue;
+    if (auto pending = writes_.find(source); pending != writes_.end() && pending->second.is_new) {
+      continue;
+    }
+    const auto info = fs_.stat(source);
+    if (!info || info->kind != FileKind::kRegular || info->size != dest_info->size) continue;
+    // Equal sizes prove nothing: compare the bytes.
+    if (!dest_hash) dest_hash = hash_own_read(dest, now);
+    if (!dest_hash) return std::nullopt;
+    const auto source_hash = hash_own_read(source, now);
+    if (!source_hash || *source_hash != *dest_hash) continue;
+    reads_.erase(source);  // the copy names this read
+    if (open_counts_.count(source)) copy_sources_[source] = now.mono + kSelfReadExpiry;
+    return source;
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> ActionBuilder::hash_own_read(const std::string& path, Timestamp now) {
+  const auto hash = fs_.hash(path);
+  if (hash) {
+    // Our read reaches us as OPEN and CLOSE_NOWRITE records later: they are not a read.
+    SelfRead& self = self_reads_[path];
+    ++self.opens;
+    ++self.closes;
+    self.expires = now.mono + kSelfReadExpiry;
+  }
+  return hash;
+}
+
+void ActionBuilder::trim_history(Timestamp now) {
+  const auto horizon = std::max<std::chrono::steady_clock::duration>(
+      std::chrono::seconds(5), 10 * options_.settle);
+  while (!read_closes_.empty() && read_closes_.front().when + horizon < now.mono) {
+    read_closes_.pop_front();
+  }
+  std::erase_if(self_reads_, [&](const auto& s) { return s.second.expires < now.mono; });
+  std::erase_if(copy_sources_, [&](const auto& s) { return s.second < now.mono; });
+}
+
+void ActionBuilder::emit(Action action, const std::string& path, const std::string& destination,
+                         ObjectType type, uid_t uid, std::chrono::system_clock::time_point at,
+                         uint64_t slot) {
+  FileAction out;
+  out.action = action;
+  out.path = path;
+  out.destination = destination;
+  out.at = at;
+  out.username = fs_.user_name(uid);
+  out.type = type;
+  if (slot == 0) {
+    if (slots_.empty() || !slots_.rbegin()->second.ready) slots_[next_slot_++] = Slot{};
+    slots_.rbegin()->second.actions.push_back(std::move(out));
+  } else {
+    slots_[slot].actions.push_back(std::move(out));
+  }
+}
+
+uint64_t ActionBuilder::reserve_slot() {
+  const uint64_t id = next_slot_++;
+  slots_[id] = Slot{false, {}};
+  return id;
+}
+
+void ActionBuilder::fill_slot(uint64_t slot) {
+  if (auto it = slots_.find(slot); it != slots_.end()) it->second.ready = true;
+}
+
+std::vector<FileAction> ActionBuilder::take_actions() {
+  std::vector<FileAction> out;
+  while (!slots_.empty() && slots_.begin()->second.ready) {
+    for (FileAction& action : slots_.begin()->second.actions) out.push_back(std::move(action));
+    slots_.erase(slots_.begin());
+  }
+  return out;
+}
+
+}  // namespace folderhook::watch

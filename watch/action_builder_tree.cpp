@@ -1,0 +1,200 @@
+// ActionBuilder: directories, the recursive watch table, and roots that come and go.
+#include <cerrno>
+#include <cstring>
+
+#include <algorithm>
+
+#include "watch/action_builder.h"
+
+namespace folderhook::watch {
+
+namespace {
+
+// Moves every key at or beneath `from` to the same place beneath `to`.
+template <typename Map>
+void rebase_keys(Map& map, const std::string& from, const std::string& to) {
+  std::vector<typename Map::node_type> moved;
+  for (auto it = map.lower_bound(from); it != map.end();) {
+    if (!path_is_within(it->first, from)) {
+      // Keys within `from` are contiguous, except that "a-b" sorts between "a" and "a/b".
+      if (it->first.compare(0, from.size(), from) != 0) break;
+      ++it;
+      continue;
+    }
+    moved.push_back(map.extract(it++));
+  }
+  for (auto& node : moved) {
+    node.key() = rebase_path(node.key(), from, to);
+    map.insert(std::move(node));
+  }
+}
+
+template <typename Map>
+std::vector<std::string> keys_within(const Map& map, const std::string& dir) {
+  std::vector<std::string> keys;
+  for (auto it = map.lower_bound(dir); it != map.end(); ++it) {
+    if (it->first.compare(0, dir.size(), dir) != 0) break;
+    if (path_is_within(it->first, dir)) keys.push_back(it->first);
+  }
+  return keys;
+}
+
+ObjectType object_type(FileKind kind) {
+  return kind == FileKind::kDirectory ? ObjectType::kDirectory : ObjectType::kFile;
+}
+
+}  // namespace
+
+void ActionBuilder::on_directory_created(const std::string& path, Timestamp now) {
+  if (entries_.count(path)) return;  // already found by the scan of its parent
+  const auto info = fs_.stat(path);
+  const uid_t uid = info ? info->uid : 0;
+  // A directory is complete when it exists: report it at once, then watch it and scan it so
+  // that what was created in it before the watch existed is reported too.
+  emit(Action::kCreate, path, "", ObjectType::kDirectory, uid, now.wall);
+  entries_[path] = Entry{FileKind::kDirectory, uid};
+  watch_tree(path, ScanMode::kNewDirectory, now);
+  report_watch_failures();
+}
+
+void ActionBuilder::watch_tree(const std::string& top, ScanMode mode, Timestamp now) {
+  std::vector<std::string> stack{top};
+  while (!stack.empty()) {
+    const std::string dir = std::move(stack.back());
+    stack.pop_back();
+    if (ignored(dir)) continue;
+    // Watch first, then list: anything created after the watch is a record, anything before
+    // it is in the listing, and the duplicates are dropped by the entries_ check.
+    if (!table_.wd_of(dir)) {
+      const int wd = fs_.add_watch(dir);
+      if (wd >= 0) {
+        table_.add(wd, dir);
+      } else if (wd == -ENOSPC) {
+        ++watch_failures_;  // keep walking: the log line says how many are needed
+      } else if (wd == -ENOENT || wd == -ENOTDIR) {
+        continue;  // gone already; its DELETE or MOVED_FROM follows
+      } else {
+        stats_.degraded = true;
+        log("warn", "cannot watch directory", {{"path", dir}, {"error", std::strerror(-wd)}});
+        continue;
+      }
+    }
+    std::vector<std::string> subdirs;
+    for (const std::string& name : fs_.list(dir)) {
+      const std::string path = dir == "/" ? "/" + name : dir + "/" + name;
+      if (ignored(path) || entries_.count(path) || writes_.count(path)) continue;
+      const auto info = fs_.stat(path);
+      if (!info) continue;
+      if (info->kind == FileKind::kDirectory) {
+        if (mode != ScanMode::kInitial) {
+          emit(Action::kCreate, path, "", ObjectType::kDirectory, info->uid, now.wall);
+        }
+        entries_[path] = Entry{FileKind::kDirectory, info->uid};
+        subdirs.push_back(path);
+        continue;
+      }
+      if (mode == ScanMode::kNewDirectory) {
+        // Its writer may still hold it open, opened before our watch: settle, and keep
+        // settling while it grows.
+        PendingWrite write;
+        write.temp = is_temp_name(path);
+        write.from_scan = true;
+        write.closed = write.temp;
+        write.at = now.wall;
+        write.first_seq = seq_;
+        write.size_seen = info->size;
+        if (!write.temp) write.deadline = now.mono + options_.settle;
+        writes_[path] = write;
+        continue;
+      }
+      if (mode == ScanMode::kMovedIn) {
+        emit(Action::kCreate, path, "", ObjectType::kFile, info->uid, now.wall);
+      }
+      entries_[path] = Entry{info->kind, info->uid};
+    }
+    // Depth first, in name order: parents are reported before their children.
+    stack.insert(stack.end(), subdirs.rbegin(), subdirs.rend());
+  }
+}
+
+void ActionBuilder::forget_tree(const std::string& dir, Timestamp now, bool report,
+                                uint64_t slot) {
+  for (const std::string& path : keys_within(reads_, dir)) {
+    emit(Action::kRead, path, "", ObjectType::kFile, entries_[path].uid, reads_[path].at, slot);
+    reads_.erase(path);
+  }
+  for (const std::string& path : keys_within(writes_, dir)) flush_write_now(path, now);
+  // Deepest first: a child sorts after its parent, so walk the keys backwards.
+  const std::vector<std::string> known = keys_within(entries_, dir);
+  for (auto it = known.rbegin(); it != known.rend(); ++it) {
+    const Entry& entry = entries_[*it];
+    if (report) emit(Action::kDestroy, *it, "", object_type(entry.kind), entry.uid, now.wall, slot);
+    entries_.erase(*it);
+  }
+  for (const std::string& path : keys_within(open_counts_, dir)) open_counts_.erase(path);
+  for (const int wd : table_.watches_within(dir)) {
+    fs_.remove_watch(wd);
+    table_.remove(wd);
+  }
+}
+
+void ActionBuilder::rebase_tree(const std::string& from, const std::string& to) {
+  // The watches keep their wds (MOVE_SELF carries no new name): rewrite every path beneath.
+  table_.rebase(from, to);
+  rebase_keys(entries_, from, to);
+  rebase_keys(writes_, from, to);
+  rebase_keys(reads_, from, to);
+  rebase_keys(open_counts_, from, to);
+  rebase_keys(self_reads_, from, to);
+  rebase_keys(copy_sources_, from, to);
+}
+
+void ActionBuilder::recheck_missing_roots(Timestamp now) {
+  if (!root_recheck_ || now.mono < *root_recheck_) return;
+  root_recheck_.reset();
+  for (auto it = missing_roots_.begin(); it != missing_roots_.end();) {
+    const std::string root = *it;
+    const auto info = fs_.stat(root);
+    if (!info || info->kind != FileKind::kDirectory) {
+      ++it;
+      continue;
+    }
+    it = missing_roots_.erase(it);
+    log("info", "watched folder appeared; watching it", {{"path", root}});
+    emit(Action::kCreate, root, "", ObjectType::kDirectory, info->uid, now.wall);
+    entries_[root] = Entry{FileKind::kDirectory, info->uid};
+    watch_tree(root, ScanMode::kNewDirectory, now);
+  }
+  if (!missing_roots_.empty()) root_recheck_ = now.mono + kRootRecheck;
+  report_watch_failures();
+}
+
+void ActionBuilder::report_watch_failures() {
+  if (watch_failures_ == 0) return;
+  stats_.degraded = true;
+  const uint64_t limit = fs_.max_user_watches();
+  const uint64_t needed = table_.size() + watch_failures_;
+  nlohmann::json fields = {{"unwatched_directories", watch_failures_},
+                           {"watches_in_use", table_.size()},
+                           {"watches_needed", needed},
+                           {"max_user_watches", limit}};
+  if (!enospc_logged_) {
+    enospc_logged_ = true;
+    const uint64_t suggested = std::max<uint64_t>(limit, needed) + watch_failures_ * 2;
+    log("error",
+        "inotify watch limit reached: " + std::to_string(watch_failures_) +
+            " directories are not watched (this agent needs " + std::to_string(needed) +
+            " watches; fs.inotify.max_user_watches = " + std::to_string(limit) +
+            "); raise it, e.g. sysctl -w fs.inotify.max_user_watches=" + std::to_string(suggested),
+        fields);
+  } else {
+    log("debug", "more directories not watched: inotify watch limit", fields);
+  }
+  watch_failures_ = 0;
+}
+
+bool ActionBuilder::is_top_root(const std::string& dir) const {
+  return std::find(top_roots_.begin(), top_roots_.end(), dir) != top_roots_.end();
+}
+
+}  // namespace folderhook::watch

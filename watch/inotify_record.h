@@ -1,0 +1,30 @@
+// RawRecord: one inotify_event as read from the descriptor, decoded without interpretation.
+// decode_inotify_records is pure: it turns the bytes of one read() into records.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace folderhook::watch {
+
+struct RawRecord {
+  int wd = -1;
+  uint32_t mask = 0;
+  uint32_t cookie = 0;
+  std::string name;  // entry name inside the watched directory; empty for the directory itself
+};
+
+// Decodes every complete record in `bytes`; a truncated trailing record is dropped (read()
+// never returns one, but a corrupt length must not read out of bounds).
+std::vector<RawRecord> decode_inotify_records(std::string_view bytes);
+
+// The inverse, for tests and fakes: the bytes the kernel would produce for `record`.
+std::string encode_inotify_record(const RawRecord& record);
+
+// "CREATE|ISDIR" etc., for debug logs and test failure messages.
+std::string describe_mask(uint32_t mask);
+
+}  // namespace folderhook::watch
