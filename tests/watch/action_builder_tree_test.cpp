@@ -248,3 +248,28 @@ TEST_CASE("a symlink to a directory is reported as a file and never followed") {
 }
 
 }  // namespace folderhook::watch::testing
+
+namespace folderhook::watch::testing {
+
+TEST_CASE("a root moved away is destroyed with everything inside and looked for again") {
+  Harness h;
+  h.fs.mkdir("/r/d");
+  h.fs.write("/r/d/f", "x");
+  h.start();
+  h.fs.rename("/r", "/elsewhere");
+  h.record("/r", IN_MOVE_SELF);
+  CHECK(h.actions() ==
+        Lines{"destroy file /r/d/f", "destroy directory /r/d", "destroy directory /r"});
+  CHECK(h.builder().stats().watches == 0);
+  CHECK(h.builder().next_deadline().has_value());
+}
+
+TEST_CASE("a directory created and removed again before it was scanned is created then destroyed") {
+  Harness h;
+  h.start();
+  h.record("/r", IN_CREATE | IN_ISDIR, "gone");
+  h.record("/r", IN_DELETE | IN_ISDIR, "gone");
+  CHECK(h.actions() == Lines{"create directory /r/gone", "destroy directory /r/gone"});
+}
+
+}  // namespace folderhook::watch::testing

@@ -114,6 +114,11 @@ class Scenario {
     return lines;
   }
 
+  // Waits like expect() but leaves the actions in raw() for field checks.
+  const std::vector<FileAction>& expect_raw(std::size_t count) {
+    run_until([&] { return got_.size() >= count; });
+    return got_;
+  }
   const std::vector<FileAction>& raw() const { return got_; }
   const std::vector<std::string>& logs() const { return logs_; }
   Watcher& watcher() { return *watcher_; }
@@ -144,25 +149,42 @@ class Scenario {
 TEST_CASE("kernel: echo > new file is one create when it is closed, owned by its user") {
   Scenario s;
   s.start();
-  s.run("echo hi > w/a.txt");
   const auto before = std::chrono::system_clock::now();
-  REQUIRE(s.expect(1) == Lines{"create file w/a.txt"});
-  (void)before;
+  s.run("echo hi > w/a.txt");
+  const auto after = std::chrono::system_clock::now();
+  REQUIRE(s.expect_raw(1).size() == 1);
+  const FileAction& action = s.raw().front();
+  CHECK(action.action == Action::kCreate);
+  CHECK(action.type == ObjectType::kFile);
+  CHECK(action.destination.empty());
+  CHECK(action.username == getpwuid(geteuid())->pw_name);
+  // `at` is when the kernel's record was read: after the command started, before it ended.
+  CHECK(action.at >= before);
+  CHECK(action.at <= after);
+  CHECK(s.expect(0) == Lines{"create file w/a.txt"});
 }
 
-TEST_CASE("kernel: the username is the owner's name and at is when the kernel reported it") {
-  Scenario s;
-  s.start();
-  const auto before = std::chrono::system_clock::now();
-  s.run("echo hi > w/a.txt");
-  std::vector<FileAction> actions;
-  // expect() formats; check the raw fields first.
-  const auto lines = s.expect(1);
-  REQUIRE(lines == Lines{"create file w/a.txt"});
+TEST_CASE("kernel: uids without a name are reported as digits") {
   RealFileSystem fs(-1);
-  CHECK(fs.user_name(geteuid()) == getpwuid(geteuid())->pw_name);
+  CHECK(fs.user_name(0) == "root");
   CHECK(fs.user_name(4'242'424) == "4242424");
-  (void)before;
+}
+
+TEST_CASE("kernel: a watcher dropped without close still frees its handles in the loop") {
+  char folder[] = "/tmp/folderhook-watch-XXXXXX";
+  REQUIRE(mkdtemp(folder) != nullptr);
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  std::string error;
+  WatchOptions options;
+  options.roots.push_back({folder, {}});
+  auto watcher = start_inotify_watcher(&loop, options, [](std::vector<FileAction>&&) {}, {}, error);
+  REQUIRE(watcher != nullptr);
+  CHECK(watcher->stats().watches >= 1);
+  watcher.reset();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+  std::filesystem::remove_all(folder);
 }
 
 TEST_CASE("kernel: appending to an existing file is an update") {
