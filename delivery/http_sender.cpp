@@ -81,7 +81,14 @@ class HttplibSender final : public HttpSender {
       result.error = "aborted";
       return result;
     }
-    if (ok) return result;
+    if (ok) {
+      // The response handler is not called for every response (a 204 has no body).
+      if (result.status == 0) {
+        result.status = res.status;
+        result.retry_after = res.get_header_value("Retry-After");
+      }
+      return result;
+    }
     switch (err) {
       case httplib::Error::Canceled:
         result.error = cancel_reason.empty() ? "request canceled" : cancel_reason;
