@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,10 +59,16 @@ class Scenario {
     REQUIRE(std::system(("cd '" + base_ + "' && " + command).c_str()) == 0);
   }
 
-  void start(bool root_exists = true) {
+  // Watches base/w, plus base/NAME for each of `more_roots` (which may nest inside w).
+  void start(bool root_exists = true, const std::vector<std::string>& more_roots = {}) {
     if (!root_exists) std::filesystem::remove(base_ + "/w");
     WatchOptions options;
     options.roots.push_back({base_ + "/w", {"*.part", "*.filepart", "*.tmp", ".*.??????"}});
+    for (const std::string& root : more_roots) {
+      std::filesystem::create_directories(base_ + "/" + root);
+      options.roots.push_back({base_ + "/" + root, {}});
+    }
+    options.on_overflow = [this] { ++overflow_hooks_; };
     options.settle = kSettle;
     options.move_pairing = kPairing;
     std::string error;
@@ -121,6 +129,8 @@ class Scenario {
   }
   const std::vector<FileAction>& raw() const { return got_; }
   const std::vector<std::string>& logs() const { return logs_; }
+  int overflow_hooks() const { return overflow_hooks_; }
+  void wait_for(const std::function<bool()>& done) { run_until(done); }
   Watcher& watcher() { return *watcher_; }
 
  private:
@@ -142,6 +152,7 @@ class Scenario {
   std::unique_ptr<Watcher> watcher_;
   std::vector<FileAction> got_;
   std::vector<std::string> logs_;
+  int overflow_hooks_ = 0;
 };
 
 }  // namespace
@@ -162,6 +173,19 @@ TEST_CASE("kernel: echo > new file is one create when it is closed, owned by its
   CHECK(action.at >= before);
   CHECK(action.at <= after);
   CHECK(s.expect(0) == Lines{"create file w/a.txt"});
+}
+
+TEST_CASE("kernel: a create is delivered within the settle window plus a little") {
+  Scenario s;
+  s.start();
+  s.run("echo hi > w/a.txt");
+  const auto closed = std::chrono::steady_clock::now();
+  REQUIRE(s.expect_raw(1).size() == 1);
+  const auto latency = std::chrono::steady_clock::now() - closed;
+  MESSAGE("create latency after the writer closed: "
+          << std::chrono::duration_cast<milliseconds>(latency).count() << " ms (settle "
+          << kSettle.count() << " ms)");
+  CHECK(latency < kSettle + milliseconds(400));
 }
 
 TEST_CASE("kernel: uids without a name are reported as digits") {
@@ -326,6 +350,36 @@ TEST_CASE("kernel: a root missing at start is logged and picked up when it appea
   CHECK(s.expect(1) == Lines{"create directory w"});
   s.run("echo n > w/n");
   CHECK(s.expect(1) == Lines{"create file w/n"});
+}
+
+TEST_CASE("kernel: moves between two roots are moves, and a nested root is watched once") {
+  Scenario s;
+  s.start(true, {"w2", "w/nested"});
+  CHECK(s.watcher().stats().watches == 3);  // w, w/nested, w2
+  s.run("echo a > w/a");
+  CHECK(s.expect(1) == Lines{"create file w/a"});
+  s.run("mv w/a w2/a && mv w2/a w/nested/a");
+  CHECK(s.expect(2) == Lines{"move file w/a -> w2/a", "move file w2/a -> w/nested/a"});
+}
+
+TEST_CASE("kernel: a queue overflow is logged, counted and handed to the rescan hook") {
+  Scenario s;
+  s.start();
+  // The loop is not reading while these run: one OPEN and one CLOSE_NOWRITE per open of w/a
+  // overflow the kernel queue (fs.inotify.max_queued_events).
+  std::ifstream limit_file("/proc/sys/fs/inotify/max_queued_events");
+  long limit = 16384;
+  limit_file >> limit;
+  s.prepare("echo a > w/a && i=0 && while [ $i -lt " + std::to_string(limit / 2 + 1000) +
+            " ]; do : < w/a; i=$((i+1)); done");
+  s.wait_for([&] { return s.watcher().stats().overflows >= 1; });
+  CHECK(s.watcher().stats().overflows >= 1);
+  CHECK(s.overflow_hooks() >= 1);
+  bool logged = false;
+  for (const std::string& line : s.logs()) {
+    logged = logged || line.find("overflow") != std::string::npos;
+  }
+  CHECK(logged);
 }
 
 }  // namespace folderhook::watch
