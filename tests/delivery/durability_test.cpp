@@ -169,6 +169,7 @@ TEST_CASE("a schedule that runs out makes dead letters and one email; replay sen
     CHECK(r.headers.at("authorization").rfind("Basic ", 0) == 0);
   }
   CHECK(got_ids == dead_ids);
+  REQUIRE(log.wait([](const auto& l) { return count_outcome(l, "delivered") == 3; }, 5s));
   d->shutdown();
   status = read_status(dir.path(), e);
   CHECK(status["dead_letters"] == 0);

@@ -168,8 +168,8 @@ bool LogCollector::wait(const std::function<bool(const std::vector<nlohmann::jso
   return cv_.wait_for(lock, timeout, [&] { return ready(lines_); });
 }
 
-SmtpServer::SmtpServer() {
-  port_ = unused_port();
+SmtpServer::SmtpServer(int port) {
+  port_ = port != 0 ? port : unused_port();
   const std::string listen = "127.0.0.1:" + std::to_string(port_);
   // Maildir creates its tmp/new/cur only when the directory does not exist yet.
   const std::string maildir = dir_.path() + "/mail";

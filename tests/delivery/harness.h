@@ -120,7 +120,7 @@ class LogCollector {
 // python3 -m aiosmtpd writing each message into a maildir.
 class SmtpServer {
  public:
-  SmtpServer();
+  explicit SmtpServer(int port = 0);  // 0: a free port
   ~SmtpServer();
   bool started() const { return started_; }
   int port() const { return port_; }
