@@ -27,7 +27,9 @@ using ActionSink = std::function<void(std::vector<FileAction>&& actions)>;
 
 struct RootOptions {
   std::string path;                        // absolute, normalised (no trailing slash)
-  std::vector<std::string> temp_patterns;  // globs on the file name: uploads via temp names
+  // Globs (watch/glob.h) on the file name of uploads via temp names; empty: none. Taken from
+  // the deepest root that contains the file.
+  std::vector<std::string> temp_patterns;
 };
 
 struct WatchOptions {

@@ -48,7 +48,7 @@ TEST_CASE("touch on an existing file is an update") {
   CHECK(h.actions() == Lines{"update file /r/e"});
 }
 
-TEST_CASE("a regular file opened and closed without writing is a read; a listed directory is not") {
+TEST_CASE("a regular file opened and closed without writing is a read, a listed directory is not") {
   Harness h;
   h.fs.write("/r/a", "x");
   h.fs.mkdir("/r/d");
@@ -137,7 +137,7 @@ TEST_CASE("two adjacent unrelated moves with different cookies keep their order"
   CHECK(h.actions() == Lines{"destroy file /r/new.txt", "create file /r/back.txt"});
 }
 
-TEST_CASE("a file moved in from outside is created at once; over an existing name it updates") {
+TEST_CASE("a file moved in from outside is created at once, over an existing name it updates") {
   Harness h;
   h.fs.write("/r/old", "1");
   h.start();

@@ -147,7 +147,7 @@ TEST_CASE("cp -r copies each file and creates each directory") {
   CHECK(h.actions() == Lines{"copy file /r/d/f -> /r/d2/f", "copy file /r/d/g -> /r/d2/g"});
 }
 
-TEST_CASE("moves between two roots are moves; nested roots are watched once") {
+TEST_CASE("moves between two roots are moves, nested roots are watched once") {
   WatchOptions options = Harness::default_options();
   options.roots.push_back({"/s", {}});
   options.roots.push_back({"/r/in", {"*.upload"}});

@@ -257,7 +257,7 @@ TEST_CASE("kernel: rm -rf reports every entry, deepest first") {
         Lines{"destroy file w/d/s/g", "destroy directory w/d/s", "destroy directory w/d"});
 }
 
-TEST_CASE("kernel: moved out is destroy; moved in, with a tree, is create parents first") {
+TEST_CASE("kernel: moved out is destroy, moved in, with a tree, is create parents first") {
   Scenario s;
   s.prepare("echo a > w/a && mkdir -p out/t/u && echo 1 > out/t/u/f");
   s.start();
@@ -318,7 +318,7 @@ TEST_CASE("kernel: rsync uploads through a temp name: one create for the final n
   CHECK(s.expect(1) == Lines{"create file w/f"});
 }
 
-TEST_CASE("kernel: hard links and symlinks are created; symlinks are not followed") {
+TEST_CASE("kernel: hard links and symlinks are created, symlinks are not followed") {
   Scenario s;
   s.prepare("echo a > w/a && mkdir w/dir");
   s.start();
