@@ -13,6 +13,7 @@
 
 #include "delivery/attempt.h"
 #include "delivery/http_sender.h"
+#include "delivery/lane.h"
 #include "delivery/notifier.h"
 #include "delivery/outbox.h"
 #include "delivery/retry.h"
@@ -57,53 +58,7 @@ Logger safe_logger(Logger inner) {
   };
 }
 
-struct Item {
-  int64_t seq = 0;
-  Request request;
-  int attempts = 0;
-  int64_t next_at_ms = 0;
-};
-
-class DispatcherImpl;
-
-// One URL set: its first attempts in submission order, its retries by due time, and the
-// threads that send them. A dead or slow URL set only ever occupies its own threads.
-class Lane {
- public:
-  Lane(DispatcherImpl& owner, int first_senders, int retry_senders);
-  ~Lane() { stop(); }
-  Lane(const Lane&) = delete;
-  Lane& operator=(const Lane&) = delete;
-
-  void push_first(std::shared_ptr<Item> item) {
-    std::lock_guard lock(mu_);
-    first_.push_back(std::move(item));
-    cv_first_.notify_one();
-  }
-  void push_retry(std::shared_ptr<Item> item) {
-    std::lock_guard lock(mu_);
-    retries_.emplace(item->next_at_ms, std::move(item));
-    cv_retry_.notify_all();
-  }
-  // Abandons the attempts in flight (they are sent again at the next start) and joins.
-  void stop();
-
- private:
-  void run_first(HttpSender& sender);
-  void run_retry(HttpSender& sender);
-
-  DispatcherImpl& owner_;
-  std::mutex mu_;
-  std::condition_variable cv_first_;
-  std::condition_variable cv_retry_;
-  std::deque<std::shared_ptr<Item>> first_;
-  std::multimap<int64_t, std::shared_ptr<Item>> retries_;
-  bool stopping_ = false;
-  std::vector<std::unique_ptr<HttpSender>> senders_;
-  std::vector<std::thread> threads_;
-};
-
-class DispatcherImpl final : public Dispatcher {
+class DispatcherImpl final : public Dispatcher, public LaneOwner {
  public:
   DispatcherImpl(DispatcherOptions options, Logger logger, std::unique_ptr<StateLock> lock,
                  std::unique_ptr<Outbox> outbox)
@@ -182,12 +137,13 @@ class DispatcherImpl final : public Dispatcher {
   }
 
   // Called by a Lane's sender thread with the result of one attempt.
-  void attempt_done(const std::shared_ptr<Item>& item, Lane& lane, const AttemptResult& result);
+  void attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
+                    const AttemptResult& result) override;
   bool stopping() const { return stopping_.load(); }
-  std::unique_ptr<HttpSender> make_sender() const {
+  std::unique_ptr<HttpSender> make_sender() const override {
     return make_http_sender(options_.timeout, options_.ca_file);
   }
-  const DispatcherOptions& options() const { return options_; }
+  const DispatcherOptions& options() const override { return options_; }
 
  private:
   void dispatch(std::shared_ptr<Item> item) {
@@ -244,73 +200,6 @@ class DispatcherImpl final : public Dispatcher {
   uint64_t commits_ = 0;
   size_t largest_commit_ = 0;
 };
-
-Lane::Lane(DispatcherImpl& owner, int first_senders, int retry_senders) : owner_(owner) {
-  for (int i = 0; i < first_senders + retry_senders; ++i) {
-    senders_.push_back(owner_.make_sender());
-  }
-  for (int i = 0; i < first_senders + retry_senders; ++i) {
-    HttpSender& sender = *senders_[static_cast<size_t>(i)];
-    if (i < first_senders) {
-      threads_.emplace_back([this, &sender] { run_first(sender); });
-    } else {
-      threads_.emplace_back([this, &sender] { run_retry(sender); });
-    }
-  }
-}
-
-void Lane::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-    cv_first_.notify_all();
-    cv_retry_.notify_all();
-  }
-  for (auto& sender : senders_) sender->abort();
-  for (auto& t : threads_) {
-    if (t.joinable()) t.join();
-  }
-}
-
-void Lane::run_first(HttpSender& sender) {
-  const auto& options = owner_.options();
-  for (;;) {
-    std::shared_ptr<Item> item;
-    {
-      std::unique_lock lock(mu_);
-      cv_first_.wait(lock, [this] { return stopping_ || !first_.empty(); });
-      if (stopping_) return;
-      item = std::move(first_.front());
-      first_.pop_front();
-    }
-    const auto result = run_attempt(item->request, sender, options.success, options.user_agent);
-    owner_.attempt_done(item, *this, result);
-  }
-}
-
-void Lane::run_retry(HttpSender& sender) {
-  const auto& options = owner_.options();
-  for (;;) {
-    std::shared_ptr<Item> item;
-    {
-      std::unique_lock lock(mu_);
-      while (!stopping_) {
-        if (retries_.empty()) {
-          cv_retry_.wait(lock);
-          continue;
-        }
-        const int64_t wait = retries_.begin()->first - unix_ms_now();
-        if (wait <= 0) break;
-        cv_retry_.wait_for(lock, std::chrono::milliseconds(wait));
-      }
-      if (stopping_) return;
-      item = std::move(retries_.begin()->second);
-      retries_.erase(retries_.begin());
-    }
-    const auto result = run_attempt(item->request, sender, options.success, options.user_agent);
-    owner_.attempt_done(item, *this, result);
-  }
-}
 
 void DispatcherImpl::attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
                                   const AttemptResult& result) {

@@ -2,6 +2,19 @@
 // (group commit) before its first attempt, sends it to the primary URL then each redundant URL
 // until one accepts, retries on the schedule, and moves it to the dead letters when the
 // schedule runs out. Owns its own threads; never touches the caller's event loop.
+//
+// Threads: one writer owns the SQLite write connection and commits everything (new requests,
+// attempt results) in group commits; each URL set gets a lane (lane.h) with
+// `first_senders` threads for first attempts and `retry_senders` for retries; a notifier
+// thread sends the dead-letter email. The Logger is called from all of them.
+//
+// Ordering promise: within one URL set, first attempts start in submission order; with more
+// than one first sender they may arrive out of order by up to first_senders - 1 places.
+// Retries are unordered. Delivery is at least once: a receiver dedupes on webhook-id.
+//
+// Full disk: when a commit fails, new requests stay in memory (at most max_held; beyond that
+// they are dropped with an error log), nothing uncommitted is sent, and the commit is retried
+// every second until space returns. One error line when it starts, one warn when it ends.
 #pragma once
 
 #include <chrono>

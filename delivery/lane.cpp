@@ -1,0 +1,74 @@
+#include "delivery/lane.h"
+
+#include "delivery/outbox.h"
+
+namespace folderhook::delivery {
+
+Lane::Lane(LaneOwner& owner, int first_senders, int retry_senders) : owner_(owner) {
+  for (int i = 0; i < first_senders + retry_senders; ++i) {
+    senders_.push_back(owner_.make_sender());
+  }
+  for (int i = 0; i < first_senders + retry_senders; ++i) {
+    HttpSender& sender = *senders_[static_cast<size_t>(i)];
+    if (i < first_senders) {
+      threads_.emplace_back([this, &sender] { run_first(sender); });
+    } else {
+      threads_.emplace_back([this, &sender] { run_retry(sender); });
+    }
+  }
+}
+
+void Lane::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    cv_first_.notify_all();
+    cv_retry_.notify_all();
+  }
+  for (auto& sender : senders_) sender->abort();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+void Lane::run_first(HttpSender& sender) {
+  const auto& options = owner_.options();
+  for (;;) {
+    std::shared_ptr<Item> item;
+    {
+      std::unique_lock lock(mu_);
+      cv_first_.wait(lock, [this] { return stopping_ || !first_.empty(); });
+      if (stopping_) return;
+      item = std::move(first_.front());
+      first_.pop_front();
+    }
+    const auto result = run_attempt(item->request, sender, options.success, options.user_agent);
+    owner_.attempt_done(item, *this, result);
+  }
+}
+
+void Lane::run_retry(HttpSender& sender) {
+  const auto& options = owner_.options();
+  for (;;) {
+    std::shared_ptr<Item> item;
+    {
+      std::unique_lock lock(mu_);
+      while (!stopping_) {
+        if (retries_.empty()) {
+          cv_retry_.wait(lock);
+          continue;
+        }
+        const int64_t wait = retries_.begin()->first - unix_ms_now();
+        if (wait <= 0) break;
+        cv_retry_.wait_for(lock, std::chrono::milliseconds(wait));
+      }
+      if (stopping_) return;
+      item = std::move(retries_.begin()->second);
+      retries_.erase(retries_.begin());
+    }
+    const auto result = run_attempt(item->request, sender, options.success, options.user_agent);
+    owner_.attempt_done(item, *this, result);
+  }
+}
+
+}  // namespace folderhook::delivery
