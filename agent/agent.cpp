@@ -1,0 +1,258 @@
+#include "agent/agent.h"
+
+#include <uv.h>
+
+#include <csignal>
+#include <memory>
+
+#include "agent/metrics.h"
+#include "agent/router.h"
+#include "agent/status_server.h"
+#include "agent/webhook.h"
+#include "delivery/dispatcher.h"
+#include "watch/watcher.h"
+
+namespace folderhook::agent {
+namespace {
+
+constexpr uint64_t kHeartbeatMs = 1000;
+constexpr unsigned kRulesPollMs = 1000;
+
+int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::vector<watch::RootOptions> roots_of(const Config& config) {
+  std::vector<watch::RootOptions> roots;
+  for (const FolderRule& rule : config.folders) roots.push_back({rule.path, rule.temp_patterns});
+  return roots;
+}
+
+bool same_roots(const Config& a, const Config& b) {
+  const auto x = roots_of(a), y = roots_of(b);
+  if (x.size() != y.size()) return false;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i].path != y[i].path || x[i].temp_patterns != y[i].temp_patterns) return false;
+  }
+  return true;
+}
+
+// Owns the loop's handles. Lives on run_agent's stack; every handle is closed before the
+// loop is closed.
+class Agent {
+ public:
+  Agent(Config config, Log& log) : config_(std::move(config)), log_(log) {}
+
+  int run() {
+    if (const int rc = uv_loop_init(&loop_); rc != 0) {
+      log_.write("error", "cannot start the event loop", {{"error", uv_strerror(rc)}});
+      return 2;
+    }
+    std::string error;
+    dispatcher_ = delivery::open_dispatcher(dispatcher_options(), delivery_logger(), error);
+    if (!dispatcher_) {
+      log_.write("error", "cannot open the outbox", {{"error", error}});
+      uv_loop_close(&loop_);
+      return 2;
+    }
+    metrics_.set_loop_alive_ms(now_ms());
+    if (!config_.status_listen.empty()) {
+      status_ = std::make_unique<StatusServer>(metrics_, config_.state_dir);
+      if (!status_->start(config_.status_listen, error)) {
+        log_.write("error", "cannot start the status endpoint", {{"error", error}});
+        dispatcher_->shutdown();
+        uv_loop_close(&loop_);
+        return 2;
+      }
+    }
+
+    watch::WatchOptions options;
+    options.roots = roots_of(config_);
+    options.ignore_paths.push_back(config_.state_dir);
+    if (!config_.log_file.empty()) options.ignore_paths.push_back(config_.log_file);
+    watcher_ = watch::start_inotify_watcher(
+        &loop_, std::move(options),
+        [this](std::vector<watch::FileAction>&& actions) { on_actions(std::move(actions)); },
+        logger(), error);
+    if (!watcher_) {
+      log_.write("error", "cannot watch the folders", {{"error", error}});
+      status_.reset();
+      dispatcher_->shutdown();
+      uv_loop_close(&loop_);
+      return 2;
+    }
+
+    start_signal(sigint_, SIGINT);
+    start_signal(sigterm_, SIGTERM);
+    start_signal(sighup_, SIGHUP);
+    uv_timer_init(&loop_, &heartbeat_);
+    heartbeat_.data = this;
+    uv_timer_start(&heartbeat_, [](uv_timer_t* t) { static_cast<Agent*>(t->data)->beat(); },
+                   0, kHeartbeatMs);
+    uv_fs_poll_init(&loop_, &rules_poll_);
+    rules_poll_.data = this;
+    uv_fs_poll_start(&rules_poll_, [](uv_fs_poll_t* h, int, const uv_stat_t*, const uv_stat_t*) {
+      static_cast<Agent*>(h->data)->reload("the rules file changed");
+    }, config_.file.c_str(), kRulesPollMs);
+
+    nlohmann::json folders = nlohmann::json::array();
+    for (const FolderRule& rule : config_.folders) folders.push_back(rule.path);
+    nlohmann::json ready = {{"folders", folders}, {"state_dir", config_.state_dir},
+                            {"config", config_.file}};
+    if (status_) ready["status_port"] = status_->port();
+    log_.write("info", "watching", ready);
+
+    uv_run(&loop_, UV_RUN_DEFAULT);
+
+    // Everything the watcher reported has been submitted; shutdown commits it before returning,
+    // so a stop loses nothing that was ever seen.
+    dispatcher_->shutdown();
+    status_.reset();
+    const int rc = uv_loop_close(&loop_);
+    log_.write("info", "stopped", {{"loop_closed", rc == 0}});
+    return 0;
+  }
+
+ private:
+  delivery::DispatcherOptions dispatcher_options() const {
+    delivery::DispatcherOptions o;
+    o.state_dir = config_.state_dir;
+    o.timeout = config_.delivery.timeout;
+    o.retry = config_.delivery.retry;
+    o.success = config_.delivery.exactly_200 ? delivery::SuccessPolicy::kExactly200
+                                             : delivery::SuccessPolicy::kAny2xx;
+    o.user_agent = "folderhook/" FOLDERHOOK_VERSION;
+    o.notify.smtp_url = config_.notify.smtp_url;
+    o.notify.from = config_.notify.from;
+    o.notify.to = config_.notify.to;
+    return o;
+  }
+
+  // watch::Logger and delivery::Logger have the same shape.
+  std::function<void(std::string_view, std::string_view, const nlohmann::json&)> logger() {
+    return [this](std::string_view level, std::string_view msg, const nlohmann::json& fields) {
+      log_.write(level, msg, fields);
+    };
+  }
+
+  // The dispatcher's log lines also feed the attempt metrics.
+  std::function<void(std::string_view, std::string_view, const nlohmann::json&)> delivery_logger() {
+    return [this](std::string_view level, std::string_view msg, const nlohmann::json& fields) {
+      if (msg == "delivery" && fields.is_object()) {
+        metrics_.count_attempt(fields.value("outcome", ""), fields.value("ms", int64_t{0}));
+      }
+      log_.write(level, msg, fields);
+    };
+  }
+
+  void on_actions(std::vector<watch::FileAction>&& actions) {
+    std::vector<delivery::Request> requests;
+    for (const watch::FileAction& action : actions) {
+      metrics_.count_operation(action.action);
+      for (const FolderRule* rule : route(config_.folders, action)) {
+        requests.push_back(make_request(action, *rule, config_.root));
+      }
+    }
+    if (!requests.empty()) dispatcher_->submit(std::move(requests));
+  }
+
+  void beat() {
+    metrics_.set_loop_alive_ms(now_ms());
+    const watch::WatchStats stats = watcher_->stats();
+    metrics_.set_watcher(stats.watches, stats.overflows, stats.degraded);
+  }
+
+  // A valid rules file replaces the rules at once; an invalid one is logged and the old rules
+  // stay. Runs on the loop between two batches of actions, so every action is routed by
+  // exactly one version of the rules.
+  void reload(std::string_view why) {
+    std::vector<ConfigError> errors;
+    std::optional<Config> next = load_config(config_.file, errors);
+    if (next) check_environment(*next, errors);
+    if (!errors.empty()) {
+      nlohmann::json list = nlohmann::json::array();
+      for (const ConfigError& e : errors) list.push_back(e.to_string());
+      log_.write("error", "rules not reloaded; the old rules stay in force",
+                 {{"why", why}, {"errors", list}});
+      return;
+    }
+    std::string error;
+    if (!log_.open(next->log_file, error)) {
+      log_.write("error", "cannot reopen the log file", {{"error", error}});
+    }
+    log_.set_text(next->log_format == "text");
+    nlohmann::json ignored = nlohmann::json::array();
+    if (next->state_dir != config_.state_dir) ignored.push_back("agent.state_dir");
+    if (next->status_listen != config_.status_listen) ignored.push_back("agent.status_listen");
+    if (next->delivery.timeout != config_.delivery.timeout ||
+        next->delivery.retry != config_.delivery.retry ||
+        next->delivery.exactly_200 != config_.delivery.exactly_200 ||
+        next->notify.smtp_url != config_.notify.smtp_url || next->notify.to != config_.notify.to ||
+        next->notify.from != config_.notify.from) {
+      ignored.push_back("[delivery] and [notify]");
+    }
+    if (!same_roots(*next, config_)) ignored.push_back("the list of folder paths and temp_patterns");
+    next->state_dir = config_.state_dir;
+    next->status_listen = config_.status_listen;
+    next->delivery = config_.delivery;
+    next->notify = config_.notify;
+    if (!same_roots(*next, config_)) {
+      // The watch table is built at start: keep watching the old folders, route by new rules
+      // only where the folder list is unchanged.
+      next->folders = config_.folders;
+    }
+    config_ = std::move(*next);
+    nlohmann::json fields = {{"why", why}, {"folders", config_.folders.size()}};
+    if (!ignored.empty()) fields["needs_restart"] = ignored;
+    log_.write("info", "rules reloaded", fields);
+  }
+
+  void start_signal(uv_signal_t& handle, int signum) {
+    uv_signal_init(&loop_, &handle);
+    handle.data = this;
+    uv_signal_start(&handle, [](uv_signal_t* h, int sig) {
+      auto* agent = static_cast<Agent*>(h->data);
+      if (sig == SIGHUP) agent->reload("SIGHUP");
+      else agent->stop(sig);
+    }, signum);
+  }
+
+  void stop(int signum) {
+    if (stopping_) return;
+    stopping_ = true;
+    log_.write("info", "stopping", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
+    for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sigint_),
+                           reinterpret_cast<uv_handle_t*>(&sigterm_),
+                           reinterpret_cast<uv_handle_t*>(&sighup_),
+                           reinterpret_cast<uv_handle_t*>(&heartbeat_),
+                           reinterpret_cast<uv_handle_t*>(&rules_poll_)}) {
+      uv_close(h, nullptr);
+    }
+    watcher_->close([] {});
+  }
+
+  Config config_;
+  Log& log_;
+  Metrics metrics_;
+  uv_loop_t loop_{};
+  uv_signal_t sigint_{};
+  uv_signal_t sigterm_{};
+  uv_signal_t sighup_{};
+  uv_timer_t heartbeat_{};
+  uv_fs_poll_t rules_poll_{};
+  std::unique_ptr<delivery::Dispatcher> dispatcher_;
+  std::unique_ptr<StatusServer> status_;
+  std::unique_ptr<watch::Watcher> watcher_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+int run_agent(Config config, Log& log) {
+  std::signal(SIGPIPE, SIG_IGN);
+  Agent agent(std::move(config), log);
+  return agent.run();
+}
+
+}  // namespace folderhook::agent

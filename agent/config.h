@@ -1,0 +1,85 @@
+// Config: rules.toml as the agent understands it. Parsing is pure (text in, Config or errors
+// out); the checks that need the filesystem live in check_environment().
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "watch/file_action.h"
+
+namespace folderhook::agent {
+
+struct ConfigError {
+  std::string file;
+  int line = 0;    // 1-based; 0 when the problem has no place in the file
+  int column = 0;
+  std::string message;
+  // "FILE:LINE:COL: message", or "FILE: message" without a place.
+  std::string to_string() const;
+};
+
+struct FolderRule {
+  std::string path;                 // absolute, normalised
+  std::vector<std::string> urls;    // first is primary
+  std::string interface = "web";
+  std::string username;             // "" = the file's owner
+  std::set<watch::Action> actions;  // default: all six
+  std::vector<std::string> include; // globs on the path relative to the folder; empty = all
+  std::vector<std::string> exclude;
+  std::vector<std::string> temp_patterns;
+  std::string method = "GET";       // GET | POST (a JSON body)
+  std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
+  std::string secret;               // "whsec_<base64>" signs requests; "" = unsigned
+  int line = 0;                     // where the [[folder]] table starts, for later messages
+  int column = 0;
+};
+
+struct DeliveryConfig {
+  std::chrono::milliseconds timeout{10'000};
+  std::vector<std::chrono::milliseconds> retry;
+  bool exactly_200 = false;
+};
+
+struct NotifyConfig {
+  std::string smtp_url;
+  std::string from = "folderhook@localhost";
+  std::vector<std::string> to;
+};
+
+struct Config {
+  std::string file;       // the rules file as given
+  std::string state_dir;  // absolute
+  std::string log_file;   // "" = stderr
+  std::string log_format = "json";  // json | text
+  std::string root;       // "" or absolute: reported paths are relative to it, with a leading /
+  std::string status_listen = "127.0.0.1:9780";  // "" = no status endpoint
+  DeliveryConfig delivery;
+  NotifyConfig notify;
+  std::vector<FolderRule> folders;
+};
+
+std::vector<std::string> default_temp_patterns();
+std::vector<std::chrono::milliseconds> default_retry_schedule();
+
+// Parses rules.toml text. Relative paths are resolved against `base_dir` (the agent's working
+// directory). On success `errors` is empty.
+std::optional<Config> parse_config(std::string_view text, const std::string& file,
+                                   const std::string& base_dir,
+                                   std::vector<ConfigError>& errors);
+
+// Reads and parses the file at `file`.
+std::optional<Config> load_config(const std::string& file, std::vector<ConfigError>& errors);
+
+// True when the rules file holds a secret or an Authorization header.
+bool holds_secrets(const Config& config);
+
+// What only the filesystem can tell: folders that exist, a state_dir that can be created and
+// written. Appends to `errors`; returns warnings (folders missing but whose parent exists).
+std::vector<std::string> check_environment(const Config& config, std::vector<ConfigError>& errors);
+
+}  // namespace folderhook::agent

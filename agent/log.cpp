@@ -1,0 +1,152 @@
+#include "agent/log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace folderhook::agent {
+namespace {
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is not one.
+size_t utf8_sequence(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  size_t n = 0;
+  uint32_t code = 0;
+  if ((c & 0xE0) == 0xC0) n = 2, code = c & 0x1F;
+  else if ((c & 0xF0) == 0xE0) n = 3, code = c & 0x0F;
+  else if ((c & 0xF8) == 0xF0) n = 4, code = c & 0x07;
+  else return 0;
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (byte(i + k) & 0x3F);
+  }
+  const bool overlong = (n == 2 && code < 0x80) || (n == 3 && code < 0x800) ||
+                        (n == 4 && code < 0x10000);
+  if (overlong || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return n;
+}
+
+void make_printable(nlohmann::json& value) {
+  if (value.is_string()) {
+    value = printable_utf8(value.get_ref<const std::string&>());
+  } else if (value.is_structured()) {
+    for (auto& item : value) make_printable(item);
+  }
+}
+
+std::string now_iso() {
+  const auto now = std::chrono::system_clock::now();
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
+  const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[48];
+  const size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(ms.count() % 1000));
+  return text;
+}
+
+}  // namespace
+
+std::string printable_utf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (size_t i = 0; i < bytes.size();) {
+    if (const size_t n = utf8_sequence(bytes, i)) {
+      out.append(bytes.substr(i, n));
+      i += n;
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      const auto c = static_cast<unsigned char>(bytes[i++]);
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+std::string display_value(std::string_view bytes) {
+  std::string escaped;
+  bool quote = bytes.empty();
+  for (char c : bytes) {
+    switch (c) {
+      case '\n': escaped += "\\n"; break;
+      case '\t': escaped += "\\t"; break;
+      case '\r': escaped += "\\r"; break;
+      case '\\': escaped += "\\\\"; break;
+      case '"': escaped += "\\\""; quote = true; break;
+      case ' ': escaped += ' '; quote = true; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          char hex[8];
+          std::snprintf(hex, sizeof hex, "\\x%02X", static_cast<unsigned char>(c));
+          escaped += hex;
+        } else {
+          escaped += c;
+        }
+    }
+  }
+  escaped = printable_utf8(escaped);
+  return quote ? "\"" + escaped + "\"" : escaped;
+}
+
+Log::~Log() {
+  if (fd_ > 2) ::close(fd_);
+}
+
+bool Log::open(const std::string& path, std::string& error) {
+  if (path.empty()) return true;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    error = "cannot open agent.log_file '" + path + "': " + std::strerror(errno);
+    return false;
+  }
+  std::lock_guard lock(mutex_);
+  if (fd_ > 2) ::close(fd_);
+  fd_ = fd;
+  return true;
+}
+
+void Log::write(std::string_view level, std::string_view msg, const nlohmann::json& fields) {
+  nlohmann::json line = nlohmann::json::object();
+  line["ts"] = now_iso();
+  line["level"] = level;
+  line["msg"] = printable_utf8(msg);
+  if (fields.is_object()) {
+    for (const auto& [key, value] : fields.items()) {
+      nlohmann::json copy = value;
+      make_printable(copy);
+      line[key] = std::move(copy);
+    }
+  }
+  std::string text;
+  if (text_) {
+    text = line["ts"].get<std::string>() + " " + std::string(level) + " " +
+           line["msg"].get<std::string>();
+    for (const auto& [key, value] : line.items()) {
+      if (key == "ts" || key == "level" || key == "msg") continue;
+      text += " " + key + "=" + (value.is_string() ? display_value(value.get<std::string>()) : value.dump());
+    }
+  } else {
+    text = line.dump();
+  }
+  text += '\n';
+  std::lock_guard lock(mutex_);
+  for (size_t done = 0; done < text.size();) {
+    const ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // nowhere left to complain; the line is dropped
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace folderhook::agent

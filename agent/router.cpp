@@ -1,0 +1,47 @@
+#include "agent/router.h"
+
+#include "watch/glob.h"
+
+namespace folderhook::agent {
+namespace {
+
+bool any_match(const std::vector<std::string>& globs, std::string_view relative) {
+  for (const std::string& glob : globs) {
+    if (watch::glob_match(glob, relative)) return true;
+  }
+  return false;
+}
+
+// The rule's filters on one of the action's paths.
+bool rule_wants_path(const FolderRule& rule, std::string_view path) {
+  if (!path_within(path, rule.path)) return false;
+  std::string_view relative = path.substr(rule.path.size());
+  if (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
+  if (!rule.include.empty() && !any_match(rule.include, relative)) return false;
+  return !any_match(rule.exclude, relative);
+}
+
+}  // namespace
+
+bool path_within(std::string_view path, std::string_view folder) {
+  if (folder == "/") return !path.empty() && path.front() == '/';
+  if (path.size() < folder.size() || path.substr(0, folder.size()) != folder) return false;
+  return path.size() == folder.size() || path[folder.size()] == '/';
+}
+
+std::vector<const FolderRule*> route(const std::vector<FolderRule>& rules,
+                                     const watch::FileAction& action) {
+  std::vector<const FolderRule*> out;
+  const bool has_destination =
+      action.action == watch::Action::kMove || action.action == watch::Action::kCopy;
+  for (const FolderRule& rule : rules) {
+    if (!rule.actions.contains(action.action)) continue;
+    if (rule_wants_path(rule, action.path) ||
+        (has_destination && rule_wants_path(rule, action.destination))) {
+      out.push_back(&rule);
+    }
+  }
+  return out;
+}
+
+}  // namespace folderhook::agent

@@ -1,0 +1,37 @@
+// StatusServer: GET /healthz and GET /metrics on agent.status_listen, served by cpp-httplib on
+// threads of its own. It reads only Metrics (atomics) and the outbox through its own SQLite
+// connection, so it never touches the loop.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "agent/metrics.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace folderhook::agent {
+
+class StatusServer {
+ public:
+  StatusServer(const Metrics& metrics, std::string state_dir);
+  ~StatusServer();  // stops and joins
+  StatusServer(const StatusServer&) = delete;
+  StatusServer& operator=(const StatusServer&) = delete;
+
+  // "HOST:PORT". False with `error` when it cannot bind.
+  bool start(const std::string& listen, std::string& error);
+  int port() const { return port_; }
+
+ private:
+  const Metrics& metrics_;
+  std::string state_dir_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace folderhook::agent

@@ -1,0 +1,100 @@
+#include "agent/webhook.h"
+
+#include <ctime>
+
+#include "agent/log.h"
+#include "delivery/signature.h"
+#include "delivery/url.h"
+
+namespace folderhook::agent {
+namespace {
+
+bool has_destination(watch::Action action) {
+  return action == watch::Action::kMove || action == watch::Action::kCopy;
+}
+
+// The seven fields in their documented order; destination only where it applies.
+template <typename Add>
+void for_each_field(const watch::FileAction& action, const FolderRule& rule,
+                    std::string_view root, Add&& add) {
+  add("action", watch::to_string(action.action));
+  add("interface", rule.interface);
+  add("path", reported_path(action.path, root));
+  if (has_destination(action.action)) add("destination", reported_path(action.destination, root));
+  add("at", format_at(action.at));
+  add("username", rule.username.empty() ? action.username : rule.username);
+  add("type", watch::to_string(action.type));
+}
+
+}  // namespace
+
+std::string format_at(std::chrono::system_clock::time_point at) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(
+      std::chrono::floor<std::chrono::seconds>(at));
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[40];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S+00:00", &utc);
+  return text;
+}
+
+std::string reported_path(std::string_view path, std::string_view root) {
+  if (root.empty() || root == "/") return std::string(path);
+  if (path.size() < root.size() || path.substr(0, root.size()) != root) return std::string(path);
+  std::string_view rest = path.substr(root.size());
+  if (rest.empty()) return "/";
+  if (rest.front() != '/') return std::string(path);  // "/srv/filesX" is not under "/srv/files"
+  return std::string(rest);
+}
+
+std::string webhook_query(const watch::FileAction& action, const FolderRule& rule,
+                          std::string_view root) {
+  std::string query;
+  for_each_field(action, rule, root, [&query](std::string_view name, std::string_view value) {
+    if (!query.empty()) query += '&';
+    query += name;
+    query += '=';
+    query += delivery::percent_encode(value);
+  });
+  return query;
+}
+
+nlohmann::json webhook_json(const watch::FileAction& action, const FolderRule& rule,
+                            std::string_view root) {
+  nlohmann::json body = nlohmann::json::object();
+  for_each_field(action, rule, root, [&body](std::string_view name, std::string_view value) {
+    const std::string text(value);
+    if (printable_utf8(text) == text) {
+      body[std::string(name)] = text;
+    } else {
+      // Round-trip through the replacing dumper: invalid bytes become U+FFFD.
+      body[std::string(name)] = nlohmann::json::parse(
+          nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      body[std::string(name) + "_base64"] = delivery::base64_encode(text);
+    }
+  });
+  return body;
+}
+
+delivery::Request make_request(const watch::FileAction& action, const FolderRule& rule,
+                               std::string_view root) {
+  delivery::Request request;
+  request.method = rule.method;
+  request.urls = rule.urls;
+  if (rule.method == "POST") {
+    request.body = webhook_json(action, rule, root).dump();
+    request.content_type = "application/json";
+  } else {
+    request.query = webhook_query(action, rule, root);
+  }
+  request.headers = rule.headers;
+  request.secret = rule.secret;
+  request.action = std::string(watch::to_string(action.action));
+  request.path = action.path;
+  request.rule = rule.path;
+  request.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           action.at.time_since_epoch()).count();
+  return request;
+}
+
+}  // namespace folderhook::agent

@@ -1,0 +1,37 @@
+// The webhook as DESIGN.md defines it: from a FileAction and the folder rule that wants it, the
+// Request that delivery/ stores and sends. Pure functions.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/config.h"
+#include "delivery/request.h"
+#include "watch/file_action.h"
+
+namespace folderhook::agent {
+
+// "YYYY-MM-DDTHH:MM:SS+00:00" in UTC.
+std::string format_at(std::chrono::system_clock::time_point at);
+
+// A path as reported: unchanged without a root; else relative to root with a leading "/"
+// ("/srv/files" + "/srv/files/in/a" -> "/in/a"; the root itself -> "/").
+std::string reported_path(std::string_view path, std::string_view root);
+
+// The query string without '?': action, interface, path, destination (move and copy only), at,
+// username, type; every value percent-encoded from its exact bytes.
+std::string webhook_query(const watch::FileAction& action, const FolderRule& rule,
+                          std::string_view root = "");
+
+// The POST body: a JSON object with the same fields (destination only for move and copy).
+// JSON cannot hold bytes that are not UTF-8: such a value is sent with U+FFFD in their place,
+// and its exact bytes as base64 in "<field>_base64".
+nlohmann::json webhook_json(const watch::FileAction& action, const FolderRule& rule,
+                            std::string_view root = "");
+
+delivery::Request make_request(const watch::FileAction& action, const FolderRule& rule,
+                               std::string_view root = "");
+
+}  // namespace folderhook::agent

@@ -1,0 +1,163 @@
+#include "agent/config.h"
+
+#include <doctest/doctest.h>
+
+using namespace folderhook::agent;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Parses `text` as "rules.toml" relative to /base; returns the errors as FILE:LINE:COL lines.
+std::vector<std::string> errors_of(const std::string& text) {
+  std::vector<ConfigError> errors;
+  parse_config(text, "rules.toml", "/base", errors);
+  std::vector<std::string> out;
+  for (const auto& e : errors) out.push_back(e.to_string());
+  return out;
+}
+
+const char* kMinimal = R"(
+[agent]
+state_dir = "./.folderhook"
+
+[[folder]]
+path = "./demo"
+urls = ["http://127.0.0.1:8787/hook"]
+interface = "sftp"
+)";
+
+}  // namespace
+
+TEST_CASE("the minimal rules file gives one folder with defaults for the rest") {
+  std::vector<ConfigError> errors;
+  const auto config = parse_config(kMinimal, "rules.toml", "/base", errors);
+  REQUIRE(config);
+  CHECK(errors.empty());
+  CHECK(config->state_dir == "/base/.folderhook");
+  REQUIRE(config->folders.size() == 1);
+  const FolderRule& f = config->folders[0];
+  CHECK(f.path == "/base/demo");
+  CHECK(f.urls == std::vector<std::string>{"http://127.0.0.1:8787/hook"});
+  CHECK(f.interface == "sftp");
+  CHECK(f.username.empty());
+  CHECK(f.actions.size() == 6);
+  CHECK(f.temp_patterns == default_temp_patterns());
+  CHECK(config->delivery.timeout == 10s);
+  CHECK(config->delivery.retry == default_retry_schedule());
+  CHECK_FALSE(config->delivery.exactly_200);
+}
+
+TEST_CASE("the default retry schedule spans about three days") {
+  std::chrono::milliseconds total{0};
+  for (auto wait : default_retry_schedule()) total += wait;
+  CHECK(total > 72h - 6h);
+  CHECK(total < 72h + 6h);
+}
+
+TEST_CASE("interface defaults to web and urls may be one comma-separated string") {
+  std::vector<ConfigError> errors;
+  const auto config = parse_config(R"(
+[[folder]]
+path = "/srv/in"
+urls = "http://a/hook, http://b/hook"
+)", "rules.toml", "/base", errors);
+  REQUIRE(config);
+  CHECK(config->folders[0].interface == "web");
+  CHECK(config->folders[0].urls == std::vector<std::string>{"http://a/hook", "http://b/hook"});
+}
+
+TEST_CASE("a TOML syntax error names the file, line and column") {
+  const auto errors = errors_of("[agent]\nstate_dir = \n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].rfind("rules.toml:2:", 0) == 0);
+}
+
+TEST_CASE("an unknown key is an error with a suggestion") {
+  const auto errors = errors_of(R"([[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+interfce = "sftp"
+)");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "rules.toml:4:1: unknown key 'interfce' in [[folder]]; did you mean 'interface'?");
+}
+
+TEST_CASE("a URL that does not parse is named with its place") {
+  const auto errors = errors_of(R"([[folder]]
+path = "/srv/in"
+urls = ["ftp://a/hook"]
+)");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].rfind("rules.toml:3:8: folder.urls: 'ftp://a/hook' is not a usable URL", 0) == 0);
+}
+
+TEST_CASE("a folder without urls or path is an error at its table") {
+  const auto errors = errors_of("[[folder]]\ninterface = \"sftp\"\n");
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0] == "rules.toml:1:1: [[folder]] needs a path");
+  CHECK(errors[1] == "rules.toml:1:1: [[folder]] needs urls, a list of at least one URL");
+}
+
+TEST_CASE("an interface outside the seven is refused") {
+  const auto errors = errors_of(R"([[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+interface = "smb"
+)");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "rules.toml:4:13: folder.interface must be one of web, ftp, robot, jsapi, "
+                     "restapi, sftp, dav (got 'smb')");
+}
+
+TEST_CASE("bad durations and success values are refused with their place") {
+  const auto errors = errors_of(R"([delivery]
+timeout = "10"
+retry = ["1m", "soon"]
+success = "3xx"
+[[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+)");
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0].rfind("rules.toml:2:11: delivery.timeout must be a duration", 0) == 0);
+  CHECK(errors[1].rfind("rules.toml:3:16: delivery.retry must be a duration", 0) == 0);
+  CHECK(errors[2] == "rules.toml:4:11: delivery.success must be \"2xx\" or \"200\"");
+}
+
+TEST_CASE("a folder listed twice is an error") {
+  const auto errors = errors_of(R"([[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+[[folder]]
+path = "/srv/in/"
+urls = ["http://b/hook"]
+)");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("is listed twice (first at line 1)") != std::string::npos);
+}
+
+TEST_CASE("a folder inside the state_dir is refused") {
+  const auto errors = errors_of(R"([agent]
+state_dir = "/var/lib/fh"
+[[folder]]
+path = "/var/lib/fh/x"
+urls = ["http://a/hook"]
+)");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("lies inside agent.state_dir") != std::string::npos);
+}
+
+TEST_CASE("a rules file with no folder says so") {
+  CHECK(errors_of("[agent]\nstate_dir = \"/tmp/x\"\n") ==
+        std::vector<std::string>{"rules.toml: no [[folder]] to watch: add one with a path and urls"});
+}
+
+TEST_CASE("an unknown action is refused") {
+  const auto errors = errors_of(R"([[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+actions = ["create", "delete"]
+)");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("unknown action 'delete'") != std::string::npos);
+}

@@ -1,0 +1,117 @@
+#include "tests/support/receiver.h"
+
+#include <algorithm>
+#include <cctype>
+#include <stdexcept>
+
+#include <httplib.h>
+
+namespace folderhook::test {
+
+std::string url_decode(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+      out += static_cast<char>(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+std::string Webhook::param(const std::string& name) const {
+  for (const auto& [key, value] : params) {
+    if (key == name) return value;
+  }
+  return "<absent>";
+}
+
+bool Webhook::has(const std::string& name) const {
+  return std::any_of(params.begin(), params.end(), [&](const auto& p) { return p.first == name; });
+}
+
+std::string Webhook::header(const std::string& name) const {
+  const auto it = headers.find(name);
+  return it == headers.end() ? "" : it->second;
+}
+
+std::vector<std::string> Webhook::names() const {
+  std::vector<std::string> out;
+  for (const auto& p : params) out.push_back(p.first);
+  return out;
+}
+
+Receiver::Receiver() : server_(std::make_unique<httplib::Server>()) {
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    Webhook hook;
+    hook.method = req.method;
+    hook.path = req.path;
+    const auto q = req.target.find('?');
+    if (q != std::string::npos) hook.raw_query = req.target.substr(q + 1);
+    size_t start = 0;
+    while (!hook.raw_query.empty() && start <= hook.raw_query.size()) {
+      size_t end = hook.raw_query.find('&', start);
+      if (end == std::string::npos) end = hook.raw_query.size();
+      const std::string pair = hook.raw_query.substr(start, end - start);
+      const auto eq = pair.find('=');
+      hook.params.emplace_back(url_decode(pair.substr(0, eq)),
+                               eq == std::string::npos ? "" : url_decode(pair.substr(eq + 1)));
+      start = end + 1;
+    }
+    for (const auto& [name, value] : req.headers) {
+      std::string lower = name;
+      std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+      hook.headers[lower] = value;
+    }
+    hook.body = req.body;
+    int status;
+    {
+      std::lock_guard lock(mutex_);
+      received_.push_back(std::move(hook));
+      status = status_;
+    }
+    changed_.notify_all();
+    res.status = status;
+    res.set_content("ok", "text/plain");
+  };
+  server_->Get(".*", handler);
+  server_->Post(".*", handler);
+  port_ = server_->bind_to_any_port("127.0.0.1");
+  if (port_ <= 0) throw std::runtime_error("receiver: cannot bind 127.0.0.1");
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // bind_to_any_port() already listens: a request that comes before accept() starts waits.
+}
+
+Receiver::~Receiver() {
+  server_->stop();
+  thread_.join();
+}
+
+std::string Receiver::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
+void Receiver::set_status(int status) {
+  std::lock_guard lock(mutex_);
+  status_ = status;
+}
+
+std::vector<Webhook> Receiver::received() const {
+  std::lock_guard lock(mutex_);
+  return received_;
+}
+
+size_t Receiver::count() const {
+  std::lock_guard lock(mutex_);
+  return received_.size();
+}
+
+bool Receiver::wait_for(size_t n, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] { return received_.size() >= n; });
+}
+
+}  // namespace folderhook::test
