@@ -295,3 +295,26 @@ TEST_CASE("a second dispatcher on the same state_dir is refused with a clear err
   auto third = open_dispatcher(test_options(dir.path()), log.logger(), error);
   CHECK(third);
 }
+
+TEST_CASE("a burst of 2,000 to a local receiver is delivered, each id once") {
+  TempDir dir;
+  Receiver rx;
+  LogCollector log;
+  std::string error;
+  auto d = open_dispatcher(test_options(dir.path()), log.logger(), error);
+  REQUIRE(d);
+  constexpr int kCount = 2000;
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<Request> batch;
+  for (int i = 0; i < kCount; ++i) batch.push_back(make({rx.url()}, "n=" + std::to_string(i)));
+  d->submit(std::move(batch));
+  REQUIRE(log.wait([](const auto& l) { return count_outcome(l, "delivered") == kCount; }, 30s));
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MESSAGE(kCount << " delivered in " << static_cast<int>(secs * 1000) << " ms: "
+                 << static_cast<int>(kCount / secs) << " deliveries/s (4 senders, this build)");
+  d->shutdown();
+  std::set<std::string> ids;
+  for (const auto& r : rx.received()) ids.insert(r.headers.at("webhook-id"));
+  CHECK(ids.size() == kCount);
+  CHECK(rx.count() == kCount);
+}
