@@ -2,9 +2,11 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <csignal>
 #include <memory>
 
+#include "agent/behaviors.h"
 #include "agent/metrics.h"
 #include "agent/router.h"
 #include "agent/status_server.h"
@@ -96,6 +98,16 @@ class Agent {
       static_cast<Agent*>(h->data)->reload("the rules file changed");
     }, config_.file.c_str(), kRulesPollMs);
 
+    uv_timer_init(&loop_, &behavior_timer_);
+    behavior_timer_.data = this;
+    if (has_behaviors()) {
+      // Once at start (after the watcher, so that its operations are seen), then on the timer.
+      const auto every = static_cast<uint64_t>(config_.behavior_interval.count());
+      uv_timer_start(&behavior_timer_, [](uv_timer_t* t) {
+        static_cast<Agent*>(t->data)->start_behaviors();
+      }, 0, every);
+    }
+
     nlohmann::json folders = nlohmann::json::array();
     for (const FolderRule& rule : config_.folders) folders.push_back(rule.path);
     nlohmann::json ready = {{"folders", folders}, {"state_dir", config_.state_dir},
@@ -123,6 +135,7 @@ class Agent {
     o.success = config_.delivery.exactly_200 ? delivery::SuccessPolicy::kExactly200
                                              : delivery::SuccessPolicy::kAny2xx;
     o.user_agent = "folderhook/" FOLDERHOOK_VERSION;
+    o.first_senders = config_.delivery.connections;
     o.notify.smtp_url = config_.notify.smtp_url;
     o.notify.from = config_.notify.from;
     o.notify.to = config_.notify.to;
@@ -146,15 +159,74 @@ class Agent {
     };
   }
 
-  void on_actions(std::vector<watch::FileAction>&& actions) {
+  // `robot`: operations the agent performed itself (folder behaviors): interface=robot, and
+  // the watcher's own report of each is dropped (RobotLedger).
+  void on_actions(std::vector<watch::FileAction>&& actions, bool robot = false) {
     std::vector<delivery::Request> requests;
     for (const watch::FileAction& action : actions) {
+      if (!robot && robot_ledger_.claim(action)) continue;
       metrics_.count_operation(action.action);
       for (const FolderRule* rule : route(config_.folders, action)) {
-        requests.push_back(make_request(action, *rule, config_.root));
+        if (!robot) {
+          requests.push_back(make_request(action, *rule, config_.root));
+          continue;
+        }
+        FolderRule as_robot = *rule;
+        as_robot.interface = "robot";
+        as_robot.username.clear();  // the action carries robot_username
+        requests.push_back(make_request(action, as_robot, config_.root));
       }
     }
     if (!requests.empty()) dispatcher_->submit(std::move(requests));
+  }
+
+  bool has_behaviors() const {
+    return std::any_of(config_.folders.begin(), config_.folders.end(),
+                       [](const FolderRule& f) { return !f.behaviors.empty(); });
+  }
+
+  // Folder behaviors run on libuv's thread pool with a copy of the rules; their results come
+  // back to the loop in after_behaviors(). One run at a time: a slow run skips timer ticks.
+  struct BehaviorJob {
+    uv_work_t work{};
+    Agent* agent = nullptr;
+    std::vector<FolderRule> folders;
+    std::string robot_username;
+    std::string state_dir;
+    std::vector<watch::FileAction> done;
+    std::vector<BehaviorRun> runs;
+  };
+
+  void start_behaviors() {
+    if (behavior_job_ || stopping_) return;
+    behavior_job_ = std::make_unique<BehaviorJob>();
+    BehaviorJob& job = *behavior_job_;
+    job.work.data = &job;
+    job.agent = this;
+    job.folders = config_.folders;
+    job.robot_username = config_.robot_username;
+    job.state_dir = config_.state_dir;
+    uv_queue_work(&loop_, &job.work, [](uv_work_t* w) {
+      auto& job = *static_cast<BehaviorJob*>(w->data);
+      job.runs = run_behaviors(job.folders, job.robot_username, job.agent->robot_ledger_, job.done);
+      save_behavior_runs(job.state_dir, job.runs);
+    }, [](uv_work_t* w, int) { static_cast<BehaviorJob*>(w->data)->agent->after_behaviors(); });
+  }
+
+  void after_behaviors() {
+    std::unique_ptr<BehaviorJob> job = std::move(behavior_job_);
+    for (const BehaviorRun& run : job->runs) {
+      for (const std::string& error : run.errors) {
+        log_.write("warn", "behavior error", {{"folder", run.folder}, {"behavior", run.index},
+                                              {"kind", run.kind}, {"error", error}});
+      }
+      if (run.acted > 0 || !run.errors.empty()) {
+        log_.write("info", "behavior ran", {{"folder", run.folder}, {"behavior", run.index},
+                                            {"kind", run.kind}, {"acted", run.acted},
+                                            {"errors", run.errors.size()}});
+      }
+    }
+    on_actions(std::move(job->done), /*robot=*/true);
   }
 
   void beat() {
@@ -188,6 +260,7 @@ class Agent {
     if (next->delivery.timeout != config_.delivery.timeout ||
         next->delivery.retry != config_.delivery.retry ||
         next->delivery.exactly_200 != config_.delivery.exactly_200 ||
+        next->delivery.connections != config_.delivery.connections ||
         next->notify.smtp_url != config_.notify.smtp_url || next->notify.to != config_.notify.to ||
         next->notify.from != config_.notify.from) {
       ignored.push_back("[delivery] and [notify]");
@@ -203,6 +276,14 @@ class Agent {
       next->folders = config_.folders;
     }
     config_ = std::move(*next);
+    if (has_behaviors()) {
+      const auto every = static_cast<uint64_t>(config_.behavior_interval.count());
+      uv_timer_start(&behavior_timer_, [](uv_timer_t* t) {
+        static_cast<Agent*>(t->data)->start_behaviors();
+      }, every, every);
+    } else {
+      uv_timer_stop(&behavior_timer_);
+    }
     nlohmann::json fields = {{"why", why}, {"folders", config_.folders.size()}};
     if (!ignored.empty()) fields["needs_restart"] = ignored;
     log_.write("info", "rules reloaded", fields);
@@ -226,6 +307,7 @@ class Agent {
                            reinterpret_cast<uv_handle_t*>(&sigterm_),
                            reinterpret_cast<uv_handle_t*>(&sighup_),
                            reinterpret_cast<uv_handle_t*>(&heartbeat_),
+                           reinterpret_cast<uv_handle_t*>(&behavior_timer_),
                            reinterpret_cast<uv_handle_t*>(&rules_poll_)}) {
       uv_close(h, nullptr);
     }
@@ -241,6 +323,9 @@ class Agent {
   uv_signal_t sighup_{};
   uv_timer_t heartbeat_{};
   uv_fs_poll_t rules_poll_{};
+  uv_timer_t behavior_timer_{};
+  std::unique_ptr<BehaviorJob> behavior_job_;
+  RobotLedger robot_ledger_;
   std::unique_ptr<delivery::Dispatcher> dispatcher_;
   std::unique_ptr<StatusServer> status_;
   std::unique_ptr<watch::Watcher> watcher_;

@@ -1,11 +1,13 @@
 #include "agent/cli.h"
 
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
 #include <CLI/CLI.hpp>
 
 #include "agent/agent.h"
+#include "agent/commands.h"
 #include "agent/config.h"
 #include "agent/listen.h"
 #include "agent/log.h"
@@ -66,6 +68,27 @@ int main_cli(int argc, char** argv) {
   auto* check = app.add_subcommand("check", "Validate the rules file and exit (0 = valid, 2 = not)");
   check->add_option("-c,--config", config_file, "The rules file (rules.toml)")->required();
 
+  bool json = false;
+  auto* status = app.add_subcommand("status", "Show pending deliveries, dead letters, URLs and behaviors (also while the agent runs)");
+  status->add_option("-c,--config", config_file, "The rules file (rules.toml)")->required();
+  status->add_flag("--json", json, "Print the status as JSON");
+
+  std::string since, id;
+  auto* replay = app.add_subcommand("replay", "Put dead letters back into the outbox");
+  replay->add_option("-c,--config", config_file, "The rules file (rules.toml)")->required();
+  replay->add_option("--since", since, "Only those that died at or after this UTC time (2026-11-26T10:00:00Z)");
+  replay->add_option("--id", id, "Only the dead letter with this id");
+
+  std::string folder;
+  auto* test_hook = app.add_subcommand("test-hook", "Send a test webhook (test=1) to every URL of a folder; exit 0 if any accepted it");
+  test_hook->add_option("-c,--config", config_file, "The rules file (rules.toml)")->required();
+  test_hook->add_option("folder", folder, "The folder's path as rules.toml gives it")->required();
+
+  bool dry_run = false;
+  auto* behaviors = app.add_subcommand("behaviors", "List what the folder behaviors would do now");
+  behaviors->add_option("-c,--config", config_file, "The rules file (rules.toml)")->required();
+  behaviors->add_flag("--dry-run", dry_run, "Only list (required: the running agent performs behaviors)")->required();
+
   std::string host = "127.0.0.1";
   int port = 8787;
   auto* listen = app.add_subcommand("listen", "Receive webhooks and print each one (answers 200)");
@@ -83,6 +106,17 @@ int main_cli(int argc, char** argv) {
     if (*run) return run_command(config_file);
     if (*check) return check_command(config_file);
     if (*listen) return run_listen(host, port);
+    std::vector<std::string> warnings;
+    const std::optional<Config> config = load_checked(config_file, warnings);
+    if (!config) return kConfigError;
+    if (*status) return status_command(*config, json);
+    if (*replay) return replay_command(*config, since, id);
+    if (*test_hook) {
+      std::error_code ec;
+      const auto absolute = std::filesystem::absolute(folder, ec).lexically_normal().string();
+      return test_hook_command(*config, ec ? folder : absolute);
+    }
+    if (*behaviors) return behaviors_dry_run_command(*config);
   } catch (const std::exception& e) {
     // Last line of defence: a bug must end as one clear line, never a stack trace.
     std::cerr << "folderhook: internal error: " << e.what() << "\n";

@@ -133,7 +133,18 @@ class Parser {
   }
 
   void parse_agent(const toml::table& t, Config& config) {
-    check_keys(t, "[agent]", {"state_dir", "log_file", "log_format", "root", "status_listen"});
+    check_keys(t, "[agent]", {"state_dir", "log_file", "log_format", "root", "status_listen",
+                              "behavior_interval", "robot_username"});
+    if (const toml::node* node = t.get("behavior_interval")) {
+      if (auto d = duration(*node, "agent.behavior_interval")) {
+        if (d->count() < 100) error(node, "agent.behavior_interval must be at least 100ms");
+        else config.behavior_interval = *d;
+      }
+    }
+    if (auto v = string(t, "robot_username", "agent")) {
+      if (v->empty()) error(t.get("robot_username"), "agent.robot_username must not be empty");
+      else config.robot_username = *v;
+    }
     if (auto v = string(t, "state_dir", "agent")) {
       if (v->empty()) error(t.get("state_dir"), "agent.state_dir must not be empty");
       else config.state_dir = normalise(*v, base_dir_);
@@ -164,7 +175,15 @@ class Parser {
   }
 
   void parse_delivery(const toml::table& t, Config& config) {
-    check_keys(t, "[delivery]", {"timeout", "retry", "success"});
+    check_keys(t, "[delivery]", {"timeout", "retry", "success", "connections"});
+    if (const toml::node* node = t.get("connections")) {
+      const auto* n = node->as_integer();
+      if (!n || n->get() < 1 || n->get() > 64) {
+        error(node, "delivery.connections must be a whole number from 1 to 64");
+      } else {
+        config.delivery.connections = static_cast<int>(n->get());
+      }
+    }
     if (const toml::node* node = t.get("timeout")) {
       if (auto d = duration(*node, "delivery.timeout")) {
         if (d->count() == 0) error(node, "delivery.timeout must be more than 0");
@@ -205,7 +224,8 @@ class Parser {
 
   void parse_folder(const toml::table& t, Config& config) {
     check_keys(t, "[[folder]]", {"path", "urls", "interface", "username", "actions", "include",
-                                 "exclude", "temp_patterns", "method", "headers", "secret"});
+                                 "exclude", "temp_patterns", "method", "headers", "secret",
+                                 "behavior"});
     FolderRule rule;
     rule.line = static_cast<int>(t.source().begin.line);
     rule.column = static_cast<int>(t.source().begin.column);
@@ -274,7 +294,11 @@ class Parser {
             return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c);
           });
           const auto* text = value.as_string();
-          if (!token) error(&value, "folder.headers: '" + name + "' is not a valid header name");
+          if (!token) {
+            errors_.push_back({file_, static_cast<int>(key.source().begin.line),
+                               static_cast<int>(key.source().begin.column),
+                               "folder.headers: '" + name + "' is not a valid header name"});
+          }
           else if (!text) error(&value, "folder.headers." + name + " must be a string");
           else if (text->get().find_first_of("\r\n") != std::string::npos) {
             error(&value, "folder.headers." + name + " must not contain a line break");
@@ -295,6 +319,15 @@ class Parser {
       }
     }
 
+    if (const toml::node* node = t.get("behavior")) {
+      const auto* list = node->as_array();
+      if (!list || !list->is_array_of_tables()) {
+        error(node, "folder.behavior must be written as [[folder.behavior]] tables");
+      } else {
+        for (const auto& item : *list) parse_behavior(*item.as_table(), rule);
+      }
+    }
+
     for (const FolderRule& other : config.folders) {
       if (!rule.path.empty() && other.path == rule.path) {
         error(&t, "folder '" + rule.path + "' is listed twice (first at line " +
@@ -302,6 +335,39 @@ class Parser {
       }
     }
     config.folders.push_back(std::move(rule));
+  }
+
+  void parse_behavior(const toml::table& t, FolderRule& rule) {
+    check_keys(t, "[[folder.behavior]]", {"kind", "after", "include", "remove_empty_dirs", "to"});
+    Behavior b;
+    b.line = static_cast<int>(t.source().begin.line);
+    b.column = static_cast<int>(t.source().begin.column);
+    if (auto v = string(t, "kind", "folder.behavior")) {
+      if (*v == "retention" || *v == "move_after") b.kind = *v;
+      else error(t.get("kind"), "folder.behavior.kind must be \"retention\" or \"move_after\" (got '" +
+                                    *v + "')");
+    } else if (!t.get("kind")) {
+      error(&t, "[[folder.behavior]] needs a kind: \"retention\" or \"move_after\"");
+    }
+    if (const toml::node* node = t.get("after")) {
+      if (auto d = duration(*node, "folder.behavior.after")) b.after = *d;
+    } else {
+      error(&t, "[[folder.behavior]] needs after, the age (by modification time) that triggers it, "
+                "such as \"3d\"");
+    }
+    b.include = string_list(t, "include", "folder.behavior");
+    if (const toml::node* node = t.get("remove_empty_dirs")) {
+      if (const auto* flag = node->as_boolean()) b.remove_empty_dirs = flag->get();
+      else error(node, "folder.behavior.remove_empty_dirs must be true or false");
+    }
+    if (auto v = string(t, "to", "folder.behavior")) {
+      if (b.kind != "move_after") error(t.get("to"), "folder.behavior.to is only for kind = \"move_after\"");
+      else if (v->empty()) error(t.get("to"), "folder.behavior.to must not be empty");
+      else b.to = normalise(*v, base_dir_);
+    } else if (b.kind == "move_after" && !t.get("to")) {
+      error(&t, "[[folder.behavior]] of kind move_after needs to, the folder to move files into");
+    }
+    rule.behaviors.push_back(std::move(b));
   }
 
   std::optional<Config> parse(std::string_view text) {
@@ -337,6 +403,23 @@ class Parser {
         error(node, "folder must be written as [[folder]] tables");
       } else {
         for (const auto& item : *folders) parse_folder(*item.as_table(), config);
+      }
+    }
+    for (const FolderRule& rule : config.folders) {
+      for (const Behavior& b : rule.behaviors) {
+        if (b.to.empty()) continue;
+        const bool watched = std::any_of(config.folders.begin(), config.folders.end(),
+                                         [&](const FolderRule& f) {
+          return !f.path.empty() && (b.to == f.path || b.to.rfind(f.path + "/", 0) == 0);
+        });
+        if (!watched) {
+          errors_.push_back({file_, b.line, b.column,
+                             "folder.behavior.to '" + b.to + "' is outside every watched folder; "
+                             "moves there would be reported as destroy"});
+        } else if (b.to == rule.path) {
+          errors_.push_back({file_, b.line, b.column,
+                             "folder.behavior.to must not be the folder itself"});
+        }
       }
     }
     if (!config.root.empty()) {

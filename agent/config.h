@@ -23,6 +23,17 @@ struct ConfigError {
   std::string to_string() const;
 };
 
+// [[folder.behavior]]: something the agent does to the folder itself (interface=robot).
+struct Behavior {
+  std::string kind;                  // "retention" | "move_after"
+  std::chrono::milliseconds after{0};  // by modification time
+  std::vector<std::string> include;  // globs on the path relative to the folder; empty = all
+  bool remove_empty_dirs = false;
+  std::string to;                    // move_after: absolute destination folder
+  int line = 0;
+  int column = 0;
+};
+
 struct FolderRule {
   std::string path;                 // absolute, normalised
   std::vector<std::string> urls;    // first is primary
@@ -35,6 +46,7 @@ struct FolderRule {
   std::string method = "GET";       // GET | POST (a JSON body)
   std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
   std::string secret;               // "whsec_<base64>" signs requests; "" = unsigned
+  std::vector<Behavior> behaviors;
   int line = 0;                     // where the [[folder]] table starts, for later messages
   int column = 0;
 };
@@ -43,6 +55,9 @@ struct DeliveryConfig {
   std::chrono::milliseconds timeout{10'000};
   std::vector<std::chrono::milliseconds> retry;
   bool exactly_200 = false;
+  // Connections per URL set for first attempts. 1 keeps the receiver's view in the order the
+  // operations happened; more trade that order for throughput.
+  int connections = 1;
 };
 
 struct NotifyConfig {
@@ -58,6 +73,8 @@ struct Config {
   std::string log_format = "json";  // json | text
   std::string root;       // "" or absolute: reported paths are relative to it, with a leading /
   std::string status_listen = "127.0.0.1:9780";  // "" = no status endpoint
+  std::chrono::milliseconds behavior_interval{60'000};
+  std::string robot_username = "folderhook";
   DeliveryConfig delivery;
   NotifyConfig notify;
   std::vector<FolderRule> folders;

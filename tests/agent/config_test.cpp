@@ -161,3 +161,71 @@ actions = ["create", "delete"]
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].find("unknown action 'delete'") != std::string::npos);
 }
+
+TEST_CASE("behaviors are read with their defaults") {
+  std::vector<ConfigError> errors;
+  const auto config = parse_config(R"([agent]
+behavior_interval = "30s"
+robot_username = "janitor"
+[[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+[[folder.behavior]]
+kind = "retention"
+after = "3d"
+[[folder.behavior]]
+kind = "move_after"
+after = "1h"
+to = "/srv/in/archive"
+remove_empty_dirs = true
+)", "rules.toml", "/base", errors);
+  REQUIRE(config);
+  CHECK(config->behavior_interval == 30s);
+  CHECK(config->robot_username == "janitor");
+  REQUIRE(config->folders[0].behaviors.size() == 2);
+  CHECK(config->folders[0].behaviors[0].after == 72h);
+  CHECK_FALSE(config->folders[0].behaviors[0].remove_empty_dirs);
+  CHECK(config->folders[0].behaviors[1].to == "/srv/in/archive");
+  CHECK(config->folders[0].behaviors[1].remove_empty_dirs);
+}
+
+TEST_CASE("a behavior with an unknown kind, no after, or a `to` outside every folder is refused") {
+  const auto errors = errors_of(R"([[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+[[folder.behavior]]
+kind = "shred"
+after = "1d"
+[[folder.behavior]]
+kind = "retention"
+[[folder.behavior]]
+kind = "move_after"
+after = "1d"
+to = "/elsewhere"
+)");
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0] == "rules.toml:5:8: folder.behavior.kind must be \"retention\" or \"move_after\" (got 'shred')");
+  CHECK(errors[1].rfind("rules.toml:7:1: [[folder.behavior]] needs after", 0) == 0);
+  CHECK(errors[2].rfind("rules.toml:9:1: folder.behavior.to '/elsewhere' is outside every watched folder", 0) == 0);
+}
+
+TEST_CASE("new keys are validated: method, headers, secret, root, log_format, status_listen") {
+  const auto errors = errors_of(R"([agent]
+root = "relative"
+log_format = "xml"
+status_listen = "9780"
+[[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+method = "PUT"
+headers = { "Bad Name" = "x" }
+secret = "not-a-secret"
+)");
+  REQUIRE(errors.size() == 6);
+  CHECK(errors[0] == "rules.toml:3:14: agent.log_format must be \"json\" or \"text\"");
+  CHECK(errors[1] == "rules.toml:2:8: agent.root must be an absolute path");
+  CHECK(errors[2].rfind("rules.toml:4:17: agent.status_listen must be HOST:PORT", 0) == 0);
+  CHECK(errors[3] == "rules.toml:8:10: folder.method must be \"GET\" or \"POST\" (got 'PUT')");
+  CHECK(errors[4] == "rules.toml:9:13: folder.headers: 'Bad Name' is not a valid header name");
+  CHECK(errors[5].rfind("rules.toml:10:10: folder.secret must be \"whsec_\" followed by base64", 0) == 0);
+}

@@ -161,3 +161,17 @@ TEST_CASE("listen prints each webhook it receives, decoded, and answers 200") {
         std::string::npos);
   CHECK(listen.stop(SIGTERM) == 0);
 }
+
+TEST_CASE("operations in quick succession reach the receiver in the order they happened") {
+  RunningAgent r;
+  REQUIRE(shell("cd " + r.in + " && mkdir d && echo x > d/a && mv d/a d/b && mv d e && rm e/b") == 0);
+  r.nth(5);
+  std::vector<std::string> seen;
+  for (const Webhook& hook : r.receiver.received()) {
+    std::string line = hook.param("action") + " " + hook.param("path").substr(r.in.size());
+    if (hook.has("destination")) line += " " + hook.param("destination").substr(r.in.size());
+    seen.push_back(line);
+  }
+  CHECK(seen == std::vector<std::string>{"create /d", "create /d/a", "move /d/a /d/b",
+                                         "move /d /e", "destroy /e/b"});
+}

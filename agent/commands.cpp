@@ -1,0 +1,156 @@
+#include "agent/commands.h"
+
+#include <ctime>
+#include <iostream>
+
+#include "agent/behaviors.h"
+#include "agent/log.h"
+#include "agent/router.h"
+#include "agent/webhook.h"
+#include "delivery/status.h"
+
+namespace folderhook::agent {
+namespace {
+
+std::optional<int64_t> parse_iso_utc(const std::string& text) {
+  std::tm tm{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return std::nullopt;
+  const std::string zone(rest);
+  if (zone != "Z" && zone != "+00:00" && !zone.empty()) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+std::string format_ms(int64_t ms) {
+  return format_at(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
+}
+
+}  // namespace
+
+int status_command(const Config& config, bool json) {
+  std::string error;
+  nlohmann::json status = delivery::read_status(config.state_dir, error);
+  if (status.is_null()) {
+    std::cerr << config.file << ": cannot read the state in " << config.state_dir << ": " << error
+              << "\n";
+    return 2;
+  }
+  status["behaviors"] = load_behavior_runs(config.state_dir);
+  if (json) {
+    std::cout << status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return 0;
+  }
+  auto show = [](const nlohmann::json& v) { return v.is_null() ? std::string("-") : v.is_string() ? v.get<std::string>() : v.dump(); };
+  std::cout << "pending:        " << show(status["pending"]) << "\n"
+            << "oldest pending: " << show(status["oldest_pending_at"]) << " (age "
+            << show(status["oldest_pending_age_s"]) << " s)\n"
+            << "dead letters:   " << show(status["dead_letters"]) << "\n";
+  for (const auto& url : status["urls"]) {
+    std::cout << "url " << show(url["url"]) << ": last status " << show(url["last_status"])
+              << ", consecutive failures " << show(url["consecutive_failures"])
+              << ", last success " << show(url["last_success_at"]);
+    if (url.contains("last_error") && !show(url["last_error"]).empty()) {
+      std::cout << ", last error: " << show(url["last_error"]);
+    }
+    std::cout << "\n";
+  }
+  for (const auto& run : status["behaviors"]) {
+    std::cout << "behavior " << show(run["kind"]) << " #" << show(run["behavior"]) << " of "
+              << show(run["folder"]) << ": last run "
+              << format_ms(run.value("finished_ms", int64_t{0})) << ", acted on "
+              << show(run["acted"]) << " file(s), " << run["errors"].size() << " error(s)\n";
+    for (const auto& e : run["errors"]) std::cout << "  error: " << show(e) << "\n";
+  }
+  return 0;
+}
+
+int replay_command(const Config& config, const std::string& since, const std::string& id) {
+  std::optional<int64_t> since_ms;
+  if (!since.empty()) {
+    since_ms = parse_iso_utc(since);
+    if (!since_ms) {
+      std::cerr << "folderhook replay: --since must be a UTC time such as 2026-11-26T10:00:00Z (got '"
+                << since << "')\n";
+      return 2;
+    }
+  }
+  std::string error;
+  const int moved = delivery::replay_dead_letters(
+      config.state_dir, since_ms, id.empty() ? std::nullopt : std::optional<std::string>(id), error);
+  if (moved < 0) {
+    std::cerr << "folderhook replay: " << error << "\n";
+    return 2;
+  }
+  std::cout << moved << " dead letter(s) back in the outbox\n";
+  return 0;
+}
+
+int test_hook_command(const Config& config, const std::string& folder_path) {
+  std::string folder = folder_path;
+  while (folder.size() > 1 && folder.back() == '/') folder.pop_back();
+  const FolderRule* rule = nullptr;
+  for (const FolderRule& r : config.folders) {
+    if (r.path == folder) rule = &r;
+  }
+  if (!rule) {
+    std::cerr << "folderhook test-hook: '" << folder_path << "' is not a folder of " << config.file
+              << "; its folders are:";
+    for (const FolderRule& r : config.folders) std::cerr << " " << r.path;
+    std::cerr << "\n";
+    return 2;
+  }
+  watch::FileAction action;
+  action.action = watch::Action::kCreate;
+  action.path = rule->path + "/folderhook-test-hook.txt";
+  action.at = std::chrono::system_clock::now();
+  action.username = "folderhook";
+  delivery::Request request = make_request(action, *rule, config.root);
+  if (request.method == "POST") {
+    nlohmann::json body = nlohmann::json::parse(request.body);
+    body["test"] = 1;
+    request.body = body.dump();
+  } else {
+    request.query += "&test=1";
+  }
+  delivery::DispatcherOptions options;
+  options.timeout = config.delivery.timeout;
+  options.success = config.delivery.exactly_200 ? delivery::SuccessPolicy::kExactly200
+                                                : delivery::SuccessPolicy::kAny2xx;
+  options.user_agent = "folderhook/" FOLDERHOOK_VERSION;
+  bool any_ok = false;
+  for (const auto& result : delivery::send_test(request, options)) {
+    any_ok = any_ok || result.ok;
+    std::cout << result.url << ": " << (result.status ? std::to_string(result.status) : "no answer")
+              << " in " << result.ms << " ms" << (result.ok ? ", accepted" : "")
+              << (result.error.empty() ? "" : ": " + result.error) << "\n";
+  }
+  return any_ok ? 0 : 1;
+}
+
+int behaviors_dry_run_command(const Config& config) {
+  size_t count = 0;
+  for (const FolderRule& folder : config.folders) {
+    for (size_t i = 0; i < folder.behaviors.size(); ++i) {
+      const Behavior& behavior = folder.behaviors[i];
+      std::vector<std::string> errors;
+      const auto entries = list_tree(folder.path, errors);
+      for (const std::string& e : errors) std::cerr << "warning: " << e << "\n";
+      for (const PlannedOp& op :
+           plan_behavior(folder, behavior, entries, std::chrono::system_clock::now())) {
+        ++count;
+        switch (op.kind) {
+          case PlannedOp::Kind::kDelete: std::cout << "delete " << display_value(op.path); break;
+          case PlannedOp::Kind::kMove:
+            std::cout << "move " << display_value(op.path) << " -> " << display_value(op.destination);
+            break;
+          case PlannedOp::Kind::kRemoveDir: std::cout << "rmdir " << display_value(op.path); break;
+        }
+        std::cout << "   (" << behavior.kind << " #" << i << " of " << display_value(folder.path) << ")\n";
+      }
+    }
+  }
+  std::cout << count << " operation(s) would be done now; nothing was changed\n";
+  return 0;
+}
+
+}  // namespace folderhook::agent

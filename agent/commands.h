@@ -1,0 +1,19 @@
+// The commands that read or act on a rules file and its state without running the agent:
+// status, replay, test-hook, behaviors --dry-run. Each returns the process exit code and
+// prints its own errors.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "agent/config.h"
+
+namespace folderhook::agent {
+
+int status_command(const Config& config, bool json);
+// `since` is an ISO 8601 UTC time ("2026-11-26T10:00:00Z" or "...+00:00") or "".
+int replay_command(const Config& config, const std::string& since, const std::string& id);
+int test_hook_command(const Config& config, const std::string& folder_path);
+int behaviors_dry_run_command(const Config& config);
+
+}  // namespace folderhook::agent
