@@ -38,19 +38,6 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-int unused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 Receiver::Receiver(Script script, int port)
     : script_(std::move(script)), server_(std::make_unique<httplib::Server>()) {
   // Every sender thread holds a keep-alive connection, and each holds a server thread.
@@ -166,59 +153,6 @@ bool LogCollector::wait(const std::function<bool(const std::vector<nlohmann::jso
                         std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   return cv_.wait_for(lock, timeout, [&] { return ready(lines_); });
-}
-
-SmtpServer::SmtpServer(int port) {
-  port_ = port != 0 ? port : unused_port();
-  const std::string listen = "127.0.0.1:" + std::to_string(port_);
-  // Maildir creates its tmp/new/cur only when the directory does not exist yet.
-  const std::string maildir = dir_.path() + "/mail";
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    const int devnull = ::open("/dev/null", O_WRONLY);
-    ::dup2(devnull, 1);
-    ::dup2(devnull, 2);
-    ::execl("/usr/bin/python3", "python3", "-m", "aiosmtpd", "-n", "-l", listen.c_str(), "-c",
-            "aiosmtpd.handlers.Mailbox", maildir.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  // Ready when it accepts a connection.
-  started_ = wait_for(
-      [&] {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(static_cast<uint16_t>(port_));
-        const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-        ::close(fd);
-        return ok;
-      },
-      10s);
-}
-
-SmtpServer::~SmtpServer() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-}
-
-std::vector<std::string> SmtpServer::messages() const {
-  std::vector<std::string> out;
-  std::error_code ec;
-  for (const auto& sub : {"new", "cur"}) {
-    const auto dir = std::filesystem::path(dir_.path()) / "mail" / sub;
-    if (!std::filesystem::exists(dir, ec)) continue;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-      std::ifstream in(entry.path(), std::ios::binary);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      out.push_back(ss.str());
-    }
-  }
-  return out;
 }
 
 DispatcherOptions test_options(const std::string& state_dir) {

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "delivery/dispatcher.h"
+#include "tests/support/smtp_server.h"
 
 namespace httplib {
 class Server;
@@ -41,8 +42,9 @@ class TempDir {
   std::string path_;
 };
 
-// A port on 127.0.0.1 where nothing listens (connection refused), free at the time of asking.
-int unused_port();
+// A free port on 127.0.0.1, and the real SMTP server, shared with the integration tests.
+using folderhook::test::SmtpServer;
+using folderhook::test::unused_port;
 
 struct Received {
   std::string method;
@@ -115,23 +117,6 @@ class LogCollector {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<nlohmann::json> lines_;
-};
-
-// python3 -m aiosmtpd writing each message into a maildir.
-class SmtpServer {
- public:
-  explicit SmtpServer(int port = 0);  // 0: a free port
-  ~SmtpServer();
-  bool started() const { return started_; }
-  int port() const { return port_; }
-  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
-  std::vector<std::string> messages() const;  // raw RFC 5322 texts
-
- private:
-  TempDir dir_;
-  int port_ = 0;
-  pid_t pid_ = -1;
-  bool started_ = false;
 };
 
 // Options for tests: short timeouts and schedule, email gathering shortened.
