@@ -13,6 +13,7 @@
 
 #include "agent/router.h"
 #include "watch/glob.h"
+#include "watch/watch_table.h"
 
 namespace folderhook::agent {
 namespace {
@@ -57,8 +58,8 @@ std::vector<PlannedOp> plan_behavior(const FolderRule& folder, const Behavior& b
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch() - behavior.after)
           .count();
   auto skipped = [&](const std::string& path) {
-    return path == folder.path || !path_within(path, folder.path) ||
-           (!behavior.to.empty() && path_within(path, behavior.to));
+    return path == folder.path || !watch::path_is_within(path, folder.path) ||
+           (!behavior.to.empty() && watch::path_is_within(path, behavior.to));
   };
 
   std::vector<PlannedOp> ops;
@@ -98,7 +99,7 @@ std::vector<PlannedOp> plan_behavior(const FolderRule& folder, const Behavior& b
   }
   for (const std::string& dir : dirs) {
     if (!touched.contains(dir)) continue;
-    if (!behavior.to.empty() && path_within(behavior.to, dir)) continue;
+    if (!behavior.to.empty() && watch::path_is_within(behavior.to, dir)) continue;
     const auto& inside = children[dir];
     const bool empties = std::all_of(inside.begin(), inside.end(),
                                      [&](const std::string& c) { return removed.contains(c); });

@@ -1,6 +1,7 @@
 #include "agent/router.h"
 
 #include "watch/glob.h"
+#include "watch/watch_table.h"
 
 namespace folderhook::agent {
 namespace {
@@ -14,7 +15,7 @@ bool any_match(const std::vector<std::string>& globs, std::string_view relative)
 
 // The rule's filters on one of the action's paths.
 bool rule_wants_path(const FolderRule& rule, std::string_view path) {
-  if (!path_within(path, rule.path)) return false;
+  if (!watch::path_is_within(path, rule.path)) return false;
   std::string_view relative = path.substr(rule.path.size());
   if (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
   if (!rule.include.empty() && !any_match(rule.include, relative)) return false;
@@ -22,12 +23,6 @@ bool rule_wants_path(const FolderRule& rule, std::string_view path) {
 }
 
 }  // namespace
-
-bool path_within(std::string_view path, std::string_view folder) {
-  if (folder == "/") return !path.empty() && path.front() == '/';
-  if (path.size() < folder.size() || path.substr(0, folder.size()) != folder) return false;
-  return path.size() == folder.size() || path[folder.size()] == '/';
-}
 
 std::vector<const FolderRule*> route(const std::vector<FolderRule>& rules,
                                      const watch::FileAction& action) {

@@ -8,9 +8,6 @@
 
 namespace folderhook::agent {
 
-// True when `path` is `folder` or lies beneath it.
-bool path_within(std::string_view path, std::string_view folder);
-
 // Every rule whose folder contains the action's path or destination, whose actions include it,
 // and whose include/exclude globs (on the path relative to the folder) let it through; once
 // per rule, in the order of the rules file.

@@ -1,10 +1,11 @@
 #include "agent/router.h"
+#include "watch/watch_table.h"
 
 #include <doctest/doctest.h>
 
 using namespace folderhook;
 using agent::FolderRule;
-using agent::path_within;
+using watch::path_is_within;
 using agent::route;
 using watch::Action;
 
@@ -28,11 +29,11 @@ watch::FileAction op(Action kind, std::string path, std::string destination = ""
 }  // namespace
 
 TEST_CASE("a path is within a folder only at a component boundary") {
-  CHECK(path_within("/srv/in", "/srv/in"));
-  CHECK(path_within("/srv/in/a", "/srv/in"));
-  CHECK_FALSE(path_within("/srv/incoming/a", "/srv/in"));
-  CHECK_FALSE(path_within("/srv", "/srv/in"));
-  CHECK(path_within("/anything", "/"));
+  CHECK(path_is_within("/srv/in", "/srv/in"));
+  CHECK(path_is_within("/srv/in/a", "/srv/in"));
+  CHECK_FALSE(path_is_within("/srv/incoming/a", "/srv/in"));
+  CHECK_FALSE(path_is_within("/srv", "/srv/in"));
+  CHECK(path_is_within("/anything", "/"));
 }
 
 TEST_CASE("nested folders each get the delivery, once per rule, in file order") {
