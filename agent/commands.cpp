@@ -117,6 +117,7 @@ int test_hook_command(const Config& config, const std::string& folder_path) {
   options.success = config.delivery.exactly_200 ? delivery::SuccessPolicy::kExactly200
                                                 : delivery::SuccessPolicy::kAny2xx;
   options.user_agent = "folderhook/" FOLDERHOOK_VERSION;
+  options.ca_file = config.delivery.ca_file;
   bool any_ok = false;
   for (const auto& result : delivery::send_test(request, options)) {
     any_ok = any_ok || result.ok;

@@ -175,7 +175,11 @@ class Parser {
   }
 
   void parse_delivery(const toml::table& t, Config& config) {
-    check_keys(t, "[delivery]", {"timeout", "retry", "success", "connections"});
+    check_keys(t, "[delivery]", {"timeout", "retry", "success", "connections", "ca_file"});
+    if (auto v = string(t, "ca_file", "delivery")) {
+      if (v->empty()) error(t.get("ca_file"), "delivery.ca_file must not be empty");
+      else config.delivery.ca_file = normalise(*v, base_dir_);
+    }
     if (const toml::node* node = t.get("connections")) {
       const auto* n = node->as_integer();
       if (!n || n->get() < 1 || n->get() > 64) {
@@ -534,6 +538,16 @@ std::vector<std::string> check_environment(const Config& config,
       errors.push_back({config.file, rule.line, rule.column,
                         "folder path '" + rule.path + "' does not exist"});
     }
+  }
+
+  bool https = false;
+  for (const FolderRule& rule : config.folders) {
+    for (const std::string& url : rule.urls) https = https || url.rfind("https://", 0) == 0;
+  }
+  if (https && ::access(config.delivery.ca_file.c_str(), R_OK) != 0) {
+    errors.push_back({config.file, 0, 0, "delivery.ca_file '" + config.delivery.ca_file +
+                                             "' cannot be read (" + std::strerror(errno) +
+                                             "); HTTPS receivers could not be verified"});
   }
 
   // Without creating anything: the state_dir, or the nearest ancestor that exists, must be

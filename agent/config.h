@@ -58,6 +58,8 @@ struct DeliveryConfig {
   // Connections per URL set for first attempts. 1 keeps the receiver's view in the order the
   // operations happened; more trade that order for throughput.
   int connections = 1;
+  // CA certificates that HTTPS receivers are verified against (PEM bundle).
+  std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
 };
 
 struct NotifyConfig {

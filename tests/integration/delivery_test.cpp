@@ -1,6 +1,7 @@
 // Delivery as an operator sees it through the real binary: redundant URLs, dead letters and
 // their email, status, replay, test-hook, and the state_dir lock.
 #include <doctest/doctest.h>
+#include <signal.h>
 
 #include <nlohmann/json.hpp>
 
@@ -94,4 +95,53 @@ TEST_CASE("a second agent on the same state_dir exits 2 and names the first") {
   CHECK(out.find("is in use by another folderhook agent (pid " + std::to_string(r.agent->pid())) !=
         std::string::npos);
   CHECK(r.agent->running());
+}
+
+namespace {
+
+// A private CA and a certificate for 127.0.0.1 that it signed, made with the openssl command.
+struct TestCa {
+  TempDir dir;
+  std::string ca = dir / "ca.pem";
+  std::string cert = dir / "server.pem";
+  std::string key = dir / "server.key";
+  TestCa() {
+    const std::string d = dir.path();
+    REQUIRE(shell("cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem "
+                  "-days 2 -subj /CN=folderhook-test-ca 2>/dev/null && "
+                  "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+                  "-subj /CN=127.0.0.1 2>/dev/null && "
+                  "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && "
+                  "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+                  "-out server.pem -days 2 -extfile san.ext 2>/dev/null") == 0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("HTTPS receivers are verified: delivered with their CA, refused without it") {
+  TestCa ca;
+  Receiver https(ca.cert, ca.key);
+  RunningAgent r(rules_template("ca_file = \"" + ca.ca + "\"\n"), /*start_now=*/false);
+  std::string rules = r.expand(rules_template("ca_file = \"" + ca.ca + "\"\n"));
+  rules.replace(rules.find(r.receiver.url()), r.receiver.url().size(), https.url());
+  write_file(r.dir / "rules.toml", rules);
+  r.start();
+  write_file(r.in + "/secure.txt", "x");
+  REQUIRE(https.wait_for(1));
+  CHECK(https.received()[0].param("path") == r.in + "/secure.txt");
+  REQUIRE(r.agent->wait_for_output("\"outcome\":\"delivered\""));
+  REQUIRE(r.agent->stop(SIGTERM) == 0);
+
+  // The same receiver against the system's CAs: a certificate error, never a delivery.
+  rules.replace(rules.find("ca_file = \"" + ca.ca + "\"\n"), 12 + ca.ca.size(), "retry = [\"1h\"]\n");
+  write_file(r.dir / "rules.toml", rules);
+  r.start();
+  write_file(r.in + "/refused.txt", "x");
+  REQUIRE(r.agent->wait_for_output("\"outcome\":\"retry\""));
+  const std::string log = r.agent->output();
+  INFO(log);
+  CHECK(log.find("refused.txt") != std::string::npos);
+  CHECK(log.find("certificate") != std::string::npos);
+  CHECK(https.count() == 1);
 }

@@ -44,7 +44,16 @@ std::vector<std::string> Webhook::names() const {
   return out;
 }
 
-Receiver::Receiver() : server_(std::make_unique<httplib::Server>()) {
+Receiver::Receiver() : server_(std::make_unique<httplib::Server>()) { start(); }
+
+Receiver::Receiver(const std::string& cert_file, const std::string& key_file)
+    : server_(std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str())),
+      https_(true) {
+  if (!server_->is_valid()) throw std::runtime_error("receiver: cannot load " + cert_file);
+  start();
+}
+
+void Receiver::start() {
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     Webhook hook;
     hook.method = req.method;
@@ -91,7 +100,7 @@ Receiver::~Receiver() {
 }
 
 std::string Receiver::url(const std::string& path) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + path;
+  return (https_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_) + path;
 }
 
 void Receiver::set_status(int status) {

@@ -40,6 +40,8 @@ std::string url_decode(const std::string& text);
 class Receiver {
  public:
   Receiver();
+  // An HTTPS receiver with this certificate chain and key (PEM files).
+  Receiver(const std::string& cert_file, const std::string& key_file);
   ~Receiver();
   Receiver(const Receiver&) = delete;
   Receiver& operator=(const Receiver&) = delete;
@@ -54,7 +56,10 @@ class Receiver {
   bool wait_for(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
 
  private:
+  void start();
+
   std::unique_ptr<httplib::Server> server_;
+  bool https_ = false;
   std::thread thread_;
   int port_ = 0;
   mutable std::mutex mutex_;
