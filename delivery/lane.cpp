@@ -25,6 +25,10 @@ void Lane::stop() {
     cv_first_.notify_all();
     cv_retry_.notify_all();
   }
+  {
+    std::unique_lock lock(mu_);
+    cv_idle_.wait_for(lock, kStopGrace, [this] { return in_flight_ == 0; });
+  }
   for (auto& sender : senders_) sender->abort();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
@@ -32,7 +36,6 @@ void Lane::stop() {
 }
 
 void Lane::run_first(HttpSender& sender) {
-  const auto& options = owner_.options();
   for (;;) {
     std::shared_ptr<Item> item;
     {
@@ -41,14 +44,22 @@ void Lane::run_first(HttpSender& sender) {
       if (stopping_) return;
       item = std::move(first_.front());
       first_.pop_front();
+      ++in_flight_;
     }
-    const auto result = run_attempt(item->request, sender, options.success, options.user_agent);
-    owner_.attempt_done(item, *this, result);
+    attempt(item, sender);
   }
 }
 
-void Lane::run_retry(HttpSender& sender) {
+void Lane::attempt(const std::shared_ptr<Item>& item, HttpSender& sender) {
   const auto& options = owner_.options();
+  const auto result = run_attempt(item->request, sender, options.success, options.user_agent);
+  owner_.attempt_done(item, *this, result);
+  std::lock_guard lock(mu_);
+  --in_flight_;
+  cv_idle_.notify_all();
+}
+
+void Lane::run_retry(HttpSender& sender) {
   for (;;) {
     std::shared_ptr<Item> item;
     {
@@ -65,9 +76,9 @@ void Lane::run_retry(HttpSender& sender) {
       if (stopping_) return;
       item = std::move(retries_.begin()->second);
       retries_.erase(retries_.begin());
+      ++in_flight_;
     }
-    const auto result = run_attempt(item->request, sender, options.success, options.user_agent);
-    owner_.attempt_done(item, *this, result);
+    attempt(item, sender);
   }
 }
 

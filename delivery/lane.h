@@ -4,6 +4,7 @@
 // retries never delay first attempts. A dead or slow URL set only ever occupies its own lane.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -60,17 +61,23 @@ class Lane {
     retries_.emplace(item->next_at_ms, std::move(item));
     cv_retry_.notify_all();
   }
-  // Abandons the attempts in flight (they are sent again at the next start) and joins.
+  // Takes nothing new, lets the attempts in flight finish for up to kStopGrace (so that a
+  // receiver's answer is recorded rather than sent again), then abandons the rest (they are
+  // sent again at the next start) and joins.
+  static constexpr std::chrono::milliseconds kStopGrace{2000};
   void stop();
 
  private:
   void run_first(HttpSender& sender);
   void run_retry(HttpSender& sender);
+  void attempt(const std::shared_ptr<Item>& item, HttpSender& sender);
 
   LaneOwner& owner_;
   std::mutex mu_;
   std::condition_variable cv_first_;
   std::condition_variable cv_retry_;
+  std::condition_variable cv_idle_;
+  int in_flight_ = 0;
   std::deque<std::shared_ptr<Item>> first_;
   std::multimap<int64_t, std::shared_ptr<Item>> retries_;
   bool stopping_ = false;

@@ -145,3 +145,13 @@ TEST_CASE("HTTPS receivers are verified: delivered with their CA, refused withou
   CHECK(log.find("certificate") != std::string::npos);
   CHECK(https.count() == 1);
 }
+
+TEST_CASE("a stop lets an attempt in flight finish, so its answer is recorded and not sent again") {
+  RunningAgent r;
+  r.receiver.set_delay(std::chrono::milliseconds(700));
+  write_file(r.in + "/slow.txt", "x");
+  REQUIRE(r.receiver.wait_for(1));  // the request is at the receiver, its answer not yet sent
+  REQUIRE(r.agent->stop(SIGTERM) == 0);
+  CHECK(r.agent->output().find("\"outcome\":\"delivered\"") != std::string::npos);
+  CHECK(status_of(r)["pending"] == 0);
+}

@@ -77,12 +77,15 @@ void Receiver::start() {
     }
     hook.body = req.body;
     int status;
+    std::chrono::milliseconds delay;
     {
       std::lock_guard lock(mutex_);
       received_.push_back(std::move(hook));
       status = status_;
+      delay = delay_;
     }
     changed_.notify_all();
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);  // a slow receiver, by design
     res.status = status;
     res.set_content("ok", "text/plain");
   };
@@ -101,6 +104,11 @@ Receiver::~Receiver() {
 
 std::string Receiver::url(const std::string& path) const {
   return (https_ ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(port_) + path;
+}
+
+void Receiver::set_delay(std::chrono::milliseconds delay) {
+  std::lock_guard lock(mutex_);
+  delay_ = delay;
 }
 
 void Receiver::set_status(int status) {

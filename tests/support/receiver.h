@@ -50,6 +50,8 @@ class Receiver {
   std::string url(const std::string& path = "/hook") const;
 
   void set_status(int status);
+  // Each request is recorded at once, then answered after `delay`.
+  void set_delay(std::chrono::milliseconds delay);
   std::vector<Webhook> received() const;
   size_t count() const;
   // Waits until at least `n` requests have arrived. False when the timeout passed first.
@@ -66,6 +68,7 @@ class Receiver {
   mutable std::condition_variable changed_;
   std::vector<Webhook> received_;
   int status_ = 200;
+  std::chrono::milliseconds delay_{0};
 };
 
 }  // namespace folderhook::test
