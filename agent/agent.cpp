@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <csignal>
+#include <deque>
 #include <memory>
 
 #include "agent/behaviors.h"
 #include "agent/metrics.h"
 #include "agent/router.h"
 #include "agent/status_server.h"
+#include "agent/upload.h"
 #include "agent/webhook.h"
 #include "delivery/dispatcher.h"
 #include "watch/watcher.h"
@@ -163,22 +165,78 @@ class Agent {
   // `robot`: operations the agent performed itself (folder behaviors): interface=robot, and
   // the watcher's own report of each is dropped (RobotLedger).
   void on_actions(std::vector<watch::FileAction>&& actions, bool robot = false) {
-    std::vector<delivery::Request> requests;
+    Batch batch;
     for (const watch::FileAction& action : actions) {
       if (!robot && robot_ledger_.claim(action)) continue;
       metrics_.count_operation(action.action);
-      for (const FolderRule* rule : route(config_.folders, action)) {
-        if (!robot) {
-          requests.push_back(make_request(action, *rule, config_.root));
-          continue;
+      for (const FolderRule* routed : route(config_.folders, action)) {
+        FolderRule as_robot;
+        if (robot) {
+          as_robot = *routed;
+          as_robot.interface = "robot";
+          as_robot.username.clear();  // the action carries robot_username
         }
-        FolderRule as_robot = *rule;
-        as_robot.interface = "robot";
-        as_robot.username.clear();  // the action carries robot_username
-        requests.push_back(make_request(action, as_robot, config_.root));
+        const FolderRule& rule = robot ? as_robot : *routed;
+        batch.requests.push_back(make_request(action, rule, config_.root));
+        if (!rule.file_field.empty()) {
+          batch.uploads.push_back({batch.requests.size() - 1, action,
+                                   webhook_fields(action, rule, config_.root), rule.file_field,
+                                   rule.max_file_bytes});
+        }
       }
     }
-    if (!requests.empty()) dispatcher_->submit(std::move(requests));
+    if (batch.requests.empty()) return;
+    pipeline_.push_back(std::move(batch));
+    pump_pipeline();
+  }
+
+  // The submission pipeline keeps deliveries in the order the operations happened even when
+  // some must first read a file (file_field) on a worker: a batch waits behind the batches
+  // before it. Batches without uploads pass straight through.
+  struct Upload {
+    size_t request;
+    watch::FileAction action;
+    FormFields fields;
+    std::string field;
+    uint64_t max_bytes;
+  };
+  struct Batch {
+    std::vector<delivery::Request> requests;
+    std::vector<Upload> uploads;
+  };
+  struct UploadJob {
+    uv_work_t work{};
+    Agent* agent = nullptr;
+    Batch batch;
+  };
+  // The watcher may report the upload's own read before the job is back on the loop: the
+  // RobotLedger claims it (on_actions), so it is never delivered.
+
+  void pump_pipeline() {
+    while (!pipeline_.empty() && !upload_job_) {
+      if (pipeline_.front().uploads.empty()) {
+        dispatcher_->submit(std::move(pipeline_.front().requests));
+        pipeline_.pop_front();
+        continue;
+      }
+      upload_job_ = std::make_unique<UploadJob>();
+      upload_job_->agent = this;
+      upload_job_->batch = std::move(pipeline_.front());
+      pipeline_.pop_front();
+      upload_job_->work.data = upload_job_.get();
+      uv_queue_work(&loop_, &upload_job_->work, [](uv_work_t* w) {
+        auto* job = static_cast<UploadJob*>(w->data);
+        for (const Upload& u : job->batch.uploads) {
+          attach_file(job->batch.requests[u.request], u.action, u.fields, u.field, u.max_bytes,
+                      job->agent->robot_ledger_);
+        }
+      }, [](uv_work_t* w, int) {
+        Agent* agent = static_cast<UploadJob*>(w->data)->agent;
+        std::unique_ptr<UploadJob> job = std::move(agent->upload_job_);
+        agent->dispatcher_->submit(std::move(job->batch.requests));
+        agent->pump_pipeline();
+      });
+    }
   }
 
   bool has_behaviors() const {
@@ -327,6 +385,8 @@ class Agent {
   uv_fs_poll_t rules_poll_{};
   uv_timer_t behavior_timer_{};
   std::unique_ptr<BehaviorJob> behavior_job_;
+  std::deque<Batch> pipeline_;
+  std::unique_ptr<UploadJob> upload_job_;
   RobotLedger robot_ledger_;
   std::unique_ptr<delivery::Dispatcher> dispatcher_;
   std::unique_ptr<StatusServer> status_;

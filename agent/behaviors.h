@@ -49,7 +49,8 @@ std::vector<PlannedOp> plan_behavior(const FolderRule& folder, const Behavior& b
 // directories are skipped and named in `errors`.
 std::vector<ListedEntry> list_tree(const std::string& root, std::vector<std::string>& errors);
 
-// Thread-safe record of the operations the agent is performing itself.
+// Thread-safe record of the operations the agent is performing itself: behaviors' deletes and
+// moves, and the reads of files it uploads (file_field).
 class RobotLedger {
  public:
   static constexpr std::chrono::seconds kExpiry{60};

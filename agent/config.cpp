@@ -229,7 +229,7 @@ class Parser {
   void parse_folder(const toml::table& t, Config& config) {
     check_keys(t, "[[folder]]", {"path", "urls", "interface", "username", "actions", "include",
                                  "exclude", "temp_patterns", "method", "headers", "secret",
-                                 "behavior"});
+                                 "file_field", "max_file_bytes", "behavior"});
     FolderRule rule;
     rule.line = static_cast<int>(t.source().begin.line);
     rule.column = static_cast<int>(t.source().begin.column);
@@ -321,6 +321,20 @@ class Parser {
       } else {
         rule.secret = *v;
       }
+    }
+
+    if (auto v = string(t, "file_field", "folder"); v && !v->empty()) {
+      if (rule.method != "POST") error(t.get("file_field"), "folder.file_field needs method = \"POST\"");
+      else if (v->find_first_of("\"\r\n") != std::string::npos) {
+        error(t.get("file_field"), "folder.file_field must not contain quotes or line breaks");
+      } else {
+        rule.file_field = *v;
+      }
+    }
+    if (auto v = string(t, "max_file_bytes", "folder")) {
+      if (auto size = parse_size(*v)) rule.max_file_bytes = *size;
+      else error(t.get("max_file_bytes"), "folder.max_file_bytes must be a size such as \"10MiB\" "
+                                          "(B, KiB, MiB, GiB, KB, MB, GB)");
     }
 
     if (const toml::node* node = t.get("behavior")) {

@@ -46,6 +46,8 @@ struct FolderRule {
   std::string method = "GET";       // GET | POST (a JSON body)
   std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
   std::string secret;               // "whsec_<base64>" signs requests; "" = unsigned
+  std::string file_field;           // POST only: send the file's content as this multipart field
+  uint64_t max_file_bytes = 10 << 20;  // larger files are sent without content
   std::vector<Behavior> behaviors;
   int line = 0;                     // where the [[folder]] table starts, for later messages
   int column = 0;

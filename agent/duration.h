@@ -13,4 +13,7 @@ namespace folderhook::agent {
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 std::string format_duration(std::chrono::milliseconds d);
 
+// A non-negative integer and a unit: B, KiB, MiB, GiB (powers of 1024) or KB, MB, GB (of 1000).
+std::optional<uint64_t> parse_size(std::string_view text);
+
 }  // namespace folderhook::agent

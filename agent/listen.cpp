@@ -39,21 +39,28 @@ int run_listen(const std::string& host, int port) {
         fields.emplace(name, value.is_string() ? value.get<std::string>() : value.dump());
       }
     }
+    auto show = [&line](std::string_view name, std::string_view value) {
+      line.append(" ").append(name).append("=").append(display_value(value));
+    };
     for (std::string_view name : kOrder) {
       auto it = fields.find(std::string(name));
-      if (it != fields.end()) line += " " + std::string(name) + "=" + display_value(it->second);
+      if (it != fields.end()) show(name, it->second);
     }
     for (const auto& [name, value] : fields) {
       if (std::find(std::begin(kOrder), std::end(kOrder), name) == std::end(kOrder)) {
-        line += " " + display_value(name) + "=" + display_value(value);
+        show(display_value(name), value);
       }
     }
     for (const char* header : {"webhook-id", "webhook-timestamp", "webhook-signature"}) {
-      if (req.has_header(header)) {
-        line += std::string(" ") + header + "=" + display_value(req.get_header_value(header));
-      }
+      if (req.has_header(header)) show(header, req.get_header_value(header));
     }
-    if (!req.body.empty() && !json_body) line += " body=" + display_value(req.body);
+    for (const auto& [name, file] : req.files) {
+      show(display_value(name), file.filename.empty() ? file.content
+                                                      : file.filename + " (" +
+                                                            std::to_string(file.content.size()) +
+                                                            " bytes)");
+    }
+    if (!req.body.empty() && !json_body) show("body", req.body);
     {
       std::lock_guard lock(out);
       std::cout << line << std::endl;

@@ -76,6 +76,16 @@ nlohmann::json webhook_json(const watch::FileAction& action, const FolderRule& r
   return body;
 }
 
+std::vector<std::pair<std::string, std::string>> webhook_fields(const watch::FileAction& action,
+                                                                const FolderRule& rule,
+                                                                std::string_view root) {
+  std::vector<std::pair<std::string, std::string>> fields;
+  for_each_field(action, rule, root, [&fields](std::string_view name, std::string_view value) {
+    fields.emplace_back(std::string(name), std::string(value));
+  });
+  return fields;
+}
+
 delivery::Request make_request(const watch::FileAction& action, const FolderRule& rule,
                                std::string_view root) {
   delivery::Request request;

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +32,11 @@ std::string webhook_query(const watch::FileAction& action, const FolderRule& rul
 // and its exact bytes as base64 in "<field>_base64".
 nlohmann::json webhook_json(const watch::FileAction& action, const FolderRule& rule,
                             std::string_view root = "");
+
+// The same fields as (name, exact bytes) pairs, in order: the parts of a multipart POST.
+std::vector<std::pair<std::string, std::string>> webhook_fields(const watch::FileAction& action,
+                                                                const FolderRule& rule,
+                                                                std::string_view root = "");
 
 delivery::Request make_request(const watch::FileAction& action, const FolderRule& rule,
                                std::string_view root = "");

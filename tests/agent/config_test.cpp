@@ -229,3 +229,15 @@ secret = "not-a-secret"
   CHECK(errors[4] == "rules.toml:9:13: folder.headers: 'Bad Name' is not a valid header name");
   CHECK(errors[5].rfind("rules.toml:10:10: folder.secret must be \"whsec_\" followed by base64", 0) == 0);
 }
+
+TEST_CASE("file_field needs POST, and max_file_bytes is a size") {
+  const auto errors = errors_of(R"([[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+file_field = "upload"
+max_file_bytes = "lots"
+)");
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0] == "rules.toml:4:14: folder.file_field needs method = \"POST\"");
+  CHECK(errors[1].rfind("rules.toml:5:18: folder.max_file_bytes must be a size", 0) == 0);
+}

@@ -188,3 +188,26 @@ TEST_CASE("the status endpoint answers /healthz and Prometheus /metrics") {
   CHECK(samples["folderhook_watches"] >= 1);
   CHECK(samples.count("folderhook_queue_overflows_total") == 1);
 }
+
+TEST_CASE("with file_field, a POST carries the file's bytes, or says why it does not") {
+  RunningAgent r(rules_template("", "method = \"POST\"\nfile_field = \"upload\"\nmax_file_bytes = \"16B\"\n"));
+  write_file(r.in + "/small.bin", std::string("bytes\0and\xFF", 10));
+  Webhook small = r.nth(1);
+  CHECK(small.header("content-type").rfind("multipart/form-data; boundary=folderhook-", 0) == 0);
+  using Part = std::pair<std::string, std::string>;  // filename, bytes
+  CHECK(small.parts["action"] == Part{"", "create"});
+  CHECK(small.parts["interface"] == Part{"", "sftp"});
+  CHECK(small.parts["path"] == Part{"", r.in + "/small.bin"});
+  CHECK(small.parts["type"] == Part{"", "file"});
+  CHECK(small.parts["upload"] == Part{"small.bin", std::string("bytes\0and\xFF", 10)});
+  CHECK(small.parts.count("file_skipped") == 0);
+
+  write_file(r.in + "/big.bin", std::string(17, 'x'));
+  Webhook big = r.nth(2);
+  CHECK(big.parts.count("upload") == 0);
+  CHECK(big.parts["file_skipped"].second == "the file has 17 bytes, more than max_file_bytes (16)");
+  REQUIRE(shell("rm " + r.in + "/small.bin") == 0);
+  Webhook gone = r.nth(3);
+  CHECK(gone.parts["action"].second == "destroy");
+  CHECK(gone.parts["file_skipped"].second == "destroyed: there is no content");
+}

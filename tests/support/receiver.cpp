@@ -76,6 +76,7 @@ void Receiver::start() {
       hook.headers[lower] = value;
     }
     hook.body = req.body;
+    for (const auto& [name, file] : req.files) hook.parts[name] = {file.filename, file.content};
     int status;
     std::chrono::milliseconds delay;
     {

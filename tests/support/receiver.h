@@ -24,7 +24,9 @@ struct Webhook {
   std::string raw_query;  // exactly as sent, without '?'
   std::vector<std::pair<std::string, std::string>> params;  // decoded, in the order sent
   std::map<std::string, std::string> headers;               // lower-case names
-  std::string body;
+  std::string body;  // empty for multipart/form-data: see parts
+  // multipart/form-data parts as cpp-httplib's server decodes them: name -> (filename, bytes).
+  std::map<std::string, std::pair<std::string, std::string>> parts;
 
   // The decoded value of `name`; "<absent>" when the request does not have it.
   std::string param(const std::string& name) const;
