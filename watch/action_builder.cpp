@@ -9,8 +9,8 @@
 
 namespace folderhook::watch {
 
-ActionBuilder::ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger)
-    : options_(std::move(options)), fs_(fs), logger_(std::move(logger)) {
+ActionBuilder::ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger, Scope scope)
+    : options_(std::move(options)), fs_(fs), logger_(std::move(logger)), scope_(scope) {
   std::vector<std::string> roots;
   for (const RootOptions& root : options_.roots) roots.push_back(root.path);
   std::sort(roots.begin(), roots.end());
@@ -29,7 +29,11 @@ void ActionBuilder::start(Timestamp now) {
     const auto info = fs_.stat(root);
     if (info && info->kind == FileKind::kDirectory) {
       entries_[root] = Entry{FileKind::kDirectory, info->uid};
-      watch_tree(root, ScanMode::kInitial, now);
+      if (whole_fs()) {
+        index_stack_.push_back(root);  // tick() builds the index: the marks are already live
+      } else {
+        watch_tree(root, ScanMode::kInitial, now);
+      }
     } else {
       missing_roots_.insert(root);
       root_recheck_ = now.mono + kRootRecheck;
@@ -66,27 +70,84 @@ void ActionBuilder::feed(const RawRecord& record, Timestamp now) {
   }
   const std::string path = *dir == "/" ? "/" + record.name : *dir + "/" + record.name;
   if (ignored(path)) return;
-  const bool is_dir = (record.mask & IN_ISDIR) != 0;
+  dispatch(path, record.mask, record.cookie, now);
+}
+
+void ActionBuilder::feed_path(const PathRecord& record, Timestamp now) {
+  ++seq_;
+  ++stats_.events;
+  expire_moves(now, false);
+  if (record.mask & IN_Q_OVERFLOW) {
+    on_overflow();
+    return;
+  }
+  if (record.name.empty() || ignored(record.dir)) return;
+  const std::string path = record.dir == "/" ? "/" + record.name : record.dir + "/" + record.name;
+  if (ignored(path)) return;
+  actor_ = record.actor;
+  if (!root_event(path, record.mask, now)) {
+    const auto root = std::find_if(top_roots_.begin(), top_roots_.end(), [&](const auto& r) {
+      return path_is_within(record.dir, r);
+    });
+    // Outside every root, or inside one that is missing: its appearance reports what it holds.
+    if (root != top_roots_.end() && !missing_roots_.count(*root)) {
+      // A directory the index has not reached yet: remember its handle so that its events
+      // resolve by handle from now on, even after it is deleted.
+      if (!table_.wd_of(record.dir)) {
+        if (const int wd = fs_.add_watch(record.dir); wd >= 0) table_.add(wd, record.dir);
+      }
+      dispatch(path, record.mask, record.cookie, now);
+    }
+  }
+  actor_ = Actor{};
+}
+
+bool ActionBuilder::root_event(const std::string& path, uint32_t mask, Timestamp now) {
+  // A whole-filesystem backend sees a root itself come and go in its parent directory.
+  if (!is_top_root(path) || !(mask & IN_ISDIR)) return false;
+  if (mask & (IN_DELETE | IN_MOVED_FROM)) {
+    if (!missing_roots_.count(path)) root_gone(path, now);
+    return true;
+  }
+  if ((mask & (IN_CREATE | IN_MOVED_TO)) && missing_roots_.erase(path)) {
+    log("info", "watched folder appeared; watching it", {{"path", path}});
+    if (mask & IN_CREATE) {
+      on_directory_created(path, now);
+    } else {
+      on_moved_to(path, true, 0, now);
+    }
+    return true;
+  }
+  return mask & (IN_CREATE | IN_MOVED_TO);  // already watched: a stale or duplicate event
+}
+
+void ActionBuilder::dispatch(const std::string& path, uint32_t mask, uint32_t cookie,
+                             Timestamp now) {
+  const bool is_dir = (mask & IN_ISDIR) != 0;
   // Directory opens and closes are listings, never reads.
-  if (record.mask & IN_CREATE) {
+  if (mask & IN_CREATE) {
     if (is_dir) {
       on_directory_created(path, now);
     } else {
       on_file_created(path, now);
     }
   }
-  if ((record.mask & IN_OPEN) && !is_dir) on_open(path);
-  if ((record.mask & IN_CLOSE_WRITE) && !is_dir) on_close_write(path, now);
-  if ((record.mask & IN_CLOSE_NOWRITE) && !is_dir) on_close_nowrite(path, now);
-  if (record.mask & IN_DELETE) on_deleted(path, is_dir, now);
-  if (record.mask & IN_MOVED_FROM) on_moved_from(path, is_dir, record.cookie, now);
-  if (record.mask & IN_MOVED_TO) on_moved_to(path, is_dir, record.cookie, now);
+  if ((mask & IN_OPEN) && !is_dir) on_open(path);
+  if ((mask & IN_CLOSE_WRITE) && !is_dir) on_close_write(path, now);
+  if ((mask & IN_CLOSE_NOWRITE) && !is_dir) on_close_nowrite(path, now);
+  if (mask & IN_DELETE) on_deleted(path, is_dir, now);
+  if (mask & IN_MOVED_FROM) on_moved_from(path, is_dir, cookie, now);
+  if (mask & IN_MOVED_TO) on_moved_to(path, is_dir, cookie, now);
 }
 
 void ActionBuilder::on_file_created(const std::string& path, Timestamp now) {
   // Already found by the scan of a new directory: the CREATE is the same file, not a new one.
+  if (auto entry = entries_.find(path); entry != entries_.end() && entry->second.indexed) {
+    entries_.erase(entry);  // listed by the index after the mark: the CREATE is the truth
+  }
   if (entries_.count(path) || writes_.count(path)) return;
   PendingWrite write;
+  write.actor = actor_;
   write.temp = is_temp_name(path);
   // A hard link, symlink or special file gets no OPEN: it is created after this window.
   write.deadline = now.mono + options_.settle;
@@ -124,8 +185,9 @@ void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
   auto it = writes_.find(path);
   if (it == writes_.end()) {
     PendingWrite write;
-    // Written before we could see its CREATE (a race at start): new to the receiver.
-    write.is_new = entries_.count(path) == 0;
+    // Written before we could see its CREATE (a race at start): new to the receiver. A whole-
+    // filesystem mark sees every CREATE after it: without one, the file existed before.
+    write.is_new = !whole_fs() && entries_.count(path) == 0;
     write.temp = write.is_new && is_temp_name(path);
     write.first_seq = seq_;
     it = writes_.emplace(path, write).first;
@@ -134,6 +196,7 @@ void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
   write.opened = true;
   write.closed = true;
   write.at = now.wall;
+  if (actor_.pid != 0) write.actor = actor_;
   if (info) write.size_seen = info->size;
   // Several writes inside the window are one operation: every close restarts it. A temp file
   // waits for its rename instead.
@@ -150,7 +213,7 @@ void ActionBuilder::on_close_nowrite(const std::string& path, Timestamp now) {
     return;
   }
   count_close(open_counts_, path);
-  read_closes_.push_back({seq_, path, now.mono});
+  read_closes_.push_back({seq_, path, now.mono, actor_.pid});
   if (auto source = copy_sources_.find(path); source != copy_sources_.end()) {
     copy_sources_.erase(source);  // reported as the source of a copy
     return;
@@ -165,28 +228,35 @@ void ActionBuilder::on_close_nowrite(const std::string& path, Timestamp now) {
     }
     return;  // a file still settling is not read by anyone worth naming
   }
-  const auto entry = entries_.find(path);
-  if (entry == entries_.end() || entry->second.kind != FileKind::kRegular) return;
+  const Entry* entry = lookup(path);
+  if (entry == nullptr || entry->kind != FileKind::kRegular) return;
   // Held for the settle window: if this read was the source of a copy, the copy names it.
-  reads_[path] = PendingRead{now.mono + options_.settle, now.wall, seq_};
+  reads_[path] = PendingRead{now.mono + options_.settle, now.wall, seq_, actor_};
 }
 
 void ActionBuilder::on_deleted(const std::string& path, bool is_dir, Timestamp now) {
   if (is_dir) {
-    forget_tree(path, now, true, 0);
+    // Not indexed yet: what is known beneath it is still reported, and the directory too.
+    if (whole_fs()) entries_.try_emplace(path, Entry{FileKind::kDirectory, kUnknownUid, true});
+    forget_tree(path, now, true, 0, actor_);
     return;
   }
   if (auto read = reads_.find(path); read != reads_.end()) {
-    emit(Action::kRead, path, "", ObjectType::kFile, entries_[path].uid, read->second.at);
+    emit(Action::kRead, path, "", ObjectType::kFile, entries_[path].uid, read->second.at,
+         read->second.actor);
     reads_.erase(path);
   }
+  const bool was_pending = writes_.count(path) != 0;
   flush_write_now(path, now);
   open_counts_.erase(path);
   if (auto entry = entries_.find(path); entry != entries_.end()) {
     const ObjectType type =
         entry->second.kind == FileKind::kDirectory ? ObjectType::kDirectory : ObjectType::kFile;
-    emit(Action::kDestroy, path, "", type, entry->second.uid, now.wall);
+    emit(Action::kDestroy, path, "", type, entry->second.uid, now.wall, actor_);
     entries_.erase(entry);
+  } else if (whole_fs() && !was_pending) {
+    // Existed before the index reached it (a pending write never reported stays unreported).
+    emit(Action::kDestroy, path, "", ObjectType::kFile, kUnknownUid, now.wall, actor_);
   }
 }
 
@@ -197,10 +267,12 @@ void ActionBuilder::on_moved_from(const std::string& path, bool is_dir, uint32_t
   move.is_dir = is_dir;
   move.deadline = now.mono + options_.move_pairing;
   move.at = now.wall;
+  move.actor = actor_;
   if (!is_dir) {
     // What happened before the move is reported before it.
     if (auto read = reads_.find(path); read != reads_.end()) {
-      emit(Action::kRead, path, "", ObjectType::kFile, entries_[path].uid, read->second.at);
+      emit(Action::kRead, path, "", ObjectType::kFile, entries_[path].uid, read->second.at,
+           read->second.actor);
       reads_.erase(read);
     }
     if (auto it = writes_.find(path); it != writes_.end()) {
@@ -226,8 +298,14 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     const auto info = fs_.stat(path);
     const uid_t uid = info ? info->uid : 0;
     if (is_dir) {
+      if (auto entry = entries_.find(path); entry != entries_.end() && entry->second.indexed) {
+        // The index listed it after it moved in: forget that, the move-in reports it all.
+        std::erase_if(entries_, [&](const auto& e) {
+          return e.second.indexed && path_is_within(e.first, path);
+        });
+      }
       if (entries_.count(path)) return;
-      emit(Action::kCreate, path, "", ObjectType::kDirectory, uid, now.wall);
+      emit(Action::kCreate, path, "", ObjectType::kDirectory, uid, now.wall, actor_);
       entries_[path] = Entry{FileKind::kDirectory, uid};
       watch_tree(path, ScanMode::kMovedIn, now);
       report_watch_failures();
@@ -235,7 +313,8 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     }
     writes_.erase(path);
     const bool existed = entries_.count(path) != 0;
-    emit(existed ? Action::kUpdate : Action::kCreate, path, "", ObjectType::kFile, uid, now.wall);
+    emit(existed ? Action::kUpdate : Action::kCreate, path, "", ObjectType::kFile, uid, now.wall,
+         actor_);
     entries_[path] = Entry{info ? info->kind : FileKind::kRegular, uid};
     return;
   }
@@ -243,8 +322,9 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
   moves_.erase(found);
   if (move.is_dir) {
     const auto entry = entries_.find(move.path);
-    const uid_t uid = entry != entries_.end() ? entry->second.uid : 0;
-    emit(Action::kMove, move.path, path, ObjectType::kDirectory, uid, now.wall, move.slot);
+    const uid_t uid = entry != entries_.end() ? entry->second.uid : owner_now(path);
+    emit(Action::kMove, move.path, path, ObjectType::kDirectory, uid, now.wall, actor_,
+         move.slot);
     rebase_tree(move.path, path);
     fill_slot(move.slot);
     return;
@@ -262,6 +342,7 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
       write.deadline = now.mono + options_.settle;
     }
     if (!write.temp) write.is_new = entries_.count(path) == 0;
+    if (actor_.pid != 0) write.actor = actor_;
     writes_[path] = write;
     fill_slot(move.slot);
     return;
@@ -273,7 +354,7 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
   } else if (const auto info = fs_.stat(path)) {
     entry = Entry{info->kind, info->uid};
   }
-  emit(Action::kMove, move.path, path, ObjectType::kFile, entry.uid, now.wall, move.slot);
+  emit(Action::kMove, move.path, path, ObjectType::kFile, entry.uid, now.wall, actor_, move.slot);
   entries_[path] = entry;
   if (auto open = open_counts_.find(move.path); open != open_counts_.end()) {
     open_counts_[path] += open->second;
@@ -287,9 +368,13 @@ void ActionBuilder::on_self_gone(int wd, const std::string& dir, Timestamp now) 
     table_.remove(wd);
     return;
   }
+  root_gone(dir, now);
+}
+
+void ActionBuilder::root_gone(const std::string& dir, Timestamp now) {
   // A watched root deleted or moved away has no watched parent to report it: report it here
   // and look for it again until it reappears.
-  forget_tree(dir, now, true, 0);
+  forget_tree(dir, now, true, 0, actor_);
   missing_roots_.insert(dir);
   root_recheck_ = now.mono + kRootRecheck;
   log("warn", "watched folder is gone; it will be watched again when it reappears",
@@ -298,9 +383,10 @@ void ActionBuilder::on_self_gone(int wd, const std::string& dir, Timestamp now) 
 
 void ActionBuilder::on_overflow() {
   ++stats_.overflows;
+  const std::string kernel = whole_fs() ? "fanotify" : "inotify";
   log("warn",
-      "inotify queue overflowed: operations were lost (raise fs.inotify.max_queued_events); a "
-      "rescan is needed to name them",
+      kernel + " queue overflowed: operations were lost (raise fs." + kernel +
+          ".max_queued_events); a rescan is needed to name them",
       {{"overflows", stats_.overflows}});
   if (options_.on_overflow) options_.on_overflow();
 }
@@ -333,7 +419,22 @@ void ActionBuilder::log(std::string_view level, std::string_view msg,
 WatchStats ActionBuilder::stats() const {
   WatchStats stats = stats_;
   stats.watches = table_.size();
+  stats.indexing = !index_stack_.empty();
   return stats;
+}
+
+const ActionBuilder::Entry* ActionBuilder::lookup(const std::string& path) {
+  if (auto it = entries_.find(path); it != entries_.end()) return &it->second;
+  if (!whole_fs()) return nullptr;
+  // Not indexed yet. A file gone by now was a regular file: fanotify marks directories.
+  const auto info = fs_.stat(path);
+  Entry entry{info ? info->kind : FileKind::kRegular, info ? info->uid : kUnknownUid, true};
+  return &entries_.emplace(path, entry).first->second;
+}
+
+uid_t ActionBuilder::owner_now(const std::string& path) {
+  const auto info = fs_.stat(path);
+  return info ? info->uid : 0;
 }
 
 }  // namespace folderhook::watch

@@ -8,6 +8,13 @@
 //
 // Driving it: start() once, then feed() every record of a read() in order, then
 // take_actions(); call tick() when next_deadline() passes. Single-threaded.
+//
+// Two scopes. kPerDirectory (inotify): one watch per directory, added before each directory
+// is listed; records come by wd. kWholeFilesystem (fanotify): every event on the filesystem is
+// seen, so nothing is listed to catch up with new directories; records come by path with their
+// actor (feed_path); "watches" are the FileSystem's handles for known directories; the index of
+// what exists is built in the background by tick(), and what it has not reached yet is looked
+// up when needed; the agent's own I/O never arrives (the backend drops its pid).
 #pragma once
 
 #include <chrono>
@@ -20,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "watch/actor.h"
 #include "watch/file_action.h"
 #include "watch/file_system.h"
 #include "watch/inotify_record.h"
@@ -27,6 +35,16 @@
 #include "watch/watcher.h"
 
 namespace folderhook::watch {
+
+// One event of a whole-filesystem backend, already resolved to a path. `mask` uses the inotify
+// bits (IN_CREATE, IN_MOVED_FROM, IN_ISDIR, IN_Q_OVERFLOW...).
+struct PathRecord {
+  std::string dir;   // absolute path of the directory that holds `name`
+  std::string name;
+  uint32_t mask = 0;
+  uint32_t cookie = 0;  // pairs a MOVED_FROM with its MOVED_TO
+  Actor actor;
+};
 
 struct Timestamp {
   std::chrono::steady_clock::time_point mono;  // drives the windows
@@ -42,7 +60,14 @@ class ActionBuilder {
   // How long an expected OPEN/CLOSE_NOWRITE of our own hashing read is waited for.
   static constexpr std::chrono::seconds kSelfReadExpiry{5};
 
-  ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger);
+  enum class Scope { kPerDirectory, kWholeFilesystem };
+  // Directories the background index lists per tick (kWholeFilesystem): bounds each stall.
+  static constexpr std::size_t kIndexBatch = 256;
+  // The owner of something never seen: FileAction::username falls back to its actor.
+  static constexpr uid_t kUnknownUid = static_cast<uid_t>(-1);
+
+  ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger,
+                Scope scope = Scope::kPerDirectory);
   ActionBuilder(const ActionBuilder&) = delete;
   ActionBuilder& operator=(const ActionBuilder&) = delete;
 
@@ -50,6 +75,9 @@ class ActionBuilder {
   // root is logged and looked for again on tick().
   void start(Timestamp now);
   void feed(const RawRecord& record, Timestamp now);
+  // kWholeFilesystem input: one event by path. Events outside every root should not come here
+  // (the backend drops them cheaply), but are ignored if they do.
+  void feed_path(const PathRecord& record, Timestamp now);
   void tick(Timestamp now);
   std::optional<SteadyTime> next_deadline() const;
   // The actions finished so far, in order. Actions behind a MOVED_FROM whose pair is still
@@ -62,6 +90,9 @@ class ActionBuilder {
   struct Entry {
     FileKind kind = FileKind::kRegular;
     uid_t uid = 0;
+    // Found by the background index (kWholeFilesystem) and never reported: a CREATE for it is
+    // a genuine create, since the filesystem mark predates the listing.
+    bool indexed = false;
   };
   // A file being written, or written and closed but still inside the settle window.
   struct PendingWrite {
@@ -74,11 +105,13 @@ class ActionBuilder {
     std::chrono::system_clock::time_point at;
     uint64_t first_seq = 0;   // reads overlapping [first_seq, due] are copy candidates
     uint64_t size_seen = 0;
+    Actor actor;              // the last writer
   };
   struct PendingRead {
     SteadyTime deadline;
     std::chrono::system_clock::time_point at;
     uint64_t seq = 0;
+    Actor actor;
   };
   // A MOVED_FROM waiting for its MOVED_TO. Its actions go to `slot` so that later actions
   // wait behind it.
@@ -89,6 +122,7 @@ class ActionBuilder {
     SteadyTime deadline;
     std::chrono::system_clock::time_point at;
     uint64_t slot = 0;
+    Actor actor;
   };
   struct SelfRead {
     int opens = 0;
@@ -99,14 +133,17 @@ class ActionBuilder {
     uint64_t seq;
     std::string path;
     SteadyTime when;
+    int pid = 0;
   };
   struct Slot {
     bool ready = true;
     std::vector<FileAction> actions;
   };
-  enum class ScanMode { kInitial, kNewDirectory, kMovedIn };
+  enum class ScanMode { kInitial, kNewDirectory, kMovedIn, kRootAppeared };
 
   // record handlers (action_builder.cpp)
+  void dispatch(const std::string& path, uint32_t mask, uint32_t cookie, Timestamp now);
+  bool root_event(const std::string& path, uint32_t mask, Timestamp now);
   void on_file_created(const std::string& path, Timestamp now);
   void on_open(const std::string& path);
   void on_close_write(const std::string& path, Timestamp now);
@@ -115,12 +152,18 @@ class ActionBuilder {
   void on_moved_from(const std::string& path, bool is_dir, uint32_t cookie, Timestamp now);
   void on_moved_to(const std::string& path, bool is_dir, uint32_t cookie, Timestamp now);
   void on_self_gone(int wd, const std::string& dir, Timestamp now);
+  void root_gone(const std::string& dir, Timestamp now);
   void on_overflow();
 
   // trees, roots and watches (action_builder_tree.cpp)
   void on_directory_created(const std::string& path, Timestamp now);
   void watch_tree(const std::string& top, ScanMode mode, Timestamp now);
-  void forget_tree(const std::string& dir, Timestamp now, bool report, uint64_t slot);
+  // Watches and lists one directory; pushes its subdirectories, parents first.
+  void scan_directory(const std::string& dir, ScanMode mode, Timestamp now,
+                      std::vector<std::string>& stack);
+  void index_step(Timestamp now);
+  void forget_tree(const std::string& dir, Timestamp now, bool report, uint64_t slot,
+                   const Actor& actor);
   void rebase_tree(const std::string& from, const std::string& to);
   void recheck_missing_roots(Timestamp now);
   void report_watch_failures();
@@ -138,7 +181,11 @@ class ActionBuilder {
 
   void emit(Action action, const std::string& path, const std::string& destination,
             ObjectType type, uid_t uid, std::chrono::system_clock::time_point at,
-            uint64_t slot = 0);
+            const Actor& actor, uint64_t slot = 0);
+  // The entry of `path`; kWholeFilesystem looks up what the index has not reached yet.
+  const Entry* lookup(const std::string& path);
+  uid_t owner_now(const std::string& path);
+  bool whole_fs() const { return scope_ == Scope::kWholeFilesystem; }
   uint64_t reserve_slot();
   void fill_slot(uint64_t slot);
   bool ignored(const std::string& path) const;
@@ -149,6 +196,9 @@ class ActionBuilder {
   WatchOptions options_;
   FileSystem& fs_;
   Logger logger_;
+  Scope scope_;
+  Actor actor_;  // the actor of the record being fed; empty in tick()
+  std::vector<std::string> index_stack_;  // kWholeFilesystem: directories still to index
   std::vector<std::string> top_roots_;
   WatchTable table_;
 
@@ -169,6 +219,7 @@ class ActionBuilder {
   std::optional<SteadyTime> root_recheck_;
   uint64_t watch_failures_ = 0;  // directories not watched in the current walk (ENOSPC)
   bool enospc_logged_ = false;
+  bool index_done_logged_ = false;
   WatchStats stats_;
 };
 

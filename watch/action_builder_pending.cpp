@@ -16,6 +16,7 @@ ObjectType object_type(FileKind kind) {
 void ActionBuilder::tick(Timestamp now) {
   expire_moves(now, false);
   recheck_missing_roots(now);
+  index_step(now);
 
   std::vector<std::pair<SteadyTime, std::string>> due;
   for (const auto& [path, write] : writes_) {
@@ -37,12 +38,14 @@ void ActionBuilder::tick(Timestamp now) {
     // A new file whose writing overlapped this read may still turn out to be its copy: wait
     // for it (`cat a > b` closes a before b), but not forever.
     const bool awaited = std::any_of(writes_.begin(), writes_.end(), [&](const auto& w) {
-      return w.second.is_new && w.second.first_seq < it->second.seq && w.second.deadline;
+      const bool same_process = it->second.actor.pid != 0 && w.second.actor.pid == it->second.actor.pid;
+      return w.second.is_new && (w.second.first_seq < it->second.seq || same_process) &&
+             (w.second.deadline || same_process);
     });
     if (awaited && now.mono < it->second.deadline + 10 * options_.settle) continue;
     const auto info = fs_.stat(path);
     const uid_t uid = info ? info->uid : entries_[path].uid;
-    emit(Action::kRead, path, "", ObjectType::kFile, uid, it->second.at);
+    emit(Action::kRead, path, "", ObjectType::kFile, uid, it->second.at, it->second.actor);
     reads_.erase(it);
   }
   trim_history(now);
@@ -50,6 +53,7 @@ void ActionBuilder::tick(Timestamp now) {
 
 std::optional<ActionBuilder::SteadyTime> ActionBuilder::next_deadline() const {
   std::optional<SteadyTime> next = root_recheck_;
+  if (!index_stack_.empty()) return SteadyTime::min();  // the index goes on at once
   const auto consider = [&](SteadyTime t) {
     if (!next || t < *next) next = t;
   };
@@ -77,11 +81,13 @@ void ActionBuilder::expire_moves(Timestamp now, bool all) {
 void ActionBuilder::finish_move_out(PendingMove move, Timestamp now) {
   // No MOVED_TO within the pairing window: moved out of every watched folder.
   if (move.is_dir) {
-    forget_tree(move.path, now, true, move.slot);
+    if (whole_fs()) entries_.try_emplace(move.path, Entry{FileKind::kDirectory, kUnknownUid, true});
+    forget_tree(move.path, now, true, move.slot, move.actor);
   } else if (!move.write) {  // a temp file or an unfinished upload was never reported
+    if (whole_fs()) entries_.try_emplace(move.path, Entry{FileKind::kRegular, kUnknownUid, true});
     if (auto entry = entries_.find(move.path); entry != entries_.end()) {
       emit(Action::kDestroy, move.path, "", object_type(entry->second.kind), entry->second.uid,
-           move.at, move.slot);
+           move.at, move.actor, move.slot);
       entries_.erase(entry);
     }
     open_counts_.erase(move.path);
@@ -111,12 +117,12 @@ void ActionBuilder::settle_write(const std::string& path, PendingWrite& write, T
     const auto source =
         info->kind == FileKind::kRegular ? find_copy_source(path, done, now) : std::nullopt;
     if (source) {
-      emit(Action::kCopy, *source, path, ObjectType::kFile, info->uid, done.at);
+      emit(Action::kCopy, *source, path, ObjectType::kFile, info->uid, done.at, done.actor);
     } else {
-      emit(Action::kCreate, path, "", object_type(info->kind), info->uid, done.at);
+      emit(Action::kCreate, path, "", object_type(info->kind), info->uid, done.at, done.actor);
     }
   } else {
-    emit(Action::kUpdate, path, "", object_type(info->kind), info->uid, done.at);
+    emit(Action::kUpdate, path, "", object_type(info->kind), info->uid, done.at, done.actor);
   }
   entries_[path] = Entry{info->kind, info->uid};
 }
@@ -133,28 +139,40 @@ void ActionBuilder::flush_write_now(const std::string& path, Timestamp) {
   if (auto known = entries_.find(path); known != entries_.end()) entry = known->second;
   if (info) entry = Entry{info->kind, info->uid};
   emit(write.is_new ? Action::kCreate : Action::kUpdate, path, "", object_type(entry.kind),
-       entry.uid, write.at);
+       entry.uid, write.at, write.actor);
   entries_[path] = entry;
 }
 
 std::optional<std::string> ActionBuilder::find_copy_source(const std::string& dest,
                                                            const PendingWrite& write,
                                                            Timestamp now) {
-  // Candidates: files open for reading at some point while `dest` was being written.
-  std::set<std::string> candidates;
+  // Candidates: files read by the process that wrote `dest` (when the backend names it), then
+  // files open for reading at some point while `dest` was being written.
+  std::vector<std::string> candidates;
+  const auto add = [&](const std::string& path) {
+    if (path != dest && std::find(candidates.begin(), candidates.end(), path) == candidates.end()) {
+      candidates.push_back(path);
+    }
+  };
+  if (write.actor.pid != 0) {
+    for (auto it = read_closes_.rbegin(); it != read_closes_.rend(); ++it) {
+      if (it->pid == write.actor.pid) add(it->path);
+    }
+  }
+  std::set<std::string> overlapping;
   for (const auto& [path, count] : open_counts_) {
-    if (count > 0) candidates.insert(path);
+    if (count > 0) overlapping.insert(path);
   }
   for (const ReadClose& close : read_closes_) {
-    if (close.seq > write.first_seq) candidates.insert(close.path);
+    if (close.seq > write.first_seq) overlapping.insert(close.path);
   }
-  candidates.erase(dest);
+  for (const std::string& path : overlapping) add(path);
   const auto dest_info = fs_.stat(dest);
   if (!dest_info) return std::nullopt;
   std::optional<uint64_t> dest_hash;
   for (const std::string& source : candidates) {
-    const auto entry = entries_.find(source);
-    if (entry == entries_.end() || entry->second.kind != FileKind::kRegular) continue;
+    const Entry* entry = lookup(source);
+    if (entry == nullptr || entry->kind != FileKind::kRegular) continue;
     if (auto pending = writes_.find(source); pending != writes_.end() && pending->second.is_new) {
       continue;
     }
@@ -174,7 +192,7 @@ std::optional<std::string> ActionBuilder::find_copy_source(const std::string& de
 
 std::optional<uint64_t> ActionBuilder::hash_own_read(const std::string& path, Timestamp now) {
   const auto hash = fs_.hash(path);
-  if (hash) {
+  if (hash && !whole_fs()) {
     // Our read reaches us as OPEN and CLOSE_NOWRITE records later: they are not a read.
     SelfRead& self = self_reads_[path];
     ++self.opens;
@@ -196,13 +214,17 @@ void ActionBuilder::trim_history(Timestamp now) {
 
 void ActionBuilder::emit(Action action, const std::string& path, const std::string& destination,
                          ObjectType type, uid_t uid, std::chrono::system_clock::time_point at,
-                         uint64_t slot) {
+                         const Actor& actor, uint64_t slot) {
   FileAction out;
   out.action = action;
   out.path = path;
   out.destination = destination;
   out.at = at;
-  out.username = fs_.user_name(uid);
+  // The owner; one never seen (gone before the index reached it) is named by its actor.
+  out.username = uid == kUnknownUid && !actor.username.empty() ? actor.username
+                                                               : fs_.user_name(uid);
+  out.actor_username = actor.username;
+  out.actor_interface = actor.interface;
   out.type = type;
   if (slot == 0) {
     if (slots_.empty() || !slots_.rbegin()->second.ready) slots_[next_slot_++] = Slot{};

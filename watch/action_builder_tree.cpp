@@ -46,12 +46,15 @@ ObjectType object_type(FileKind kind) {
 }  // namespace
 
 void ActionBuilder::on_directory_created(const std::string& path, Timestamp now) {
+  if (auto entry = entries_.find(path); entry != entries_.end() && entry->second.indexed) {
+    entries_.erase(entry);  // listed by the index after the mark: the CREATE is the truth
+  }
   if (entries_.count(path)) return;  // already found by the scan of its parent
   const auto info = fs_.stat(path);
   const uid_t uid = info ? info->uid : 0;
   // A directory is complete when it exists: report it at once, then watch it and scan it so
   // that what was created in it before the watch existed is reported too.
-  emit(Action::kCreate, path, "", ObjectType::kDirectory, uid, now.wall);
+  emit(Action::kCreate, path, "", ObjectType::kDirectory, uid, now.wall, actor_);
   entries_[path] = Entry{FileKind::kDirectory, uid};
   watch_tree(path, ScanMode::kNewDirectory, now);
   report_watch_failures();
@@ -62,65 +65,87 @@ void ActionBuilder::watch_tree(const std::string& top, ScanMode mode, Timestamp 
   while (!stack.empty()) {
     const std::string dir = std::move(stack.back());
     stack.pop_back();
-    if (ignored(dir)) continue;
-    // Watch first, then list: anything created after the watch is a record, anything before
-    // it is in the listing, and the duplicates are dropped by the entries_ check.
-    if (!table_.wd_of(dir)) {
-      const int wd = fs_.add_watch(dir);
-      if (wd >= 0) {
-        table_.add(wd, dir);
-      } else if (wd == -ENOSPC) {
-        ++watch_failures_;  // keep walking: the log line says how many are needed
-      } else if (wd == -ENOENT || wd == -ENOTDIR) {
-        continue;  // gone already; its DELETE or MOVED_FROM follows
-      } else {
-        stats_.degraded = true;
-        log("warn", "cannot watch directory", {{"path", dir}, {"error", std::strerror(-wd)}});
-        continue;
-      }
-    }
-    std::vector<std::string> subdirs;
-    for (const std::string& name : fs_.list(dir)) {
-      const std::string path = dir == "/" ? "/" + name : dir + "/" + name;
-      if (ignored(path) || entries_.count(path) || writes_.count(path)) continue;
-      const auto info = fs_.stat(path);
-      if (!info) continue;
-      if (info->kind == FileKind::kDirectory) {
-        if (mode != ScanMode::kInitial) {
-          emit(Action::kCreate, path, "", ObjectType::kDirectory, info->uid, now.wall);
-        }
-        entries_[path] = Entry{FileKind::kDirectory, info->uid};
-        subdirs.push_back(path);
-        continue;
-      }
-      if (mode == ScanMode::kNewDirectory) {
-        // Its writer may still hold it open, opened before our watch: settle, and keep
-        // settling while it grows.
-        PendingWrite write;
-        write.temp = is_temp_name(path);
-        write.from_scan = true;
-        write.closed = write.temp;
-        write.at = now.wall;
-        write.first_seq = seq_;
-        write.size_seen = info->size;
-        if (!write.temp) write.deadline = now.mono + options_.settle;
-        writes_[path] = write;
-        continue;
-      }
-      if (mode == ScanMode::kMovedIn) {
-        emit(Action::kCreate, path, "", ObjectType::kFile, info->uid, now.wall);
-      }
-      entries_[path] = Entry{info->kind, info->uid};
-    }
-    // Depth first, in name order: parents are reported before their children.
-    stack.insert(stack.end(), subdirs.rbegin(), subdirs.rend());
+    scan_directory(dir, mode, now, stack);
   }
 }
 
+void ActionBuilder::index_step(Timestamp now) {
+  for (std::size_t n = 0; n < kIndexBatch && !index_stack_.empty(); ++n) {
+    const std::string dir = std::move(index_stack_.back());
+    index_stack_.pop_back();
+    scan_directory(dir, ScanMode::kInitial, now, index_stack_);
+  }
+  if (whole_fs() && index_stack_.empty() && !index_done_logged_) {
+    index_done_logged_ = true;
+    log("info", "index of the watched folders built", {{"directories", table_.size()}});
+  }
+}
+
+void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timestamp now,
+                                   std::vector<std::string>& stack) {
+  if (ignored(dir)) return;
+  // Watch first, then list: anything created after the watch is a record, anything before
+  // it is in the listing, and the duplicates are dropped by the entries_ check.
+  if (!table_.wd_of(dir)) {
+    const int wd = fs_.add_watch(dir);
+    if (wd >= 0) {
+      table_.add(wd, dir);
+    } else if (wd == -ENOSPC) {
+      ++watch_failures_;  // keep walking: the log line says how many are needed
+    } else if (wd == -ENOENT || wd == -ENOTDIR) {
+      return;  // gone already; its DELETE or MOVED_FROM follows
+    } else {
+      stats_.degraded = true;
+      log("warn", "cannot watch directory", {{"path", dir}, {"error", std::strerror(-wd)}});
+      return;
+    }
+  }
+  // A whole-filesystem mark saw everything created in a new directory: nothing to catch up.
+  if (mode == ScanMode::kNewDirectory && whole_fs()) return;
+  if (mode == ScanMode::kRootAppeared) mode = ScanMode::kNewDirectory;
+  std::vector<std::string> subdirs;
+  for (const std::string& name : fs_.list(dir)) {
+    const std::string path = dir == "/" ? "/" + name : dir + "/" + name;
+    if (ignored(path) || entries_.count(path) || writes_.count(path)) continue;
+    const auto info = fs_.stat(path);
+    if (!info) continue;
+    if (info->kind == FileKind::kDirectory) {
+      if (mode != ScanMode::kInitial) {
+        emit(Action::kCreate, path, "", ObjectType::kDirectory, info->uid, now.wall, actor_);
+      }
+      entries_[path] = Entry{FileKind::kDirectory, info->uid, mode == ScanMode::kInitial};
+      subdirs.push_back(path);
+      continue;
+    }
+    if (mode == ScanMode::kNewDirectory) {
+      // Its writer may still hold it open, opened before our watch: settle, and keep
+      // settling while it grows.
+      PendingWrite write;
+      write.temp = is_temp_name(path);
+      write.from_scan = true;
+      write.closed = write.temp;
+      write.at = now.wall;
+      write.first_seq = seq_;
+      write.size_seen = info->size;
+      write.actor = actor_;
+      if (!write.temp) write.deadline = now.mono + options_.settle;
+      writes_[path] = write;
+      continue;
+    }
+    if (mode == ScanMode::kMovedIn) {
+      emit(Action::kCreate, path, "", ObjectType::kFile, info->uid, now.wall, actor_);
+    }
+    entries_[path] = Entry{info->kind, info->uid, mode == ScanMode::kInitial};
+  }
+  // Depth first, in name order: parents are reported before their children.
+  stack.insert(stack.end(), subdirs.rbegin(), subdirs.rend());
+}
+
 void ActionBuilder::forget_tree(const std::string& dir, Timestamp now, bool report,
-                                uint64_t slot) {
+                                uint64_t slot, const Actor& actor) {
   for (const std::string& path : keys_within(reads_, dir)) {
-    emit(Action::kRead, path, "", ObjectType::kFile, entries_[path].uid, reads_[path].at, slot);
+    emit(Action::kRead, path, "", ObjectType::kFile, entries_[path].uid, reads_[path].at,
+         reads_[path].actor, slot);
     reads_.erase(path);
   }
   for (const std::string& path : keys_within(writes_, dir)) flush_write_now(path, now);
@@ -128,7 +153,9 @@ void ActionBuilder::forget_tree(const std::string& dir, Timestamp now, bool repo
   const std::vector<std::string> known = keys_within(entries_, dir);
   for (auto it = known.rbegin(); it != known.rend(); ++it) {
     const Entry& entry = entries_[*it];
-    if (report) emit(Action::kDestroy, *it, "", object_type(entry.kind), entry.uid, now.wall, slot);
+    if (report) {
+      emit(Action::kDestroy, *it, "", object_type(entry.kind), entry.uid, now.wall, actor, slot);
+    }
     entries_.erase(*it);
   }
   for (const std::string& path : keys_within(open_counts_, dir)) open_counts_.erase(path);
@@ -147,6 +174,9 @@ void ActionBuilder::rebase_tree(const std::string& from, const std::string& to) 
   rebase_keys(open_counts_, from, to);
   rebase_keys(self_reads_, from, to);
   rebase_keys(copy_sources_, from, to);
+  for (std::string& dir : index_stack_) {
+    if (path_is_within(dir, from)) dir = rebase_path(dir, from, to);
+  }
 }
 
 void ActionBuilder::recheck_missing_roots(Timestamp now) {
@@ -161,9 +191,9 @@ void ActionBuilder::recheck_missing_roots(Timestamp now) {
     }
     it = missing_roots_.erase(it);
     log("info", "watched folder appeared; watching it", {{"path", root}});
-    emit(Action::kCreate, root, "", ObjectType::kDirectory, info->uid, now.wall);
+    emit(Action::kCreate, root, "", ObjectType::kDirectory, info->uid, now.wall, actor_);
     entries_[root] = Entry{FileKind::kDirectory, info->uid};
-    watch_tree(root, ScanMode::kNewDirectory, now);
+    watch_tree(root, ScanMode::kRootAppeared, now);
   }
   if (!missing_roots_.empty()) root_recheck_ = now.mono + kRootRecheck;
   report_watch_failures();

@@ -25,6 +25,11 @@ struct FileAction {
   std::string destination;  // absolute new path; only for kMove and kCopy
   std::chrono::system_clock::time_point at;  // when the agent read the operation from the kernel
   std::string username;     // owner (inotify) resolved to a name, or the uid as digits
+  // Who did it, when the backend can tell (fanotify): the user behind the process (its real
+  // uid as a name) and the interface its process name maps to. "" when unknown: agent/ then
+  // uses `username` and the folder's interface.
+  std::string actor_username;
+  std::string actor_interface;
   ObjectType type = ObjectType::kFile;
   bool catch_up = false;    // reported by a rescan rather than a live kernel event
 };

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +41,11 @@ struct WatchOptions {
   // Called on the loop thread after an IN_Q_OVERFLOW (already logged and counted): operations
   // were lost and only a rescan against the index can name them. May be empty.
   std::function<void()> on_overflow;
+  // fanotify only: interface -> process names (comm or executable basename) that mean it. An
+  // event's process, then its parents, are matched in this order; no match: "" (the folder's).
+  std::vector<std::pair<std::string, std::vector<std::string>>> interfaces;
+  // fanotify only, for tests: FAN_MOVED_FROM/FAN_MOVED_TO as on kernels before 5.17.
+  bool fanotify_without_rename = false;
 };
 
 struct WatchStats {
@@ -47,6 +53,8 @@ struct WatchStats {
   uint64_t overflows = 0;
   uint64_t events = 0;
   bool degraded = false;  // some directory could not be watched (ENOSPC, ...)
+  uint64_t marks = 0;     // fanotify: filesystems marked
+  bool indexing = false;  // fanotify: the index of the watched trees is still being built
 };
 
 class Watcher {
@@ -61,5 +69,14 @@ class Watcher {
 std::unique_ptr<Watcher> start_inotify_watcher(uv_loop_t* loop, WatchOptions options,
                                                ActionSink sink, Logger logger,
                                                std::string& error);
+
+// Starts watching through fanotify: one FAN_MARK_FILESYSTEM per filesystem that holds a root,
+// every event tagged with its actor (FileAction::actor_*). Ready once the marks are placed; the
+// index of what exists is built in the background (WatchStats::indexing). On failure returns
+// nullptr and sets `error` to the reason (kernel too old, no CAP_SYS_ADMIN, a filesystem that
+// refuses the mark).
+std::unique_ptr<Watcher> start_fanotify_watcher(uv_loop_t* loop, WatchOptions options,
+                                                ActionSink sink, Logger logger,
+                                                std::string& error);
 
 }  // namespace folderhook::watch

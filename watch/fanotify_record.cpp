@@ -1,0 +1,117 @@
+#include "watch/fanotify_record.h"
+
+#include <sys/fanotify.h>
+#include <sys/inotify.h>
+
+#include <cstring>
+
+namespace folderhook::watch {
+namespace {
+
+constexpr std::size_t kFsidBytes = 8;         // __kernel_fsid_t
+constexpr std::size_t kHandleHeaderBytes = 8;  // struct file_handle: handle_bytes, handle_type
+
+template <typename T>
+T load(const char* p) {
+  T value;
+  std::memcpy(&value, p, sizeof value);
+  return value;
+}
+
+bool has_name(uint8_t type) {
+  return type == FAN_EVENT_INFO_TYPE_DFID_NAME || type == FAN_EVENT_INFO_TYPE_OLD_DFID_NAME ||
+         type == FAN_EVENT_INFO_TYPE_NEW_DFID_NAME;
+}
+
+bool is_fid(uint8_t type) {
+  return has_name(type) || type == FAN_EVENT_INFO_TYPE_FID || type == FAN_EVENT_INFO_TYPE_DFID;
+}
+
+}  // namespace
+
+std::vector<FanotifyEvent> decode_fanotify_events(std::string_view bytes) {
+  std::vector<FanotifyEvent> events;
+  std::size_t at = 0;
+  while (bytes.size() - at >= sizeof(fanotify_event_metadata)) {
+    const auto meta = load<fanotify_event_metadata>(bytes.data() + at);
+    if (meta.event_len < sizeof meta || meta.metadata_len < sizeof meta ||
+        meta.metadata_len > meta.event_len || meta.event_len > bytes.size() - at) {
+      break;
+    }
+    FanotifyEvent event;
+    event.mask = meta.mask;
+    event.pid = meta.pid;
+    const char* const end = bytes.data() + at + meta.event_len;
+    const char* p = bytes.data() + at + meta.metadata_len;
+    while (end - p >= static_cast<std::ptrdiff_t>(sizeof(fanotify_event_info_header))) {
+      const auto header = load<fanotify_event_info_header>(p);
+      if (header.len < sizeof header || header.len > end - p) break;
+      const std::size_t min = sizeof header + kFsidBytes + kHandleHeaderBytes;
+      if (is_fid(header.info_type) && header.len >= min) {
+        const char* fsid = p + sizeof header;
+        const char* handle = fsid + kFsidBytes;
+        const uint32_t handle_bytes = load<uint32_t>(handle);
+        const std::size_t handle_size = kHandleHeaderBytes + handle_bytes;
+        if (min + handle_bytes <= header.len) {
+          FanotifyFid fid;
+          fid.type = header.info_type;
+          fid.key.assign(fsid, kFsidBytes + handle_size);
+          if (has_name(header.info_type)) {
+            const char* name = handle + handle_size;
+            const char* name_end = p + header.len;
+            fid.name.assign(name, strnlen(name, static_cast<std::size_t>(name_end - name)));
+          }
+          event.fids.push_back(std::move(fid));
+        }
+      }
+      p += header.len;
+    }
+    events.push_back(std::move(event));
+    at += meta.event_len;
+  }
+  return events;
+}
+
+std::string encode_fanotify_event(const FanotifyEvent& event) {
+  std::string info;
+  for (const FanotifyFid& fid : event.fids) {
+    std::string body = fid.key;
+    if (has_name(fid.type)) body += fid.name + '\0';
+    while ((sizeof(fanotify_event_info_header) + body.size()) % 4 != 0) body += '\0';
+    fanotify_event_info_header header{};
+    header.info_type = fid.type;
+    header.len = static_cast<uint16_t>(sizeof header + body.size());
+    info.append(reinterpret_cast<const char*>(&header), sizeof header);
+    info += body;
+  }
+  fanotify_event_metadata meta{};
+  meta.event_len = static_cast<uint32_t>(sizeof meta + info.size());
+  meta.vers = FANOTIFY_METADATA_VERSION;
+  meta.metadata_len = sizeof meta;
+  meta.mask = event.mask;
+  meta.fd = FAN_NOFD;
+  meta.pid = event.pid;
+  return std::string(reinterpret_cast<const char*>(&meta), sizeof meta) + info;
+}
+
+std::string_view fsid_of_key(std::string_view key) { return key.substr(0, kFsidBytes); }
+
+std::string_view handle_of_key(std::string_view key) {
+  return key.size() < kFsidBytes ? std::string_view() : key.substr(kFsidBytes);
+}
+
+uint32_t inotify_mask_of(uint64_t m) {
+  uint32_t mask = 0;
+  if (m & FAN_CREATE) mask |= IN_CREATE;
+  if (m & FAN_DELETE) mask |= IN_DELETE;
+  if (m & FAN_OPEN) mask |= IN_OPEN;
+  if (m & FAN_CLOSE_WRITE) mask |= IN_CLOSE_WRITE;
+  if (m & FAN_CLOSE_NOWRITE) mask |= IN_CLOSE_NOWRITE;
+  if (m & FAN_MOVED_FROM) mask |= IN_MOVED_FROM;
+  if (m & FAN_MOVED_TO) mask |= IN_MOVED_TO;
+  if (m & FAN_ONDIR) mask |= IN_ISDIR;
+  if (m & FAN_Q_OVERFLOW) mask |= IN_Q_OVERFLOW;
+  return mask;
+}
+
+}  // namespace folderhook::watch

@@ -1,0 +1,430 @@
+// The fanotify backend: one FAN_MARK_FILESYSTEM per filesystem holding a root, events read
+// through uv_poll_t, dropped early when they are the agent's own or lie outside every root,
+// resolved to paths and actors, and fed to an ActionBuilder in whole-filesystem scope.
+#include <sys/fanotify.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+
+#include "watch/action_builder.h"
+#include "watch/fanotify_file_system.h"
+#include "watch/fanotify_record.h"
+#include "watch/process_info.h"
+#include "watch/watcher.h"
+
+namespace folderhook::watch {
+namespace {
+
+constexpr uint64_t kBaseMask =
+    FAN_CREATE | FAN_DELETE | FAN_OPEN | FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE | FAN_ONDIR;
+constexpr uint64_t kDirentMask = FAN_CREATE | FAN_DELETE | FAN_RENAME | FAN_MOVED_FROM | FAN_MOVED_TO;
+
+Timestamp now_stamp() {
+  return Timestamp{std::chrono::steady_clock::now(), std::chrono::system_clock::now()};
+}
+
+std::string init_error(int err, bool without_target_fid) {
+  switch (err) {
+    case EPERM:
+      return "fanotify needs CAP_SYS_ADMIN: run the agent as root";
+    case ENOSYS:
+      return "this kernel has no fanotify (CONFIG_FANOTIFY)";
+    case EMFILE:
+      return "too many fanotify groups (raise fs.fanotify.max_user_groups)";
+    case EINVAL:
+      return without_target_fid ? "kernel too old for FAN_REPORT_DFID_NAME (needs Linux 5.9)"
+                                : "fanotify_init refused FAN_REPORT_TARGET_FID";
+    default:
+      return std::string("fanotify_init failed: ") + std::strerror(err);
+  }
+}
+
+std::string mark_error(int err, const std::string& path) {
+  switch (err) {
+    case EXDEV:
+      return "the filesystem of " + path +
+             " refuses a filesystem mark (a btrfs subvolume or an overlay?)";
+    case ENODEV:
+    case EOPNOTSUPP:
+      return "the filesystem of " + path + " cannot report file handles, which fanotify needs";
+    case ENOSPC:
+      return "fanotify mark limit reached (fs.fanotify.max_user_marks)";
+    default:
+      return "fanotify_mark on " + path + " failed: " + std::strerror(err);
+  }
+}
+
+// The nearest existing directory at or above `path`: a missing root is marked through it.
+std::string existing_ancestor(std::string path) {
+  struct stat st {};
+  while (!path.empty() && ::stat(path.c_str(), &st) != 0) {
+    const auto slash = path.rfind('/');
+    path = slash == 0 ? "/" : path.substr(0, slash);
+    if (slash == std::string::npos) return "/";
+  }
+  return path.empty() ? "/" : path;
+}
+
+// Owns the group descriptor and both handles; deletes itself from the last close callback.
+class Engine {
+ public:
+  Engine(uv_loop_t* loop, int fd, bool has_rename, WatchOptions options, ActionSink sink,
+         Logger logger)
+      : loop_(loop),
+        fd_(fd),
+        has_rename_(has_rename),
+        sink_(std::move(sink)),
+        logger_(std::move(logger)),
+        actors_(options.interfaces, [this](uid_t uid) { return fs_.user_name(uid); }),
+        builder_(options, fs_, logger_, ActionBuilder::Scope::kWholeFilesystem),
+        self_(::getpid()) {
+    for (const RootOptions& root : options.roots) roots_.push_back(root.path);
+    poll_.data = this;
+    timer_.data = this;
+  }
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  bool start(std::string& error) {
+    uv_timer_init(loop_, &timer_);
+    ++open_handles_;
+    if (!mark_filesystems(error)) return false;
+    int rc = uv_poll_init(loop_, &poll_, fd_);
+    if (rc != 0) {
+      error = std::string("cannot poll the fanotify descriptor: ") + uv_strerror(rc);
+      return false;
+    }
+    ++open_handles_;
+    poll_open_ = true;
+    builder_.start(now_stamp());
+    rc = uv_poll_start(&poll_, UV_READABLE, on_readable);
+    if (rc != 0) {
+      error = std::string("cannot poll the fanotify descriptor: ") + uv_strerror(rc);
+      return false;
+    }
+    deliver();
+    return true;
+  }
+
+  void close(std::function<void()> done) {
+    if (done) done_ = std::move(done);
+    if (closing_) return;
+    closing_ = true;
+    if (poll_open_) uv_close(reinterpret_cast<uv_handle_t*>(&poll_), on_closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
+  }
+
+  WatchStats stats() const {
+    WatchStats stats = builder_.stats();
+    stats.marks = marked_.size();
+    return stats;
+  }
+
+ private:
+  bool mark_filesystems(std::string& error) {
+    const uint64_t mask = kBaseMask | (has_rename_ ? FAN_RENAME : FAN_MOVED_FROM | FAN_MOVED_TO);
+    for (const std::string& root : roots_) {
+      const std::string place = existing_ancestor(root);
+      struct statfs st {};
+      if (::statfs(place.c_str(), &st) != 0) {
+        error = "cannot statfs " + place + ": " + std::strerror(errno);
+        return false;
+      }
+      const std::string fsid(reinterpret_cast<const char*>(&st.f_fsid), sizeof st.f_fsid);
+      if (std::find(marked_.begin(), marked_.end(), fsid) != marked_.end()) continue;
+      if (fanotify_mark(fd_, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, place.c_str()) !=
+          0) {
+        error = mark_error(errno, place);
+        return false;
+      }
+      const int dir = ::open(place.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (dir < 0) {
+        error = "cannot open " + place + ": " + std::strerror(errno);
+        return false;
+      }
+      fs_.add_mount(fsid, dir);
+      marked_.push_back(fsid);
+    }
+    return true;
+  }
+
+  static void on_readable(uv_poll_t* handle, int status, int) {
+    auto* self = static_cast<Engine*>(handle->data);
+    self->guard([&] {
+      if (status < 0) {
+        self->logger_("error", "fanotify poll failed", {{"error", uv_strerror(status)}});
+        return;
+      }
+      self->read_all();
+      self->deliver();
+    });
+  }
+
+  static void on_timer(uv_timer_t* handle) {
+    auto* self = static_cast<Engine*>(handle->data);
+    self->guard([&] {
+      self->builder_.tick(now_stamp());
+      self->deliver();
+    });
+  }
+
+  static void on_closed(uv_handle_t* handle) {
+    auto* self = static_cast<Engine*>(handle->data);
+    if (--self->open_handles_ > 0) return;
+    ::close(self->fd_);
+    auto done = std::move(self->done_);
+    delete self;
+    if (done) done();
+  }
+
+  template <typename F>
+  void guard(F&& body) {
+    // Nothing may throw through a libuv callback.
+    try {
+      body();
+    } catch (const std::exception& e) {
+      if (logger_) logger_("error", "watcher callback failed", {{"error", e.what()}});
+    } catch (...) {
+      if (logger_) logger_("error", "watcher callback failed", {{"error", "unknown exception"}});
+    }
+  }
+
+  void read_all() {
+    alignas(fanotify_event_metadata) char buffer[64 * 1024];
+    for (;;) {
+      const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // EAGAIN: drained
+      // `at` is when we read the operation from the kernel: one stamp per read().
+      const Timestamp now = now_stamp();
+      actors_.new_batch();
+      for (const FanotifyEvent& event :
+           decode_fanotify_events(std::string_view(buffer, static_cast<std::size_t>(n)))) {
+        handle(event, now);
+      }
+      fs_.forget_expected();
+    }
+  }
+
+  void handle(const FanotifyEvent& event, Timestamp now) {
+    if (event.mask & FAN_Q_OVERFLOW) {
+      builder_.feed_path(PathRecord{{}, {}, IN_Q_OVERFLOW, 0, {}}, now);
+      return;
+    }
+    // Cheap drops first: the agent's own I/O (its hashing reads), directory listings.
+    if (event.pid == self_) return;
+    if ((event.mask & FAN_ONDIR) && !(event.mask & kDirentMask)) return;
+    uint32_t cookie = 0;
+    if (!has_rename_) cookie = legacy_cookie(event);
+    if (event.mask & FAN_RENAME) {
+      handle_rename(event, now);
+      return;
+    }
+    const FanotifyFid* where = find(event, FAN_EVENT_INFO_TYPE_DFID_NAME);
+    if (where == nullptr || where->name == "." || where->name.empty()) return;
+    const auto dir = dir_path(where->key);
+    if (!dir || !watched(*dir, where->name)) return;
+    const uint32_t mask = inotify_mask_of(event.mask);
+    if ((mask & IN_ISDIR) && (mask & (IN_CREATE | IN_MOVED_TO))) expect_child(event, *dir, where->name);
+    feed(*dir, where->name, mask, cookie, event.pid, now);
+  }
+
+  // A rename is one event with both names: a move inside, a move out, or a move in.
+  void handle_rename(const FanotifyEvent& event, Timestamp now) {
+    const bool is_dir = (event.mask & FAN_ONDIR) != 0;
+    // A renamed directory changes the path of everything outside beneath it too.
+    if (is_dir) fs_.clear_outside();
+    const FanotifyFid* from = find(event, FAN_EVENT_INFO_TYPE_OLD_DFID_NAME);
+    const FanotifyFid* to = find(event, FAN_EVENT_INFO_TYPE_NEW_DFID_NAME);
+    std::optional<std::string> from_dir, to_dir;
+    if (from) from_dir = dir_path(from->key);
+    if (to) to_dir = dir_path(to->key);
+    const bool from_in = from_dir && watched(*from_dir, from->name);
+    const bool to_in = to_dir && watched(*to_dir, to->name);
+    if (!from_in && !to_in) return;
+    const uint32_t isdir = is_dir ? IN_ISDIR : 0;
+    const uint32_t cookie = ++cookie_;
+    if (from_in) feed(*from_dir, from->name, IN_MOVED_FROM | isdir, cookie, event.pid, now);
+    if (to_in) {
+      if (is_dir) expect_child(event, *to_dir, to->name);
+      feed(*to_dir, to->name, IN_MOVED_TO | isdir, cookie, event.pid, now);
+    }
+  }
+
+  // Before 5.17 a rename is FAN_MOVED_FROM then FAN_MOVED_TO, without a cookie; the two come
+  // from the same process, back to back. Counted before the path filter so that a half that
+  // lies outside still consumes its pair.
+  uint32_t legacy_cookie(const FanotifyEvent& event) {
+    if (event.mask & FAN_MOVED_FROM) {
+      if (legacy_from_.size() > 1024) legacy_from_.clear();
+      return legacy_from_[event.pid] = ++cookie_;
+    }
+    if (event.mask & FAN_MOVED_TO) {
+      auto it = legacy_from_.find(event.pid);
+      if (it == legacy_from_.end()) return ++cookie_;
+      const uint32_t cookie = it->second;
+      legacy_from_.erase(it);
+      return cookie;
+    }
+    return 0;
+  }
+
+  void expect_child(const FanotifyEvent& event, const std::string& dir, const std::string& name) {
+    if (const FanotifyFid* child = find(event, FAN_EVENT_INFO_TYPE_FID)) {
+      fs_.expect(dir == "/" ? "/" + name : dir + "/" + name, child->key);
+    }
+  }
+
+  void feed(const std::string& dir, const std::string& name, uint32_t mask, uint32_t cookie,
+            int pid, Timestamp now) {
+    bool gone = false;
+    Actor actor = actors_.resolve(pid, gone);
+    if (gone) {
+      logger_("info",
+              "the process behind an event was gone before it could be looked up: the folder's "
+              "interface and the file's owner stand in",
+              {{"pid", pid}, {"path", dir + "/" + name}});
+    }
+    builder_.feed_path(PathRecord{dir, name, mask, cookie, std::move(actor)}, now);
+  }
+
+  static const FanotifyFid* find(const FanotifyEvent& event, uint8_t type) {
+    for (const FanotifyFid& fid : event.fids) {
+      if (fid.type == type) return &fid;
+    }
+    return nullptr;
+  }
+
+  std::optional<std::string> dir_path(const std::string& key) {
+    if (const auto wd = fs_.wd_of_key(key)) {
+      if (auto path = builder_.table().path_of(*wd)) return path;
+    }
+    if (auto path = fs_.outside_path(key)) return path;
+    auto path = fs_.resolve(key);
+    if (!path) {
+      ++unresolved_;
+      return std::nullopt;
+    }
+    if (!inside_roots(*path)) fs_.remember_outside(key, *path);
+    return path;
+  }
+
+  bool inside_roots(const std::string& dir) const {
+    return std::any_of(roots_.begin(), roots_.end(),
+                       [&](const std::string& root) { return path_is_within(dir, root); });
+  }
+
+  // Inside a root, or a root itself (created, deleted or moved in its parent).
+  bool watched(const std::string& dir, const std::string& name) const {
+    if (inside_roots(dir)) return true;
+    return std::any_of(roots_.begin(), roots_.end(), [&](const std::string& root) {
+      const auto slash = root.rfind('/');
+      return slash != std::string::npos && root.compare(slash + 1, std::string::npos, name) == 0 &&
+             (slash == 0 ? dir == "/" : root.compare(0, slash, dir) == 0 && dir.size() == slash);
+    });
+  }
+
+  void deliver() {
+    if (closing_) return;
+    std::vector<FileAction> actions = builder_.take_actions();
+    if (!actions.empty() && sink_) sink_(std::move(actions));
+    if (closing_) return;  // the sink may close us
+    if (const auto next = builder_.next_deadline()) {
+      const auto wait = *next - std::chrono::steady_clock::now();
+      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+      uv_timer_start(&timer_, on_timer, ms > 0 ? static_cast<uint64_t>(ms) : 0, 0);
+    } else {
+      uv_timer_stop(&timer_);
+    }
+  }
+
+  uv_loop_t* loop_;
+  int fd_;
+  bool has_rename_;
+  FanotifyFileSystem fs_;
+  ActionSink sink_;
+  Logger logger_;
+  ActorResolver actors_;
+  ActionBuilder builder_;
+  const int self_;
+  std::vector<std::string> roots_;
+  std::vector<std::string> marked_;  // fsids
+  std::map<int, uint32_t> legacy_from_;
+  uint32_t cookie_ = 0;
+  uint64_t unresolved_ = 0;
+  uv_poll_t poll_{};
+  uv_timer_t timer_{};
+  bool closing_ = false;
+  int open_handles_ = 0;
+  bool poll_open_ = false;
+  std::function<void()> done_;
+};
+
+class FanotifyWatcher : public Watcher {
+ public:
+  explicit FanotifyWatcher(Engine* engine) : engine_(engine) {}
+  ~FanotifyWatcher() override {
+    if (engine_ != nullptr) engine_->close(nullptr);
+  }
+  void close(std::function<void()> done) override {
+    if (engine_ == nullptr) {
+      if (done) done();
+      return;
+    }
+    Engine* engine = std::exchange(engine_, nullptr);
+    closed_stats_ = engine->stats();
+    engine->close(std::move(done));
+  }
+  WatchStats stats() const override { return engine_ ? engine_->stats() : closed_stats_; }
+
+ private:
+  Engine* engine_;
+  WatchStats closed_stats_;
+};
+
+}  // namespace
+
+std::unique_ptr<Watcher> start_fanotify_watcher(uv_loop_t* loop, WatchOptions options,
+                                                ActionSink sink, Logger logger,
+                                                std::string& error) {
+  constexpr unsigned kBase = FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME | FAN_REPORT_FID |
+                             FAN_CLOEXEC | FAN_NONBLOCK;
+  bool has_rename = !options.fanotify_without_rename;
+  int fd = has_rename ? fanotify_init(kBase | FAN_REPORT_TARGET_FID, O_RDONLY | O_LARGEFILE) : -1;
+  if (fd < 0 && (!has_rename || errno == EINVAL)) {
+    // Before 5.17: no target fid, no FAN_RENAME; moves come as MOVED_FROM/MOVED_TO.
+    has_rename = false;
+    fd = fanotify_init(kBase, O_RDONLY | O_LARGEFILE);
+    if (fd < 0) {
+      error = init_error(errno, true);
+      return nullptr;
+    }
+  } else if (fd < 0) {
+    error = init_error(errno, false);
+    return nullptr;
+  }
+  if (!logger) logger = [](std::string_view, std::string_view, const nlohmann::json&) {};
+  auto* engine =
+      new Engine(loop, fd, has_rename, std::move(options), std::move(sink), std::move(logger));
+  try {
+    if (!engine->start(error)) {
+      engine->close(nullptr);  // deletes itself from the close callbacks
+      return nullptr;
+    }
+  } catch (const std::exception& e) {
+    error = std::string("cannot start watching: ") + e.what();
+    engine->close(nullptr);
+    return nullptr;
+  }
+  return std::make_unique<FanotifyWatcher>(engine);
+}
+
+}  // namespace folderhook::watch

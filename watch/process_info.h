@@ -1,0 +1,64 @@
+// Who is behind a pid: the real uid and the process names that map to an interface. The
+// parsing and matching are pure; ActorResolver reads /proc. Loop thread only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "watch/actor.h"
+
+namespace folderhook::watch {
+
+// interface -> process names, in the order they are matched.
+using InterfaceMap = std::vector<std::pair<std::string, std::vector<std::string>>>;
+
+struct ProcessInfo {
+  std::string comm;  // /proc/PID/status Name (the kernel's comm, at most 15 bytes)
+  std::string exe;   // basename of /proc/PID/exe; "" when unreadable
+  int ppid = 0;
+  uid_t uid = 0;     // real uid
+};
+
+// Name, PPid and the real Uid from the text of /proc/PID/status; nullopt when one is missing.
+std::optional<ProcessInfo> parse_proc_status(std::string_view text);
+
+// The interface of the first process of `chain` (the actor, then its parents) whose comm or
+// executable name is listed in `map`; "" when none is.
+std::string match_interface(const std::vector<ProcessInfo>& chain, const InterfaceMap& map);
+
+class ActorResolver {
+ public:
+  // Parents looked at beyond the actor: servers that fork a process per session, and the
+  // programs such a session runs (a CGI script under apache2).
+  static constexpr int kMaxParents = 4;
+  // A pid looked up this recently still names the same process when it is gone by now.
+  static constexpr std::chrono::seconds kRemember{10};
+
+  ActorResolver(InterfaceMap map, std::function<std::string(uid_t)> user_name,
+                std::string proc = "/proc");
+
+  // The actor behind `pid`, looked up now (once per batch). `gone` is set when the process no
+  // longer exists and was not seen recently: the actor then has no username or interface.
+  Actor resolve(int pid, bool& gone);
+  // Events of a later read() look the process up again: a pid may exec another program.
+  void new_batch();
+
+ private:
+  std::optional<ProcessInfo> read_process(int pid) const;
+
+  InterfaceMap map_;
+  std::function<std::string(uid_t)> user_name_;
+  std::string proc_;
+  std::map<int, Actor> batch_;
+  std::map<int, std::pair<Actor, std::chrono::steady_clock::time_point>> recent_;
+};
+
+}  // namespace folderhook::watch
