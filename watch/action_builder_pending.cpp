@@ -53,7 +53,7 @@ void ActionBuilder::tick(Timestamp now) {
 
 std::optional<ActionBuilder::SteadyTime> ActionBuilder::next_deadline() const {
   std::optional<SteadyTime> next = root_recheck_;
-  if (!index_stack_.empty()) return SteadyTime::min();  // the index goes on at once
+  if (!index_stack_.empty()) return SteadyTime{};  // already due: the index goes on at once
   const auto consider = [&](SteadyTime t) {
     if (!next || t < *next) next = t;
   };
