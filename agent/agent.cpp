@@ -75,10 +75,8 @@ class Agent {
     options.roots = roots_of(config_);
     options.ignore_paths.push_back(config_.state_dir);
     if (!config_.log_file.empty()) options.ignore_paths.push_back(config_.log_file);
-    watcher_ = watch::start_inotify_watcher(
-        &loop_, std::move(options),
-        [this](std::vector<watch::FileAction>&& actions) { on_actions(std::move(actions)); },
-        logger(), error);
+    options.interfaces = config_.interfaces;
+    watcher_ = start_watcher(std::move(options), error);
     if (!watcher_) {
       log_.write("error", "cannot watch the folders", {{"error", error}});
       status_.reset();
@@ -143,6 +141,36 @@ class Agent {
     o.notify.from = config_.notify.from;
     o.notify.to = config_.notify.to;
     return o;
+  }
+
+  // agent.backend: "auto" takes fanotify when it starts (marks and the actor of each operation),
+  // else inotify; an explicit "fanotify" that cannot start is an error. Logs the choice.
+  std::unique_ptr<watch::Watcher> start_watcher(watch::WatchOptions options, std::string& error) {
+    const auto sink = [this](std::vector<watch::FileAction>&& actions) {
+      on_actions(std::move(actions));
+    };
+    std::string reason = "agent.backend = \"inotify\"";
+    if (config_.backend != "inotify") {
+      auto watcher = watch::start_fanotify_watcher(&loop_, options, sink, logger(), error);
+      if (watcher) {
+        log_.write("info", "watch backend",
+                   {{"backend", "fanotify"},
+                    {"reason", config_.backend == "auto"
+                                   ? "auto: fanotify started (filesystem marks; who did each "
+                                     "operation)"
+                                   : "agent.backend = \"fanotify\""}});
+        return watcher;
+      }
+      if (config_.backend == "fanotify") {
+        error = "agent.backend = \"fanotify\" cannot start: " + error;
+        return nullptr;
+      }
+      reason = "auto: fanotify cannot start (" + error + "); inotify instead";
+      error.clear();
+    }
+    auto watcher = watch::start_inotify_watcher(&loop_, std::move(options), sink, logger(), error);
+    if (watcher) log_.write("info", "watch backend", {{"backend", "inotify"}, {"reason", reason}});
+    return watcher;
   }
 
   // watch::Logger and delivery::Logger have the same shape.
@@ -326,6 +354,10 @@ class Agent {
       ignored.push_back("[delivery] and [notify]");
     }
     if (!same_roots(*next, config_)) ignored.push_back("the list of folder paths and temp_patterns");
+    if (next->backend != config_.backend) ignored.push_back("agent.backend");
+    if (next->interfaces != config_.interfaces) ignored.push_back("[interfaces]");
+    next->backend = config_.backend;
+    next->interfaces = config_.interfaces;
     next->state_dir = config_.state_dir;
     next->status_listen = config_.status_listen;
     next->delivery = config_.delivery;

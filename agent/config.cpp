@@ -66,6 +66,11 @@ class Parser {
   // Reports keys of `table` that are not in `known`, with a suggestion when one is close.
   void check_keys(const toml::table& table, std::string_view where,
                   std::initializer_list<std::string_view> known) {
+    check_keys(table, where, std::vector<std::string_view>(known));
+  }
+
+  void check_keys(const toml::table& table, std::string_view where,
+                  const std::vector<std::string_view>& known) {
     for (const auto& [key, node] : table) {
       const std::string_view name = key.str();
       if (std::find(known.begin(), known.end(), name) != known.end()) continue;
@@ -134,7 +139,7 @@ class Parser {
 
   void parse_agent(const toml::table& t, Config& config) {
     check_keys(t, "[agent]", {"state_dir", "log_file", "log_format", "root", "status_listen",
-                              "behavior_interval", "robot_username"});
+                              "behavior_interval", "robot_username", "backend"});
     if (const toml::node* node = t.get("behavior_interval")) {
       if (auto d = duration(*node, "agent.behavior_interval")) {
         if (d->count() < 100) error(node, "agent.behavior_interval must be at least 100ms");
@@ -144,6 +149,11 @@ class Parser {
     if (auto v = string(t, "robot_username", "agent")) {
       if (v->empty()) error(t.get("robot_username"), "agent.robot_username must not be empty");
       else config.robot_username = *v;
+    }
+    if (auto v = string(t, "backend", "agent")) {
+      if (*v == "auto" || *v == "fanotify" || *v == "inotify") config.backend = *v;
+      else error(t.get("backend"), "agent.backend must be \"auto\", \"fanotify\" or \"inotify\" "
+                                   "(got '" + *v + "')");
     }
     if (auto v = string(t, "state_dir", "agent")) {
       if (v->empty()) error(t.get("state_dir"), "agent.state_dir must not be empty");
@@ -223,6 +233,23 @@ class Parser {
       if (config.notify.to.empty()) {
         error(t.get("smtp_url"), "notify.to must list at least one address when smtp_url is set");
       }
+    }
+  }
+
+  // [interfaces]: each key an interface, each value the process names that mean it. A listed
+  // interface replaces its default list; the others keep theirs.
+  void parse_interfaces(const toml::table& t, Config& config) {
+    check_keys(t, "[interfaces]", {std::begin(kInterfaces), std::end(kInterfaces)});
+    for (const auto& [key, node] : t) {
+      const std::string name(key.str());
+      if (std::find(std::begin(kInterfaces), std::end(kInterfaces), name) == std::end(kInterfaces)) {
+        continue;  // reported by check_keys
+      }
+      std::vector<std::string> names = string_list(t, name, "interfaces");
+      auto it = std::find_if(config.interfaces.begin(), config.interfaces.end(),
+                             [&](const auto& entry) { return entry.first == name; });
+      if (it != config.interfaces.end()) it->second = std::move(names);
+      else config.interfaces.emplace_back(name, std::move(names));
     }
   }
 
@@ -403,7 +430,8 @@ class Parser {
     config.file = file_;
     config.state_dir = "/var/lib/folderhook";
     config.delivery.retry = default_retry_schedule();
-    check_keys(root, "the rules file", {"agent", "delivery", "notify", "folder"});
+    config.interfaces = default_interfaces();
+    check_keys(root, "the rules file", {"agent", "delivery", "notify", "interfaces", "folder"});
 
     auto section = [&](std::string_view name, auto&& parse_one) {
       const toml::node* node = root.get(name);
@@ -414,6 +442,7 @@ class Parser {
     section("agent", [&](const toml::table& t) { parse_agent(t, config); });
     section("delivery", [&](const toml::table& t) { parse_delivery(t, config); });
     section("notify", [&](const toml::table& t) { parse_notify(t, config); });
+    section("interfaces", [&](const toml::table& t) { parse_interfaces(t, config); });
 
     if (const toml::node* node = root.get("folder")) {
       const auto* folders = node->as_array();
@@ -497,6 +526,16 @@ std::string ConfigError::to_string() const {
 
 std::vector<std::string> default_temp_patterns() {
   return {"*.part", "*.filepart", "*.tmp", ".*.??????"};
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>> default_interfaces() {
+  // Process names as the kernel reports them (comm, or the executable's name). sshd's
+  // internal-sftp runs inside an sshd session process: add "sshd" (or "sshd-session") to sftp
+  // only where the server allows no shell logins, or every login's commands would count.
+  return {{"sftp", {"sftp-server", "internal-sftp"}},
+          {"ftp", {"vsftpd", "proftpd", "pure-ftpd"}},
+          {"dav", {"webdav", "webdavd", "davserver"}},
+          {"web", {"nginx", "apache2", "httpd", "lighttpd"}}};
 }
 
 std::vector<std::chrono::milliseconds> default_retry_schedule() {

@@ -79,12 +79,17 @@ struct Config {
   std::string status_listen = "127.0.0.1:9780";  // "" = no status endpoint
   std::chrono::milliseconds behavior_interval{60'000};
   std::string robot_username = "folderhook";
+  std::string backend = "auto";  // auto | fanotify | inotify
+  // [interfaces]: interface -> process names that mean it (fanotify), defaults merged in.
+  std::vector<std::pair<std::string, std::vector<std::string>>> interfaces;
   DeliveryConfig delivery;
   NotifyConfig notify;
   std::vector<FolderRule> folders;
 };
 
 std::vector<std::string> default_temp_patterns();
+// The process names of each interface when [interfaces] does not list it.
+std::vector<std::pair<std::string, std::vector<std::string>>> default_interfaces();
 std::vector<std::chrono::milliseconds> default_retry_schedule();
 
 // Parses rules.toml text. Relative paths are resolved against `base_dir` (the agent's working

@@ -18,11 +18,15 @@ template <typename Add>
 void for_each_field(const watch::FileAction& action, const FolderRule& rule,
                     std::string_view root, Add&& add) {
   add("action", watch::to_string(action.action));
-  add("interface", rule.interface);
+  // The interface and user of the process that did it (fanotify) before the folder's; a
+  // folder's fixed username wins over both.
+  add("interface", action.actor_interface.empty() ? rule.interface : action.actor_interface);
   add("path", reported_path(action.path, root));
   if (has_destination(action.action)) add("destination", reported_path(action.destination, root));
   add("at", format_at(action.at));
-  add("username", rule.username.empty() ? action.username : rule.username);
+  add("username", !rule.username.empty()          ? rule.username
+                  : !action.actor_username.empty() ? action.actor_username
+                                                   : action.username);
   add("type", watch::to_string(action.type));
 }
 

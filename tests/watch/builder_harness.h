@@ -31,7 +31,9 @@ struct LogLine {
 
 class Harness {
  public:
-  explicit Harness(WatchOptions options = default_options()) : options_(std::move(options)) {
+  explicit Harness(WatchOptions options = default_options(),
+                   ActionBuilder::Scope scope = ActionBuilder::Scope::kPerDirectory)
+      : options_(std::move(options)), scope_(scope) {
     for (const RootOptions& root : options_.roots) {
       if (!fs.exists(root.path) && create_roots) fs.mkdir(root.path);
     }
@@ -50,8 +52,14 @@ class Harness {
     builder_ = std::make_unique<ActionBuilder>(
         options_, fs, [this](std::string_view level, std::string_view msg, const nlohmann::json& f) {
           logs.push_back({std::string(level), std::string(msg), f});
-        });
+        }, scope_);
     builder_->start(now());
+  }
+
+  // kWholeFilesystem: one event by path, with its actor.
+  void path_record(const std::string& dir, uint32_t mask, const std::string& name,
+                   Actor actor = {}, uint32_t cookie = 0) {
+    builder_->feed_path(PathRecord{dir, name, mask, cookie, std::move(actor)}, now());
   }
 
   // Feeds one record for the entry `name` of the watched directory `dir`.
@@ -91,6 +99,7 @@ class Harness {
 
  private:
   WatchOptions options_;
+  ActionBuilder::Scope scope_;
   std::unique_ptr<ActionBuilder> builder_;
   std::chrono::milliseconds clock_{1'000'000};
   std::vector<FileAction> last_;

@@ -1,0 +1,69 @@
+#include "watch/fanotify_record.h"
+
+#include <sys/fanotify.h>
+#include <sys/inotify.h>
+
+#include <doctest/doctest.h>
+
+namespace folderhook::watch {
+namespace {
+
+// An fsid and a struct file_handle of 8 bytes, as ext4 reports them.
+std::string key(char tag) {
+  std::string k(8, 'F');                      // fsid
+  k += std::string("\x08\0\0\0\x01\0\0\0", 8);  // handle_bytes = 8, handle_type = 1
+  k += std::string(8, tag);
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE("fanotify records: a rename decodes with both names and the child's handle") {
+  FanotifyEvent rename{FAN_RENAME | FAN_ONDIR, 77,
+                       {{FAN_EVENT_INFO_TYPE_OLD_DFID_NAME, key('a'), "old name"},
+                        {FAN_EVENT_INFO_TYPE_NEW_DFID_NAME, key('b'), "new"},
+                        {FAN_EVENT_INFO_TYPE_FID, key('c'), ""}}};
+  FanotifyEvent create{FAN_CREATE, 78, {{FAN_EVENT_INFO_TYPE_DFID_NAME, key('a'), "f"}}};
+  const auto events =
+      decode_fanotify_events(encode_fanotify_event(rename) + encode_fanotify_event(create));
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].mask == (FAN_RENAME | FAN_ONDIR));
+  CHECK(events[0].pid == 77);
+  REQUIRE(events[0].fids.size() == 3);
+  CHECK(events[0].fids[0].name == "old name");
+  CHECK(events[0].fids[0].key == key('a'));
+  CHECK(events[0].fids[1].name == "new");
+  CHECK(events[0].fids[2].key == key('c'));
+  CHECK(events[0].fids[2].name.empty());
+  CHECK(events[1].fids[0].name == "f");
+  CHECK(fsid_of_key(events[1].fids[0].key) == std::string(8, 'F'));
+  CHECK(handle_of_key(events[1].fids[0].key).size() == 16);
+}
+
+TEST_CASE("fanotify records: a truncated event ends the decoding without reading past the end") {
+  const std::string bytes =
+      encode_fanotify_event({FAN_CREATE, 1, {{FAN_EVENT_INFO_TYPE_DFID_NAME, key('a'), "f"}}});
+  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+    CHECK(decode_fanotify_events(bytes.substr(0, cut)).empty());
+  }
+  CHECK(decode_fanotify_events(bytes).size() == 1);
+}
+
+TEST_CASE("fanotify records: an overflow has no records and maps to IN_Q_OVERFLOW") {
+  const auto events = decode_fanotify_events(encode_fanotify_event({FAN_Q_OVERFLOW, 0, {}}));
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].fids.empty());
+  CHECK(inotify_mask_of(events[0].mask) == IN_Q_OVERFLOW);
+}
+
+TEST_CASE("fanotify records: merged masks map to every inotify bit the builder reads") {
+  CHECK(inotify_mask_of(FAN_CREATE | FAN_OPEN | FAN_CLOSE_WRITE) ==
+        (IN_CREATE | IN_OPEN | IN_CLOSE_WRITE));
+  CHECK(inotify_mask_of(FAN_DELETE | FAN_ONDIR) == (IN_DELETE | IN_ISDIR));
+  CHECK(inotify_mask_of(FAN_OPEN | FAN_CLOSE_NOWRITE) == (IN_OPEN | IN_CLOSE_NOWRITE));
+  CHECK(inotify_mask_of(FAN_MOVED_FROM) == IN_MOVED_FROM);
+  CHECK(inotify_mask_of(FAN_MOVED_TO) == IN_MOVED_TO);
+  CHECK(inotify_mask_of(FAN_MODIFY) == 0);
+}
+
+}  // namespace folderhook::watch

@@ -1,0 +1,182 @@
+// Real-kernel scenarios only fanotify can pass: the actor of each operation (the user behind
+// the process, and the interface its process names map to, through a real OpenSSH
+// sftp-server), copies named by the process that read and wrote, and moves on kernels without
+// FAN_RENAME. Each says SKIPPED with the reason where the kernel refuses fanotify.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <doctest/doctest.h>
+
+#include "tests/support/test_user.h"
+#include "tests/watch/kernel_scenario.h"
+
+namespace folderhook::watch::testing {
+namespace {
+
+// A fifo that commands wait on (`... < gate`) so that their process is still alive when its
+// events are read; release() lets them end.
+class Gate {
+ public:
+  explicit Gate(const std::string& path) : path_(path) {
+    REQUIRE(mkfifo(path.c_str(), 0666) == 0);
+    REQUIRE(chmod(path.c_str(), 0666) == 0);
+    fd_ = ::open(path.c_str(), O_RDWR | O_CLOEXEC);  // never blocks on a fifo
+    REQUIRE(fd_ >= 0);
+  }
+  ~Gate() { ::close(fd_); }
+  void release() { REQUIRE(::write(fd_, "\n", 1) == 1); }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+bool user_available(const test::TestUser& user) {
+  if (!user.name().empty()) return true;
+  MESSAGE("SKIPPED: no test user: " << user.why());
+  return false;
+}
+
+// Lets the test user into base, w and out (mkdtemp made base private).
+void open_up(Scenario& s) {
+  s.prepare("chmod 755 . && chmod 777 w out");
+}
+
+bool have_sftp() {
+  return ::access("/usr/lib/openssh/sftp-server", X_OK) == 0 && ::access("/usr/bin/sftp", X_OK) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("fanotify: a delete by one user of a file another owns names the one who deleted") {
+  Scenario s(Backend::kFanotify);
+  test::TestUser user;
+  if (!user_available(user)) return;
+  s.prepare("echo a > w/a");  // owned by root
+  open_up(s);
+  if (!s.start()) return;
+  Gate gate(s.base() + "/gate");
+  s.spawn("runuser -u " + user.name() + " -- perl -e 'unlink \"w/a\" or die; <STDIN>' < gate");
+  REQUIRE(s.expect_raw(1).size() == 1);
+  const FileAction destroy = s.raw().front();
+  gate.release();
+  s.finish();
+  CHECK(destroy.action == Action::kDestroy);
+  CHECK(destroy.actor_username == user.name());
+  CHECK(destroy.username == "root");  // the owner, as inotify would say
+
+  s.spawn("runuser -u " + user.name() +
+          " -- perl -e 'open F, \">w/b\" or die; print F \"x\"; close F; <STDIN>' < gate");
+  CHECK(s.expect(2) == Lines{"destroy file w/a", "create file w/b"});
+  gate.release();
+  s.finish();
+}
+
+TEST_CASE("fanotify: the actor of a create is the user behind the process") {
+  Scenario s(Backend::kFanotify);
+  test::TestUser user;
+  if (!user_available(user)) return;
+  open_up(s);
+  if (!s.start()) return;
+  Gate gate(s.base() + "/gate");
+  s.spawn("runuser -u " + user.name() +
+          " -- perl -e 'open F, \">w/b\" or die; print F \"x\"; close F; <STDIN>' < gate");
+  REQUIRE(s.expect_raw(1).size() == 1);
+  const FileAction create = s.raw().front();
+  gate.release();
+  s.finish();
+  CHECK(create.action == Action::kCreate);
+  CHECK(create.actor_username == user.name());
+  CHECK(create.username == user.name());
+}
+
+TEST_CASE("fanotify: a process gone before its event is read falls back, and the log says so") {
+  Scenario s(Backend::kFanotify);
+  s.prepare("echo a > w/a");
+  if (!s.start()) return;
+  s.prepare("rm w/a");  // the loop is not reading: rm is gone before its event is read
+  REQUIRE(s.expect_raw(1).size() == 1);
+  CHECK(s.raw().front().action == Action::kDestroy);
+  CHECK(s.raw().front().actor_username.empty());
+  CHECK(s.raw().front().actor_interface.empty());
+  bool logged = false;
+  for (const std::string& line : s.logs()) logged = logged || line.find("was gone") != std::string::npos;
+  CHECK(logged);
+}
+
+TEST_CASE("fanotify: the interface comes from the process name, else from a parent's") {
+  Scenario s(Backend::kFanotify);
+  if (!s.start(true, {}, {{"ftp", {"perl"}}, {"dav", {"sh"}}})) return;
+  Gate gate(s.base() + "/gate");
+  s.spawn("perl -e 'open F, \">w/p\" or die; close F; <STDIN>' < gate");
+  REQUIRE(s.expect_raw(1).size() == 1);
+  CHECK(s.raw().front().actor_interface == "ftp");
+  gate.release();
+  s.finish();
+  CHECK(s.expect(0) == Lines{"create file w/p"});
+  // dd's own name is listed nowhere; its parent, the shell, is. dd holds w/q open, alive,
+  // until the gate opens.
+  s.spawn("dd of=w/q bs=1 count=1 status=none < gate; true");
+  gate.release();
+  s.finish();
+  REQUIRE(s.expect_raw(1).size() == 1);
+  CHECK(s.raw().front().actor_interface == "dav");
+  CHECK(s.expect(1) == Lines{"create file w/q"});
+}
+
+TEST_CASE("fanotify: an upload through OpenSSH's sftp-server is interface sftp, by its user") {
+  if (!have_sftp()) {
+    MESSAGE("SKIPPED: needs openssh-client and openssh-sftp-server");
+    return;
+  }
+  Scenario s(Backend::kFanotify);
+  test::TestUser user;
+  if (!user_available(user)) return;
+  s.prepare("head -c 200000 /dev/urandom > out/src.bin && chmod 644 out/src.bin");
+  open_up(s);
+  if (!s.start(true, {}, {{"sftp", {"sftp-server", "internal-sftp"}}})) return;
+  Gate gate(s.base() + "/gate");
+  // The session stays open (a local command waits on the gate) until the upload is seen.
+  s.prepare("printf 'put out/src.bin w/up.bin\\n!read x < gate\\n' > batch && chmod 644 batch");
+  s.spawn("runuser -u " + user.name() +
+          " -- sftp -q -D /usr/lib/openssh/sftp-server -b batch >/dev/null");
+  REQUIRE(s.expect_raw(1).size() == 1);
+  const FileAction upload = s.raw().front();
+  gate.release();
+  s.finish();
+  CHECK(upload.action == Action::kCreate);
+  CHECK(upload.actor_interface == "sftp");
+  CHECK(upload.actor_username == user.name());
+}
+
+TEST_CASE("fanotify: a file read and then written by the same process with equal content is a copy") {
+  Scenario s(Backend::kFanotify);
+  s.prepare("printf 'some content\\n' > w/a");
+  if (!s.start()) return;
+  // The source is closed before the copy is even created: only the pid ties them.
+  s.run("perl -e 'open A, \"<w/a\"; $d = join \"\", <A>; close A; open B, \">w/b\"; print B $d; "
+        "close B'");
+  CHECK(s.expect(1) == Lines{"copy file w/a -> w/b"});
+  s.run("perl -e 'open A, \"<w/a\"; $d = join \"\", <A>; close A; open B, \">w/c\"; print B \"x$d\"; "
+        "close B'");
+  CHECK(s.expect(2) == Lines{"create file w/c", "read file w/a"});
+}
+
+TEST_CASE("fanotify: without FAN_RENAME, moves pair from MOVED_FROM and MOVED_TO") {
+  Scenario s(Backend::kFanotifyWithoutRename);
+  s.prepare("echo a > w/a && mkdir -p w/d/sub && echo 1 > w/d/sub/f && mkdir -p out/t && echo 1 > out/t/g");
+  if (!s.start()) return;
+  s.run("mv w/a w/b");
+  CHECK(s.expect(1) == Lines{"move file w/a -> w/b"});
+  s.run("mv w/d w/n && echo 2 >> w/n/sub/f");
+  CHECK(s.expect(2) == Lines{"move directory w/d -> w/n", "update file w/n/sub/f"});
+  s.run("mv w/b out/b");
+  CHECK(s.expect(1) == Lines{"destroy file w/b"});
+  s.run("mv out/t w/t");
+  CHECK(s.expect(2) == Lines{"create directory w/t", "create file w/t/g"});
+}
+
+}  // namespace folderhook::watch::testing

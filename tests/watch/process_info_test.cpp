@@ -1,0 +1,45 @@
+#include "watch/process_info.h"
+
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+namespace folderhook::watch {
+
+TEST_CASE("process info: Name, PPid and the real uid come from /proc/PID/status") {
+  const auto info = parse_proc_status(
+      "Name:\tsftp-server\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t812\nPid:\t812\n"
+      "PPid:\t811\nUid:\t1001\t0\t0\t0\nGid:\t100\t100\t100\t100\n");
+  REQUIRE(info.has_value());
+  CHECK(info->comm == "sftp-server");
+  CHECK(info->ppid == 811);
+  CHECK(info->uid == 1001);  // real, not effective
+  CHECK_FALSE(parse_proc_status("Name:\tx\nPPid:\t1\n").has_value());
+  CHECK_FALSE(parse_proc_status("").has_value());
+}
+
+TEST_CASE("process info: the actor's own name wins over its parents', in map order") {
+  const InterfaceMap map = {{"sftp", {"sftp-server"}}, {"web", {"apache2", "nginx"}}};
+  CHECK(match_interface({{"nginx", "", 2, 0}}, map) == "web");
+  CHECK(match_interface({{"python3", "", 2, 0}, {"apache2", "", 1, 0}}, map) == "web");
+  CHECK(match_interface({{"sh", "sftp-server", 2, 0}}, map) == "sftp");  // by executable name
+  CHECK(match_interface({{"cp", "cp", 3, 0}, {"bash", "bash", 2, 0}}, map).empty());
+  CHECK(match_interface({}, map).empty());
+}
+
+TEST_CASE("process info: a live process resolves to its user, a gone one says so") {
+  ActorResolver resolver({{"restapi", {"watch_tests"}}}, [](uid_t uid) {
+    return uid == 0 ? std::string("root") : std::to_string(uid);
+  });
+  bool gone = true;
+  const Actor self = resolver.resolve(::getpid(), gone);
+  CHECK_FALSE(gone);
+  CHECK(self.pid == ::getpid());
+  CHECK(self.username == (::getuid() == 0 ? "root" : std::to_string(::getuid())));
+  CHECK(self.interface == "restapi");
+  const Actor nobody = resolver.resolve(0x3fffffff, gone);  // above any pid_max
+  CHECK(gone);
+  CHECK(nobody.username.empty());
+}
+
+}  // namespace folderhook::watch
