@@ -81,6 +81,7 @@ class Agent {
       log_.write("error", "cannot watch the folders", {{"error", error}});
       status_.reset();
       dispatcher_->shutdown();
+      uv_run(&loop_, UV_RUN_DEFAULT);  // the close callbacks of a watcher that failed to start
       uv_loop_close(&loop_);
       return 2;
     }

@@ -94,9 +94,9 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   bool start(std::string& error) {
+    if (!mark_filesystems(error)) return false;  // before any handle: close() deletes at once
     uv_timer_init(loop_, &timer_);
     ++open_handles_;
-    if (!mark_filesystems(error)) return false;
     int rc = uv_poll_init(loop_, &poll_, fd_);
     if (rc != 0) {
       error = std::string("cannot poll the fanotify descriptor: ") + uv_strerror(rc);
@@ -118,6 +118,13 @@ class Engine {
     if (done) done_ = std::move(done);
     if (closing_) return;
     closing_ = true;
+    if (open_handles_ == 0) {
+      ::close(fd_);
+      auto finished = std::move(done_);
+      delete this;
+      if (finished) finished();
+      return;
+    }
     if (poll_open_) uv_close(reinterpret_cast<uv_handle_t*>(&poll_), on_closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
   }

@@ -228,6 +228,44 @@ secret = "not-a-secret"
   CHECK(errors[3] == "rules.toml:8:10: folder.method must be \"GET\" or \"POST\" (got 'PUT')");
   CHECK(errors[4] == "rules.toml:9:13: folder.headers: 'Bad Name' is not a valid header name");
   CHECK(errors[5].rfind("rules.toml:10:10: folder.secret must be \"whsec_\" followed by base64", 0) == 0);
+
+TEST_CASE("agent.backend defaults to auto and takes fanotify or inotify, nothing else") {
+  std::vector<ConfigError> errors;
+  CHECK(parse_config(kMinimal, "rules.toml", "/base", errors)->backend == "auto");
+  const std::string fanotify = std::string(kMinimal) + "";
+  std::string text = kMinimal;
+  text.insert(text.find("state_dir"), "backend = \"fanotify\"\n");
+  CHECK(parse_config(text, "rules.toml", "/base", errors)->backend == "fanotify");
+  text = kMinimal;
+  text.insert(text.find("state_dir"), "backend = \"kqueue\"\n");
+  CHECK(errors_of(text) == std::vector<std::string>{
+                               "rules.toml:3:11: agent.backend must be \"auto\", \"fanotify\" or "
+                               "\"inotify\" (got 'kqueue')"});
+}
+
+TEST_CASE("[interfaces] replaces the process names of the interfaces it lists, keeps the rest") {
+  std::vector<ConfigError> errors;
+  const auto defaults = parse_config(kMinimal, "rules.toml", "/base", errors);
+  REQUIRE(defaults);
+  CHECK(defaults->interfaces == default_interfaces());
+  const auto config = parse_config(std::string(kMinimal) + R"(
+[interfaces]
+sftp = ["sftp-server", "sshd-session"]
+restapi = ["node"]
+)", "rules.toml", "/base", errors);
+  REQUIRE(config);
+  auto names = [&](const std::string& interface) {
+    for (const auto& [name, processes] : config->interfaces) {
+      if (name == interface) return processes;
+    }
+    return std::vector<std::string>{};
+  };
+  CHECK(names("sftp") == std::vector<std::string>{"sftp-server", "sshd-session"});
+  CHECK(names("restapi") == std::vector<std::string>{"node"});
+  CHECK(names("ftp") == std::vector<std::string>{"vsftpd", "proftpd", "pure-ftpd"});
+  CHECK(errors_of(std::string(kMinimal) + "[interfaces]\nsftpd = [\"x\"]\n") ==
+        std::vector<std::string>{
+            "rules.toml:10:1: unknown key 'sftpd' in [interfaces]; did you mean 'sftp'?"});
 }
 
 TEST_CASE("file_field needs POST, and max_file_bytes is a size") {

@@ -82,3 +82,22 @@ TEST_CASE("the request keeps the rule's URLs in order and labels for the log") {
   CHECK(r.rule == "/d");
   CHECK(r.created_ms == 1'700'000'000'000);
 }
+
+TEST_CASE("the actor's interface and user come before the folder's interface and the owner") {
+  FolderRule rule;
+  rule.interface = "web";
+  FileAction a = action(Action::kDestroy, "/d/a");
+  a.actor_username = "bob";
+  a.actor_interface = "sftp";
+  std::string q = webhook_query(a, rule);
+  CHECK(q.find("&interface=sftp&") != std::string::npos);
+  CHECK(q.find("&username=bob&") != std::string::npos);
+  a.actor_interface.clear();  // no process name matched, or the process was gone
+  a.actor_username.clear();
+  q = webhook_query(a, rule);
+  CHECK(q.find("&interface=web&") != std::string::npos);
+  CHECK(q.find("&username=alice&") != std::string::npos);
+  a.actor_username = "bob";
+  rule.username = "fixed";  // a folder's fixed username still wins
+  CHECK(webhook_query(a, rule).find("&username=fixed&") != std::string::npos);
+}
