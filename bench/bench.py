@@ -332,7 +332,7 @@ def scenario_startup(ctx, n, runs):
                            "r_iw", "r_wm", "r_rss_iw", "r_rss_wm")}
     fan_note = None
     for i in range(runs):
-        fh, fh_rss, _ = startup_folderhook(ctx, tree)
+        fh, fh_rss, _ = startup_folderhook(ctx, tree, backend="inotify")
         iw, iw_rss = startup_inotifywait(ctx, tree)
         wm, wm_rss = startup_watchman(ctx, tree)
         fan, fan_rss, fan_note = startup_folderhook(ctx, tree, backend="fanotify")

@@ -228,6 +228,7 @@ secret = "not-a-secret"
   CHECK(errors[3] == "rules.toml:8:10: folder.method must be \"GET\" or \"POST\" (got 'PUT')");
   CHECK(errors[4] == "rules.toml:9:13: folder.headers: 'Bad Name' is not a valid header name");
   CHECK(errors[5].rfind("rules.toml:10:10: folder.secret must be \"whsec_\" followed by base64", 0) == 0);
+}
 
 TEST_CASE("agent.backend defaults to auto and takes fanotify or inotify, nothing else") {
   std::vector<ConfigError> errors;
