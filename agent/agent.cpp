@@ -154,6 +154,7 @@ class Agent {
     if (config_.backend != "inotify") {
       auto watcher = watch::start_fanotify_watcher(&loop_, options, sink, logger(), error);
       if (watcher) {
+        robot_ledger_.watcher_misses_own_operations();
         log_.write("info", "watch backend",
                    {{"backend", "fanotify"},
                     {"reason", config_.backend == "auto"

@@ -61,11 +61,19 @@ class RobotLedger {
   void forget(watch::Action action, const std::string& path, const std::string& destination = "");
   // True (and the expectation is used up) when `action` is one the agent performed itself.
   bool claim(const watch::FileAction& action);
+  // A backend that never reports the agent's own operations (fanotify drops its pid): nothing
+  // is expected from then on, so that no expectation waits to swallow someone else's operation.
+  void watcher_misses_own_operations() {
+    std::lock_guard lock(mutex_);
+    disabled_ = true;
+    expected_.clear();
+  }
 
  private:
   using Key = std::tuple<watch::Action, std::string, std::string>;
   std::mutex mutex_;
   std::multimap<Key, std::chrono::steady_clock::time_point> expected_;
+  bool disabled_ = false;
 };
 
 // The outcome of one behavior in one run, for the log and `folderhook status`.
