@@ -17,6 +17,16 @@ bool exists(const std::string& path) {
   return ::lstat(path.c_str(), &st) == 0;
 }
 
+// Every webhook received, one line each, for failure messages.
+std::string described(const Receiver& receiver) {
+  std::string out;
+  for (const Webhook& hook : receiver.received()) {
+    out += hook.param("action") + " " + hook.param("path") + " " + hook.param("destination") + " " +
+           hook.param("interface") + "\n";
+  }
+  return out;
+}
+
 void make_old(const std::string& path) {
   REQUIRE(shell("touch -h -d '5 days ago' '" + path + "'") == 0);
 }
@@ -64,6 +74,7 @@ TEST_CASE("retention deletes old files once, reported as destroy by the robot, a
   const Webhook next = r.nth(5);
   CHECK(next.param("path") == r.in + "/after.txt");
   CHECK(next.param("interface") == "sftp");
+  INFO(described(r.receiver) << r.agent->output());
   CHECK(r.receiver.count() == 5);
 }
 
@@ -93,6 +104,7 @@ TEST_CASE("move_after moves old files into the archive, reported as move by the 
 
   write_file(r.in + "/later.txt", "x");
   CHECK(r.nth(3).param("path") == r.in + "/later.txt");
+  INFO(described(r.receiver) << r.agent->output());
   CHECK(r.receiver.count() == 3);
 }
 
