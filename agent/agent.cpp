@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "agent/behaviors.h"
+#include "agent/index_sync.h"
 #include "agent/metrics.h"
 #include "agent/router.h"
 #include "agent/status_server.h"
@@ -101,20 +102,9 @@ class Agent {
 
     uv_timer_init(&loop_, &behavior_timer_);
     behavior_timer_.data = this;
-    if (has_behaviors()) {
-      // Once at start (after the watcher, so that its operations are seen), then on the timer.
-      const auto every = static_cast<uint64_t>(config_.behavior_interval.count());
-      uv_timer_start(&behavior_timer_, [](uv_timer_t* t) {
-        static_cast<Agent*>(t->data)->start_behaviors();
-      }, 0, every);
-    }
-
-    nlohmann::json folders = nlohmann::json::array();
-    for (const FolderRule& rule : config_.folders) folders.push_back(rule.path);
-    nlohmann::json ready = {{"folders", folders}, {"state_dir", config_.state_dir},
-                            {"config", config_.file}};
-    if (status_) ready["status_port"] = status_->port();
-    log_.write("info", "watching", ready);
+    // With the catch-up (inotify), the behaviors and the "watching" line wait for it
+    // (on_ready): a behavior's operations must meet a watcher that sees them.
+    if (!catch_up_) ready();
 
     uv_run(&loop_, UV_RUN_DEFAULT);
 
@@ -128,6 +118,46 @@ class Agent {
   }
 
  private:
+  // Catch-up after downtime and after overflows (inotify): the index as stored, kept current
+  // through on_actions() and on_index, in the outbox's transactions.
+  watch::CatchUpOptions catch_up_options() {
+    watch::CatchUpOptions o;
+    o.enabled = true;
+    delivery::IndexSnapshot stored = dispatcher_->take_index();
+    o.index = to_watch_index(stored.rows);
+    o.indexed_roots.insert(stored.indexed_roots.begin(), stored.indexed_roots.end());
+    o.report_unindexed = config_.initial_scan_report;
+    o.on_index = [this](watch::IndexUpdate&& update) {
+      // Through the pipeline: after the index changes of the actions before it.
+      Batch batch;
+      batch.index_changes = index_changes(update);
+      pipeline_.push_back(std::move(batch));
+      pump_pipeline();
+    };
+    o.on_ready = [this] {
+      beat();  // the watches now exist: the metrics say so at once
+      ready();
+    };
+    return o;
+  }
+
+  // Watching: every operation from here on is seen live. Starts the behaviors (once now, then
+  // on the timer) and says so.
+  void ready() {
+    if (has_behaviors() && !stopping_) {
+      const auto every = static_cast<uint64_t>(config_.behavior_interval.count());
+      uv_timer_start(&behavior_timer_, [](uv_timer_t* t) {
+        static_cast<Agent*>(t->data)->start_behaviors();
+      }, 0, every);
+    }
+    nlohmann::json folders = nlohmann::json::array();
+    for (const FolderRule& rule : config_.folders) folders.push_back(rule.path);
+    nlohmann::json fields = {{"folders", folders}, {"state_dir", config_.state_dir},
+                             {"config", config_.file}};
+    if (status_) fields["status_port"] = status_->port();
+    log_.write("info", "watching", fields);
+  }
+
   delivery::DispatcherOptions dispatcher_options() const {
     delivery::DispatcherOptions o;
     o.state_dir = config_.state_dir;
@@ -170,6 +200,8 @@ class Agent {
       reason = "auto: fanotify cannot start (" + error + "); inotify instead";
       error.clear();
     }
+    options.catch_up = catch_up_options();
+    catch_up_ = true;
     auto watcher = watch::start_inotify_watcher(&loop_, std::move(options), sink, logger(), error);
     if (watcher) log_.write("info", "watch backend", {{"backend", "inotify"}, {"reason", reason}});
     return watcher;
@@ -199,6 +231,7 @@ class Agent {
     for (const watch::FileAction& action : actions) {
       if (!robot && robot_ledger_.claim(action)) continue;
       metrics_.count_operation(action.action);
+      if (catch_up_) append_index_changes(action, batch.index_changes);
       for (const FolderRule* routed : route(config_.folders, action)) {
         FolderRule as_robot;
         if (robot) {
@@ -215,7 +248,7 @@ class Agent {
         }
       }
     }
-    if (batch.requests.empty()) return;
+    if (batch.requests.empty() && batch.index_changes.empty()) return;
     pipeline_.push_back(std::move(batch));
     pump_pipeline();
   }
@@ -233,6 +266,8 @@ class Agent {
   struct Batch {
     std::vector<delivery::Request> requests;
     std::vector<Upload> uploads;
+    // What the operations do to the index: committed with their requests.
+    std::vector<delivery::IndexChange> index_changes;
   };
   struct UploadJob {
     uv_work_t work{};
@@ -245,7 +280,8 @@ class Agent {
   void pump_pipeline() {
     while (!pipeline_.empty() && !upload_job_) {
       if (pipeline_.front().uploads.empty()) {
-        dispatcher_->submit(std::move(pipeline_.front().requests));
+        dispatcher_->submit(std::move(pipeline_.front().requests),
+                            std::move(pipeline_.front().index_changes));
         pipeline_.pop_front();
         continue;
       }
@@ -263,7 +299,8 @@ class Agent {
       }, [](uv_work_t* w, int) {
         Agent* agent = static_cast<UploadJob*>(w->data)->agent;
         std::unique_ptr<UploadJob> job = std::move(agent->upload_job_);
-        agent->dispatcher_->submit(std::move(job->batch.requests));
+        agent->dispatcher_->submit(std::move(job->batch.requests),
+                                   std::move(job->batch.index_changes));
         agent->pump_pipeline();
       });
     }
@@ -426,6 +463,8 @@ class Agent {
   std::unique_ptr<StatusServer> status_;
   std::unique_ptr<watch::Watcher> watcher_;
   bool stopping_ = false;
+  // The inotify backend runs the catch-up (index, rescans); fanotify does not yet.
+  bool catch_up_ = false;
 };
 
 }  // namespace

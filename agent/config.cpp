@@ -139,7 +139,7 @@ class Parser {
 
   void parse_agent(const toml::table& t, Config& config) {
     check_keys(t, "[agent]", {"state_dir", "log_file", "log_format", "root", "status_listen",
-                              "behavior_interval", "robot_username", "backend"});
+                              "behavior_interval", "robot_username", "backend", "initial_scan"});
     if (const toml::node* node = t.get("behavior_interval")) {
       if (auto d = duration(*node, "agent.behavior_interval")) {
         if (d->count() < 100) error(node, "agent.behavior_interval must be at least 100ms");
@@ -165,6 +165,10 @@ class Parser {
     if (auto v = string(t, "log_format", "agent")) {
       if (*v == "json" || *v == "text") config.log_format = *v;
       else error(t.get("log_format"), "agent.log_format must be \"json\" or \"text\"");
+    }
+    if (auto v = string(t, "initial_scan", "agent")) {
+      if (*v == "build" || *v == "report") config.initial_scan_report = *v == "report";
+      else error(t.get("initial_scan"), "agent.initial_scan must be \"build\" or \"report\"");
     }
     if (auto v = string(t, "root", "agent"); v && !v->empty()) {
       if (v->front() != '/') error(t.get("root"), "agent.root must be an absolute path");

@@ -77,6 +77,9 @@ struct Config {
   std::string log_format = "json";  // json | text
   std::string root;       // "" or absolute: reported paths are relative to it, with a leading /
   std::string status_listen = "127.0.0.1:9780";  // "" = no status endpoint
+  // A folder never indexed (first start): report what is in it as created ("report"), or only
+  // index it ("build", the default). inotify only (the catch-up needs its watch walk).
+  bool initial_scan_report = false;
   std::chrono::milliseconds behavior_interval{60'000};
   std::string robot_username = "folderhook";
   std::string backend = "auto";  // auto | fanotify | inotify

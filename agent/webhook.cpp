@@ -106,6 +106,7 @@ delivery::Request make_request(const watch::FileAction& action, const FolderRule
   request.action = std::string(watch::to_string(action.action));
   request.path = action.path;
   request.rule = rule.path;
+  request.catch_up = action.catch_up;
   request.created_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                            action.at.time_since_epoch()).count();
   return request;

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <utility>
 
 #include "delivery/attempt.h"
 #include "delivery/http_sender.h"
@@ -74,6 +75,10 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   ~DispatcherImpl() override { shutdown(); }
 
   bool start(std::string& error) {
+    if (!outbox_->load_index(index_, error)) {
+      error = "cannot read the index in '" + options_.state_dir + "': " + error;
+      return false;
+    }
     std::vector<PendingRow> rows;
     if (!outbox_->load_pending(0, rows, error)) {
       error = "cannot read the outbox in '" + options_.state_dir + "': " + error;
@@ -94,12 +99,15 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
     return true;
   }
 
-  void submit(std::vector<Request>&& requests) override {
+  using Dispatcher::submit;
+  void submit(std::vector<Request>&& requests, std::vector<IndexChange>&& changes) override {
     std::lock_guard lock(wmu_);
     if (writer_stopping_) {
       logger_("error", "delivery submitted after shutdown; dropped", {{"count", requests.size()}});
       return;
     }
+    submitted_index_.insert(submitted_index_.end(), std::make_move_iterator(changes.begin()),
+                            std::make_move_iterator(changes.end()));
     size_t dropped = 0;
     for (auto& r : requests) {
       if (submitted_.size() + held_count_ >= options_.max_held) {
@@ -115,6 +123,8 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
     }
     wcv_.notify_one();
   }
+
+  IndexSnapshot take_index() override { return std::exchange(index_, IndexSnapshot{}); }
 
   void shutdown() override {
     {
@@ -185,6 +195,8 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   std::mutex wmu_;
   std::condition_variable wcv_;
   std::vector<Request> submitted_;  // not yet committed
+  std::vector<IndexChange> submitted_index_;  // not yet committed
+  IndexSnapshot index_;             // loaded by start(), taken by the agent
   Batch completions_;               // attempt results not yet committed
   bool writer_stopping_ = false;
   std::thread writer_;
@@ -216,7 +228,8 @@ void DispatcherImpl::attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
   }
   nlohmann::json fields = {{"id", r.id},         {"action", r.action},   {"path", r.path},
                            {"url", result.url},  {"attempt", attempt},   {"status", result.status},
-                           {"error", result.error}, {"ms", result.ms}};
+                           {"error", result.error}, {"ms", result.ms},
+                           {"catch_up", r.catch_up}};
   if (result.delivered) {
     part.delivered.push_back(r.id);
     fields["outcome"] = "delivered";
@@ -274,7 +287,8 @@ void DispatcherImpl::run_writer() {
       wcv_.wait_for(lock, 1s, [this] { return writer_stopping_; });
     } else {
       wcv_.wait_for(lock, 2s, [this] {
-        return writer_stopping_ || !submitted_.empty() || !completions_.empty();
+        return writer_stopping_ || !submitted_.empty() || !completions_.empty() ||
+               !submitted_index_.empty();
       });
     }
     const bool stop = writer_stopping_;
@@ -282,6 +296,8 @@ void DispatcherImpl::run_writer() {
     completions_ = Batch{};
     std::vector<Request> incoming = std::move(submitted_);
     submitted_.clear();
+    std::vector<IndexChange> incoming_index = std::move(submitted_index_);
+    submitted_index_.clear();
     held_count_ = held.size() + incoming.size();
     lock.unlock();
 
@@ -300,6 +316,11 @@ void DispatcherImpl::run_writer() {
     prepend(batch.retries, held_completions.retries);
     prepend(batch.dead, held_completions.dead);
     prepend(batch.url_outcomes, held_completions.url_outcomes);
+    batch.index_changes = std::move(held_completions.index_changes);
+    held_completions.index_changes.clear();
+    batch.index_changes.insert(batch.index_changes.end(),
+                               std::make_move_iterator(incoming_index.begin()),
+                               std::make_move_iterator(incoming_index.end()));
 
     bool committed = true;
     if (!batch.empty()) {
@@ -350,7 +371,10 @@ void DispatcherImpl::run_writer() {
     }
     lock.lock();
     held_count_ = held.size();
-    if (stop && committed && submitted_.empty() && completions_.empty()) break;
+    if (stop && committed && submitted_.empty() && completions_.empty() &&
+        submitted_index_.empty()) {
+      break;
+    }
   }
   logger_("debug", "outbox writer stopped",
           {{"commits", commits_}, {"largest_commit", largest_commit_}});

@@ -26,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "delivery/index_change.h"
 #include "delivery/request.h"
 
 namespace folderhook::delivery {
@@ -71,7 +72,14 @@ class Dispatcher {
   virtual ~Dispatcher() = default;
   // Thread-safe and quick: queues the requests for the next group commit. The ids are
   // assigned there. Nothing is sent before it is committed.
-  virtual void submit(std::vector<Request>&& requests) = 0;
+  void submit(std::vector<Request>&& requests) { submit(std::move(requests), {}); }
+  // The same, with the changes to the index of the watched trees that those requests report
+  // (or that no request carries): committed in the same transaction, in order, never dropped.
+  virtual void submit(std::vector<Request>&& requests,
+                      std::vector<IndexChange>&& index_changes) = 0;
+  // The index as it was when the outbox opened; the first call takes it, later ones get an
+  // empty one.
+  virtual IndexSnapshot take_index() = 0;
   // Commits everything submitted, stops the senders (an attempt in flight is abandoned and
   // will be sent again at the next start: delivery is at least once) and joins the threads.
   virtual void shutdown() = 0;

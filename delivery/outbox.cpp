@@ -47,6 +47,17 @@ CREATE TABLE IF NOT EXISTS url_stats(
   consecutive_failures INTEGER NOT NULL,
   last_success_ms INTEGER NOT NULL,
   last_attempt_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS file_index(
+  path BLOB PRIMARY KEY,
+  directory INTEGER NOT NULL,
+  dev INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  ctime_ns INTEGER NOT NULL,
+  uid INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS indexed_roots(
+  path BLOB PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS notify_state(
   rule BLOB PRIMARY KEY,
   last_sent_ms INTEGER NOT NULL);
@@ -225,7 +236,113 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
       }
     }
   }
+  if (!batch.index_changes.empty() && !apply_index_changes(batch.index_changes)) return fail();
   if (!exec(db_, "COMMIT", error)) return fail();
+  return true;
+}
+
+namespace {
+
+// Paths at or beneath `path` are `path` itself and the range [path + "/", path + "0"): '0'
+// follows '/', and blobs compare bytewise.
+std::string range_lo(const std::string& path) { return path == "/" ? "/" : path + "/"; }
+std::string range_hi(const std::string& path) { return path == "/" ? "0" : path + "0"; }
+
+int64_t as_i64(uint64_t v) { return static_cast<int64_t>(v); }
+
+}  // namespace
+
+bool Outbox::apply_index_changes(const std::vector<IndexChange>& changes) {
+  Stmt put(db_,
+           "INSERT OR REPLACE INTO file_index(path, directory, dev, ino, size, mtime_ns, "
+           "ctime_ns, uid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  Stmt erase(db_, "DELETE FROM file_index WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
+  Stmt select(db_,
+              "SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid FROM file_index "
+              "WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
+  Stmt root(db_, "INSERT OR IGNORE INTO indexed_roots(path) VALUES(?1)");
+  if (!put.ok() || !erase.ok() || !select.ok() || !root.ok()) return false;
+  const auto put_row = [&](const IndexRow& r) {
+    return put.bind_blob(1, r.path).bind(2, r.directory ? 1 : 0).bind(3, as_i64(r.dev))
+        .bind(4, as_i64(r.ino)).bind(5, as_i64(r.size)).bind(6, r.mtime_ns).bind(7, r.ctime_ns)
+        .bind(8, int64_t{r.uid}).run();
+  };
+  const auto erase_tree = [&](const std::string& path) {
+    return erase.bind_blob(1, path).bind_blob(2, range_lo(path)).bind_blob(3, range_hi(path)).run();
+  };
+  for (const IndexChange& change : changes) {
+    const std::string& path = change.row.path;
+    switch (change.kind) {
+      case IndexChange::Kind::kPut:
+        if (!put_row(change.row)) return false;
+        break;
+      case IndexChange::Kind::kErase:
+        if (!erase_tree(path)) return false;
+        break;
+      case IndexChange::Kind::kRootIndexed:
+        if (!root.bind_blob(1, path).run()) return false;
+        break;
+      case IndexChange::Kind::kMove: {
+        if (path == change.destination) break;
+        std::vector<IndexRow> moved;
+        select.bind_blob(1, path).bind_blob(2, range_lo(path)).bind_blob(3, range_hi(path));
+        int rc;
+        while ((rc = select.step()) == SQLITE_ROW) {
+          IndexRow r;
+          r.path = change.destination + select.bytes(0).substr(path.size());
+          r.directory = select.i64(1) != 0;
+          r.dev = static_cast<uint64_t>(select.i64(2));
+          r.ino = static_cast<uint64_t>(select.i64(3));
+          r.size = static_cast<uint64_t>(select.i64(4));
+          r.mtime_ns = select.i64(5);
+          r.ctime_ns = select.i64(6);
+          r.uid = static_cast<uint32_t>(select.i64(7));
+          moved.push_back(std::move(r));
+        }
+        select.reset();
+        if (rc != SQLITE_DONE) return false;
+        if (!erase_tree(path) || !erase_tree(change.destination)) return false;
+        for (const IndexRow& r : moved) {
+          if (!put_row(r)) return false;
+        }
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+bool Outbox::load_index(IndexSnapshot& out, std::string& error) {
+  Stmt rows(db_,
+            "SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid FROM file_index "
+            "ORDER BY path");
+  Stmt roots(db_, "SELECT path FROM indexed_roots ORDER BY path");
+  if (!rows.ok() || !roots.ok()) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  int rc;
+  while ((rc = rows.step()) == SQLITE_ROW) {
+    IndexRow r;
+    r.path = rows.bytes(0);
+    r.directory = rows.i64(1) != 0;
+    r.dev = static_cast<uint64_t>(rows.i64(2));
+    r.ino = static_cast<uint64_t>(rows.i64(3));
+    r.size = static_cast<uint64_t>(rows.i64(4));
+    r.mtime_ns = rows.i64(5);
+    r.ctime_ns = rows.i64(6);
+    r.uid = static_cast<uint32_t>(rows.i64(7));
+    out.rows.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  while ((rc = roots.step()) == SQLITE_ROW) out.indexed_roots.push_back(roots.bytes(0));
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
   return true;
 }
 

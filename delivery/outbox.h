@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "delivery/index_change.h"
 #include "delivery/request.h"
 
 struct sqlite3;
@@ -70,12 +71,14 @@ struct Batch {
   std::vector<RetryUpdate> retries;
   std::vector<DeadLetter> dead;
   std::vector<UrlOutcome> url_outcomes;
+  std::vector<IndexChange> index_changes;  // applied in order
   bool empty() const {
     return inserts.empty() && delivered.empty() && retries.empty() && dead.empty() &&
-           url_outcomes.empty();
+           url_outcomes.empty() && index_changes.empty();
   }
   size_t size() const {
-    return inserts.size() + delivered.size() + retries.size() + dead.size() + url_outcomes.size();
+    return inserts.size() + delivered.size() + retries.size() + dead.size() + url_outcomes.size() +
+           index_changes.size();
   }
 };
 
@@ -109,6 +112,9 @@ class Outbox {
   bool pending_seqs(int64_t after_seq, std::vector<int64_t>& seqs, std::string& error);
   bool load_row(int64_t seq, std::optional<PendingRow>& row, std::string& error);
 
+  // The whole index of the watched trees, in path order.
+  bool load_index(IndexSnapshot& out, std::string& error);
+
   // Unnotified dead letters grouped by rule.
   bool dead_summaries(std::vector<DeadSummary>& out, std::string& error);
   bool mark_notified(const DeadSummary& summary, int64_t now_ms, std::string& error);
@@ -122,6 +128,7 @@ class Outbox {
 
  private:
   explicit Outbox(sqlite3* db) : db_(db) {}
+  bool apply_index_changes(const std::vector<IndexChange>& changes);
   sqlite3* db_;
 };
 

@@ -23,6 +23,7 @@ struct Request {
   std::string path;
   std::string rule;                 // the folder rule's path, groups dead-letter emails
   int64_t created_ms = 0;           // Unix ms when the operation happened
+  bool catch_up = false;            // found by a rescan (start, overflow), not a live event
 };
 
 }  // namespace folderhook::delivery

@@ -5,7 +5,9 @@
 namespace folderhook::delivery {
 namespace {
 
-constexpr char kVersion = 1;
+// 2 added catch_up; rows written by version 1 are still read.
+constexpr char kVersion = 2;
+constexpr char kVersionWithoutCatchUp = 1;
 
 void put_u64(std::string& out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
@@ -60,11 +62,15 @@ std::string encode_request(const Request& r) {
   put_str(out, r.path);
   put_str(out, r.rule);
   put_u64(out, static_cast<uint64_t>(r.created_ms));
+  put_u64(out, r.catch_up ? 1 : 0);
   return out;
 }
 
 std::optional<Request> decode_request(std::string_view blob) {
-  if (blob.empty() || blob.front() != kVersion) return std::nullopt;
+  if (blob.empty() || (blob.front() != kVersion && blob.front() != kVersionWithoutCatchUp)) {
+    return std::nullopt;
+  }
+  const bool has_catch_up = blob.front() == kVersion;
   Reader in(blob.substr(1));
   Request r;
   uint64_t n = 0;
@@ -82,11 +88,13 @@ std::optional<Request> decode_request(std::string_view blob) {
     if (!in.str(k) || !in.str(v)) return std::nullopt;
   }
   uint64_t created = 0;
+  uint64_t catch_up = 0;
   if (!in.str(r.secret) || !in.str(r.action) || !in.str(r.path) || !in.str(r.rule) ||
-      !in.u64(created) || !in.done()) {
+      !in.u64(created) || (has_catch_up && !in.u64(catch_up)) || !in.done()) {
     return std::nullopt;
   }
   r.created_ms = static_cast<int64_t>(created);
+  r.catch_up = catch_up != 0;
   return r;
 }
 

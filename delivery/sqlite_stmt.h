@@ -35,6 +35,11 @@ class Stmt {
     return *this;
   }
   int step() { return sqlite3_step(stmt_); }
+  // Readies a stepped statement for the next bindings.
+  void reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
   // Runs a statement that returns no rows and readies it for the next bindings.
   bool run() {
     const int rc = sqlite3_step(stmt_);

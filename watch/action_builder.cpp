@@ -24,7 +24,10 @@ ActionBuilder::ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger
   }
 }
 
-void ActionBuilder::start(Timestamp now) {
+void ActionBuilder::start(Timestamp now) { start(now, StartScan{}); }
+
+void ActionBuilder::start(Timestamp now, StartScan scan) {
+  start_scan_ = scan;
   for (const std::string& root : top_roots_) {
     const auto info = fs_.stat(root);
     if (info && info->kind == FileKind::kDirectory) {
@@ -32,6 +35,9 @@ void ActionBuilder::start(Timestamp now) {
       if (whole_fs()) {
         index_stack_.push_back(root);  // tick() builds the index: the marks are already live
       } else {
+        if (scan.snapshot) {
+          (*scan.snapshot)[root] = IndexEntry{ObjectType::kDirectory, meta_of(*info, now.wall)};
+        }
         watch_tree(root, ScanMode::kInitial, now);
       }
     } else {
@@ -42,6 +48,7 @@ void ActionBuilder::start(Timestamp now) {
     }
   }
   report_watch_failures();
+  start_scan_ = {};
 }
 
 void ActionBuilder::feed(const RawRecord& record, Timestamp now) {
@@ -49,7 +56,7 @@ void ActionBuilder::feed(const RawRecord& record, Timestamp now) {
   ++stats_.events;
   expire_moves(now, false);
   if (record.mask & IN_Q_OVERFLOW) {
-    on_overflow();
+    on_overflow(now);
     return;
   }
   if (record.mask & IN_IGNORED) {
@@ -78,7 +85,7 @@ void ActionBuilder::feed_path(const PathRecord& record, Timestamp now) {
   ++stats_.events;
   expire_moves(now, false);
   if (record.mask & IN_Q_OVERFLOW) {
-    on_overflow();
+    on_overflow(now);
     return;
   }
   if (record.name.empty() || ignored(record.dir)) return;
@@ -381,9 +388,19 @@ void ActionBuilder::root_gone(const std::string& dir, Timestamp now) {
       {{"path", dir}});
 }
 
-void ActionBuilder::on_overflow() {
+void ActionBuilder::on_overflow(Timestamp now) {
   ++stats_.overflows;
   const std::string kernel = whole_fs() ? "fanotify" : "inotify";
+  // The lost records may include the CLOSE a writer's file waits for, and the closes that
+  // balance the open counts: settle every waiting write on its size instead (as a file found
+  // by a scan), and forget who holds what open.
+  for (auto& [path, write] : writes_) {
+    if (!write.deadline && !write.temp) {
+      write.from_scan = true;
+      write.deadline = now.mono + options_.settle;
+    }
+  }
+  open_counts_.clear();
   log("warn",
       kernel + " queue overflowed: operations were lost (raise fs." + kernel +
           ".max_queued_events); a rescan is needed to name them",

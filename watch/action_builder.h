@@ -17,6 +17,7 @@
 // up when needed; the agent's own I/O never arrives (the backend drops its pid).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -30,6 +31,7 @@
 #include "watch/actor.h"
 #include "watch/file_action.h"
 #include "watch/file_system.h"
+#include "watch/index.h"
 #include "watch/inotify_record.h"
 #include "watch/watch_table.h"
 #include "watch/watcher.h"
@@ -71,9 +73,35 @@ class ActionBuilder {
   ActionBuilder(const ActionBuilder&) = delete;
   ActionBuilder& operator=(const ActionBuilder&) = delete;
 
+  // What start() may also do while it walks: record every object it finds with its FileMeta
+  // (the scan a catch-up diffs against), count for progress lines, stop early when cancelled.
+  // The builder may run start() on a worker thread while nothing else touches it.
+  struct StartScan {
+    Index* snapshot = nullptr;
+    ScanProgress* progress = nullptr;
+    const std::atomic<bool>* cancel = nullptr;
+  };
+
   // Watches every root recursively and indexes what is in it, reporting nothing. A missing
   // root is logged and looked for again on tick().
   void start(Timestamp now);
+  void start(Timestamp now, StartScan scan);
+
+  // Catch-up (watch/index.h). At start, emits the catch-up actions as they are: the walk of
+  // start() is the scan they were diffed against, so the builder already knows what they name.
+  // After an overflow, begin_rescan() before the scan, then apply_catch_up() with its result:
+  // an action about a path that a live action named meanwhile, or that is pending here, is
+  // dropped (the live one tells the newer story); the rest are emitted and the builder's own
+  // view (what exists, the watches) is corrected to match. Returns the dropped actions' paths;
+  // `subtree_dropped` says one lay beneath a directory that moved or vanished meanwhile, which
+  // only another rescan can settle.
+  void emit_catch_up(std::vector<FileAction> actions);
+  void begin_rescan();
+  std::vector<std::string> apply_catch_up(std::vector<FileAction> actions,
+                                          const std::vector<std::string>& scanned_dirs,
+                                          Timestamp now, bool& subtree_dropped);
+  // Paths named by actions emitted since begin_rescan(), or pending here.
+  bool touched(const std::string& path, bool& by_ancestor) const;
   void feed(const RawRecord& record, Timestamp now);
   // kWholeFilesystem input: one event by path. Events outside every root should not come here
   // (the backend drops them cheaply), but are ignored if they do.
@@ -85,6 +113,8 @@ class ActionBuilder {
   std::vector<FileAction> take_actions();
   WatchStats stats() const;
   const WatchTable& table() const { return table_; }
+  // The roots that are walked: nested ones are inside another.
+  const std::vector<std::string>& top_roots() const { return top_roots_; }
 
  private:
   struct Entry {
@@ -153,7 +183,7 @@ class ActionBuilder {
   void on_moved_to(const std::string& path, bool is_dir, uint32_t cookie, Timestamp now);
   void on_self_gone(int wd, const std::string& dir, Timestamp now);
   void root_gone(const std::string& dir, Timestamp now);
-  void on_overflow();
+  void on_overflow(Timestamp now);
 
   // trees, roots and watches (action_builder_tree.cpp)
   void on_directory_created(const std::string& path, Timestamp now);
@@ -186,6 +216,8 @@ class ActionBuilder {
   const Entry* lookup(const std::string& path);
   uid_t owner_now(const std::string& path);
   bool whole_fs() const { return scope_ == Scope::kWholeFilesystem; }
+  void push(FileAction action, uint64_t slot);
+  void drop_tree(const std::string& dir);
   uint64_t reserve_slot();
   void fill_slot(uint64_t slot);
   bool ignored(const std::string& path) const;
@@ -217,6 +249,10 @@ class ActionBuilder {
 
   std::set<std::string> missing_roots_;
   std::optional<SteadyTime> root_recheck_;
+  StartScan start_scan_;
+  bool tracking_ = false;           // between begin_rescan() and apply_catch_up()
+  std::set<std::string> touched_;   // paths named by actions emitted while tracking_
+
   uint64_t watch_failures_ = 0;  // directories not watched in the current walk (ENOSPC)
   bool enospc_logged_ = false;
   bool index_done_logged_ = false;

@@ -226,6 +226,21 @@ void ActionBuilder::emit(Action action, const std::string& path, const std::stri
   out.actor_username = actor.username;
   out.actor_interface = actor.interface;
   out.type = type;
+  out.meta.uid = uid;
+  if (action != Action::kDestroy && action != Action::kRead) {
+    // What the index records: the object as it is now (gone already: its destroy follows).
+    if (const auto info = fs_.stat(destination.empty() ? path : destination)) {
+      out.meta = meta_of(*info, at);
+    }
+  }
+  push(std::move(out), slot);
+}
+
+void ActionBuilder::push(FileAction out, uint64_t slot) {
+  if (tracking_) {
+    touched_.insert(out.path);
+    if (!out.destination.empty()) touched_.insert(out.destination);
+  }
   if (slot == 0) {
     if (slots_.empty() || !slots_.rbegin()->second.ready) slots_[next_slot_++] = Slot{};
     slots_.rbegin()->second.actions.push_back(std::move(out));

@@ -63,6 +63,7 @@ void ActionBuilder::on_directory_created(const std::string& path, Timestamp now)
 void ActionBuilder::watch_tree(const std::string& top, ScanMode mode, Timestamp now) {
   std::vector<std::string> stack{top};
   while (!stack.empty()) {
+    if (start_scan_.cancel && start_scan_.cancel->load(std::memory_order_relaxed)) return;
     const std::string dir = std::move(stack.back());
     stack.pop_back();
     scan_directory(dir, mode, now, stack);
@@ -84,6 +85,9 @@ void ActionBuilder::index_step(Timestamp now) {
 void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timestamp now,
                                    std::vector<std::string>& stack) {
   if (ignored(dir)) return;
+  if (start_scan_.progress) {
+    start_scan_.progress->directories.fetch_add(1, std::memory_order_relaxed);
+  }
   // Watch first, then list: anything created after the watch is a record, anything before
   // it is in the listing, and the duplicates are dropped by the entries_ check.
   if (!table_.wd_of(dir)) {
@@ -109,6 +113,13 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
     if (ignored(path) || entries_.count(path) || writes_.count(path)) continue;
     const auto info = fs_.stat(path);
     if (!info) continue;
+    if (mode == ScanMode::kInitial && start_scan_.snapshot) {
+      (*start_scan_.snapshot)[path] =
+          IndexEntry{object_type_of(info->kind), meta_of(*info, now.wall)};
+    }
+    if (start_scan_.progress) {
+      start_scan_.progress->entries.fetch_add(1, std::memory_order_relaxed);
+    }
     if (info->kind == FileKind::kDirectory) {
       if (mode != ScanMode::kInitial) {
         emit(Action::kCreate, path, "", ObjectType::kDirectory, info->uid, now.wall, actor_);

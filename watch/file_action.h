@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,20 @@ std::optional<Action> parse_action(std::string_view name);
 // "file" or "directory".
 std::string_view to_string(ObjectType type);
 
+// What the index (watch/index.h) records of an object: enough to recognise it again after the
+// fact (same dev and inode: the same object; same size and mtime: the same content).
+struct FileMeta {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  // For a directory, 0 unless its ctime was at least kTrustedAge old when it was read: only
+  // then may a later scan trust an unchanged ctime to mean an unchanged listing (watch/index.h).
+  int64_t ctime_ns = 0;
+  uint32_t uid = 0;
+  bool operator==(const FileMeta&) const = default;
+};
+
 struct FileAction {
   Action action = Action::kCreate;
   std::string path;         // absolute path of the object operated on (raw bytes, may be non-UTF-8)
@@ -32,6 +47,9 @@ struct FileAction {
   std::string actor_interface;
   ObjectType type = ObjectType::kFile;
   bool catch_up = false;    // reported by a rescan rather than a live kernel event
+  // The object as it was when reported (for destroy: as last seen; zero when unknown): what
+  // the index records for `path` (`destination` for move and copy).
+  FileMeta meta;
 };
 
 }  // namespace folderhook::watch

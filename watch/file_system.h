@@ -1,6 +1,7 @@
 // FileSystem: every system call the ActionBuilder needs, behind one small interface so that
 // unit tests drive the builder with an in-memory fake. The real one (real_file_system.h) talks
-// to inotify and the disk. Called only on the loop thread.
+// to inotify and the disk. Called only on the loop thread, except stat() and list(), which a
+// scan may call from a worker thread (the real ones keep no state).
 #pragma once
 
 #include <sys/types.h>
@@ -18,6 +19,10 @@ struct FileInfo {
   FileKind kind = FileKind::kRegular;
   uid_t uid = 0;
   uint64_t size = 0;
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
 };
 
 class FileSystem {

@@ -62,6 +62,10 @@ std::optional<FileInfo> RealFileSystem::stat(const std::string& path) {
   }
   info.uid = st.st_uid;
   info.size = static_cast<uint64_t>(st.st_size);
+  info.dev = static_cast<uint64_t>(st.st_dev);
+  info.ino = static_cast<uint64_t>(st.st_ino);
+  info.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+  info.ctime_ns = int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec;
   return info;
 }
 

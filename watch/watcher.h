@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "watch/file_action.h"
+#include "watch/index.h"
 
 namespace folderhook::watch {
 
@@ -33,6 +35,31 @@ struct RootOptions {
   std::vector<std::string> temp_patterns;
 };
 
+// Index changes that no action carries: refreshed metadata, and roots indexed for the first
+// time (their contents arrive as refreshed entries).
+struct IndexUpdate {
+  std::vector<std::pair<std::string, IndexEntry>> entries;
+  std::vector<std::string> indexed_roots;
+};
+
+// Never lose an operation (watch/index.h). Off: start() walks the folders before it returns
+// and an overflow is only logged, counted and handed to WatchOptions::on_overflow. On: the walk
+// runs on a worker, its scan is diffed against `index` and the difference reported (catch_up
+// set) before any live action; an overflow rescans every root on a worker and reports what the
+// lost records hid. Every action then carries the FileMeta the index needs: the caller keeps
+// `index` current by apply_to_index() on each action and by on_index().
+struct CatchUpOptions {
+  bool enabled = false;
+  Index index;                          // as persisted
+  std::set<std::string> indexed_roots;  // roots whose index exists
+  bool report_unindexed = false;        // a root never indexed: report what is in it as created
+  std::function<void(IndexUpdate&&)> on_index;  // loop thread; before the actions of a scan
+  std::function<void()> on_ready;       // loop thread: the start catch-up is out, live from here
+  std::chrono::milliseconds progress_interval{5000};  // progress lines while a scan runs
+  std::chrono::milliseconds rescan_backoff_min{250};  // first wait after an overflow
+  std::chrono::milliseconds rescan_backoff_max{30000};  // doubles while overflows go on
+};
+
 struct WatchOptions {
   std::vector<RootOptions> roots;           // may nest or repeat; each directory is watched once
   std::vector<std::string> ignore_paths;    // absolute; never reported (the agent's state_dir)
@@ -46,11 +73,14 @@ struct WatchOptions {
   std::vector<std::pair<std::string, std::vector<std::string>>> interfaces;
   // fanotify only, for tests: FAN_MOVED_FROM/FAN_MOVED_TO as on kernels before 5.17.
   bool fanotify_without_rename = false;
+  // inotify only (start_inotify_watcher); the fanotify backend ignores it.
+  CatchUpOptions catch_up;
 };
 
 struct WatchStats {
   uint64_t watches = 0;
   uint64_t overflows = 0;
+  uint64_t rescans = 0;  // catch-up scans after overflows, completed
   uint64_t events = 0;
   bool degraded = false;  // some directory could not be watched (ENOSPC, ...)
   uint64_t marks = 0;     // fanotify: filesystems marked

@@ -1,0 +1,73 @@
+#include "agent/index_sync.h"
+
+namespace folderhook::agent {
+
+using Kind = delivery::IndexChange::Kind;
+
+watch::Index to_watch_index(const std::vector<delivery::IndexRow>& rows) {
+  watch::Index index;
+  for (const delivery::IndexRow& row : rows) {
+    watch::IndexEntry entry;
+    entry.type = row.directory ? watch::ObjectType::kDirectory : watch::ObjectType::kFile;
+    entry.meta = {row.dev, row.ino, row.size, row.mtime_ns, row.ctime_ns, row.uid};
+    index.emplace_hint(index.end(), row.path, entry);
+  }
+  return index;
+}
+
+delivery::IndexRow to_row(const std::string& path, const watch::IndexEntry& entry) {
+  delivery::IndexRow row;
+  row.path = path;
+  row.directory = entry.type == watch::ObjectType::kDirectory;
+  row.dev = entry.meta.dev;
+  row.ino = entry.meta.ino;
+  row.size = entry.meta.size;
+  row.mtime_ns = entry.meta.mtime_ns;
+  row.ctime_ns = entry.meta.ctime_ns;
+  row.uid = entry.meta.uid;
+  return row;
+}
+
+void append_index_changes(const watch::FileAction& action,
+                          std::vector<delivery::IndexChange>& out) {
+  const watch::IndexEntry entry{action.type, action.meta};
+  const auto put = [&](const std::string& path) {
+    out.push_back({Kind::kPut, to_row(path, entry), ""});
+  };
+  const auto erase = [&](const std::string& path) {
+    out.push_back({Kind::kErase, to_row(path, {}), ""});
+  };
+  switch (action.action) {
+    case watch::Action::kRead:
+      return;
+    case watch::Action::kCreate:
+    case watch::Action::kUpdate:
+      if (action.type == watch::ObjectType::kFile) erase(action.path);  // was a directory
+      put(action.path);
+      return;
+    case watch::Action::kCopy:
+      erase(action.destination);
+      put(action.destination);
+      return;
+    case watch::Action::kDestroy:
+      erase(action.path);
+      return;
+    case watch::Action::kMove:
+      out.push_back({Kind::kMove, to_row(action.path, {}), action.destination});
+      put(action.destination);
+      return;
+  }
+}
+
+std::vector<delivery::IndexChange> index_changes(const watch::IndexUpdate& update) {
+  std::vector<delivery::IndexChange> out;
+  for (const auto& [path, entry] : update.entries) {
+    out.push_back({Kind::kPut, to_row(path, entry), ""});
+  }
+  for (const std::string& root : update.indexed_roots) {
+    out.push_back({Kind::kRootIndexed, to_row(root, {}), ""});
+  }
+  return out;
+}
+
+}  // namespace folderhook::agent

@@ -1,0 +1,41 @@
+// The index of the watched trees as delivery/ stores it: plain rows that agent/ converts from
+// watch/'s index, written by the outbox in the same transaction as the deliveries that report
+// the same operations, so that after a crash the two never disagree.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace folderhook::delivery {
+
+struct IndexRow {
+  std::string path;  // absolute, raw bytes
+  bool directory = false;
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  uint32_t uid = 0;
+};
+
+struct IndexChange {
+  enum class Kind {
+    kPut,         // row.path now holds row
+    kErase,       // row.path and everything beneath it are gone
+    kMove,        // row.path and everything beneath it now live at destination
+    kRootIndexed  // row.path (a watched folder) has been indexed
+  };
+  Kind kind = Kind::kPut;
+  IndexRow row;
+  std::string destination;
+};
+
+// The index as loaded at start.
+struct IndexSnapshot {
+  std::vector<IndexRow> rows;
+  std::vector<std::string> indexed_roots;
+};
+
+}  // namespace folderhook::delivery

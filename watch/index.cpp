@@ -1,0 +1,294 @@
+// Index: subtree edits, the catch-up diff, and the scan.
+#include "watch/index.h"
+
+#include <algorithm>
+
+#include "watch/watch_table.h"
+
+namespace folderhook::watch {
+namespace {
+
+using InodeKey = std::pair<uint64_t, uint64_t>;  // dev, ino
+
+// The keys at or beneath `path`: [path], then the range [path + "/", path + "0") ('0' follows
+// '/'), which holds exactly the paths that start with path + "/".
+template <typename Fn>
+void for_each_within(const Index& index, const std::string& path, Fn&& fn) {
+  if (auto it = index.find(path); it != index.end()) fn(it->first, it->second);
+  const std::string lo = path == "/" ? "/" : path + "/";
+  const std::string hi = path == "/" ? "0" : path + "0";
+  for (auto it = index.lower_bound(lo); it != index.end() && it->first < hi; ++it) {
+    if (it->first != path) fn(it->first, it->second);
+  }
+}
+
+std::vector<std::string> paths_within(const Index& index, const std::string& path) {
+  std::vector<std::string> out;
+  for_each_within(index, path, [&](const std::string& p, const IndexEntry&) { out.push_back(p); });
+  return out;
+}
+
+FileAction make_action(Action action, const std::string& path, const std::string& destination,
+                       const IndexEntry& entry, std::chrono::system_clock::time_point at) {
+  FileAction out;
+  out.action = action;
+  out.path = path;
+  out.destination = destination;
+  out.at = at;
+  out.type = entry.type;
+  out.meta = entry.meta;
+  out.catch_up = true;
+  return out;
+}
+
+bool within_any(const std::string& path, const std::vector<std::string>& dirs) {
+  return std::any_of(dirs.begin(), dirs.end(),
+                     [&](const std::string& dir) { return path_is_within(path, dir); });
+}
+
+}  // namespace
+
+ObjectType object_type_of(FileKind kind) {
+  return kind == FileKind::kDirectory ? ObjectType::kDirectory : ObjectType::kFile;
+}
+
+FileMeta meta_of(const FileInfo& info, std::chrono::system_clock::time_point now) {
+  FileMeta meta;
+  meta.dev = info.dev;
+  meta.ino = info.ino;
+  meta.size = info.size;
+  meta.mtime_ns = info.mtime_ns;
+  meta.ctime_ns = info.ctime_ns;
+  meta.uid = info.uid;
+  if (info.kind == FileKind::kDirectory) {
+    const int64_t now_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+    const int64_t trusted_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(kTrustedAge).count();
+    if (info.ctime_ns > now_ns - trusted_ns) meta.ctime_ns = 0;
+  }
+  return meta;
+}
+
+void erase_tree(Index& index, const std::string& path) {
+  for (const std::string& p : paths_within(index, path)) index.erase(p);
+}
+
+void move_tree(Index& index, const std::string& from, const std::string& to) {
+  if (from == to) return;
+  std::vector<std::pair<std::string, IndexEntry>> moved;
+  for_each_within(index, from, [&](const std::string& p, const IndexEntry& e) {
+    moved.emplace_back(rebase_path(p, from, to), e);
+  });
+  erase_tree(index, from);
+  erase_tree(index, to);
+  for (auto& [p, e] : moved) index[p] = e;
+}
+
+void apply_to_index(Index& index, const FileAction& action) {
+  const IndexEntry entry{action.type, action.meta};
+  switch (action.action) {
+    case Action::kRead:
+      return;
+    case Action::kCreate:
+    case Action::kUpdate:
+      if (action.type == ObjectType::kFile) erase_tree(index, action.path);  // was a directory
+      index[action.path] = entry;
+      return;
+    case Action::kCopy:
+      erase_tree(index, action.destination);
+      index[action.destination] = entry;
+      return;
+    case Action::kDestroy:
+      erase_tree(index, action.path);
+      return;
+    case Action::kMove:
+      move_tree(index, action.path, action.destination);
+      index[action.destination] = entry;
+      return;
+  }
+}
+
+CatchUp diff_index(const Index& before, const Index& now,
+                   std::chrono::system_clock::time_point at) {
+  CatchUp out;
+  Index work = before;
+  std::map<InodeKey, std::string> work_inodes;
+  for (const auto& [path, entry] : work) {
+    if (entry.meta.ino != 0) work_inodes[{entry.meta.dev, entry.meta.ino}] = path;
+  }
+  const auto key_of = [](const IndexEntry& e) { return InodeKey{e.meta.dev, e.meta.ino}; };
+
+  // Where the object now at `to` was before, when that is a move.
+  const auto move_source = [&](const std::string& to) -> std::optional<std::string> {
+    const IndexEntry& target = now.at(to);
+    if (target.meta.ino == 0) return std::nullopt;
+    const auto found = work_inodes.find(key_of(target));
+    if (found == work_inodes.end() || found->second == to) return std::nullopt;
+    const std::string& from = found->second;
+    const IndexEntry& source = work.at(from);
+    if (source.type != target.type || path_is_within(to, from)) return std::nullopt;
+    if (target.type == ObjectType::kFile &&
+        (source.meta.size != target.meta.size || source.meta.mtime_ns != target.meta.mtime_ns)) {
+      return std::nullopt;  // a recycled inode, not the same file
+    }
+    // Still there too: a hard link was added, nothing moved.
+    if (auto still = now.find(from); still != now.end() && key_of(still->second) == key_of(target)) {
+      return std::nullopt;
+    }
+    return from;
+  };
+  // True when `to` holds, before the move, an object that itself moves elsewhere: move that
+  // one first (mv b c; mv a b) so that it is not lost under the other.
+  const auto holds_mover = [&](const std::string& to) {
+    const auto occupant = work.find(to);
+    if (occupant == work.end() || occupant->second.meta.ino == 0) return false;
+    const InodeKey key = key_of(occupant->second);
+    if (key == key_of(now.at(to))) return false;
+    return std::any_of(now.begin(), now.end(), [&](const auto& n) {
+      return n.first != to && key_of(n.second) == key;
+    });
+  };
+  const auto do_move = [&](const std::string& from, const std::string& to) {
+    out.actions.push_back(make_action(Action::kMove, from, to, now.at(to), at));
+    for_each_within(work, to, [&](const std::string&, const IndexEntry& e) {
+      if (e.meta.ino != 0) work_inodes.erase(key_of(e));
+    });
+    move_tree(work, from, to);
+    work[to] = now.at(to);
+    for_each_within(work, to, [&](const std::string& p, const IndexEntry& e) {
+      if (e.meta.ino != 0) work_inodes[key_of(e)] = p;
+    });
+  };
+
+  // Moves, parents first (a moved directory's contents then sit where the scan found them).
+  std::vector<std::string> pending;
+  for (const auto& [path, entry] : now) {
+    if (move_source(path)) pending.push_back(path);
+  }
+  bool force = false;
+  while (!pending.empty()) {
+    std::vector<std::string> later;
+    bool progress = false;
+    for (const std::string& to : pending) {
+      const auto from = move_source(to);
+      if (!from) continue;
+      if (!force && holds_mover(to)) {
+        later.push_back(to);
+        continue;
+      }
+      do_move(*from, to);
+      progress = true;
+    }
+    force = !progress;  // a cycle (a swap): break it, the rest becomes destroy and create
+    pending = std::move(later);
+  }
+
+  // Destroys, deepest first; an object that changed type is destroyed and created again.
+  std::vector<std::string> gone;
+  for (auto it = work.rbegin(); it != work.rend(); ++it) {
+    const auto found = now.find(it->first);
+    if (found == now.end() || found->second.type != it->second.type) {
+      out.actions.push_back(make_action(Action::kDestroy, it->first, "", it->second, at));
+      gone.push_back(it->first);
+    }
+  }
+  for (const std::string& path : gone) work.erase(path);
+
+  // Creates, parents first, and updates.
+  for (const auto& [path, entry] : now) {
+    const auto found = work.find(path);
+    if (found == work.end()) {
+      out.actions.push_back(make_action(Action::kCreate, path, "", entry, at));
+    } else if (entry.type == ObjectType::kFile &&
+               (found->second.meta.size != entry.meta.size ||
+                found->second.meta.mtime_ns != entry.meta.mtime_ns ||
+                key_of(found->second) != key_of(entry))) {
+      out.actions.push_back(make_action(Action::kUpdate, path, "", entry, at));
+    } else if (found->second != entry) {
+      out.refreshed.emplace_back(path, entry);
+    }
+  }
+  return out;
+}
+
+CatchUp catch_up(const Index& before, const Index& now, const std::vector<std::string>& roots,
+                 const std::set<std::string>& indexed, bool report_unindexed,
+                 std::chrono::system_clock::time_point at) {
+  Index known;
+  for (const auto& [path, entry] : before) {
+    if (within_any(path, roots)) known.emplace(path, entry);
+  }
+  std::vector<std::pair<std::string, IndexEntry>> recorded;
+  if (!report_unindexed) {
+    // A folder never indexed: what is in it now is the starting point, not news.
+    for (const std::string& root : roots) {
+      if (indexed.count(root)) continue;
+      for_each_within(now, root, [&](const std::string& p, const IndexEntry& e) {
+        known[p] = e;
+        recorded.emplace_back(p, e);
+      });
+    }
+  }
+  CatchUp out = diff_index(known, now, at);
+  out.refreshed.insert(out.refreshed.begin(), recorded.begin(), recorded.end());
+  return out;
+}
+
+std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& roots,
+                               const std::vector<std::string>& ignore, const Index& previous,
+                               std::chrono::system_clock::time_point started,
+                               ScanProgress& progress, const std::atomic<bool>& cancel) {
+  Index out;
+  for (const std::string& root : roots) {
+    if (within_any(root, ignore)) continue;
+    const auto info = fs.stat(root);
+    if (!info || info->kind != FileKind::kDirectory) continue;  // missing: nothing in it
+    out[root] = IndexEntry{ObjectType::kDirectory, meta_of(*info, started)};
+    std::vector<std::string> stack{root};
+    while (!stack.empty()) {
+      if (cancel.load(std::memory_order_relaxed)) return std::nullopt;
+      const std::string dir = std::move(stack.back());
+      stack.pop_back();
+      progress.directories.fetch_add(1, std::memory_order_relaxed);
+      const IndexEntry& here = out.at(dir);
+      std::vector<std::string> names;
+      const auto known = previous.find(dir);
+      if (known != previous.end() && known->second.type == ObjectType::kDirectory &&
+          known->second.meta.ctime_ns != 0 && here.meta.ctime_ns != 0 &&
+          known->second.meta == here.meta) {
+        // Unchanged since a scan that could trust it: the same entries. Walk the previous
+        // index's direct children of `dir`, jumping over each child's own subtree.
+        progress.listings_skipped.fetch_add(1, std::memory_order_relaxed);
+        const std::string prefix = dir == "/" ? "/" : dir + "/";
+        auto it = previous.lower_bound(prefix);
+        while (it != previous.end() && it->first.compare(0, prefix.size(), prefix) == 0) {
+          const std::string rest = it->first.substr(prefix.size());
+          const auto slash = rest.find('/');
+          if (slash == std::string::npos) {
+            names.push_back(rest);
+            ++it;
+          } else {
+            it = previous.lower_bound(prefix + rest.substr(0, slash) + "0");
+          }
+        }
+      } else {
+        names = fs.list(dir);
+      }
+      std::vector<std::string> subdirs;
+      for (const std::string& name : names) {
+        const std::string path = dir == "/" ? "/" + name : dir + "/" + name;
+        if (within_any(path, ignore)) continue;
+        const auto child = fs.stat(path);
+        if (!child) continue;  // gone since the listing
+        progress.entries.fetch_add(1, std::memory_order_relaxed);
+        out[path] = IndexEntry{object_type_of(child->kind), meta_of(*child, started)};
+        if (child->kind == FileKind::kDirectory) subdirs.push_back(path);
+      }
+      stack.insert(stack.end(), subdirs.rbegin(), subdirs.rend());
+    }
+  }
+  return out;
+}
+
+}  // namespace folderhook::watch

@@ -1,0 +1,93 @@
+// Index: what the receivers have been told exists in the watched trees, path by path, with
+// enough of each object (FileMeta) to name what changed after the fact. agent/ persists it in
+// the same transaction as the deliveries (delivery/outbox), so that after a crash the index
+// and the outbox never disagree; watch/ diffs it against a scan at start (the catch-up after
+// downtime) and after a kernel queue overflow.
+//
+// Everything here is pure except scan_tree(), whose I/O goes through the FileSystem seam.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "watch/file_action.h"
+#include "watch/file_system.h"
+
+namespace folderhook::watch {
+
+struct IndexEntry {
+  ObjectType type = ObjectType::kFile;
+  FileMeta meta;
+  bool operator==(const IndexEntry&) const = default;
+};
+
+// By path: a parent sorts before its children.
+using Index = std::map<std::string, IndexEntry>;
+
+// A directory's ctime younger than this when it is read is not trusted by the next scan:
+// timestamps come from a coarse kernel clock, so a change within the same tick could leave it
+// unchanged.
+constexpr std::chrono::seconds kTrustedAge{2};
+
+// The FileMeta of `info` as read at `now` (wall clock).
+FileMeta meta_of(const FileInfo& info, std::chrono::system_clock::time_point now);
+ObjectType object_type_of(FileKind kind);
+
+// Removes `path` and everything beneath it.
+void erase_tree(Index& index, const std::string& path);
+// Moves `from` and everything beneath it to `to`, replacing whatever was at `to`.
+void move_tree(Index& index, const std::string& from, const std::string& to);
+// What reporting `action` does to the index: create, update and copy record the object at
+// path (destination for copy), destroy erases the path and all beneath it, move moves the
+// subtree and records the object at its destination, read changes nothing.
+void apply_to_index(Index& index, const FileAction& action);
+
+// What a catch-up reports: the actions (catch_up set, `at` the scan time, username empty: the
+// caller names meta.uid) and the entries whose recorded metadata changed without anything to
+// report (a directory's mtime, an owner, a whole folder indexed for the first time).
+struct CatchUp {
+  std::vector<FileAction> actions;
+  std::vector<std::pair<std::string, IndexEntry>> refreshed;
+};
+
+// The pure diff between the index and a scan of the same roots: moves first (an object whose
+// dev and inode vanished from one path and appeared at another, a file also with the same size
+// and mtime; a moved directory carries its contents), then destroys (deepest first), then
+// creates (parents first) and updates (a file whose size, mtime or inode changed). Applying the
+// actions and then `refreshed` to `before` gives `now`.
+CatchUp diff_index(const Index& before, const Index& now,
+                   std::chrono::system_clock::time_point at);
+
+// The catch-up of `roots` (absolute, not nested in each other): `before` restricted to them,
+// diffed against the scan `now`. A root not in `indexed` was never indexed: what is in it is
+// only recorded (refreshed), not reported, unless `report_unindexed`.
+CatchUp catch_up(const Index& before, const Index& now, const std::vector<std::string>& roots,
+                 const std::set<std::string>& indexed, bool report_unindexed,
+                 std::chrono::system_clock::time_point at);
+
+// Counters a scan updates as it goes, read by another thread for progress lines.
+struct ScanProgress {
+  std::atomic<uint64_t> directories{0};
+  std::atomic<uint64_t> entries{0};
+  std::atomic<uint64_t> listings_skipped{0};  // directories whose listing came from `previous`
+};
+
+// Walks `roots` (lstat and readdir, never following a symlink) and returns every object in
+// them, the roots included; paths within `ignore` are left out. Incremental where safe: a
+// directory whose dev, inode, mtime and (trusted, non-zero) ctime equal its entry in `previous`
+// has the same entries as `previous` says, so it is not listed again; every entry is still
+// stat()ed, since a file rewritten in place does not change its directory. nullopt when
+// `cancel` was set. Safe on a worker thread when `fs`'s stat() and list() are.
+std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& roots,
+                               const std::vector<std::string>& ignore, const Index& previous,
+                               std::chrono::system_clock::time_point started,
+                               ScanProgress& progress, const std::atomic<bool>& cancel);
+
+}  // namespace folderhook::watch
