@@ -128,9 +128,10 @@ CatchUp diff_index(const Index& before, const Index& now,
     const std::string& from = found->second;
     const IndexEntry& source = work.at(from);
     if (source.type != target.type || path_is_within(to, from)) return std::nullopt;
-    if (target.type == ObjectType::kFile &&
-        (source.meta.size != target.meta.size || source.meta.mtime_ns != target.meta.mtime_ns)) {
-      return std::nullopt;  // a recycled inode, not the same file
+    // Otherwise a recycled inode (rm -rf d; mkdir e may give e the inode of d): a rename keeps
+    // the mtime of what it moves, a directory's included.
+    if (source.meta.size != target.meta.size || source.meta.mtime_ns != target.meta.mtime_ns) {
+      return std::nullopt;
     }
     // Still there too: a hard link was added, nothing moved.
     if (auto still = now.find(from); still != now.end() && key_of(still->second) == key_of(target)) {

@@ -58,8 +58,8 @@ struct CatchUp {
 };
 
 // The pure diff between the index and a scan of the same roots: moves first (an object whose
-// dev and inode vanished from one path and appeared at another, a file also with the same size
-// and mtime; a moved directory carries its contents), then destroys (deepest first), then
+// dev, inode, size and mtime vanished from one path and appeared at another; a moved directory
+// carries its contents), then destroys (deepest first), then
 // creates (parents first) and updates (a file whose size, mtime or inode changed). Applying the
 // actions and then `refreshed` to `before` gives `now`.
 CatchUp diff_index(const Index& before, const Index& now,

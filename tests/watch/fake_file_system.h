@@ -21,6 +21,8 @@ class FakeFileSystem : public FileSystem {
     FileKind kind = FileKind::kRegular;
     uid_t uid = 1000;
     std::string content;
+    int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;
   };
 
   // --- the tree ---
@@ -44,6 +46,10 @@ class FakeFileSystem : public FileSystem {
     for (auto& [path, node] : moved) nodes_[path] = node;
   }
   bool exists(const std::string& path) const { return nodes_.count(path) != 0; }
+  void set_times(const std::string& path, int64_t mtime_ns, int64_t ctime_ns) {
+    nodes_.at(path).mtime_ns = mtime_ns;
+    nodes_.at(path).ctime_ns = ctime_ns;
+  }
 
   // --- watches ---
   std::optional<int> wd(const std::string& dir) const {
@@ -75,7 +81,10 @@ class FakeFileSystem : public FileSystem {
   std::optional<FileInfo> stat(const std::string& path) override {
     auto node = nodes_.find(path);
     if (node == nodes_.end()) return std::nullopt;
-    return FileInfo{node->second.kind, node->second.uid, node->second.content.size()};
+    FileInfo info{node->second.kind, node->second.uid, node->second.content.size()};
+    info.mtime_ns = node->second.mtime_ns;
+    info.ctime_ns = node->second.ctime_ns;
+    return info;
   }
   std::vector<std::string> list(const std::string& dir) override {
     std::vector<std::string> names;
