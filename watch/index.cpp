@@ -221,15 +221,15 @@ CatchUp catch_up(const Index& before, const Index& now, const std::vector<std::s
     if (within_any(path, roots)) known.emplace(path, entry);
   }
   std::vector<std::pair<std::string, IndexEntry>> recorded;
-  if (!report_unindexed) {
-    // A folder never indexed: what is in it now is the starting point, not news.
-    for (const std::string& root : roots) {
-      if (indexed.count(root)) continue;
-      for_each_within(now, root, [&](const std::string& p, const IndexEntry& e) {
-        known[p] = e;
-        recorded.emplace_back(p, e);
-      });
-    }
+  for (const std::string& root : roots) {
+    if (indexed.count(root)) continue;
+    // A folder never indexed: what is in it now is the starting point, not news; asked to
+    // report it, everything in it is news, but the folder itself is not.
+    for_each_within(now, root, [&](const std::string& p, const IndexEntry& e) {
+      if (report_unindexed && p != root) return;
+      known[p] = e;
+      recorded.emplace_back(p, e);
+    });
   }
   CatchUp out = diff_index(known, now, at);
   out.refreshed.insert(out.refreshed.begin(), recorded.begin(), recorded.end());

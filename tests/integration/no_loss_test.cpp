@@ -208,3 +208,24 @@ TEST_CASE("a burst far larger than the kernel queue is reported exactly once, by
   CHECK_FALSE(overflowed.empty());
   CHECK(r->agent->stop(SIGTERM) == 0);
 }
+
+TEST_CASE("initial_scan = report: a first start reports what is already there as created") {
+  RunningAgent r(rules_template("retry = [\"200ms\", \"400ms\"]\n", "",
+                                "initial_scan = \"report\"\n"),
+                 false);
+  REQUIRE(shell("cd " + r.in + " && mkdir d && printf a > d/a && printf b > b") == 0);
+  r.start();
+  sentinel(r);
+  const std::map<std::string, int> expected = {{"create /in/d", 1},
+                                               {"create /in/d/a", 1},
+                                               {"create /in/b", 1},
+                                               {"create /in/sentinel", 1}};
+  const auto got = wait_distinct(r, [&](const auto& g) { return g.size() >= expected.size(); });
+  INFO("agent log:\n" << r.agent->output());
+  CHECK(got == expected);
+  // Indexed now: a second start has nothing to report.
+  REQUIRE(r.agent->stop(SIGTERM) == 0);
+  r.start();
+  CHECK(log_lines(r.agent->output(), "catch-up done").at(0)["reported"] == 0);
+  CHECK(r.agent->stop(SIGTERM) == 0);
+}
