@@ -125,7 +125,7 @@ TEST_CASE("catch-up: creates are parents first, destroys deepest first") {
   check_converges(before, now, c);
 }
 
-TEST_CASE("catch-up: a chain of renames (mv b c; mv a b) is two moves, in a safe order") {
+TEST_CASE("catch-up: a chain of renames (mv b c, then mv a b) is two moves, in a safe order") {
   const Index before{{"/r", dir(1)}, {"/r/a", file(2)}, {"/r/b", file(3)}};
   const Index now{{"/r", dir(1)}, {"/r/b", file(2)}, {"/r/c", file(3)}};
   const CatchUp c = diff_index(before, now, kAt);
