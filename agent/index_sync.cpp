@@ -54,7 +54,8 @@ void append_index_changes(const watch::FileAction& action,
       return;
     case watch::Action::kMove:
       out.push_back({Kind::kMove, to_row(action.path, {}), action.destination});
-      put(action.destination);
+      // Without metadata (an operation of a folder behavior), the moved rows keep theirs.
+      if (action.meta.ino != 0) put(action.destination);
       return;
   }
 }

@@ -104,7 +104,7 @@ void apply_to_index(Index& index, const FileAction& action) {
       return;
     case Action::kMove:
       move_tree(index, action.path, action.destination);
-      index[action.destination] = entry;
+      if (action.meta.ino != 0) index[action.destination] = entry;
       return;
   }
 }
