@@ -96,7 +96,7 @@ TEST_CASE("scenario: a file moved out of every folder is destroy, one moved in i
   CHECK(seen(r) == std::vector<std::string>{"create /leaving", "destroy /leaving", "create /back"});
 }
 
-TEST_CASE("scenario: cat of a file is a read; a directory listing is not") {
+TEST_CASE("scenario: cat of a file is a read, and a directory listing is not") {
   RunningAgent r;
   write_file(r.in + "/doc.txt", "text");
   r.nth(1);
