@@ -18,6 +18,7 @@
 #include "watch/fanotify_file_system.h"
 #include "watch/fanotify_record.h"
 #include "watch/process_info.h"
+#include "watch/engine_watcher.h"
 #include "watch/watcher.h"
 
 namespace folderhook::watch {
@@ -375,27 +376,7 @@ class Engine {
   std::function<void()> done_;
 };
 
-class FanotifyWatcher : public Watcher {
- public:
-  explicit FanotifyWatcher(Engine* engine) : engine_(engine) {}
-  ~FanotifyWatcher() override {
-    if (engine_ != nullptr) engine_->close(nullptr);
-  }
-  void close(std::function<void()> done) override {
-    if (engine_ == nullptr) {
-      if (done) done();
-      return;
-    }
-    Engine* engine = std::exchange(engine_, nullptr);
-    closed_stats_ = engine->stats();
-    engine->close(std::move(done));
-  }
-  WatchStats stats() const override { return engine_ ? engine_->stats() : closed_stats_; }
-
- private:
-  Engine* engine_;
-  WatchStats closed_stats_;
-};
+using FanotifyWatcher = EngineWatcher<Engine>;
 
 }  // namespace
 

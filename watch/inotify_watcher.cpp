@@ -12,6 +12,7 @@
 
 #include "watch/action_builder.h"
 #include "watch/real_file_system.h"
+#include "watch/engine_watcher.h"
 #include "watch/watcher.h"
 
 namespace folderhook::watch {
@@ -427,27 +428,7 @@ class Engine {
   std::function<void()> done_;
 };
 
-class InotifyWatcher : public Watcher {
- public:
-  explicit InotifyWatcher(Engine* engine) : engine_(engine) {}
-  ~InotifyWatcher() override {
-    if (engine_ != nullptr) engine_->close(nullptr);
-  }
-  void close(std::function<void()> done) override {
-    if (engine_ == nullptr) {
-      if (done) done();
-      return;
-    }
-    Engine* engine = std::exchange(engine_, nullptr);
-    closed_stats_ = engine->stats();
-    engine->close(std::move(done));
-  }
-  WatchStats stats() const override { return engine_ ? engine_->stats() : closed_stats_; }
-
- private:
-  Engine* engine_;
-  WatchStats closed_stats_;
-};
+using InotifyWatcher = EngineWatcher<Engine>;
 
 }  // namespace
 
