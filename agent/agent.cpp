@@ -102,9 +102,9 @@ class Agent {
 
     uv_timer_init(&loop_, &behavior_timer_);
     behavior_timer_.data = this;
-    // With the catch-up (inotify), the behaviors and the "watching" line wait for it
-    // (on_ready): a behavior's operations must meet a watcher that sees them.
-    if (!catch_up_) ready();
+    // The behaviors wait for the catch-up (on_ready): their operations must meet a watcher
+    // that sees them. fanotify watches everything once its marks are placed: it says so now.
+    if (live_at_start_) watching();
 
     uv_run(&loop_, UV_RUN_DEFAULT);
 
@@ -118,8 +118,8 @@ class Agent {
   }
 
  private:
-  // Catch-up after downtime and after overflows (inotify): the index as stored, kept current
-  // through on_actions() and on_index, in the outbox's transactions.
+  // Catch-up after downtime and after overflows: the index as stored, kept current through
+  // on_actions() and on_index, in the outbox's transactions.
   watch::CatchUpOptions catch_up_options() {
     watch::CatchUpOptions o;
     o.enabled = true;
@@ -136,13 +136,13 @@ class Agent {
     };
     o.on_ready = [this] {
       beat();  // the watches now exist: the metrics say so at once
+      if (!live_at_start_) watching();
       ready();
     };
     return o;
   }
 
-  // Watching: every operation from here on is seen live. Starts the behaviors (once now, then
-  // on the timer) and says so.
+  // The catch-up is out: starts the behaviors (once now, then on the timer).
   void ready() {
     if (has_behaviors() && !stopping_) {
       const auto every = static_cast<uint64_t>(config_.behavior_interval.count());
@@ -150,6 +150,10 @@ class Agent {
         static_cast<Agent*>(t->data)->start_behaviors();
       }, 0, every);
     }
+  }
+
+  // Says that every operation from here on will be reported.
+  void watching() {
     nlohmann::json folders = nlohmann::json::array();
     for (const FolderRule& rule : config_.folders) folders.push_back(rule.path);
     nlohmann::json fields = {{"folders", folders}, {"state_dir", config_.state_dir},
@@ -181,9 +185,13 @@ class Agent {
       on_actions(std::move(actions));
     };
     std::string reason = "agent.backend = \"inotify\"";
+    options.catch_up = catch_up_options();
     if (config_.backend != "inotify") {
       auto watcher = watch::start_fanotify_watcher(&loop_, options, sink, logger(), error);
       if (watcher) {
+        // The marks are live: every operation from here on is reported, and what changed
+        // while nothing watched follows from the catch-up.
+        live_at_start_ = true;
         robot_ledger_.watcher_misses_own_operations();
         log_.write("info", "watch backend",
                    {{"backend", "fanotify"},
@@ -200,8 +208,6 @@ class Agent {
       reason = "auto: fanotify cannot start (" + error + "); inotify instead";
       error.clear();
     }
-    options.catch_up = catch_up_options();
-    catch_up_ = true;
     auto watcher = watch::start_inotify_watcher(&loop_, std::move(options), sink, logger(), error);
     if (watcher) log_.write("info", "watch backend", {{"backend", "inotify"}, {"reason", reason}});
     return watcher;
@@ -231,7 +237,7 @@ class Agent {
     for (const watch::FileAction& action : actions) {
       if (!robot && robot_ledger_.claim(action)) continue;
       metrics_.count_operation(action.action);
-      if (catch_up_) append_index_changes(action, batch.index_changes);
+      append_index_changes(action, batch.index_changes);
       for (const FolderRule* routed : route(config_.folders, action)) {
         FolderRule as_robot;
         if (robot) {
@@ -463,8 +469,8 @@ class Agent {
   std::unique_ptr<StatusServer> status_;
   std::unique_ptr<watch::Watcher> watcher_;
   bool stopping_ = false;
-  // The inotify backend runs the catch-up (index, rescans); fanotify does not yet.
-  bool catch_up_ = false;
+  // fanotify: watching from the start (its marks), before the catch-up is out.
+  bool live_at_start_ = false;
 };
 
 }  // namespace

@@ -192,9 +192,10 @@ void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
   auto it = writes_.find(path);
   if (it == writes_.end()) {
     PendingWrite write;
-    // Written before we could see its CREATE (a race at start): new to the receiver. A whole-
-    // filesystem mark sees every CREATE after it: without one, the file existed before.
-    write.is_new = !whole_fs() && entries_.count(path) == 0;
+    // Written before we could see its CREATE (a race at start, a record lost to an overflow):
+    // new to the receiver if nothing known names it. A whole-filesystem mark knows that only
+    // once its background index is built; before, an unknown file may simply not be listed yet.
+    write.is_new = entries_.count(path) == 0 && (!whole_fs() || index_stack_.empty());
     write.temp = write.is_new && is_temp_name(path);
     write.first_seq = seq_;
     it = writes_.emplace(path, write).first;

@@ -15,6 +15,7 @@
 #include <filesystem>
 
 #include "watch/action_builder.h"
+#include "watch/catch_up_runner.h"
 #include "watch/fanotify_file_system.h"
 #include "watch/fanotify_record.h"
 #include "watch/process_info.h"
@@ -74,11 +75,12 @@ std::string existing_ancestor(std::string path) {
   return path.empty() ? "/" : path;
 }
 
-// Owns the group descriptor and both handles; deletes itself from the last close callback.
+// Owns the group descriptor, its handles and the catch-up runner; deletes itself when the last
+// thing holding it lets go (a handle's close callback, a scan's completion).
 class Engine {
  public:
-  Engine(uv_loop_t* loop, int fd, bool has_rename, WatchOptions options, ActionSink sink,
-         Logger logger)
+  Engine(uv_loop_t* loop, int fd, bool has_rename, WatchOptions options,
+         CatchUpOptions catch_up, ActionSink sink, Logger logger)
       : loop_(loop),
         fd_(fd),
         has_rename_(has_rename),
@@ -86,6 +88,13 @@ class Engine {
         logger_(std::move(logger)),
         actors_(options.interfaces, [this](uid_t uid) { return fs_.user_name(uid); }),
         builder_(options, fs_, logger_, ActionBuilder::Scope::kWholeFilesystem),
+        runner_(loop, builder_, logger_, std::move(catch_up), options.ignore_paths,
+                {[this] { ++holds_; }, [this] { release(); },
+                 [this] {
+                   read_all();
+                   deliver();
+                 },
+                 [this](std::string& error) { return start_polling(error); }}),
         self_(::getpid()) {
     for (const RootOptions& root : options.roots) roots_.push_back(root.path);
     poll_.data = this;
@@ -97,20 +106,22 @@ class Engine {
   bool start(std::string& error) {
     if (!mark_filesystems(error)) return false;  // before any handle: close() deletes at once
     uv_timer_init(loop_, &timer_);
-    ++open_handles_;
-    int rc = uv_poll_init(loop_, &poll_, fd_);
+    ++holds_;
+    runner_.init();
+    const int rc = uv_poll_init(loop_, &poll_, fd_);
     if (rc != 0) {
       error = std::string("cannot poll the fanotify descriptor: ") + uv_strerror(rc);
       return false;
     }
-    ++open_handles_;
+    ++holds_;
     poll_open_ = true;
     builder_.start(now_stamp());
-    rc = uv_poll_start(&poll_, UV_READABLE, on_readable);
-    if (rc != 0) {
-      error = std::string("cannot poll the fanotify descriptor: ") + uv_strerror(rc);
-      return false;
+    if (runner_.enabled()) {
+      // The marks are live: what happens from here queues in the kernel. The scan of what
+      // changed while nothing watched runs on a worker, and reading starts once it is out.
+      return runner_.start(CatchUpRunner::StartKind::kReadOnly, error);
     }
+    if (!start_polling(error)) return false;
     deliver();
     return true;
   }
@@ -119,20 +130,24 @@ class Engine {
     if (done) done_ = std::move(done);
     if (closing_) return;
     closing_ = true;
-    if (open_handles_ == 0) {
+    if (holds_ == 0) {
       ::close(fd_);
       auto finished = std::move(done_);
       delete this;
       if (finished) finished();
       return;
     }
+    runner_.close();
     if (poll_open_) uv_close(reinterpret_cast<uv_handle_t*>(&poll_), on_closed);
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
   }
 
+  CatchUpOptions give_back_catch_up() { return runner_.give_back(); }
+
   WatchStats stats() const {
     WatchStats stats = builder_.stats();
     stats.marks = marked_.size();
+    stats.rescans = runner_.rescans();
     return stats;
   }
 
@@ -173,6 +188,7 @@ class Engine {
       }
       self->read_all();
       self->deliver();
+      self->runner_.check_overflow();
     });
   }
 
@@ -184,13 +200,26 @@ class Engine {
     });
   }
 
-  static void on_closed(uv_handle_t* handle) {
-    auto* self = static_cast<Engine*>(handle->data);
-    if (--self->open_handles_ > 0) return;
-    ::close(self->fd_);
-    auto done = std::move(self->done_);
-    delete self;
+  static void on_closed(uv_handle_t* handle) { static_cast<Engine*>(handle->data)->release(); }
+
+  // The handles, the runner's timer and a scan in flight each hold the engine; the last one
+  // to let go deletes it.
+  void release() {
+    if (--holds_ > 0) return;
+    ::close(fd_);
+    auto done = std::move(done_);
+    delete this;
     if (done) done();
+  }
+
+  bool start_polling(std::string& error) {
+    if (closing_) return true;
+    const int rc = uv_poll_start(&poll_, UV_READABLE, on_readable);
+    if (rc != 0) {
+      error = std::string("cannot poll the fanotify descriptor: ") + uv_strerror(rc);
+      return false;
+    }
+    return true;
   }
 
   template <typename F>
@@ -206,6 +235,7 @@ class Engine {
   }
 
   void read_all() {
+    if (closing_) return;
     alignas(fanotify_event_metadata) char buffer[64 * 1024];
     for (;;) {
       const ssize_t n = ::read(fd_, buffer, sizeof buffer);
@@ -343,6 +373,7 @@ class Engine {
   void deliver() {
     if (closing_) return;
     std::vector<FileAction> actions = builder_.take_actions();
+    runner_.delivered(actions);
     if (!actions.empty() && sink_) sink_(std::move(actions));
     if (closing_) return;  // the sink may close us
     if (const auto next = builder_.next_deadline()) {
@@ -362,6 +393,7 @@ class Engine {
   Logger logger_;
   ActorResolver actors_;
   ActionBuilder builder_;
+  CatchUpRunner runner_;
   const int self_;
   std::vector<std::string> roots_;
   std::vector<std::string> marked_;  // fsids
@@ -371,7 +403,7 @@ class Engine {
   uv_poll_t poll_{};
   uv_timer_t timer_{};
   bool closing_ = false;
-  int open_handles_ = 0;
+  int holds_ = 0;
   bool poll_open_ = false;
   std::function<void()> done_;
 };
@@ -380,7 +412,7 @@ using FanotifyWatcher = EngineWatcher<Engine>;
 
 }  // namespace
 
-std::unique_ptr<Watcher> start_fanotify_watcher(uv_loop_t* loop, WatchOptions options,
+std::unique_ptr<Watcher> start_fanotify_watcher(uv_loop_t* loop, WatchOptions& options,
                                                 ActionSink sink, Logger logger,
                                                 std::string& error) {
   constexpr unsigned kBase = FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME | FAN_REPORT_FID |
@@ -400,16 +432,22 @@ std::unique_ptr<Watcher> start_fanotify_watcher(uv_loop_t* loop, WatchOptions op
     return nullptr;
   }
   if (!logger) logger = [](std::string_view, std::string_view, const nlohmann::json&) {};
-  auto* engine =
-      new Engine(loop, fd, has_rename, std::move(options), std::move(sink), std::move(logger));
+  CatchUpOptions catch_up = std::move(options.catch_up);
+  auto* engine = new Engine(loop, fd, has_rename, options, std::move(catch_up), std::move(sink),
+                            std::move(logger));
+  // A failed start hands the catch-up back, so that the caller can try inotify with it.
+  const auto failed = [&] {
+    options.catch_up = engine->give_back_catch_up();
+    engine->close(nullptr);  // deletes itself from the close callbacks
+  };
   try {
     if (!engine->start(error)) {
-      engine->close(nullptr);  // deletes itself from the close callbacks
+      failed();
       return nullptr;
     }
   } catch (const std::exception& e) {
     error = std::string("cannot start watching: ") + e.what();
-    engine->close(nullptr);
+    failed();
     return nullptr;
   }
   return std::make_unique<FanotifyWatcher>(engine);

@@ -73,7 +73,7 @@ struct WatchOptions {
   std::vector<std::pair<std::string, std::vector<std::string>>> interfaces;
   // fanotify only, for tests: FAN_MOVED_FROM/FAN_MOVED_TO as on kernels before 5.17.
   bool fanotify_without_rename = false;
-  // inotify only (start_inotify_watcher); the fanotify backend ignores it.
+  // Never lose an operation: the catch-up at start and the rescans after overflows.
   CatchUpOptions catch_up;
 };
 
@@ -101,11 +101,13 @@ std::unique_ptr<Watcher> start_inotify_watcher(uv_loop_t* loop, WatchOptions opt
                                                std::string& error);
 
 // Starts watching through fanotify: one FAN_MARK_FILESYSTEM per filesystem that holds a root,
-// every event tagged with its actor (FileAction::actor_*). Ready once the marks are placed; the
-// index of what exists is built in the background (WatchStats::indexing). On failure returns
-// nullptr and sets `error` to the reason (kernel too old, no CAP_SYS_ADMIN, a filesystem that
-// refuses the mark).
-std::unique_ptr<Watcher> start_fanotify_watcher(uv_loop_t* loop, WatchOptions options,
+// every event tagged with its actor (FileAction::actor_*). Every operation is seen from the
+// moment it returns (the marks are placed); the builder's own view of what exists is built in
+// the background (WatchStats::indexing). With the catch-up on, its scan runs on a worker and
+// the events queue in the kernel until the catch-up is out (then on_ready). Takes the
+// catch-up (its index) out of `options`; on failure puts it back, returns nullptr and sets
+// `error` to the reason (kernel too old, no CAP_SYS_ADMIN, a filesystem that refuses the mark).
+std::unique_ptr<Watcher> start_fanotify_watcher(uv_loop_t* loop, WatchOptions& options,
                                                 ActionSink sink, Logger logger,
                                                 std::string& error);
 

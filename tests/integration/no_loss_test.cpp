@@ -3,7 +3,13 @@
 // to overflow. Each expected action must reach the receiver exactly once (deliveries are at
 // least once: duplicates of one webhook-id count once), and nothing else may.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/fanotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <chrono>
@@ -19,6 +25,7 @@
 
 #include "tests/support/running_agent.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 using namespace folderhook::test;
 using namespace std::chrono_literals;
@@ -42,6 +49,21 @@ std::map<std::string, int> distinct(const Receiver& receiver, const std::string&
   for (const Webhook& hook : receiver.received()) {
     if (!ids.insert(hook.header("webhook-id")).second) continue;
     ++out[describe(hook, base)];
+  }
+  return out;
+}
+
+// What differs, for the failure message: "missing create /in/a", "extra destroy /in/b x2".
+std::string difference(const std::map<std::string, int>& got,
+                       const std::map<std::string, int>& expected) {
+  std::string out;
+  for (const auto& [what, n] : expected) {
+    const auto it = got.find(what);
+    if (it == got.end()) out += "missing " + what + "\n";
+    else if (it->second != n) out += what + " x" + std::to_string(it->second) + "\n";
+  }
+  for (const auto& [what, n] : got) {
+    if (!expected.count(what)) out += "extra " + what + " x" + std::to_string(n) + "\n";
   }
   return out;
 }
@@ -80,15 +102,41 @@ void sentinel(RunningAgent& r) {
 
 // Several connections: these tests count deliveries, not their order.
 const std::string kDelivery = "retry = [\"200ms\", \"400ms\"]\nconnections = 8\n";
-// The catch-up is the inotify backend's (auto would pick fanotify when it can).
-const std::string kRules = rules_template(kDelivery, "", "backend = \"inotify\"\n");
 
-// Lowers fs.inotify.max_queued_events and always puts the old value back. The kernel reads it
-// when an inotify instance is created, so it is held only until the agent is watching.
+// Each scenario runs on both backends.
+std::string rules_for(const std::string& backend, const std::string& agent_extra = "") {
+  return rules_template(kDelivery, "", "backend = \"" + backend + "\"\n" + agent_extra);
+}
+
+// Why fanotify cannot run here ("" when it can): the tests that need it say SKIPPED with it.
+std::string fanotify_refusal() {
+  const int fd = fanotify_init(FAN_CLASS_NOTIF | FAN_REPORT_DFID_NAME, O_RDONLY);
+  if (fd < 0) return std::string("fanotify_init: ") + std::strerror(errno);
+  ::close(fd);
+  return "";
+}
+
+bool backend_here(const std::string& backend) {
+  if (backend != "fanotify") return true;
+  const std::string why = fanotify_refusal();
+  if (!why.empty()) MESSAGE("SKIPPED: the kernel refuses fanotify: " << why);
+  return why.empty();
+}
+
+// Starts the agent and waits until its catch-up is out (fanotify says "watching" before).
+void start_caught_up(RunningAgent& r) {
+  r.start();
+  INFO("agent log:\n" << r.agent->output());
+  REQUIRE(r.agent->wait_for_output("\"msg\":\"catch-up done\""));
+}
+
+// Lowers fs.<kernel>.max_queued_events and always puts the old value back. The kernel reads it
+// when an inotify or fanotify instance is created, so it is held only until the agent watches.
 class QueueLimit {
  public:
-  explicit QueueLimit(int events) {
-    std::ifstream in(kPath);
+  QueueLimit(const std::string& backend, int events)
+      : path_("/proc/sys/fs/" + backend + "/max_queued_events") {
+    std::ifstream in(path_);
     in >> saved_;
     REQUIRE(saved_ > 0);
     write(events);
@@ -102,22 +150,23 @@ class QueueLimit {
   }
 
  private:
-  static void write(int value) {
-    std::ofstream out(kPath);
+  void write(int value) const {
+    std::ofstream out(path_);
     out << value << "\n";
   }
-  static constexpr const char* kPath = "/proc/sys/fs/inotify/max_queued_events";
+  std::string path_;
   int saved_ = 0;
 };
 
 }  // namespace
 
-TEST_CASE("changes made while the agent was stopped are reported at start, once each") {
-  RunningAgent r(kRules, false);
+void stopped_changes(const std::string& backend) {
+  if (!backend_here(backend)) return;
+  RunningAgent r(rules_for(backend), false);
   REQUIRE(shell("cd " + r.in + " && printf a > old.txt && printf g > gone.txt && mkdir keep "
                 "dirA tree tree/sub rmd && printf m > keep/mod.txt && printf x > dirA/x && "
                 "printf y > tree/sub/y && printf f > rmd/f") == 0);
-  r.start();
+  start_caught_up(r);
   // A first start only builds the index: nothing that already existed is news.
   CHECK(log_lines(r.agent->output(), "catch-up done").at(0)["reported"] == 0);
   REQUIRE(r.agent->stop(SIGTERM) == 0);
@@ -125,7 +174,7 @@ TEST_CASE("changes made while the agent was stopped are reported at start, once 
   REQUIRE(shell("cd " + r.in + " && printf n > new.txt && printf more >> keep/mod.txt && "
                 "rm gone.txt && mv old.txt renamed.txt && mv dirA dirB && mv tree keep/tree && "
                 "rm -rf rmd && mkdir -p fresh/deep && printf f > fresh/deep/f") == 0);
-  r.start();
+  start_caught_up(r);
   sentinel(r);
   const std::map<std::string, int> expected = {
       {"create /in/new.txt", 1},       {"update /in/keep/mod.txt", 1},
@@ -136,13 +185,17 @@ TEST_CASE("changes made while the agent was stopped are reported at start, once 
       {"create /in/fresh/deep/f", 1},  {"create /in/sentinel", 1}};
   const auto got = wait_distinct(r, [&](const auto& g) { return g.size() >= expected.size(); });
   INFO("agent log:\n" << r.agent->output());
-  CHECK(got == expected);
+  CHECK_MESSAGE(got == expected, difference(got, expected));
   const auto done = log_lines(r.agent->output(), "catch-up done");
   REQUIRE(done.size() == 1);
   CHECK(done[0]["reported"] == expected.size() - 1);
 
   // The log says catch_up. (The order, parents first and deepest first, is the diff's, tested in
-  // tests/watch/index_test.cpp: parallel first senders may reorder arrivals slightly.)
+  // tests/watch/index_test.cpp: parallel first senders may reorder arrivals slightly.) A line is
+  // written once the receiver has answered: wait for all of them.
+  REQUIRE(wait_until([&] {
+    return log_lines(r.agent->output(), "delivery").size() >= expected.size();
+  }));
   int catch_up_lines = 0;
   for (const auto& line : log_lines(r.agent->output(), "delivery")) {
     const bool is_sentinel = line.value("path", "") == r.in + "/sentinel";
@@ -153,10 +206,11 @@ TEST_CASE("changes made while the agent was stopped are reported at start, once 
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
 
-TEST_CASE("killed with SIGKILL in the middle of a burst, nothing is lost or repeated") {
-  RunningAgent r(kRules, false);
+void killed_mid_burst(const std::string& backend) {
+  if (!backend_here(backend)) return;
+  RunningAgent r(rules_for(backend), false);
   REQUIRE(shell("cd " + r.in + " && printf p > p1 && mkdir pd && printf q > pd/q") == 0);
-  r.start();
+  start_caught_up(r);
   constexpr int kFiles = 300;
   REQUIRE(shell("cd " + r.in + " && (for i in $(seq " + std::to_string(kFiles) +
                 "); do echo $i > f$i; done) > /dev/null 2>&1 &") == 0);
@@ -168,7 +222,7 @@ TEST_CASE("killed with SIGKILL in the middle of a burst, nothing is lost or repe
                 " ]; do sleep 0.05; done") == 0);
   REQUIRE(shell("cd " + r.in + " && rm p1 && mv pd pe && printf z > z") == 0);
 
-  r.start();
+  start_caught_up(r);
   sentinel(r);
   std::map<std::string, int> expected = {{"destroy /in/p1", 1},
                                          {"move /in/pd -> /in/pe", 1},
@@ -177,21 +231,31 @@ TEST_CASE("killed with SIGKILL in the middle of a burst, nothing is lost or repe
   for (int i = 1; i <= kFiles; ++i) expected["create /in/f" + std::to_string(i)] = 1;
   const auto got = wait_distinct(r, [&](const auto& g) { return g.size() >= expected.size(); });
   INFO("agent log:\n" << r.agent->output());
-  CHECK(got == expected);
+  CHECK_MESSAGE(got == expected, difference(got, expected));
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
 
-TEST_CASE("a burst far larger than the kernel queue is reported exactly once, by a rescan") {
+void overflow_burst(const std::string& backend) {
+  if (!backend_here(backend)) return;
   std::optional<RunningAgent> r;
   {
-    QueueLimit limit(64);
-    r.emplace(kRules);  // its inotify instance gets a 64-event queue
+    QueueLimit limit(backend, 64);
+    r.emplace(rules_for(backend));  // its kernel instance gets a 64-event queue
   }  // restored at once: only the agent's instance keeps the small queue
   constexpr int kDirs = 20;
   constexpr int kPerDir = 100;
-  REQUIRE(shell("cd " + r->in + " && for d in $(seq " + std::to_string(kDirs) +
-                "); do mkdir d$d; for i in $(seq " + std::to_string(kPerDir) +
-                "); do echo $i > d$d/f$i; done; done") == 0);
+  const auto burst = [&](int from, int to) {
+    return shell("cd " + r->in + " && for d in $(seq " + std::to_string(from) + " " +
+                 std::to_string(to) + "); do mkdir d$d; for i in $(seq " +
+                 std::to_string(kPerDir) + "); do echo $i > d$d/f$i; done; done");
+  };
+  // The first half while the agent cannot read (stopped): the queue overflows for certain.
+  // The second half while it reads again, racing the rescan that the overflow started.
+  REQUIRE(::kill(r->agent->pid(), SIGSTOP) == 0);
+  const int first = burst(1, kDirs / 2);
+  REQUIRE(::kill(r->agent->pid(), SIGCONT) == 0);
+  REQUIRE(first == 0);
+  REQUIRE(burst(kDirs / 2 + 1, kDirs) == 0);
   std::map<std::string, int> expected;
   for (int d = 1; d <= kDirs; ++d) {
     const std::string dir = "/in/d" + std::to_string(d);
@@ -203,21 +267,21 @@ TEST_CASE("a burst far larger than the kernel queue is reported exactly once, by
   expected["create /in/sentinel"] = 1;
   got = distinct(r->receiver, r->dir.path());
   INFO("agent log:\n" << r->agent->output());
-  CHECK(got == expected);
+  CHECK_MESSAGE(got == expected, difference(got, expected));
   CHECK_FALSE(log_lines(r->agent->output(), "rescan done").empty());
-  const auto overflowed = log_lines(r->agent->output(), "inotify queue overflowed: operations were "
-                                                        "lost (raise fs.inotify.max_queued_events); "
-                                                        "a rescan is needed to name them");
+  const auto overflowed =
+      log_lines(r->agent->output(), backend + " queue overflowed: operations were lost (raise fs." +
+                                        backend + ".max_queued_events); a rescan is needed to "
+                                                  "name them");
   CHECK_FALSE(overflowed.empty());
   CHECK(r->agent->stop(SIGTERM) == 0);
 }
 
-TEST_CASE("initial_scan = report: a first start reports what is already there as created") {
-  RunningAgent r(rules_template(kDelivery, "",
-                                "backend = \"inotify\"\ninitial_scan = \"report\"\n"),
-                 false);
+void initial_scan_report(const std::string& backend) {
+  if (!backend_here(backend)) return;
+  RunningAgent r(rules_for(backend, "initial_scan = \"report\"\n"), false);
   REQUIRE(shell("cd " + r.in + " && mkdir d && printf a > d/a && printf b > b") == 0);
-  r.start();
+  start_caught_up(r);
   sentinel(r);
   const std::map<std::string, int> expected = {{"create /in/d", 1},
                                                {"create /in/d/a", 1},
@@ -225,10 +289,35 @@ TEST_CASE("initial_scan = report: a first start reports what is already there as
                                                {"create /in/sentinel", 1}};
   const auto got = wait_distinct(r, [&](const auto& g) { return g.size() >= expected.size(); });
   INFO("agent log:\n" << r.agent->output());
-  CHECK(got == expected);
+  CHECK_MESSAGE(got == expected, difference(got, expected));
   // Indexed now: a second start has nothing to report.
   REQUIRE(r.agent->stop(SIGTERM) == 0);
-  r.start();
+  start_caught_up(r);
   CHECK(log_lines(r.agent->output(), "catch-up done").at(0)["reported"] == 0);
   CHECK(r.agent->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("inotify: changes made while the agent was stopped are reported at start, once each") {
+  stopped_changes("inotify");
+}
+TEST_CASE("fanotify: changes made while the agent was stopped are reported at start, once each") {
+  stopped_changes("fanotify");
+}
+TEST_CASE("inotify: killed with SIGKILL in the middle of a burst, nothing is lost or repeated") {
+  killed_mid_burst("inotify");
+}
+TEST_CASE("fanotify: killed with SIGKILL in the middle of a burst, nothing is lost or repeated") {
+  killed_mid_burst("fanotify");
+}
+TEST_CASE("inotify: a burst far larger than the kernel queue is reported exactly once, by a rescan") {
+  overflow_burst("inotify");
+}
+TEST_CASE("fanotify: a burst far larger than the kernel queue is reported exactly once, by a rescan") {
+  overflow_burst("fanotify");
+}
+TEST_CASE("inotify: initial_scan = report: a first start reports what is already there as created") {
+  initial_scan_report("inotify");
+}
+TEST_CASE("fanotify: initial_scan = report: a first start reports what is already there as created") {
+  initial_scan_report("fanotify");
 }

@@ -62,6 +62,17 @@ TEST_CASE("whole filesystem: a CLOSE_WRITE without a CREATE is an update, before
   CHECK(h.actions() == Lines{"update file /r/deep/e"});
 }
 
+TEST_CASE("whole filesystem: after the index, a CLOSE_WRITE of a file it never saw is a create") {
+  Harness h = whole_fs();
+  h.start();
+  h.advance(0);  // the index is built: every file that existed is known
+  REQUIRE_FALSE(h.builder().stats().indexing);
+  h.fs.write("/r/lost", "x");  // its CREATE was lost (a queue overflow): only the close arrives
+  h.path_record("/r", IN_CLOSE_WRITE, "lost", kBob);
+  h.advance(200);
+  CHECK(h.actions() == Lines{"create file /r/lost"});
+}
+
 TEST_CASE("whole filesystem: a file the index listed after it was created is still a create") {
   Harness h = whole_fs();
   h.start();

@@ -41,8 +41,7 @@ inline std::unique_ptr<Watcher> start_backend(Backend backend, uv_loop_t* loop,
                                  error);
   }
   options.fanotify_without_rename = backend == Backend::kFanotifyWithoutRename;
-  return start_fanotify_watcher(loop, std::move(options), std::move(sink), std::move(logger),
-                                error);
+  return start_fanotify_watcher(loop, options, std::move(sink), std::move(logger), error);
 }
 
 // Why fanotify cannot run here, or "" when it can (asked once, of the real kernel).

@@ -1,0 +1,289 @@
+// CatchUpRunner: the scans behind the catch-up at start and the rescans after an overflow.
+#include "watch/catch_up_runner.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "watch/real_file_system.h"
+
+namespace folderhook::watch {
+namespace {
+
+Timestamp now_stamp() {
+  return Timestamp{std::chrono::steady_clock::now(), std::chrono::system_clock::now()};
+}
+
+}  // namespace
+
+CatchUpRunner::CatchUpRunner(uv_loop_t* loop, ActionBuilder& builder, Logger logger,
+                             CatchUpOptions options, std::vector<std::string> ignore, Hooks hooks)
+    : loop_(loop),
+      builder_(builder),
+      logger_(std::move(logger)),
+      options_(std::move(options)),
+      ignore_(std::move(ignore)),
+      hooks_(std::move(hooks)),
+      backoff_(options_.rescan_backoff_min) {
+  timer_.data = this;
+}
+
+template <typename F>
+void CatchUpRunner::guard(F&& body) {
+  // Nothing may throw through a libuv callback.
+  try {
+    body();
+  } catch (const std::exception& e) {
+    logger_("error", "catch-up failed", {{"error", e.what()}});
+  } catch (...) {
+    logger_("error", "catch-up failed", {{"error", "unknown exception"}});
+  }
+}
+
+void CatchUpRunner::init() {
+  uv_timer_init(loop_, &timer_);
+  hooks_.hold();
+}
+
+bool CatchUpRunner::start(StartKind kind, std::string& error) {
+  auto job = std::make_unique<Job>();
+  job->start = true;
+  job->builder_walk = kind == StartKind::kBuilderWalk;
+  job->baseline = std::move(options_.index);
+  job->indexed = options_.indexed_roots;
+  job->report_unindexed = options_.report_unindexed;
+  if (job->builder_walk) walking_stats_ = builder_.stats();
+  if (queue(job, error)) return true;
+  options_.index = std::move(job->baseline);
+  return false;
+}
+
+void CatchUpRunner::close() {
+  if (closing_) return;
+  closing_ = true;
+  if (job_ != nullptr) job_->cancel.store(true);  // its completion releases the engine
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), [](uv_handle_t* handle) {
+    static_cast<CatchUpRunner*>(handle->data)->hooks_.release();
+  });
+}
+
+void CatchUpRunner::delivered(const std::vector<FileAction>& actions) {
+  if (!options_.enabled) return;
+  for (const FileAction& action : actions) {
+    if (job_ != nullptr) {
+      during_scan_.push_back(action);  // the index is with the scan; applied after it
+    } else {
+      apply_to_index(index_, action);
+    }
+  }
+}
+
+bool CatchUpRunner::queue(std::unique_ptr<Job>& job, std::string& error) {
+  job->runner = this;
+  job->began = now_stamp();
+  job->roots = builder_.top_roots();
+  job->ignore = ignore_;
+  job->expected = job->baseline.size();
+  job->req.data = job.get();
+  if (!job->start) job->indexed.insert(job->roots.begin(), job->roots.end());
+  const int rc = uv_queue_work(loop_, &job->req, run_job, job_done);
+  if (rc != 0) {
+    error = std::string("cannot start a scan: ") + uv_strerror(rc);
+    return false;
+  }
+  job_ = job.release();
+  hooks_.hold();
+  const auto every = static_cast<uint64_t>(std::max<int64_t>(1, options_.progress_interval.count()));
+  uv_timer_start(&timer_, on_timer, every, every);
+  return true;
+}
+
+// Worker thread.
+void CatchUpRunner::run_job(uv_work_t* req) {
+  auto* job = static_cast<Job*>(req->data);
+  try {
+    Index scan;
+    if (job->builder_walk) {
+      job->runner->builder_.start(job->began, {&scan, &job->progress, &job->cancel});
+    } else {
+      RealFileSystem fs(-1);  // stat and list only: no watches from this thread
+      auto found = scan_tree(fs, job->roots, job->ignore, job->baseline, job->began.wall,
+                             job->progress, job->cancel);
+      if (found) scan = std::move(*found);
+    }
+    if (job->cancel.load()) return;
+    job->found = scan.size();
+    for (const auto& [path, entry] : scan) {
+      if (entry.type == ObjectType::kDirectory) job->dirs.push_back(path);
+    }
+    job->result = catch_up(job->baseline, scan, job->roots, job->indexed,
+                           job->report_unindexed, job->began.wall);
+  } catch (const std::exception& e) {
+    job->error = e.what();
+  }
+}
+
+void CatchUpRunner::job_done(uv_work_t* req, int) {
+  std::unique_ptr<Job> job(static_cast<Job*>(req->data));
+  CatchUpRunner* self = job->runner;
+  if (!self->closing_) {
+    uv_timer_stop(&self->timer_);
+    self->guard([&] {
+      if (!job->error.empty()) self->logger_("error", "scan failed", {{"error", job->error}});
+      if (job->builder_walk) {
+        self->finish_walk_start(*job);
+      } else {
+        self->finish_scan(*job);
+      }
+    });
+  }
+  self->job_ = nullptr;
+  self->hooks_.release();  // may delete the engine, and this runner with it
+}
+
+// The builder's own walk was the scan: it already knows what the actions name.
+void CatchUpRunner::finish_walk_start(Job& job) {
+  job_ = nullptr;
+  index_ = std::move(job.baseline);
+  IndexUpdate update;
+  update.indexed_roots = job.roots;
+  for (const auto& [path, entry] : job.result.refreshed) index_[path] = entry;
+  update.entries = std::move(job.result.refreshed);
+  const size_t reported = job.result.actions.size();
+  if (options_.on_index) options_.on_index(std::move(update));
+  builder_.emit_catch_up(std::move(job.result.actions));
+  logger_("info", "catch-up done", scan_fields(job, reported));
+  std::string error;
+  if (!hooks_.go_live(error)) logger_("error", "cannot watch", {{"error", error}});
+  hooks_.drain();
+  check_overflow();
+  if (options_.on_ready && !closing_) options_.on_ready();
+}
+
+// A read-only scan, at start (nothing read live yet) or after an overflow (live records went
+// on meanwhile: an action about a path one of them named is dropped, the live one is newer).
+void CatchUpRunner::finish_scan(Job& job) {
+  if (!job.start) {
+    // What the kernel queued while the scan ran is news the builder names first, so that the
+    // catch-up does not repeat it: drain it while the scan still counts as in flight.
+    hooks_.drain();
+    check_overflow();
+  }
+  job_ = nullptr;
+  index_ = std::move(job.baseline);
+  for (const FileAction& action : during_scan_) apply_to_index(index_, action);
+  during_scan_.clear();
+  IndexUpdate update;
+  if (job.start) update.indexed_roots = job.roots;
+  for (auto& [path, entry] : job.result.refreshed) {
+    bool by_ancestor = false;
+    if (builder_.touched(path, by_ancestor)) continue;
+    index_[path] = entry;
+    update.entries.emplace_back(path, entry);
+  }
+  bool subtree_dropped = false;
+  const size_t found = job.result.actions.size();
+  const std::vector<std::string> dropped = builder_.apply_catch_up(
+      std::move(job.result.actions), job.dirs, now_stamp(), subtree_dropped);
+  for (const std::string& path : dropped) {
+    // Its directory's entries in the index may lack it: the next scan lists it again.
+    const auto slash = path.rfind('/');
+    const std::string parent = slash == 0 ? "/" : path.substr(0, slash);
+    if (auto it = index_.find(parent); it != index_.end()) it->second.meta.ctime_ns = 0;
+  }
+  if (!job.start) ++rescans_;
+  if ((job.start || !update.entries.empty()) && options_.on_index) {
+    options_.on_index(std::move(update));
+  }
+  nlohmann::json fields = scan_fields(job, found - dropped.size());
+  fields["dropped"] = dropped.size();
+  if (job.start) {
+    logger_("info", "catch-up done", fields);
+    std::string error;
+    if (!hooks_.go_live(error)) logger_("error", "cannot watch", {{"error", error}});
+    hooks_.drain();
+    check_overflow();
+    if (options_.on_ready && !closing_) options_.on_ready();
+    return;
+  }
+  fields["rescans"] = rescans_;
+  logger_("info", "rescan done", fields);
+  hooks_.drain();
+  if (rescan_again_ || subtree_dropped) {
+    // Still overflowing, or a directory moved under the scan: again, a little later.
+    rescan_again_ = false;
+    backoff_ = std::min(backoff_ * 2, options_.rescan_backoff_max);
+    request_rescan();
+  } else {
+    backoff_ = options_.rescan_backoff_min;
+  }
+}
+
+nlohmann::json CatchUpRunner::scan_fields(const Job& job, size_t reported) const {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - job.began.mono).count();
+  return {{"scanned", job.found},
+          {"reported", reported},
+          {"ms", ms},
+          {"rate_per_s", ms > 0 ? job.found * 1000 / static_cast<uint64_t>(ms) : job.found},
+          {"listings_skipped", job.progress.listings_skipped.load()}};
+}
+
+void CatchUpRunner::check_overflow() {
+  const uint64_t overflows = builder_.stats().overflows;
+  if (overflows == overflows_seen_) return;
+  overflows_seen_ = overflows;
+  request_rescan();
+}
+
+void CatchUpRunner::request_rescan() {
+  if (!options_.enabled || closing_) return;
+  if (job_ != nullptr) {
+    rescan_again_ = true;
+    return;
+  }
+  if (rescan_armed_) return;
+  rescan_armed_ = true;
+  uv_timer_start(&timer_, on_timer, static_cast<uint64_t>(backoff_.count()), 0);
+}
+
+void CatchUpRunner::on_timer(uv_timer_t* handle) {
+  auto* self = static_cast<CatchUpRunner*>(handle->data);
+  self->guard([&] {
+    if (self->job_ != nullptr) {
+      self->log_progress();
+    } else if (self->rescan_armed_) {
+      self->rescan_armed_ = false;
+      self->start_rescan();
+    }
+  });
+}
+
+void CatchUpRunner::start_rescan() {
+  auto job = std::make_unique<Job>();
+  job->baseline = std::move(index_);
+  builder_.begin_rescan();
+  std::string error;
+  if (!queue(job, error)) {
+    index_ = std::move(job->baseline);
+    logger_("error", "rescan failed", {{"error", error}});
+  }
+}
+
+void CatchUpRunner::log_progress() const {
+  const Job& job = *job_;
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - job.began.mono).count();
+  const uint64_t entries = job.progress.entries.load();
+  const double rate = elapsed > 0 ? static_cast<double>(entries) / elapsed : 0.0;
+  nlohmann::json fields = {{"scan", job.start ? "start" : "overflow"},
+                           {"directories", job.progress.directories.load()},
+                           {"entries", entries},
+                           {"rate_per_s", static_cast<uint64_t>(rate)},
+                           {"elapsed_s", static_cast<uint64_t>(elapsed)}};
+  if (job.expected > entries && rate > 0) {
+    fields["estimate_s"] = static_cast<uint64_t>(static_cast<double>(job.expected - entries) / rate);
+  }
+  logger_("info", "scan progress", fields);
+}
+
+}  // namespace folderhook::watch

@@ -1,0 +1,127 @@
+// CatchUpRunner: the catch-up scans of one backend (watch/index.h), shared by inotify and
+// fanotify. It keeps the index as the reported actions leave it, runs one scan at a time on
+// libuv's worker pool (at start, and after every queue overflow, with backoff while overflows
+// go on), diffs it against the index, and hands the difference to the ActionBuilder. A timer
+// writes progress lines while a scan runs and waits out the backoff between rescans.
+//
+// The start scan comes in two kinds. kBuilderWalk (inotify): the builder's own start() runs
+// on the worker, adding the watches as it lists; the builder belongs to the worker until it
+// ends. kReadOnly (fanotify, whose filesystem marks are live before the scan): the worker
+// only stats and lists, and the builder stays on the loop.
+//
+// Either way the engine starts reading its kernel descriptor only when go_live() is called,
+// after the start catch-up is out, so that every live record is news relative to the scan
+// (the kernel queues them meanwhile). Loop thread only, except the job's own worker.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "watch/action_builder.h"
+#include "watch/index.h"
+#include "watch/watcher.h"
+
+namespace folderhook::watch {
+
+class CatchUpRunner {
+ public:
+  enum class StartKind { kBuilderWalk, kReadOnly };
+
+  // What the runner needs from its engine.
+  struct Hooks {
+    std::function<void()> hold;     // one more thing keeps the engine alive (a job, the timer)
+    std::function<void()> release;  // and one less; the last release deletes the engine
+    std::function<void()> drain;    // read what the kernel queued, and deliver it
+    std::function<bool(std::string& error)> go_live;  // start reading the kernel descriptor
+  };
+
+  CatchUpRunner(uv_loop_t* loop, ActionBuilder& builder, Logger logger, CatchUpOptions options,
+                std::vector<std::string> ignore, Hooks hooks);
+  CatchUpRunner(const CatchUpRunner&) = delete;
+  CatchUpRunner& operator=(const CatchUpRunner&) = delete;
+
+  bool enabled() const { return options_.enabled; }
+  // Initialises the timer (holding the engine until close()).
+  void init();
+  // Queues the start scan. kBuilderWalk: the builder must not have been started.
+  bool start(StartKind kind, std::string& error);
+  // Hands the options back, index included: only before a successful start(), for an engine
+  // that could not start (the caller tries another backend with them).
+  CatchUpOptions give_back() { return std::move(options_); }
+  // Cancels a scan in flight (its completion releases the engine) and closes the timer.
+  void close();
+
+  // Keeps the index current: call with every batch of actions before it goes to the sink.
+  void delivered(const std::vector<FileAction>& actions);
+  // Call after records were fed: an overflow among them asks for a rescan.
+  void check_overflow();
+
+  // While the builder walks on a worker, the stats it had before.
+  const WatchStats* stats_while_walking() const {
+    return job_ != nullptr && job_->builder_walk ? &walking_stats_ : nullptr;
+  }
+  uint64_t rescans() const { return rescans_; }
+
+ private:
+  // One catch-up scan in flight: at start or after an overflow. The runner owns it; the worker
+  // touches only the job (and, with kBuilderWalk, the builder).
+  struct Job {
+    uv_work_t req{};
+    CatchUpRunner* runner = nullptr;
+    bool start = false;
+    bool builder_walk = false;
+    Timestamp began;
+    Index baseline;  // the index the scan is diffed against, handed back afterwards
+    std::set<std::string> indexed;
+    bool report_unindexed = false;
+    std::vector<std::string> roots;
+    std::vector<std::string> ignore;
+    uint64_t expected = 0;  // entries in the baseline: the progress estimate
+    CatchUp result;
+    std::vector<std::string> dirs;  // directories found, parents first
+    uint64_t found = 0;
+    std::string error;
+    ScanProgress progress;
+    std::atomic<bool> cancel{false};
+  };
+
+  bool queue(std::unique_ptr<Job>& job, std::string& error);
+  static void run_job(uv_work_t* req);
+  static void job_done(uv_work_t* req, int status);
+  static void on_timer(uv_timer_t* handle);
+  void finish_walk_start(Job& job);
+  void finish_scan(Job& job);
+  void request_rescan();
+  void start_rescan();
+  void log_progress() const;
+  nlohmann::json scan_fields(const Job& job, size_t reported) const;
+  template <typename F>
+  void guard(F&& body);
+
+  uv_loop_t* loop_;
+  ActionBuilder& builder_;
+  Logger logger_;
+  CatchUpOptions options_;
+  std::vector<std::string> ignore_;
+  Hooks hooks_;
+  uv_timer_t timer_{};
+  bool closing_ = false;
+  Index index_;                          // the caller's index as the actions so far left it
+  Job* job_ = nullptr;                   // the scan in flight
+  std::vector<FileAction> during_scan_;  // actions delivered while index_ was with the scan
+  WatchStats walking_stats_;
+  uint64_t overflows_seen_ = 0;
+  uint64_t rescans_ = 0;
+  bool rescan_armed_ = false;  // the timer waits to start a rescan
+  bool rescan_again_ = false;  // an overflow happened during the scan in flight
+  std::chrono::milliseconds backoff_{250};
+};
+
+}  // namespace folderhook::watch
