@@ -6,6 +6,8 @@
 #include <csignal>
 #include <deque>
 #include <memory>
+#include <set>
+#include <string>
 
 #include "agent/behaviors.h"
 #include "agent/index_sync.h"
@@ -32,6 +34,12 @@ std::vector<watch::RootOptions> roots_of(const Config& config) {
   std::vector<watch::RootOptions> roots;
   for (const FolderRule& rule : config.folders) roots.push_back({rule.path, rule.temp_patterns});
   return roots;
+}
+
+std::set<std::string> folder_paths(const Config& config) {
+  std::set<std::string> paths;
+  for (const FolderRule& rule : config.folders) paths.insert(rule.path);
+  return paths;
 }
 
 bool same_roots(const Config& a, const Config& b) {
@@ -138,6 +146,10 @@ class Agent {
       beat();  // the watches now exist: the metrics say so at once
       if (!live_at_start_) watching();
       ready();
+      if (roots_waiting_) {
+        roots_waiting_ = false;
+        reload("a folder list change waited for the start catch-up");
+      }
     };
     return o;
   }
@@ -398,7 +410,6 @@ class Agent {
         next->notify.from != config_.notify.from) {
       ignored.push_back("[delivery] and [notify]");
     }
-    if (!same_roots(*next, config_)) ignored.push_back("the list of folder paths and temp_patterns");
     if (next->backend != config_.backend) ignored.push_back("agent.backend");
     if (next->interfaces != config_.interfaces) ignored.push_back("[interfaces]");
     next->backend = config_.backend;
@@ -407,10 +418,23 @@ class Agent {
     next->status_listen = config_.status_listen;
     next->delivery = config_.delivery;
     next->notify = config_.notify;
+    nlohmann::json added = nlohmann::json::array(), removed = nlohmann::json::array();
+    std::string waits;
     if (!same_roots(*next, config_)) {
-      // The watch table is built at start: keep watching the old folders, route by new rules
-      // only where the folder list is unchanged.
-      next->folders = config_.folders;
+      // Watched and caught up (new folders), forgotten (gone ones): the watcher does both.
+      if (watcher_->set_roots(roots_of(*next), waits)) {
+        for (const std::string& path : folder_paths(*next)) {
+          if (!folder_paths(config_).count(path)) added.push_back(path);
+        }
+        for (const std::string& path : folder_paths(config_)) {
+          if (!folder_paths(*next).count(path)) removed.push_back(path);
+        }
+      } else {
+        // Not now (the start catch-up runs): the old folders stay, and so does their routing,
+        // until on_ready reads the rules again.
+        next->folders = config_.folders;
+        roots_waiting_ = true;
+      }
     }
     config_ = std::move(*next);
     if (has_behaviors()) {
@@ -422,6 +446,9 @@ class Agent {
       uv_timer_stop(&behavior_timer_);
     }
     nlohmann::json fields = {{"why", why}, {"folders", config_.folders.size()}};
+    if (!added.empty()) fields["folders_added"] = added;
+    if (!removed.empty()) fields["folders_removed"] = removed;
+    if (!waits.empty()) fields["folders_unchanged_until_catch_up"] = waits;
     if (!ignored.empty()) fields["needs_restart"] = ignored;
     log_.write("info", "rules reloaded", fields);
   }
@@ -471,6 +498,8 @@ class Agent {
   bool stopping_ = false;
   // fanotify: watching from the start (its marks), before the catch-up is out.
   bool live_at_start_ = false;
+  // A reload changed the folder list during the start catch-up: applied once it is out.
+  bool roots_waiting_ = false;
 };
 
 }  // namespace

@@ -9,46 +9,55 @@
 
 namespace folderhook::watch {
 
-ActionBuilder::ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger, Scope scope)
-    : options_(std::move(options)), fs_(fs), logger_(std::move(logger)), scope_(scope) {
+std::vector<std::string> ActionBuilder::top_roots_of(const std::vector<RootOptions>& options) {
   std::vector<std::string> roots;
-  for (const RootOptions& root : options_.roots) roots.push_back(root.path);
+  for (const RootOptions& root : options) roots.push_back(root.path);
   std::sort(roots.begin(), roots.end());
   roots.erase(std::unique(roots.begin(), roots.end()), roots.end());
   // Nested roots are watched through the root that contains them: each directory once.
+  std::vector<std::string> top;
   for (const std::string& root : roots) {
     const bool nested = std::any_of(roots.begin(), roots.end(), [&](const std::string& other) {
       return other != root && path_is_within(root, other);
     });
-    if (!nested) top_roots_.push_back(root);
+    if (!nested) top.push_back(root);
   }
+  return top;
+}
+
+ActionBuilder::ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger, Scope scope)
+    : options_(std::move(options)), fs_(fs), logger_(std::move(logger)), scope_(scope) {
+  top_roots_ = top_roots_of(options_.roots);
 }
 
 void ActionBuilder::start(Timestamp now) { start(now, StartScan{}); }
 
 void ActionBuilder::start(Timestamp now, StartScan scan) {
   start_scan_ = scan;
-  for (const std::string& root : top_roots_) {
-    const auto info = fs_.stat(root);
-    if (info && info->kind == FileKind::kDirectory) {
-      entries_[root] = Entry{FileKind::kDirectory, info->uid};
-      if (whole_fs()) {
-        index_stack_.push_back(root);  // tick() builds the index: the marks are already live
-      } else {
-        if (scan.snapshot) {
-          (*scan.snapshot)[root] = IndexEntry{ObjectType::kDirectory, meta_of(*info, now.wall)};
-        }
-        watch_tree(root, ScanMode::kInitial, now);
-      }
-    } else {
-      missing_roots_.insert(root);
-      root_recheck_ = now.mono + kRootRecheck;
-      log("warn", "watched folder does not exist yet; it will be watched when it appears",
-          {{"path", root}});
-    }
-  }
+  for (const std::string& root : top_roots_) start_root(root, now);
   report_watch_failures();
   start_scan_ = {};
+}
+
+void ActionBuilder::start_root(const std::string& root, Timestamp now) {
+  const auto info = fs_.stat(root);
+  if (info && info->kind == FileKind::kDirectory) {
+    entries_[root] = Entry{FileKind::kDirectory, info->uid};
+    if (whole_fs()) {
+      index_stack_.push_back(root);  // tick() builds the index: the marks are already live
+    } else {
+      if (start_scan_.snapshot) {
+        (*start_scan_.snapshot)[root] =
+            IndexEntry{ObjectType::kDirectory, meta_of(*info, now.wall)};
+      }
+      watch_tree(root, ScanMode::kInitial, now);
+    }
+  } else {
+    missing_roots_.insert(root);
+    root_recheck_ = now.mono + kRootRecheck;
+    log("warn", "watched folder does not exist yet; it will be watched when it appears",
+        {{"path", root}});
+  }
 }
 
 void ActionBuilder::feed(const RawRecord& record, Timestamp now) {

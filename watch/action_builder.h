@@ -87,6 +87,15 @@ class ActionBuilder {
   void start(Timestamp now);
   void start(Timestamp now, StartScan scan);
 
+  // Changes the folders while running (a reload of the rules), after start(). A top root that
+  // was not watched is watched and listed as start() would (reporting nothing); what lies
+  // only under a root that is gone is forgotten without a report, its watches removed; the
+  // temp_patterns are the new ones from here on. Returns the new top roots: what changed in
+  // them while nothing watched is for a catch-up scan to say.
+  std::vector<std::string> set_roots(std::vector<RootOptions> roots, Timestamp now);
+  // The roots that are walked, out of a folder list: a root nested in another is left out.
+  static std::vector<std::string> top_roots_of(const std::vector<RootOptions>& roots);
+
   // Catch-up (watch/index.h). At start, emits the catch-up actions as they are: the walk of
   // start() is the scan they were diffed against, so the builder already knows what they name.
   // After an overflow, begin_rescan() before the scan, then apply_catch_up() with its result:
@@ -185,7 +194,9 @@ class ActionBuilder {
   void root_gone(const std::string& dir, Timestamp now);
   void on_overflow(Timestamp now);
 
-  // trees, roots and watches (action_builder_tree.cpp)
+  // trees, roots and watches (action_builder_tree.cpp, action_builder_roots.cpp)
+  void start_root(const std::string& root, Timestamp now);
+  void forget_root(const std::string& root);
   void on_directory_created(const std::string& path, Timestamp now);
   void watch_tree(const std::string& top, ScanMode mode, Timestamp now);
   // Watches and lists one directory; pushes its subdirectories, parents first.

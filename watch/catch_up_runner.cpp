@@ -80,11 +80,16 @@ void CatchUpRunner::delivered(const std::vector<FileAction>& actions) {
 bool CatchUpRunner::queue(std::unique_ptr<Job>& job, std::string& error) {
   job->runner = this;
   job->began = now_stamp();
-  job->roots = builder_.top_roots();
+  if (job->roots.empty()) job->roots = builder_.top_roots();
   job->ignore = ignore_;
   job->expected = job->baseline.size();
   job->req.data = job.get();
-  if (!job->start) job->indexed.insert(job->roots.begin(), job->roots.end());
+  if (job->added) {
+    job->indexed = options_.indexed_roots;
+    job->report_unindexed = options_.report_unindexed;
+  } else if (!job->start) {
+    job->indexed.insert(job->roots.begin(), job->roots.end());
+  }
   const int rc = uv_queue_work(loop_, &job->req, run_job, job_done);
   if (rc != 0) {
     error = std::string("cannot start a scan: ") + uv_strerror(rc);
@@ -125,7 +130,9 @@ void CatchUpRunner::run_job(uv_work_t* req) {
 void CatchUpRunner::job_done(uv_work_t* req, int) {
   std::unique_ptr<Job> job(static_cast<Job*>(req->data));
   CatchUpRunner* self = job->runner;
-  if (!self->closing_) {
+  if (self->closing_) {
+    self->job_ = nullptr;
+  } else {
     uv_timer_stop(&self->timer_);
     self->guard([&] {
       if (!job->error.empty()) self->logger_("error", "scan failed", {{"error", job->error}});
@@ -135,8 +142,15 @@ void CatchUpRunner::job_done(uv_work_t* req, int) {
         self->finish_scan(*job);
       }
     });
+    if (self->job_ == job.get()) self->job_ = nullptr;  // a finish that threw before it let go
+    self->guard([&] {
+      // New folders first (a rescan would take them for indexed), then a rescan that waits.
+      self->start_next();
+      if (self->job_ == nullptr && self->rescan_armed_) {
+        uv_timer_start(&self->timer_, on_timer, static_cast<uint64_t>(self->backoff_.count()), 0);
+      }
+    });
   }
-  self->job_ = nullptr;
   self->hooks_.release();  // may delete the engine, and this runner with it
 }
 
@@ -146,6 +160,7 @@ void CatchUpRunner::finish_walk_start(Job& job) {
   index_ = std::move(job.baseline);
   IndexUpdate update;
   update.indexed_roots = job.roots;
+  options_.indexed_roots.insert(job.roots.begin(), job.roots.end());
   for (const auto& [path, entry] : job.result.refreshed) index_[path] = entry;
   update.entries = std::move(job.result.refreshed);
   const size_t reported = job.result.actions.size();
@@ -168,18 +183,31 @@ void CatchUpRunner::finish_scan(Job& job) {
     hooks_.drain();
     check_overflow();
   }
+  if (job.start || job.added) {
+    options_.indexed_roots.insert(job.roots.begin(), job.roots.end());
+  }
   job_ = nullptr;
   index_ = std::move(job.baseline);
   for (const FileAction& action : during_scan_) apply_to_index(index_, action);
   during_scan_.clear();
   IndexUpdate update;
-  if (job.start) update.indexed_roots = job.roots;
+  if (job.start || job.added) update.indexed_roots = job.roots;
   for (auto& [path, entry] : job.result.refreshed) {
     bool by_ancestor = false;
     if (builder_.touched(path, by_ancestor)) continue;
     index_[path] = entry;
     update.entries.emplace_back(path, entry);
   }
+  // A folder dropped from the rules while the scan ran: its differences are no one's news.
+  const auto& tops = builder_.top_roots();
+  const auto watched = [&](const std::string& path) {
+    return !path.empty() && std::any_of(tops.begin(), tops.end(), [&](const std::string& top) {
+      return path_is_within(path, top);
+    });
+  };
+  std::erase_if(job.result.actions, [&](const FileAction& action) {
+    return !watched(action.path) && !watched(action.destination);
+  });
   bool subtree_dropped = false;
   const size_t found = job.result.actions.size();
   const std::vector<std::string> dropped = builder_.apply_catch_up(
@@ -190,8 +218,8 @@ void CatchUpRunner::finish_scan(Job& job) {
     const std::string parent = slash == 0 ? "/" : path.substr(0, slash);
     if (auto it = index_.find(parent); it != index_.end()) it->second.meta.ctime_ns = 0;
   }
-  if (!job.start) ++rescans_;
-  if ((job.start || !update.entries.empty()) && options_.on_index) {
+  if (!job.start && !job.added) ++rescans_;
+  if ((job.start || job.added || !update.entries.empty()) && options_.on_index) {
     options_.on_index(std::move(update));
   }
   nlohmann::json fields = scan_fields(job, found - dropped.size());
@@ -205,16 +233,50 @@ void CatchUpRunner::finish_scan(Job& job) {
     if (options_.on_ready && !closing_) options_.on_ready();
     return;
   }
-  fields["rescans"] = rescans_;
-  logger_("info", "rescan done", fields);
+  if (job.added) {
+    fields["folders"] = job.roots;
+    logger_("info", "catch-up done", fields);
+  } else {
+    fields["rescans"] = rescans_;
+    logger_("info", "rescan done", fields);
+  }
   hooks_.drain();
   if (rescan_again_ || subtree_dropped) {
     // Still overflowing, or a directory moved under the scan: again, a little later.
     rescan_again_ = false;
     backoff_ = std::min(backoff_ * 2, options_.rescan_backoff_max);
     request_rescan();
-  } else {
+  } else if (!job.added) {
     backoff_ = options_.rescan_backoff_min;
+  }
+}
+
+void CatchUpRunner::scan_added(std::vector<std::string> roots) {
+  if (!options_.enabled || closing_ || roots.empty()) return;
+  added_roots_.insert(added_roots_.end(), roots.begin(), roots.end());
+  start_next();
+}
+
+void CatchUpRunner::start_next() {
+  if (job_ != nullptr || closing_ || added_roots_.empty()) return;
+  auto job = std::make_unique<Job>();
+  job->added = true;
+  // Roots still watched: set_roots may have been called again since.
+  for (const std::string& root : added_roots_) {
+    const auto& tops = builder_.top_roots();
+    if (std::find(tops.begin(), tops.end(), root) != tops.end() &&
+        std::find(job->roots.begin(), job->roots.end(), root) == job->roots.end()) {
+      job->roots.push_back(root);
+    }
+  }
+  added_roots_.clear();
+  if (job->roots.empty()) return;
+  job->baseline = std::move(index_);
+  builder_.begin_rescan();
+  std::string error;
+  if (!queue(job, error)) {
+    index_ = std::move(job->baseline);
+    logger_("error", "catch-up of new folders failed", {{"error", error}});
   }
 }
 
@@ -275,7 +337,7 @@ void CatchUpRunner::log_progress() const {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - job.began.mono).count();
   const uint64_t entries = job.progress.entries.load();
   const double rate = elapsed > 0 ? static_cast<double>(entries) / elapsed : 0.0;
-  nlohmann::json fields = {{"scan", job.start ? "start" : "overflow"},
+  nlohmann::json fields = {{"scan", job.start ? "start" : job.added ? "added" : "overflow"},
                            {"directories", job.progress.directories.load()},
                            {"entries", entries},
                            {"rate_per_s", static_cast<uint64_t>(rate)},

@@ -58,6 +58,11 @@ class CatchUpRunner {
   // Cancels a scan in flight (its completion releases the engine) and closes the timer.
   void close();
 
+  // Folders new in the rules (ActionBuilder::set_roots has watched them): their catch-up, as at
+  // start, while live records go on being read (a difference one of them named is dropped).
+  // Queued behind a scan in flight.
+  void scan_added(std::vector<std::string> roots);
+
   // Keeps the index current: call with every batch of actions before it goes to the sink.
   void delivered(const std::vector<FileAction>& actions);
   // Call after records were fed: an overflow among them asks for a rescan.
@@ -68,6 +73,8 @@ class CatchUpRunner {
     return job_ != nullptr && job_->builder_walk ? &walking_stats_ : nullptr;
   }
   uint64_t rescans() const { return rescans_; }
+  // The start catch-up is not out yet.
+  bool starting() const { return job_ != nullptr && job_->start; }
 
  private:
   // One catch-up scan in flight: at start or after an overflow. The runner owns it; the worker
@@ -77,6 +84,7 @@ class CatchUpRunner {
     CatchUpRunner* runner = nullptr;
     bool start = false;
     bool builder_walk = false;
+    bool added = false;  // the catch-up of folders new in the rules
     Timestamp began;
     Index baseline;  // the index the scan is diffed against, handed back afterwards
     std::set<std::string> indexed;
@@ -100,6 +108,7 @@ class CatchUpRunner {
   void finish_scan(Job& job);
   void request_rescan();
   void start_rescan();
+  void start_next();  // a queued catch-up of added folders, else a rescan that waits
   void log_progress() const;
   nlohmann::json scan_fields(const Job& job, size_t reported) const;
   template <typename F>
@@ -121,6 +130,7 @@ class CatchUpRunner {
   uint64_t rescans_ = 0;
   bool rescan_armed_ = false;  // the timer waits to start a rescan
   bool rescan_again_ = false;  // an overflow happened during the scan in flight
+  std::vector<std::string> added_roots_;  // new folders waiting for their catch-up
   std::chrono::milliseconds backoff_{250};
 };
 

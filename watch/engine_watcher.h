@@ -2,12 +2,15 @@
 // fd, ActionBuilder) frees itself from its last close callback, so the handle only hands it
 // the close and keeps the last stats for after.
 //
-// Engine needs `void close(std::function<void()> done)` (nullptr allowed) and
-// `WatchStats stats() const`. Loop thread only.
+// Engine needs `void close(std::function<void()> done)` (nullptr allowed),
+// `WatchStats stats() const` and `bool set_roots(std::vector<RootOptions>, std::string&)`.
+// Loop thread only.
 #pragma once
 
 #include <functional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "watch/watcher.h"
 
@@ -33,6 +36,13 @@ class EngineWatcher : public Watcher {
     engine->close(std::move(done));
   }
   WatchStats stats() const override { return engine_ ? engine_->stats() : closed_stats_; }
+  bool set_roots(std::vector<RootOptions> roots, std::string& error) override {
+    if (engine_ == nullptr) {
+      error = "the watcher is closed";
+      return false;
+    }
+    return engine_->set_roots(std::move(roots), error);
+  }
 
  private:
   Engine* engine_;

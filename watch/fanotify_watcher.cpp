@@ -144,6 +144,26 @@ class Engine {
 
   CatchUpOptions give_back_catch_up() { return runner_.give_back(); }
 
+  bool set_roots(std::vector<RootOptions> roots, std::string& error) {
+    if (closing_ || runner_.starting()) {
+      error = closing_ ? "the watcher is closing" : "the start catch-up is still running";
+      return false;
+    }
+    read_all();  // what happened before is named under the old folder list
+    deliver();
+    const std::vector<std::string> before = roots_;
+    roots_.clear();
+    for (const RootOptions& root : roots) roots_.push_back(root.path);
+    if (!mark_filesystems(error)) {  // a new folder on a filesystem not marked yet
+      roots_ = before;
+      return false;
+    }
+    std::vector<std::string> added = builder_.set_roots(std::move(roots), now_stamp());
+    deliver();
+    runner_.scan_added(std::move(added));
+    return true;
+  }
+
   WatchStats stats() const {
     WatchStats stats = builder_.stats();
     stats.marks = marked_.size();

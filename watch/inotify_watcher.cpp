@@ -80,6 +80,19 @@ class Engine {
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
   }
 
+  bool set_roots(std::vector<RootOptions> roots, std::string& error) {
+    if (closing_ || runner_.starting()) {
+      error = closing_ ? "the watcher is closing" : "the start catch-up is still running";
+      return false;
+    }
+    read_all();  // what happened before is named under the old folder list
+    deliver();
+    std::vector<std::string> added = builder_.set_roots(std::move(roots), now_stamp());
+    deliver();
+    runner_.scan_added(std::move(added));
+    return true;
+  }
+
   // While the start walk runs on a worker the builder is the worker's: report what was known.
   WatchStats stats() const {
     if (const WatchStats* walking = runner_.stats_while_walking()) return *walking;

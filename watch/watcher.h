@@ -93,6 +93,12 @@ class Watcher {
   // Stops reading, closes every handle, and calls `done` from the last close callback.
   virtual void close(std::function<void()> done) = 0;
   virtual WatchStats stats() const = 0;
+  // Changes the folders (a reload of the rules): new ones are watched and caught up against
+  // the index as at start (CatchUpOptions::on_index names them indexed), gone ones are
+  // forgotten without a report, and temp_patterns change for all. What was already read is
+  // named under the old list first. false and `error` while the start catch-up still runs (try
+  // again after on_ready) or after close().
+  virtual bool set_roots(std::vector<RootOptions> roots, std::string& error) = 0;
 };
 
 // Starts watching. On failure returns nullptr and sets `error` (one line, for the operator).
