@@ -159,8 +159,10 @@ void CatchUpRunner::finish_walk_start(Job& job) {
   job_ = nullptr;
   index_ = std::move(job.baseline);
   IndexUpdate update;
-  update.indexed_roots = job.roots;
-  options_.indexed_roots.insert(job.roots.begin(), job.roots.end());
+  if (job.error.empty()) {  // a failed scan indexed nothing: the next start tries again
+    update.indexed_roots = job.roots;
+    options_.indexed_roots.insert(job.roots.begin(), job.roots.end());
+  }
   for (const auto& [path, entry] : job.result.refreshed) index_[path] = entry;
   update.entries = std::move(job.result.refreshed);
   const size_t reported = job.result.actions.size();
@@ -183,15 +185,15 @@ void CatchUpRunner::finish_scan(Job& job) {
     hooks_.drain();
     check_overflow();
   }
-  if (job.start || job.added) {
-    options_.indexed_roots.insert(job.roots.begin(), job.roots.end());
-  }
+  // A failed scan indexed nothing: such a folder stays unindexed (the next scan tries again).
+  const bool indexes = (job.start || job.added) && job.error.empty();
+  if (indexes) options_.indexed_roots.insert(job.roots.begin(), job.roots.end());
   job_ = nullptr;
   index_ = std::move(job.baseline);
   for (const FileAction& action : during_scan_) apply_to_index(index_, action);
   during_scan_.clear();
   IndexUpdate update;
-  if (job.start || job.added) update.indexed_roots = job.roots;
+  if (indexes) update.indexed_roots = job.roots;
   for (auto& [path, entry] : job.result.refreshed) {
     bool by_ancestor = false;
     if (builder_.touched(path, by_ancestor)) continue;
