@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include <toml++/toml.h>
@@ -24,6 +25,21 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::string_view kInterfaces[] = {"web", "ftp", "robot", "jsapi", "restapi", "sftp", "dav"};
+
+// The keys each table accepts: what check_keys() matches against, and what known_keys() tells
+// the docs' tests. A new key goes here, in etc/rules.toml and in the README's table.
+constexpr std::string_view kTopKeys[] = {"agent", "delivery", "notify", "interfaces", "folder"};
+constexpr std::string_view kAgentKeys[] = {"state_dir",      "log_file",      "log_format",
+                                           "root",           "status_listen", "behavior_interval",
+                                           "robot_username", "backend",       "initial_scan"};
+constexpr std::string_view kDeliveryKeys[] = {"timeout", "retry", "success", "connections",
+                                              "ca_file"};
+constexpr std::string_view kNotifyKeys[] = {"smtp_url", "from", "to"};
+constexpr std::string_view kFolderKeys[] = {
+    "path",          "urls",   "interface", "username", "actions",    "include",        "exclude",
+    "temp_patterns", "method", "headers",   "secret",   "file_field", "max_file_bytes", "behavior"};
+constexpr std::string_view kBehaviorKeys[] = {"kind", "after", "include", "remove_empty_dirs",
+                                              "to"};
 
 // Levenshtein distance, for "did you mean" on unknown keys.
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -65,12 +81,7 @@ class Parser {
 
   // Reports keys of `table` that are not in `known`, with a suggestion when one is close.
   void check_keys(const toml::table& table, std::string_view where,
-                  std::initializer_list<std::string_view> known) {
-    check_keys(table, where, std::vector<std::string_view>(known));
-  }
-
-  void check_keys(const toml::table& table, std::string_view where,
-                  const std::vector<std::string_view>& known) {
+                  std::span<const std::string_view> known) {
     for (const auto& [key, node] : table) {
       const std::string_view name = key.str();
       if (std::find(known.begin(), known.end(), name) != known.end()) continue;
@@ -138,8 +149,7 @@ class Parser {
   }
 
   void parse_agent(const toml::table& t, Config& config) {
-    check_keys(t, "[agent]", {"state_dir", "log_file", "log_format", "root", "status_listen",
-                              "behavior_interval", "robot_username", "backend", "initial_scan"});
+    check_keys(t, "[agent]", kAgentKeys);
     if (const toml::node* node = t.get("behavior_interval")) {
       if (auto d = duration(*node, "agent.behavior_interval")) {
         if (d->count() < 100) error(node, "agent.behavior_interval must be at least 100ms");
@@ -189,7 +199,7 @@ class Parser {
   }
 
   void parse_delivery(const toml::table& t, Config& config) {
-    check_keys(t, "[delivery]", {"timeout", "retry", "success", "connections", "ca_file"});
+    check_keys(t, "[delivery]", kDeliveryKeys);
     if (auto v = string(t, "ca_file", "delivery")) {
       if (v->empty()) error(t.get("ca_file"), "delivery.ca_file must not be empty");
       else config.delivery.ca_file = normalise(*v, base_dir_);
@@ -225,7 +235,7 @@ class Parser {
   }
 
   void parse_notify(const toml::table& t, Config& config) {
-    check_keys(t, "[notify]", {"smtp_url", "from", "to"});
+    check_keys(t, "[notify]", kNotifyKeys);
     if (auto v = string(t, "smtp_url", "notify")) config.notify.smtp_url = *v;
     if (auto v = string(t, "from", "notify")) config.notify.from = *v;
     config.notify.to = string_list(t, "to", "notify");
@@ -243,7 +253,7 @@ class Parser {
   // [interfaces]: each key an interface, each value the process names that mean it. A listed
   // interface replaces its default list; the others keep theirs.
   void parse_interfaces(const toml::table& t, Config& config) {
-    check_keys(t, "[interfaces]", {std::begin(kInterfaces), std::end(kInterfaces)});
+    check_keys(t, "[interfaces]", kInterfaces);
     for (const auto& [key, node] : t) {
       const std::string name(key.str());
       if (std::find(std::begin(kInterfaces), std::end(kInterfaces), name) == std::end(kInterfaces)) {
@@ -258,9 +268,7 @@ class Parser {
   }
 
   void parse_folder(const toml::table& t, Config& config) {
-    check_keys(t, "[[folder]]", {"path", "urls", "interface", "username", "actions", "include",
-                                 "exclude", "temp_patterns", "method", "headers", "secret",
-                                 "file_field", "max_file_bytes", "behavior"});
+    check_keys(t, "[[folder]]", kFolderKeys);
     FolderRule rule;
     rule.line = static_cast<int>(t.source().begin.line);
     rule.column = static_cast<int>(t.source().begin.column);
@@ -387,7 +395,7 @@ class Parser {
   }
 
   void parse_behavior(const toml::table& t, FolderRule& rule) {
-    check_keys(t, "[[folder.behavior]]", {"kind", "after", "include", "remove_empty_dirs", "to"});
+    check_keys(t, "[[folder.behavior]]", kBehaviorKeys);
     Behavior b;
     b.line = static_cast<int>(t.source().begin.line);
     b.column = static_cast<int>(t.source().begin.column);
@@ -435,7 +443,7 @@ class Parser {
     config.state_dir = "/var/lib/folderhook";
     config.delivery.retry = default_retry_schedule();
     config.interfaces = default_interfaces();
-    check_keys(root, "the rules file", {"agent", "delivery", "notify", "interfaces", "folder"});
+    check_keys(root, "the rules file", kTopKeys);
 
     auto section = [&](std::string_view name, auto&& parse_one) {
       const toml::node* node = root.get(name);
@@ -526,6 +534,16 @@ bool holds_secrets(const Config& config) {
 std::string ConfigError::to_string() const {
   if (line <= 0) return file + ": " + message;
   return file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
+}
+
+std::vector<KnownKeys> known_keys() {
+  const auto list = [](std::span<const std::string_view> keys) {
+    return std::vector<std::string_view>(keys.begin(), keys.end());
+  };
+  return {{"", list(kTopKeys)},           {"agent", list(kAgentKeys)},
+          {"delivery", list(kDeliveryKeys)}, {"notify", list(kNotifyKeys)},
+          {"interfaces", list(kInterfaces)}, {"folder", list(kFolderKeys)},
+          {"folder.behavior", list(kBehaviorKeys)}};
 }
 
 std::vector<std::string> default_temp_patterns() {

@@ -78,7 +78,7 @@ struct Config {
   std::string root;       // "" or absolute: reported paths are relative to it, with a leading /
   std::string status_listen = "127.0.0.1:9780";  // "" = no status endpoint
   // A folder never indexed (first start): report what is in it as created ("report"), or only
-  // index it ("build", the default). inotify only (the catch-up needs its watch walk).
+  // index it ("build", the default).
   bool initial_scan_report = false;
   std::chrono::milliseconds behavior_interval{60'000};
   std::string robot_username = "folderhook";
@@ -89,6 +89,14 @@ struct Config {
   NotifyConfig notify;
   std::vector<FolderRule> folders;
 };
+
+// The keys the parser accepts in each table: "" is the top level, "folder.behavior" is
+// [[folder.behavior]]. Any other key is an error (with a did-you-mean). For the docs' tests.
+struct KnownKeys {
+  std::string_view table;
+  std::vector<std::string_view> keys;
+};
+std::vector<KnownKeys> known_keys();
 
 std::vector<std::string> default_temp_patterns();
 // The process names of each interface when [interfaces] does not list it.

@@ -41,6 +41,17 @@ TEST_CASE("check accepts a valid rules file with a one-line summary") {
   CHECK(out == dir / "rules.toml" + ": ok, 1 folder(s), 1 url(s), state in " + dir / "state" + "\n");
 }
 
+TEST_CASE("check accepts the sample etc/rules.toml that ./dev demo runs") {
+  // Its paths are relative to the working directory, as when ./dev demo runs it.
+  TempDir dir;
+  shell("mkdir " + dir / "demo");
+  const int code = shell("cd " + dir.path() + " && " + FOLDERHOOK_BINARY + " check --config " +
+                         SAMPLE_RULES + " > " + dir / "out" + " 2>&1");
+  CHECK(code == 0);
+  CHECK(read_file(dir / "out") == std::string(SAMPLE_RULES) + ": ok, 1 folder(s), 1 url(s), " +
+                                      "state in " + dir / ".folderhook" + "\n");
+}
+
 TEST_CASE("a missing rules file ends check and run with exit 2 and the reason") {
   TempDir dir;
   for (const std::string command : {"check", "run"}) {
