@@ -215,12 +215,14 @@ void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
   write.at = now.wall;
   if (actor_.pid != 0) write.actor = actor_;
   if (info) write.size_seen = info->size;
-  // Several writes inside the window are one operation: every close restarts it. A temp file
-  // waits for its rename instead.
+  // A temp file waits for its rename. Any other is named now, its content complete, unless
+  // something says it may still change: then the settle window merges the writes that follow,
+  // every close restarting it.
   if (write.temp) {
     write.deadline.reset();
   } else {
     write.deadline = now.mono + options_.settle;
+    name_at_close(path, now);
   }
 }
 
@@ -241,7 +243,10 @@ void ActionBuilder::on_close_nowrite(const std::string& path, Timestamp now) {
       // Its creator closed it without writing: it is complete, and empty.
       write.closed = true;
       write.at = now.wall;
-      if (!write.temp) write.deadline = now.mono + options_.settle;
+      if (!write.temp) {
+        write.deadline = now.mono + options_.settle;
+        name_at_close(path, now);
+      }
     }
     return;  // a file still settling is not read by anyone worth naming
   }
@@ -361,7 +366,13 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     if (!write.temp) write.is_new = entries_.count(path) == 0;
     if (actor_.pid != 0) write.actor = actor_;
     writes_[path] = write;
+    if (auto open = open_counts_.find(move.path); open != open_counts_.end()) {
+      open_counts_[path] += open->second;  // its writer may hold it open under the new name
+      open_counts_.erase(move.path);
+    }
     fill_slot(move.slot);
+    // A completed temp upload is named at its rename, like a file at its close.
+    name_at_close(path, now);
     return;
   }
   Entry entry;

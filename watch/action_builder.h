@@ -1,7 +1,8 @@
 // ActionBuilder: the state machine that turns raw inotify records into FileActions the way a
 // person would name them. It owns the recursive watch table and an index of what exists, pairs
-// moves by cookie, waits for uploads to complete (CLOSE_WRITE, then the settle window), infers
-// copies, hides temp-name uploads and the agent's own reads.
+// moves by cookie, names a written file when its writer closes it (waiting out the settle window
+// only when something says it may still change), infers copies, hides temp-name uploads and the
+// agent's own reads.
 //
 // It does no I/O of its own: every system call goes through the injected FileSystem, and time
 // comes in as arguments, so tests drive it with a fake file system and a fake clock.
@@ -133,7 +134,9 @@ class ActionBuilder {
     // a genuine create, since the filesystem mark predates the listing.
     bool indexed = false;
   };
-  // A file being written, or written and closed but still inside the settle window.
+  // A file being written; or closed but held for the settle window (another descriptor still
+  // open on it, gone before its close was read); or a link or special file, which gets no OPEN
+  // or CLOSE; or a temp upload waiting for its rename.
   struct PendingWrite {
     bool is_new = true;       // create (or copy) rather than update
     bool temp = false;        // created under a temp-upload name: never reported itself
@@ -214,6 +217,11 @@ class ActionBuilder {
   void expire_moves(Timestamp now, bool all);
   void finish_move_out(PendingMove move, Timestamp now);
   void settle_write(const std::string& path, PendingWrite& write, Timestamp now);
+  // The writer of `path` closed it: names it now unless something says it may still change
+  // (another descriptor open on it, a temp name, gone already). True when it was named.
+  bool name_at_close(const std::string& path, Timestamp now);
+  // Emits the create, copy or update of the pending write of `path` and forgets it.
+  void name_write(const std::string& path, const FileInfo& info, Timestamp now);
   void flush_write_now(const std::string& path, Timestamp now);
   std::optional<std::string> find_copy_source(const std::string& dest, const PendingWrite& write,
                                               Timestamp now);

@@ -111,20 +111,37 @@ void ActionBuilder::settle_write(const std::string& path, PendingWrite& write, T
     write.deadline = now.mono + options_.settle;
     return;
   }
-  const PendingWrite done = write;
+  name_write(path, *info, now);
+}
+
+bool ActionBuilder::name_at_close(const std::string& path, Timestamp now) {
+  auto it = writes_.find(path);
+  if (it == writes_.end() || it->second.temp || !it->second.closed) return false;
+  // Another descriptor still open on it may be a writer: the settle window merges its close.
+  if (open_counts_.count(path)) return false;
+  // Gone or renamed already (its DELETE or MOVED_FROM is behind this record): the window
+  // keeps it for flush_write_now, which names it before the destroy or the move.
+  const auto info = fs_.stat(path);
+  if (!info) return false;
+  name_write(path, *info, now);
+  return true;
+}
+
+void ActionBuilder::name_write(const std::string& path, const FileInfo& info, Timestamp now) {
+  const PendingWrite done = writes_.at(path);
   writes_.erase(path);
   if (done.is_new) {
     const auto source =
-        info->kind == FileKind::kRegular ? find_copy_source(path, done, now) : std::nullopt;
+        info.kind == FileKind::kRegular ? find_copy_source(path, done, now) : std::nullopt;
     if (source) {
-      emit(Action::kCopy, *source, path, ObjectType::kFile, info->uid, done.at, done.actor);
+      emit(Action::kCopy, *source, path, ObjectType::kFile, info.uid, done.at, done.actor);
     } else {
-      emit(Action::kCreate, path, "", object_type(info->kind), info->uid, done.at, done.actor);
+      emit(Action::kCreate, path, "", object_type(info.kind), info.uid, done.at, done.actor);
     }
   } else {
-    emit(Action::kUpdate, path, "", object_type(info->kind), info->uid, done.at, done.actor);
+    emit(Action::kUpdate, path, "", object_type(info.kind), info.uid, done.at, done.actor);
   }
-  entries_[path] = Entry{info->kind, info->uid};
+  entries_[path] = Entry{info.kind, info.uid};
 }
 
 void ActionBuilder::flush_write_now(const std::string& path, Timestamp) {

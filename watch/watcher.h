@@ -63,7 +63,9 @@ struct CatchUpOptions {
 struct WatchOptions {
   std::vector<RootOptions> roots;           // may nest or repeat; each directory is watched once
   std::vector<std::string> ignore_paths;    // absolute; never reported (the agent's state_dir)
-  std::chrono::milliseconds settle{200};    // merges writes; settles links and special files
+  // Links and special files are named after it; a closed file only while another descriptor
+  // is open on it (its writes inside the window are one operation); others at their close.
+  std::chrono::milliseconds settle{200};
   std::chrono::milliseconds move_pairing{250};  // MOVED_FROM without MOVED_TO -> destroy after this
   // Called on the loop thread after an IN_Q_OVERFLOW (already logged and counted): operations
   // were lost and only a rescan against the index can name them. May be empty.

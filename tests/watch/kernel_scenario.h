@@ -95,6 +95,9 @@ class Scenario {
     std::filesystem::remove_all(base_, ignored);
   }
 
+  // The settle window start() gives the watcher.
+  milliseconds settle = kSettle;
+
   Backend backend() const { return backend_; }
   bool fanotify() const { return backend_ != Backend::kInotify; }
   const std::string& base() const { return base_; }
@@ -118,7 +121,7 @@ class Scenario {
       options.roots.push_back({base_ + "/" + root, {}});
     }
     options.on_overflow = [this] { ++overflow_hooks_; };
-    options.settle = kSettle;
+    options.settle = settle;
     options.move_pairing = kPairing;
     options.interfaces = std::move(interfaces);
     std::string error;
