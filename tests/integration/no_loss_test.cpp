@@ -184,6 +184,10 @@ void stopped_changes(const std::string& backend) {
       {"create /in/fresh", 1},         {"create /in/fresh/deep", 1},
       {"create /in/fresh/deep/f", 1},  {"create /in/sentinel", 1}};
   const auto got = wait_distinct(r, [&](const auto& g) { return g.size() >= expected.size(); });
+  // The receiver may hold every request before the agent has logged each delivery.
+  CHECK(wait_until([&] {
+    return log_lines(r.agent->output(), "delivery").size() >= expected.size();
+  }));
   INFO("agent log:\n" << r.agent->output());
   CHECK_MESSAGE(got == expected, difference(got, expected));
   const auto done = log_lines(r.agent->output(), "catch-up done");
