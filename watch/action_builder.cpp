@@ -165,11 +165,10 @@ void ActionBuilder::on_file_created(const std::string& path, Timestamp now) {
   PendingWrite write;
   write.actor = actor_;
   write.temp = is_temp_name(path);
-  // A hard link, symlink or special file gets no OPEN: it is created after this window.
-  write.deadline = now.mono + options_.settle;
   write.at = now.wall;
   write.first_seq = seq_;
-  writes_[path] = write;
+  // A hard link, symlink or special file gets no OPEN: it is created after this window.
+  schedule_write(path, writes_[path] = write, now.mono + options_.settle);
 }
 
 void ActionBuilder::on_open(const std::string& path) {
@@ -220,9 +219,8 @@ void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
   // every close restarting it.
   if (write.temp) {
     write.deadline.reset();
-  } else {
-    write.deadline = now.mono + options_.settle;
-    name_at_close(path, now);
+  } else if (!name_at_close(path, now)) {
+    schedule_write(path, write, now.mono + options_.settle);
   }
 }
 
@@ -243,9 +241,8 @@ void ActionBuilder::on_close_nowrite(const std::string& path, Timestamp now) {
       // Its creator closed it without writing: it is complete, and empty.
       write.closed = true;
       write.at = now.wall;
-      if (!write.temp) {
-        write.deadline = now.mono + options_.settle;
-        name_at_close(path, now);
+      if (!write.temp && !name_at_close(path, now)) {
+        schedule_write(path, write, now.mono + options_.settle);
       }
     }
     return;  // a file still settling is not read by anyone worth naming
@@ -253,7 +250,9 @@ void ActionBuilder::on_close_nowrite(const std::string& path, Timestamp now) {
   const Entry* entry = lookup(path);
   if (entry == nullptr || entry->kind != FileKind::kRegular) return;
   // Held for the settle window: if this read was the source of a copy, the copy names it.
-  reads_[path] = PendingRead{now.mono + options_.settle, now.wall, seq_, actor_};
+  PendingRead& read = reads_[path];
+  read = PendingRead{now.mono + options_.settle, {}, now.wall, seq_, actor_};
+  schedule_read(path, read, read.deadline);
 }
 
 void ActionBuilder::on_deleted(const std::string& path, bool is_dir, Timestamp now) {
@@ -309,6 +308,7 @@ void ActionBuilder::on_moved_from(const std::string& path, bool is_dir, uint32_t
   // The MOVED_TO may arrive in a later read(), or never (moved out of every watched folder):
   // hold the actions behind this one until it pairs or the pairing window ends.
   move.slot = reserve_slot();
+  move_due_.emplace(move.deadline, cookie);
   moves_[cookie] = std::move(move);
 }
 
@@ -372,7 +372,9 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     }
     fill_slot(move.slot);
     // A completed temp upload is named at its rename, like a file at its close.
-    name_at_close(path, now);
+    if (!name_at_close(path, now) && write.deadline) {
+      schedule_write(path, writes_.at(path), *write.deadline);
+    }
     return;
   }
   Entry entry;
@@ -418,7 +420,7 @@ void ActionBuilder::on_overflow(Timestamp now) {
   for (auto& [path, write] : writes_) {
     if (!write.deadline && !write.temp) {
       write.from_scan = true;
-      write.deadline = now.mono + options_.settle;
+      schedule_write(path, write, now.mono + options_.settle);
     }
   }
   open_counts_.clear();

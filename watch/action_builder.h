@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <queue>
 #include <set>
 #include <string>
 #include <vector>
@@ -151,6 +152,7 @@ class ActionBuilder {
   };
   struct PendingRead {
     SteadyTime deadline;
+    SteadyTime due;  // when tick() looks at it next: its deadline, or later while a copy is awaited
     std::chrono::system_clock::time_point at;
     uint64_t seq = 0;
     Actor actor;
@@ -217,6 +219,12 @@ class ActionBuilder {
   void expire_moves(Timestamp now, bool all);
   void finish_move_out(PendingMove move, Timestamp now);
   void settle_write(const std::string& path, PendingWrite& write, Timestamp now);
+  // Every deadline given to a pending item goes through these, so that tick() and
+  // next_deadline() find it in the ordered queues below.
+  void schedule_write(const std::string& path, PendingWrite& write, SteadyTime deadline);
+  void schedule_read(const std::string& path, PendingRead& read, SteadyTime due);
+  // After pending items beneath `dir` changed their keys (rebase_tree): queues them again.
+  void requeue_within(const std::string& dir);
   // The writer of `path` closed it: names it now unless something says it may still change
   // (another descriptor open on it, a temp name, gone already). True when it was named.
   bool name_at_close(const std::string& path, Timestamp now);
@@ -260,6 +268,16 @@ class ActionBuilder {
   std::map<std::string, int> open_counts_;  // OPENs not yet closed, per file
   std::deque<ReadClose> read_closes_;       // recent CLOSE_NOWRITEs, for copy inference
   std::map<std::string, SelfRead> self_reads_;
+  // Deadlines in order, each with the key of the item it was set for: tick() and
+  // next_deadline() cost O(log n) per item instead of a scan of everything pending. An entry
+  // whose item has since been named, dropped, or given another deadline is stale: it is
+  // skipped when it comes up (next_deadline() drops stale entries, hence mutable).
+  template <typename Key>
+  using DueQueue = std::priority_queue<std::pair<SteadyTime, Key>,
+                                       std::vector<std::pair<SteadyTime, Key>>, std::greater<>>;
+  mutable DueQueue<std::string> write_due_;
+  mutable DueQueue<std::string> read_due_;
+  mutable DueQueue<uint32_t> move_due_;
   std::map<std::string, SteadyTime> copy_sources_;  // their next close is not a read
 
   std::map<uint64_t, Slot> slots_;

@@ -18,34 +18,40 @@ void ActionBuilder::tick(Timestamp now) {
   recheck_missing_roots(now);
   index_step(now);
 
-  std::vector<std::pair<SteadyTime, std::string>> due;
-  for (const auto& [path, write] : writes_) {
-    if (write.deadline && *write.deadline <= now.mono) due.emplace_back(*write.deadline, path);
-  }
-  std::sort(due.begin(), due.end());
-  for (const auto& [deadline, path] : due) {
-    if (auto it = writes_.find(path); it != writes_.end()) settle_write(path, it->second, now);
+  while (!write_due_.empty() && write_due_.top().first <= now.mono) {
+    const auto [deadline, path] = write_due_.top();
+    write_due_.pop();
+    auto it = writes_.find(path);
+    if (it == writes_.end() || it->second.deadline != deadline) continue;  // stale
+    settle_write(path, it->second, now);
   }
 
-  std::vector<std::pair<SteadyTime, std::string>> reads;
-  for (const auto& [path, read] : reads_) {
-    if (read.deadline <= now.mono) reads.emplace_back(read.deadline, path);
-  }
-  std::sort(reads.begin(), reads.end());
-  for (const auto& [deadline, path] : reads) {
+  while (!read_due_.empty() && read_due_.top().first <= now.mono) {
+    const auto [due, path] = read_due_.top();
+    read_due_.pop();
     auto it = reads_.find(path);
-    if (it == reads_.end()) continue;
+    if (it == reads_.end() || it->second.due != due) continue;  // stale
+    PendingRead& read = it->second;
     // A new file whose writing overlapped this read may still turn out to be its copy: wait
-    // for it (`cat a > b` closes a before b), but not forever.
-    const bool awaited = std::any_of(writes_.begin(), writes_.end(), [&](const auto& w) {
-      const bool same_process = it->second.actor.pid != 0 && w.second.actor.pid == it->second.actor.pid;
-      return w.second.is_new && (w.second.first_seq < it->second.seq || same_process) &&
-             (w.second.deadline || same_process);
-    });
-    if (awaited && now.mono < it->second.deadline + 10 * options_.settle) continue;
+    // for it (`cat a > b` closes a before b), but not forever. Looked at again when the
+    // earliest such write settles (one still open is named at its close: a window later).
+    const SteadyTime give_up = read.deadline + 10 * options_.settle;
+    std::optional<SteadyTime> recheck;
+    for (const auto& [write_path, write] : writes_) {
+      const bool same_process = read.actor.pid != 0 && write.actor.pid == read.actor.pid;
+      if (!write.is_new || !(write.first_seq < read.seq || same_process)) continue;
+      if (!write.deadline && !same_process) continue;
+      const SteadyTime at = write.deadline.value_or(now.mono + options_.settle);
+      if (!recheck || at < *recheck) recheck = at;
+    }
+    if (recheck && now.mono < give_up) {
+      const SteadyTime soonest = now.mono + std::chrono::milliseconds(1);  // not in this tick
+      schedule_read(path, read, std::min(std::max(*recheck, soonest), give_up));
+      continue;
+    }
     const auto info = fs_.stat(path);
     const uid_t uid = info ? info->uid : entries_[path].uid;
-    emit(Action::kRead, path, "", ObjectType::kFile, uid, it->second.at, it->second.actor);
+    emit(Action::kRead, path, "", ObjectType::kFile, uid, read.at, read.actor);
     reads_.erase(it);
   }
   trim_history(now);
@@ -57,23 +63,65 @@ std::optional<ActionBuilder::SteadyTime> ActionBuilder::next_deadline() const {
   const auto consider = [&](SteadyTime t) {
     if (!next || t < *next) next = t;
   };
-  for (const auto& [path, write] : writes_) {
-    if (write.deadline) consider(*write.deadline);
-  }
-  for (const auto& [path, read] : reads_) consider(read.deadline);
-  for (const auto& [cookie, move] : moves_) consider(move.deadline);
+  // Stale entries would wake the loop for nothing: drop them from the front.
+  const auto front = [&](auto& queue, const auto& map, auto deadline_of) {
+    while (!queue.empty()) {
+      const auto item = map.find(queue.top().second);
+      if (item != map.end() && deadline_of(item->second) == queue.top().first) {
+        consider(queue.top().first);
+        return;
+      }
+      queue.pop();
+    }
+  };
+  front(write_due_, writes_, [](const PendingWrite& w) { return w.deadline; });
+  front(read_due_, reads_, [](const PendingRead& r) { return std::optional(r.due); });
+  front(move_due_, moves_, [](const PendingMove& m) { return std::optional(m.deadline); });
   return next;
+}
+
+void ActionBuilder::schedule_write(const std::string& path, PendingWrite& write,
+                                   SteadyTime deadline) {
+  write.deadline = deadline;
+  write_due_.emplace(deadline, path);
+}
+
+void ActionBuilder::schedule_read(const std::string& path, PendingRead& read, SteadyTime due) {
+  read.due = due;
+  read_due_.emplace(due, path);
+}
+
+void ActionBuilder::requeue_within(const std::string& dir) {
+  for (auto it = writes_.lower_bound(dir); it != writes_.end(); ++it) {
+    if (it->first.compare(0, dir.size(), dir) != 0) break;
+    if (path_is_within(it->first, dir) && it->second.deadline) {
+      write_due_.emplace(*it->second.deadline, it->first);
+    }
+  }
+  for (auto it = reads_.lower_bound(dir); it != reads_.end(); ++it) {
+    if (it->first.compare(0, dir.size(), dir) != 0) break;
+    if (path_is_within(it->first, dir)) read_due_.emplace(it->second.due, it->first);
+  }
 }
 
 void ActionBuilder::expire_moves(Timestamp now, bool all) {
   std::vector<std::pair<uint64_t, uint32_t>> due;
-  for (const auto& [cookie, move] : moves_) {
-    if (all || move.deadline <= now.mono) due.emplace_back(move.slot, cookie);
+  if (all) {
+    for (const auto& [cookie, move] : moves_) due.emplace_back(move.slot, cookie);
   }
+  while (!all && !move_due_.empty() && move_due_.top().first <= now.mono) {
+    const auto [deadline, cookie] = move_due_.top();
+    move_due_.pop();
+    auto it = moves_.find(cookie);
+    if (it != moves_.end() && it->second.deadline == deadline) due.emplace_back(it->second.slot, cookie);
+  }
+  // In the order they happened: each fills the slot that holds the actions behind it.
   std::sort(due.begin(), due.end());
   for (const auto& [slot, cookie] : due) {
-    PendingMove move = std::move(moves_[cookie]);
-    moves_.erase(cookie);
+    auto it = moves_.find(cookie);
+    if (it == moves_.end()) continue;
+    PendingMove move = std::move(it->second);
+    moves_.erase(it);
     finish_move_out(std::move(move), now);
   }
 }
@@ -108,7 +156,7 @@ void ActionBuilder::settle_write(const std::string& path, PendingWrite& write, T
   if (write.from_scan && !write.closed && info->size != write.size_seen) {
     // Found by a scan and still growing: its writer opened it before our watch existed.
     write.size_seen = info->size;
-    write.deadline = now.mono + options_.settle;
+    schedule_write(path, write, now.mono + options_.settle);
     return;
   }
   name_write(path, *info, now);

@@ -139,8 +139,8 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
       write.first_seq = seq_;
       write.size_seen = info->size;
       write.actor = actor_;
-      if (!write.temp) write.deadline = now.mono + options_.settle;
-      writes_[path] = write;
+      PendingWrite& pending = writes_[path] = write;
+      if (!pending.temp) schedule_write(path, pending, now.mono + options_.settle);
       continue;
     }
     if (mode == ScanMode::kMovedIn) {
@@ -188,6 +188,7 @@ void ActionBuilder::rebase_tree(const std::string& from, const std::string& to) 
   for (std::string& dir : index_stack_) {
     if (path_is_within(dir, from)) dir = rebase_path(dir, from, to);
   }
+  requeue_within(to);  // their deadlines were queued under the old paths
 }
 
 void ActionBuilder::recheck_missing_roots(Timestamp now) {

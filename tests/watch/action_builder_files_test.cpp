@@ -40,65 +40,6 @@ TEST_CASE("an existing file written, closed and written again is an update at ea
   CHECK(h.actions().empty());
 }
 
-TEST_CASE("a new file written again after its close is a create then an update") {
-  Harness h;
-  h.start();
-  h.fs.write("/r/a", "1");
-  h.record("/r", IN_CREATE, "a");
-  h.record("/r", IN_OPEN, "a");
-  h.record("/r", IN_CLOSE_WRITE, "a");
-  h.fs.write("/r/a", "12");
-  h.record("/r", IN_OPEN, "a");
-  h.record("/r", IN_CLOSE_WRITE, "a");
-  CHECK(h.actions() == Lines{"create file /r/a", "update file /r/a"});
-}
-
-TEST_CASE("a file closed while another descriptor is open on it waits for the settle window") {
-  // A reader (or a second writer) still holds it: more writes may follow inside the window.
-  Harness h;
-  h.fs.write("/r/e", "old");
-  h.start();
-  h.record("/r", IN_OPEN, "e");  // the other descriptor
-  h.fs.write("/r/e", "new");
-  h.record("/r", IN_OPEN, "e");
-  h.record("/r", IN_CLOSE_WRITE, "e");
-  CHECK(h.actions().empty());
-  h.advance(199);
-  CHECK(h.actions().empty());
-  h.advance(1);
-  CHECK(h.actions() == Lines{"update file /r/e"});
-}
-
-TEST_CASE("two writers on one file are one operation, named when the last one closes") {
-  Harness h;
-  h.start();
-  h.fs.write("/r/a", "12");
-  h.record("/r", IN_CREATE, "a");
-  h.record("/r", IN_OPEN, "a");
-  h.record("/r", IN_OPEN, "a");
-  h.record("/r", IN_CLOSE_WRITE, "a");
-  h.advance(150);
-  CHECK(h.actions().empty());
-  h.record("/r", IN_CLOSE_WRITE, "a");
-  CHECK(h.actions() == Lines{"create file /r/a"});
-  h.advance(1000);
-  CHECK(h.actions().empty());
-}
-
-TEST_CASE("a file deleted before its close was read is still a create then a destroy") {
-  Harness h;
-  h.start();
-  h.fs.write("/r/a", "x");
-  h.record("/r", IN_CREATE, "a");
-  h.record("/r", IN_OPEN, "a");
-  h.fs.remove_tree("/r/a");  // echo x > a && rm a: both happened before the read()
-  h.record("/r", IN_CLOSE_WRITE, "a");
-  h.record("/r", IN_DELETE, "a");
-  CHECK(h.actions() == Lines{"create file /r/a", "destroy file /r/a"});
-  h.advance(1000);
-  CHECK(h.actions().empty());
-}
-
 TEST_CASE("touch on an existing file is an update") {
   Harness h;
   h.fs.write("/r/e", "x");
