@@ -138,7 +138,7 @@ class Agent {
     o.on_index = [this](watch::IndexUpdate&& update) {
       // Through the pipeline: after the index changes of the actions before it.
       Batch batch;
-      batch.index_changes = index_changes(update);
+      batch.index_changes = index_changes(std::move(update));
       pipeline_.push_back(std::move(batch));
       pump_pipeline();
     };

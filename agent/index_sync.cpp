@@ -60,10 +60,14 @@ void append_index_changes(const watch::FileAction& action,
   }
 }
 
-std::vector<delivery::IndexChange> index_changes(const watch::IndexUpdate& update) {
+std::vector<delivery::IndexChange> index_changes(watch::IndexUpdate&& update) {
+  // A first start hands over every entry of the tree: one allocation for the rows, and the
+  // paths moved rather than copied.
   std::vector<delivery::IndexChange> out;
-  for (const auto& [path, entry] : update.entries) {
-    out.push_back({Kind::kPut, to_row(path, entry), ""});
+  out.reserve(update.entries.size() + update.indexed_roots.size());
+  for (auto& [path, entry] : update.entries) {
+    out.push_back({Kind::kPut, to_row({}, entry), ""});
+    out.back().row.path = std::move(path);
   }
   for (const std::string& root : update.indexed_roots) {
     out.push_back({Kind::kRootIndexed, to_row(root, {}), ""});

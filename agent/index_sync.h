@@ -18,6 +18,6 @@ delivery::IndexRow to_row(const std::string& path, const watch::IndexEntry& entr
 // What `action` does to the stored index, as watch::apply_to_index() does it in memory.
 void append_index_changes(const watch::FileAction& action,
                           std::vector<delivery::IndexChange>& out);
-std::vector<delivery::IndexChange> index_changes(const watch::IndexUpdate& update);
+std::vector<delivery::IndexChange> index_changes(watch::IndexUpdate&& update);
 
 }  // namespace folderhook::agent

@@ -34,7 +34,9 @@ void ActionBuilder::start(Timestamp now) { start(now, StartScan{}); }
 
 void ActionBuilder::start(Timestamp now, StartScan scan) {
   start_scan_ = scan;
+  in_start_ = true;
   for (const std::string& root : top_roots_) start_root(root, now);
+  in_start_ = false;
   report_watch_failures();
   start_scan_ = {};
 }

@@ -67,6 +67,8 @@ class ActionBuilder {
   enum class Scope { kPerDirectory, kWholeFilesystem };
   // Directories the background index lists per tick (kWholeFilesystem): bounds each stall.
   static constexpr std::size_t kIndexBatch = 256;
+  // The start walk lets the FileSystem sift the kernel queue after this many directories.
+  static constexpr std::size_t kSiftEvery = 64;
   // The owner of something never seen: FileAction::username falls back to its actor.
   static constexpr uid_t kUnknownUid = static_cast<uid_t>(-1);
 
@@ -287,6 +289,10 @@ class ActionBuilder {
   std::set<std::string> missing_roots_;
   std::optional<SteadyTime> root_recheck_;
   StartScan start_scan_;
+  // In start(), before anything is read from the kernel: the only walk that may sift its
+  // queue (a folder added later is walked while live records are read).
+  bool in_start_ = false;
+  uint64_t walked_ = 0;  // directories the start walk has listed
   bool tracking_ = false;           // between begin_rescan() and apply_catch_up()
   std::set<std::string> touched_;   // paths named by actions emitted while tracking_
 

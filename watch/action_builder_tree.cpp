@@ -107,12 +107,16 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
   // A whole-filesystem mark saw everything created in a new directory: nothing to catch up.
   if (mode == ScanMode::kNewDirectory && whole_fs()) return;
   if (mode == ScanMode::kRootAppeared) mode = ScanMode::kNewDirectory;
+  if (in_start_ && ++walked_ % kSiftEvery == 0) {
+    // Our own listings queue records on the watches above (a directory opened and closed):
+    // taken off the queue now, they cannot overflow it on a large tree.
+    fs_.sift_queue();
+  }
   std::vector<std::string> subdirs;
-  for (const std::string& name : fs_.list(dir)) {
-    const std::string path = dir == "/" ? "/" + name : dir + "/" + name;
+  for (const DirEntry& found : fs_.list_stat(dir)) {
+    const std::string path = dir == "/" ? "/" + found.name : dir + "/" + found.name;
     if (ignored(path) || entries_.count(path) || writes_.count(path)) continue;
-    const auto info = fs_.stat(path);
-    if (!info) continue;
+    const FileInfo* info = &found.info;
     if (mode == ScanMode::kInitial && start_scan_.snapshot) {
       (*start_scan_.snapshot)[path] =
           IndexEntry{object_type_of(info->kind), meta_of(*info, now.wall)};

@@ -117,10 +117,12 @@ void CatchUpRunner::run_job(uv_work_t* req) {
     }
     if (job->cancel.load()) return;
     job->found = scan.size();
-    for (const auto& [path, entry] : scan) {
-      if (entry.type == ObjectType::kDirectory) job->dirs.push_back(path);
+    if (!job->builder_walk) {  // the builder's walk watched every directory it found
+      for (const auto& [path, entry] : scan) {
+        if (entry.type == ObjectType::kDirectory) job->dirs.push_back(path);
+      }
     }
-    job->result = catch_up(job->baseline, scan, job->roots, job->indexed,
+    job->result = catch_up(job->baseline, std::move(scan), job->roots, job->indexed,
                            job->report_unindexed, job->began.wall);
   } catch (const std::exception& e) {
     job->error = e.what();

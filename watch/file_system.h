@@ -1,7 +1,8 @@
 // FileSystem: every system call the ActionBuilder needs, behind one small interface so that
 // unit tests drive the builder with an in-memory fake. The real one (real_file_system.h) talks
-// to inotify and the disk. Called only on the loop thread, except stat() and list(), which a
-// scan may call from a worker thread (the real ones keep no state).
+// to inotify and the disk. Called only on the loop thread, except stat(), list() and
+// list_stat(), which a scan may call from a worker thread (the real ones keep no state), and
+// sift_queue(), which the start walk calls on whichever thread runs it.
 #pragma once
 
 #include <sys/types.h>
@@ -25,6 +26,12 @@ struct FileInfo {
   int64_t ctime_ns = 0;
 };
 
+// One entry of a directory with its lstat.
+struct DirEntry {
+  std::string name;
+  FileInfo info;
+};
+
 class FileSystem {
  public:
   virtual ~FileSystem() = default;
@@ -36,6 +43,14 @@ class FileSystem {
   virtual std::optional<FileInfo> stat(const std::string& path) = 0;
   // Entry names of `dir` (no "." or ".."), sorted; empty when it cannot be read.
   virtual std::vector<std::string> list(const std::string& dir) = 0;
+  // The entries of `dir` that still exist, each with its lstat, sorted by name: what a walk
+  // needs of one directory. The real one opens the directory once and stats relative to it;
+  // this default is list() then stat() of each.
+  virtual std::vector<DirEntry> list_stat(const std::string& dir);
+  // Called every so often during the start walk, whose own listings make the kernel queue
+  // records (inotify: a directory's open and close) that name no operation: a backend may take
+  // them off the queue before it overflows, keeping every other record for later, in order.
+  virtual void sift_queue() {}
   // A fast hash of the whole content of a regular file; nullopt when unreadable or too large.
   // The read it does shows up as OPEN/CLOSE_NOWRITE records that the builder swallows.
   virtual std::optional<uint64_t> hash(const std::string& path) = 0;

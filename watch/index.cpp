@@ -213,12 +213,34 @@ CatchUp diff_index(const Index& before, const Index& now,
   return out;
 }
 
-CatchUp catch_up(const Index& before, const Index& now, const std::vector<std::string>& roots,
+CatchUp catch_up(const Index& before, Index now, const std::vector<std::string>& roots,
                  const std::set<std::string>& indexed, bool report_unindexed,
                  std::chrono::system_clock::time_point at) {
   Index known;
   for (const auto& [path, entry] : before) {
     if (within_any(path, roots)) known.emplace(path, entry);
+  }
+  const bool none_indexed = std::none_of(roots.begin(), roots.end(), [&](const std::string& r) {
+    return indexed.count(r) != 0;
+  });
+  if (known.empty() && none_indexed && !report_unindexed) {
+    // Every root seen for the first time, nothing known of them: the scan is only recorded.
+    // This is what the diff below would find (no action, every entry recorded), without
+    // copying the scan twice more; the entries move out of `now`.
+    CatchUp out;
+    out.refreshed.reserve(now.size());
+    for (const std::string& root : roots) {
+      const std::string lo = root == "/" ? "/" : root + "/";
+      const std::string hi = root == "/" ? "0" : root + "0";
+      if (auto it = now.find(root); it != now.end()) {
+        out.refreshed.emplace_back(root, it->second);
+      }
+      for (auto it = now.lower_bound(lo); it != now.end() && it->first < hi;) {
+        auto node = now.extract(it++);
+        if (node.key() != root) out.refreshed.emplace_back(std::move(node.key()), node.mapped());
+      }
+    }
+    return out;
   }
   std::vector<std::pair<std::string, IndexEntry>> recorded;
   for (const std::string& root : roots) {
@@ -253,6 +275,7 @@ std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& r
       stack.pop_back();
       progress.directories.fetch_add(1, std::memory_order_relaxed);
       const IndexEntry& here = out.at(dir);
+      std::vector<DirEntry> listed;
       std::vector<std::string> names;
       const auto known = previous.find(dir);
       if (known != previous.end() && known->second.type == ObjectType::kDirectory &&
@@ -273,18 +296,22 @@ std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& r
             it = previous.lower_bound(prefix + rest.substr(0, slash) + "0");
           }
         }
+        for (std::string& name : names) {
+          const std::string path = dir == "/" ? "/" + name : dir + "/" + name;
+          if (within_any(path, ignore)) continue;
+          if (auto child = fs.stat(path)) listed.push_back({std::move(name), *child});
+        }
       } else {
-        names = fs.list(dir);
+        listed = fs.list_stat(dir);  // gone since the listing: not there
       }
       std::vector<std::string> subdirs;
-      for (const std::string& name : names) {
-        const std::string path = dir == "/" ? "/" + name : dir + "/" + name;
+      for (const DirEntry& child : listed) {
+        const std::string path = dir == "/" ? "/" + child.name : dir + "/" + child.name;
         if (within_any(path, ignore)) continue;
-        const auto child = fs.stat(path);
-        if (!child) continue;  // gone since the listing
         progress.entries.fetch_add(1, std::memory_order_relaxed);
-        out[path] = IndexEntry{object_type_of(child->kind), meta_of(*child, started)};
-        if (child->kind == FileKind::kDirectory) subdirs.push_back(path);
+        out.emplace_hint(out.end(), path,
+                         IndexEntry{object_type_of(child.info.kind), meta_of(child.info, started)});
+        if (child.info.kind == FileKind::kDirectory) subdirs.push_back(path);
       }
       stack.insert(stack.end(), subdirs.rbegin(), subdirs.rend());
     }

@@ -29,6 +29,11 @@ std::vector<RawRecord> decode_inotify_records(std::string_view bytes) {
   return records;
 }
 
+bool is_listing_record(uint32_t mask) {
+  constexpr uint32_t kListing = IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE;
+  return (mask & IN_ISDIR) != 0 && (mask & ~IN_ISDIR) != 0 && (mask & ~(IN_ISDIR | kListing)) == 0;
+}
+
 std::string encode_inotify_record(const RawRecord& record) {
   inotify_event header{};
   header.wd = record.wd;

@@ -24,6 +24,11 @@ std::vector<RawRecord> decode_inotify_records(std::string_view bytes);
 // The inverse, for tests and fakes: the bytes the kernel would produce for `record`.
 std::string encode_inotify_record(const RawRecord& record);
 
+// True for a record that only says a directory was opened, read or closed without writing: a
+// listing, which names no operation (the builder ignores it). Such records are what a walk's
+// own listings produce.
+bool is_listing_record(uint32_t mask);
+
 // "CREATE|ISDIR" etc., for debug logs and test failure messages.
 std::string describe_mask(uint32_t mask);
 

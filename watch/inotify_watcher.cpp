@@ -137,6 +137,10 @@ class Engine {
 
   bool start_polling(std::string& error) {
     if (closing_) return true;
+    // The records the start walk took off the queue (RealFileSystem::sift_queue) came before
+    // anything still queued.
+    const Timestamp now = now_stamp();
+    for (const RawRecord& record : fs_.take_held()) builder_.feed(record, now);
     const int rc = uv_poll_start(&poll_, UV_READABLE, on_readable);
     if (rc != 0) {
       error = std::string("cannot poll the inotify descriptor: ") + uv_strerror(rc);

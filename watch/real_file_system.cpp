@@ -47,9 +47,9 @@ int RealFileSystem::add_watch(const std::string& dir) {
 
 void RealFileSystem::remove_watch(int wd) { inotify_rm_watch(fd_, wd); }
 
-std::optional<FileInfo> RealFileSystem::stat(const std::string& path) {
-  struct stat st;
-  if (lstat(path.c_str(), &st) != 0) return std::nullopt;
+namespace {
+
+FileInfo info_of(const struct stat& st) {
   FileInfo info;
   if (S_ISREG(st.st_mode)) {
     info.kind = FileKind::kRegular;
@@ -69,6 +69,14 @@ std::optional<FileInfo> RealFileSystem::stat(const std::string& path) {
   return info;
 }
 
+}  // namespace
+
+std::optional<FileInfo> RealFileSystem::stat(const std::string& path) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return std::nullopt;
+  return info_of(st);
+}
+
 std::vector<std::string> RealFileSystem::list(const std::string& dir) {
   std::vector<std::string> names;
   DIR* d = opendir(dir.c_str());
@@ -81,6 +89,77 @@ std::vector<std::string> RealFileSystem::list(const std::string& dir) {
   closedir(d);
   std::sort(names.begin(), names.end());
   return names;
+}
+
+std::vector<DirEntry> RealFileSystem::list_stat(const std::string& dir) {
+  // One open, getdents64 straight into a buffer, and fstatat relative to the directory: no
+  // DIR stream, no path walk from / for each entry. O_NOFOLLOW: a directory replaced by a
+  // symlink since it was watched is not listed through it. O_NOATIME: our listing does not
+  // dirty the directory's inode.
+  constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+  std::vector<DirEntry> out;
+  int fd = -1;
+  if (noatime_.load(std::memory_order_relaxed)) {
+    fd = open(dir.c_str(), kFlags | O_NOATIME);
+    if (fd < 0 && errno == EPERM) noatime_.store(false, std::memory_order_relaxed);
+  }
+  if (fd < 0) fd = open(dir.c_str(), kFlags);
+  if (fd < 0) return out;
+  alignas(8) char buffer[32 * 1024];
+  for (;;) {
+    const ssize_t n = getdents64(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    for (ssize_t offset = 0; offset < n;) {
+      const auto* entry = reinterpret_cast<const dirent64*>(buffer + offset);
+      offset += entry->d_reclen;
+      const std::string_view name = entry->d_name;
+      if (name == "." || name == "..") continue;
+      struct stat st;
+      if (fstatat(fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone since
+      out.push_back({std::string(name), info_of(st)});
+    }
+  }
+  close(fd);
+  std::sort(out.begin(), out.end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return out;
+}
+
+void RealFileSystem::sift_queue() {
+  if (fd_ < 0) return;
+  alignas(inotify_event) char buffer[64 * 1024];
+  for (;;) {
+    const ssize_t n = read(fd_, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // EAGAIN: drained
+    for (std::size_t offset = 0; offset + sizeof(inotify_event) <= static_cast<std::size_t>(n);) {
+      inotify_event header;
+      std::memcpy(&header, buffer + offset, sizeof header);
+      const std::size_t size = sizeof header + header.len;
+      if (!is_listing_record(header.mask) && !held_overflowed_) {
+        if (held_count_ < kMaxHeld) {
+          held_.append(buffer + offset, size);
+          ++held_count_;
+        } else {
+          held_overflowed_ = true;
+          RawRecord overflow;
+          overflow.mask = IN_Q_OVERFLOW;
+          held_ += encode_inotify_record(overflow);
+        }
+      }
+      offset += size;
+    }
+  }
+}
+
+std::vector<RawRecord> RealFileSystem::take_held() {
+  std::vector<RawRecord> records = decode_inotify_records(held_);
+  held_.clear();
+  held_.shrink_to_fit();
+  held_count_ = 0;
+  held_overflowed_ = false;
+  return records;
 }
 
 std::optional<uint64_t> RealFileSystem::hash(const std::string& path) {

@@ -1,8 +1,13 @@
 // RealFileSystem: the FileSystem of a running watcher: inotify watches on one descriptor,
-// lstat, readdir, a fast content hash, and a cached uid -> name lookup. Loop thread only.
+// lstat, readdir, a fast content hash, and a cached uid -> name lookup. Loop thread only,
+// except what file_system.h allows elsewhere; sift_queue() and take_held() are called by
+// one thread at a time (the start walk's, then the loop's once the walk is over).
 #pragma once
 
+#include <atomic>
 #include <map>
+
+#include "watch/inotify_record.h"
 
 #include "watch/file_system.h"
 
@@ -19,6 +24,8 @@ class RealFileSystem : public FileSystem {
   // Files larger than this are not hashed (so never inferred as copies): hashing runs on the
   // loop thread and must not stall it for long.
   static constexpr uint64_t kMaxHashBytes = 256ull << 20;
+  // Records sift_queue() keeps at most (the kernel's default fs.inotify.max_queued_events).
+  static constexpr std::size_t kMaxHeld = 16384;
 
   explicit RealFileSystem(int inotify_fd) : fd_(inotify_fd) {}
 
@@ -26,6 +33,13 @@ class RealFileSystem : public FileSystem {
   void remove_watch(int wd) override;
   std::optional<FileInfo> stat(const std::string& path) override;
   std::vector<std::string> list(const std::string& dir) override;
+  std::vector<DirEntry> list_stat(const std::string& dir) override;
+  // Reads what the kernel has queued, drops the listings (is_listing_record) and keeps the
+  // rest, in order, for take_held(). Past kMaxHeld kept records it keeps one IN_Q_OVERFLOW
+  // instead and drops the rest, as the kernel does when its own queue fills.
+  void sift_queue() override;
+  // What sift_queue() kept, oldest first; to be fed before anything read later.
+  std::vector<RawRecord> take_held();
   std::optional<uint64_t> hash(const std::string& path) override;
   std::string user_name(uid_t uid) override;
   uint64_t max_user_watches() override;
@@ -33,6 +47,10 @@ class RealFileSystem : public FileSystem {
  private:
   int fd_;
   std::map<uid_t, std::string> names_;
+  std::atomic<bool> noatime_{true};  // O_NOATIME is refused where we do not own the directory
+  std::string held_;                 // kept records, as the kernel encoded them
+  std::size_t held_count_ = 0;
+  bool held_overflowed_ = false;
 };
 
 }  // namespace folderhook::watch

@@ -167,6 +167,24 @@ TEST_CASE("catch-up: a folder never indexed is recorded, not reported, unless as
   CHECK(lines(reported) == Lines{"create file /s/f"});
 }
 
+TEST_CASE("catch-up: folders seen for the first time are recorded entry by entry, roots first") {
+  const Index now{{"/r", dir(1)}, {"/r/a", file(2)}, {"/r/a-b", dir(5)}, {"/r/a/x", file(6)},
+                  {"/s", dir(3)}, {"/s/f", file(4)}};
+  const CatchUp c = catch_up(Index{{"/elsewhere", file(9)}}, now, {"/s", "/r"}, {}, false, kAt);
+  CHECK(c.actions.empty());
+  std::vector<std::string> paths;
+  for (const auto& [path, entry] : c.refreshed) {
+    paths.push_back(path);
+    CHECK(entry == now.at(path));
+  }
+  CHECK(paths == Lines{"/s", "/s/f", "/r", "/r/a", "/r/a-b", "/r/a/x"});
+  check_converges(Index{}, now, c);
+  // Something already known of them: the full diff, which reports nothing more here either.
+  const CatchUp known = catch_up(Index{{"/r/a", file(2)}}, now, {"/s", "/r"}, {}, false, kAt);
+  CHECK(known.actions.empty());
+  CHECK(known.refreshed.size() == now.size());
+}
+
 TEST_CASE("catch-up: a watched folder that vanished reports everything in it destroyed") {
   const Index before{{"/r", dir(1)}, {"/r/a", file(2)}};
   const CatchUp c = catch_up(before, Index{}, {"/r"}, {"/r"}, false, kAt);

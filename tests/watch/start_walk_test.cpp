@@ -1,0 +1,165 @@
+// The inotify start walk on the real kernel: its own listings must not overflow the kernel
+// queue (RealFileSystem::sift_queue), and sifting keeps every record that names an operation.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "watch/inotify_record.h"
+#include "watch/real_file_system.h"
+#include "watch/watcher.h"
+
+namespace folderhook::watch {
+namespace {
+
+struct TempDir {
+  TempDir() {
+    char pattern[] = "/tmp/folderhook-walk-XXXXXX";
+    REQUIRE(mkdtemp(pattern) != nullptr);
+    path = pattern;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string path;
+};
+
+uint64_t max_queued_events() {
+  std::ifstream in("/proc/sys/fs/inotify/max_queued_events");
+  uint64_t value = 0;
+  in >> value;
+  return value;
+}
+
+void touch(const std::string& path) { close(open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644)); }
+
+void list(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  char buffer[4096];
+  while (getdents64(fd, buffer, sizeof buffer) > 0) {
+  }
+  close(fd);
+}
+
+std::vector<std::string> describe(const std::vector<RawRecord>& records) {
+  std::vector<std::string> out;
+  for (const RawRecord& r : records) out.push_back(describe_mask(r.mask) + " " + r.name);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("listing records: a directory opened, read or closed unwritten, nothing else") {
+  CHECK(is_listing_record(IN_OPEN | IN_ISDIR));
+  CHECK(is_listing_record(IN_CLOSE_NOWRITE | IN_ISDIR));
+  CHECK(is_listing_record(IN_ACCESS | IN_ISDIR));
+  CHECK_FALSE(is_listing_record(IN_ISDIR));
+  CHECK_FALSE(is_listing_record(IN_OPEN));  // a file opened: maybe a read or a write
+  CHECK_FALSE(is_listing_record(IN_CLOSE_NOWRITE));
+  CHECK_FALSE(is_listing_record(IN_CREATE | IN_ISDIR));
+  CHECK_FALSE(is_listing_record(IN_MOVED_FROM | IN_ISDIR));
+  CHECK_FALSE(is_listing_record(IN_Q_OVERFLOW));
+}
+
+TEST_CASE("kernel: sifting the queue drops the listings and keeps every other record in order") {
+  TempDir root;
+  REQUIRE(mkdir((root.path + "/sub").c_str(), 0755) == 0);
+  const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  REQUIRE(fd >= 0);
+  RealFileSystem fs(fd);
+  REQUIRE(fs.add_watch(root.path) >= 0);
+  REQUIRE(fs.add_watch(root.path + "/sub") >= 0);
+  list(root.path + "/sub");  // a listing: records on both watches
+  touch(root.path + "/a");
+  list(root.path);
+  { std::ifstream read_it(root.path + "/a"); }  // a read: OPEN and CLOSE_NOWRITE of a file
+  fs.sift_queue();
+  touch(root.path + "/b");
+  fs.sift_queue();
+  CHECK(describe(fs.take_held()) ==
+        std::vector<std::string>{"CREATE a", "OPEN a", "CLOSE_WRITE a", "OPEN a",
+                                 "CLOSE_NOWRITE a", "CREATE b", "OPEN b", "CLOSE_WRITE b"});
+  CHECK(fs.take_held().empty());
+  close(fd);
+}
+
+TEST_CASE("kernel: past the cap, sifting keeps one overflow record for what it drops") {
+  TempDir root;
+  const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  REQUIRE(fd >= 0);
+  RealFileSystem fs(fd);
+  REQUIRE(fs.add_watch(root.path) >= 0);
+  // Each touch queues CREATE, OPEN and CLOSE_WRITE; sift often enough that the kernel's own
+  // queue never fills, until more than the cap is kept.
+  const std::size_t files = RealFileSystem::kMaxHeld / 3 + 10;
+  for (std::size_t i = 0; i < files; ++i) {
+    touch(root.path + "/f" + std::to_string(i));
+    if (i % 1000 == 999) fs.sift_queue();
+  }
+  fs.sift_queue();
+  const std::vector<RawRecord> held = fs.take_held();
+  REQUIRE(held.size() == RealFileSystem::kMaxHeld + 1);
+  CHECK(held.front().name == "f0");
+  CHECK(held.back().mask == IN_Q_OVERFLOW);
+  CHECK(held[held.size() - 2].mask != IN_Q_OVERFLOW);
+  close(fd);
+}
+
+TEST_CASE("kernel: a start walk whose listings alone would fill the kernel queue does not overflow it") {
+  const uint64_t queue = max_queued_events();
+  if (queue == 0 || queue > 100'000) {
+    MESSAGE("SKIPPED: fs.inotify.max_queued_events is " << queue << ": too large a tree needed");
+    return;
+  }
+  // Every directory listed queues about four records (open and close, on its own watch and
+  // on its parent's): half the queue's size in directories is twice what it holds.
+  const uint64_t directories = queue / 2;
+  TempDir root;
+  for (uint64_t b = 0; b < directories / 100; ++b) {
+    const std::string branch = root.path + "/b" + std::to_string(b);
+    REQUIRE(mkdir(branch.c_str(), 0755) == 0);
+    for (int d = 0; d < 99; ++d) mkdir((branch + "/d" + std::to_string(d)).c_str(), 0755);
+  }
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  WatchOptions options;
+  options.roots.push_back({root.path, {}});
+  options.catch_up.enabled = true;
+  bool ready = false;
+  options.catch_up.on_ready = [&] { ready = true; };
+  std::vector<std::string> created;
+  const auto sink = [&](std::vector<FileAction>&& actions) {
+    for (const FileAction& a : actions) created.push_back(a.path);
+  };
+  std::string error;
+  auto watcher = start_inotify_watcher(&loop, options, sink, {}, error);
+  REQUIRE(watcher != nullptr);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!ready && std::chrono::steady_clock::now() < deadline) uv_run(&loop, UV_RUN_ONCE);
+  REQUIRE(ready);
+  // Everything queued before this create is read before it.
+  const std::string marker = root.path + "/b0/marker";
+  touch(marker);
+  while (std::find(created.begin(), created.end(), marker) == created.end() &&
+         std::chrono::steady_clock::now() < deadline) {
+    uv_run(&loop, UV_RUN_ONCE);
+  }
+  REQUIRE(std::find(created.begin(), created.end(), marker) != created.end());
+  CHECK(watcher->stats().watches >= directories);
+  CHECK(watcher->stats().overflows == 0);
+  CHECK(watcher->stats().rescans == 0);
+  watcher->close([] {});
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
+}
+
+}  // namespace folderhook::watch
