@@ -113,13 +113,20 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
     fs_.sift_queue();
   }
   std::vector<std::string> subdirs;
+  // The entries come in name order, so each one's place in entries_ and in the snapshot is
+  // right after the one before: found once per map (lower_bound), then used as the hint.
+  std::optional<Index::iterator> snapshot_hint;
   for (const DirEntry& found : fs_.list_stat(dir)) {
     const std::string path = dir == "/" ? "/" + found.name : dir + "/" + found.name;
-    if (ignored(path) || entries_.count(path) || writes_.count(path)) continue;
+    if (ignored(path)) continue;
+    const auto known = entries_.lower_bound(path);
+    if ((known != entries_.end() && known->first == path) || writes_.count(path)) continue;
     const FileInfo* info = &found.info;
     if (mode == ScanMode::kInitial && start_scan_.snapshot) {
-      (*start_scan_.snapshot)[path] =
-          IndexEntry{object_type_of(info->kind), meta_of(*info, now.wall)};
+      Index& snapshot = *start_scan_.snapshot;
+      if (!snapshot_hint) snapshot_hint = snapshot.lower_bound(path);
+      snapshot_hint = std::next(snapshot.insert_or_assign(
+          *snapshot_hint, path, IndexEntry{object_type_of(info->kind), meta_of(*info, now.wall)}));
     }
     if (start_scan_.progress) {
       start_scan_.progress->entries.fetch_add(1, std::memory_order_relaxed);
@@ -128,7 +135,8 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
       if (mode != ScanMode::kInitial) {
         emit(Action::kCreate, path, "", ObjectType::kDirectory, info->uid, now.wall, actor_);
       }
-      entries_[path] = Entry{FileKind::kDirectory, info->uid, mode == ScanMode::kInitial};
+      entries_.emplace_hint(known, path,
+                            Entry{FileKind::kDirectory, info->uid, mode == ScanMode::kInitial});
       subdirs.push_back(path);
       continue;
     }
@@ -150,7 +158,7 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
     if (mode == ScanMode::kMovedIn) {
       emit(Action::kCreate, path, "", ObjectType::kFile, info->uid, now.wall, actor_);
     }
-    entries_[path] = Entry{info->kind, info->uid, mode == ScanMode::kInitial};
+    entries_.emplace_hint(known, path, Entry{info->kind, info->uid, mode == ScanMode::kInitial});
   }
   // Depth first, in name order: parents are reported before their children.
   stack.insert(stack.end(), subdirs.rbegin(), subdirs.rend());
