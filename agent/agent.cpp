@@ -183,6 +183,7 @@ class Agent {
                                              : delivery::SuccessPolicy::kAny2xx;
     o.user_agent = "folderhook/" FOLDERHOOK_VERSION;
     o.first_senders = config_.delivery.connections;
+    o.pipeline_depth = config_.delivery.pipelining ? delivery::kPipelineDepth : 1;
     o.ca_file = config_.delivery.ca_file;
     o.notify.smtp_url = config_.notify.smtp_url;
     o.notify.from = config_.notify.from;
@@ -405,6 +406,7 @@ class Agent {
         next->delivery.retry != config_.delivery.retry ||
         next->delivery.exactly_200 != config_.delivery.exactly_200 ||
         next->delivery.connections != config_.delivery.connections ||
+        next->delivery.pipelining != config_.delivery.pipelining ||
         next->delivery.ca_file != config_.delivery.ca_file ||
         next->notify.smtp_url != config_.notify.smtp_url || next->notify.to != config_.notify.to ||
         next->notify.from != config_.notify.from) {

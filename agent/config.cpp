@@ -32,8 +32,8 @@ constexpr std::string_view kTopKeys[] = {"agent", "delivery", "notify", "interfa
 constexpr std::string_view kAgentKeys[] = {"state_dir",      "log_file",      "log_format",
                                            "root",           "status_listen", "behavior_interval",
                                            "robot_username", "backend",       "initial_scan"};
-constexpr std::string_view kDeliveryKeys[] = {"timeout", "retry", "success", "connections",
-                                              "ca_file"};
+constexpr std::string_view kDeliveryKeys[] = {"timeout",     "retry",      "success",
+                                              "connections", "pipelining", "ca_file"};
 constexpr std::string_view kNotifyKeys[] = {"smtp_url", "from", "to"};
 constexpr std::string_view kFolderKeys[] = {
     "path",          "urls",   "interface", "username", "actions",    "include",        "exclude",
@@ -200,6 +200,10 @@ class Parser {
 
   void parse_delivery(const toml::table& t, Config& config) {
     check_keys(t, "[delivery]", kDeliveryKeys);
+    if (const toml::node* node = t.get("pipelining")) {
+      if (const auto* b = node->as_boolean()) config.delivery.pipelining = b->get();
+      else error(node, "delivery.pipelining must be true or false");
+    }
     if (auto v = string(t, "ca_file", "delivery")) {
       if (v->empty()) error(t.get("ca_file"), "delivery.ca_file must not be empty");
       else config.delivery.ca_file = normalise(*v, base_dir_);

@@ -60,6 +60,9 @@ struct DeliveryConfig {
   // Connections per URL set for first attempts. 1 keeps the receiver's view in the order the
   // operations happened; more trade that order for throughput.
   int connections = 1;
+  // HTTP/1.1 pipelining of first attempts (delivery::DispatcherOptions::pipeline_depth):
+  // only for receivers known to implement it, such as nginx.
+  bool pipelining = false;
   // CA certificates that HTTPS receivers are verified against (PEM bundle).
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
 };

@@ -42,8 +42,7 @@ void make_printable(nlohmann::json& value) {
   }
 }
 
-std::string now_iso() {
-  const auto now = std::chrono::system_clock::now();
+std::string iso_time(std::chrono::system_clock::time_point now) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
   const std::time_t seconds = static_cast<std::time_t>(ms.count() / 1000);
   std::tm utc{};
@@ -99,7 +98,15 @@ std::string display_value(std::string_view bytes) {
   return quote ? "\"" + escaped + "\"" : escaped;
 }
 
+Log::Log() : thread_([this] { run(); }) {}
+
 Log::~Log() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    queued_.notify_one();
+  }
+  thread_.join();  // the thread drains the queue before it returns
   if (fd_ > 2) ::close(fd_);
 }
 
@@ -110,43 +117,94 @@ bool Log::open(const std::string& path, std::string& error) {
     error = "cannot open agent.log_file '" + path + "': " + std::strerror(errno);
     return false;
   }
-  std::lock_guard lock(mutex_);
+  // Lines queued before the reopen still go to the old file.
+  flush();
+  std::lock_guard lock(fd_mutex_);
   if (fd_ > 2) ::close(fd_);
   fd_ = fd;
   return true;
 }
 
+void Log::set_text(bool text) {
+  std::lock_guard lock(mutex_);
+  text_ = text;
+}
+
 void Log::write(std::string_view level, std::string_view msg, const nlohmann::json& fields) {
+  Entry entry{std::chrono::system_clock::now(), std::string(level), std::string(msg), fields};
+  std::lock_guard lock(mutex_);
+  queue_.push_back(std::move(entry));
+  ++queued_count_;
+  // Only the first line of a batch wakes the thread; the rest ride along.
+  if (queue_.size() == 1) queued_.notify_one();
+}
+
+void Log::flush() {
+  std::unique_lock lock(mutex_);
+  const uint64_t target = queued_count_;
+  written_.wait(lock, [&] { return written_count_ >= target; });
+}
+
+void Log::run() {
+  std::vector<Entry> batch;
+  std::string text;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and everything is written
+    batch.swap(queue_);
+    const bool as_text = text_;
+    lock.unlock();
+    text.clear();
+    for (const Entry& entry : batch) {
+      try {
+        text += format(entry, as_text);
+      } catch (...) {
+        // An exception must not end the log thread; the one line is lost.
+      }
+    }
+    {
+      std::lock_guard fd_lock(fd_mutex_);
+      for (size_t done = 0; done < text.size();) {
+        const ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // nowhere left to complain; the lines are dropped
+        done += static_cast<size_t>(n);
+      }
+    }
+    const size_t count = batch.size();
+    batch.clear();
+    lock.lock();
+    written_count_ += count;
+    written_.notify_all();
+  }
+}
+
+std::string Log::format(const Entry& entry, bool text_format) const {
   nlohmann::json line = nlohmann::json::object();
-  line["ts"] = now_iso();
-  line["level"] = level;
-  line["msg"] = printable_utf8(msg);
-  if (fields.is_object()) {
-    for (const auto& [key, value] : fields.items()) {
+  line["ts"] = iso_time(entry.ts);
+  line["level"] = entry.level;
+  line["msg"] = printable_utf8(entry.msg);
+  if (entry.fields.is_object()) {
+    for (const auto& [key, value] : entry.fields.items()) {
       nlohmann::json copy = value;
       make_printable(copy);
       line[key] = std::move(copy);
     }
   }
-  std::string text;
-  if (text_) {
-    text = line["ts"].get<std::string>() + " " + std::string(level) + " " +
-           line["msg"].get<std::string>();
+  std::string out;
+  if (text_format) {
+    out = line["ts"].get<std::string>() + " " + entry.level + " " + line["msg"].get<std::string>();
     for (const auto& [key, value] : line.items()) {
       if (key == "ts" || key == "level" || key == "msg") continue;
-      text += " " + key + "=" + (value.is_string() ? display_value(value.get<std::string>()) : value.dump());
+      out += " " + key + "=" + (value.is_string() ? display_value(value.get<std::string>()) : value.dump());
     }
   } else {
-    text = line.dump();
+    // A string that is still not valid UTF-8 would make dump() throw on this thread.
+    out = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  text += '\n';
-  std::lock_guard lock(mutex_);
-  for (size_t done = 0; done < text.size();) {
-    const ssize_t n = ::write(fd_, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // nowhere left to complain; the line is dropped
-    done += static_cast<size_t>(n);
-  }
+  out += '\n';
+  return out;
 }
 
 }  // namespace folderhook::agent

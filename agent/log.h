@@ -1,11 +1,19 @@
 // Log: one JSON object per line, on stderr or agent.log_file. Thread-safe: watch/ calls it on
-// the loop thread, delivery/ from its workers. Each line is written with one write(2), so
-// lines from different threads never interleave.
+// the loop thread, delivery/ from its workers. write() only queues the line; the Log's own
+// thread formats the queued lines and writes them in batches (one write(2) per batch), so
+// a caller never formats or blocks on the disk, lines keep the order of the write() calls,
+// and lines from different threads never interleave. flush() and the destructor wait until
+// every queued line is written; a crash (SIGKILL) loses at most the lines still queued.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -21,7 +29,7 @@ std::string display_value(std::string_view bytes);
 
 class Log {
  public:
-  Log() = default;
+  Log();
   ~Log();
   Log(const Log&) = delete;
   Log& operator=(const Log&) = delete;
@@ -30,15 +38,35 @@ class Log {
   // Called again (SIGHUP, after logrotate moved the file) it reopens the path.
   bool open(const std::string& path, std::string& error);
   // text: "TS LEVEL MSG key=value ..." instead of JSON.
-  void set_text(bool text) { text_ = text; }
+  void set_text(bool text);
 
-  // Writes {"ts":…,"level":…,"msg":…, ...fields}. `fields` must be an object or null.
+  // Queues {"ts":…,"level":…,"msg":…, ...fields}; ts is the time of this call. `fields` must
+  // be an object or null.
   void write(std::string_view level, std::string_view msg, const nlohmann::json& fields = {});
+  // Returns once every line queued before the call is written.
+  void flush();
 
  private:
-  std::mutex mutex_;
-  int fd_ = 2;
+  struct Entry {
+    std::chrono::system_clock::time_point ts;
+    std::string level;
+    std::string msg;
+    nlohmann::json fields;
+  };
+  void run();
+  std::string format(const Entry& entry, bool text) const;
+
+  std::mutex mutex_;  // guards everything below but fd_
+  std::condition_variable queued_;
+  std::condition_variable written_;
+  std::vector<Entry> queue_;
+  uint64_t queued_count_ = 0;   // lines ever queued
+  uint64_t written_count_ = 0;  // lines ever written (or dropped by a failed write)
   bool text_ = false;
+  bool stopping_ = false;
+  std::mutex fd_mutex_;  // held by the writer thread around write(2) and by open()
+  int fd_ = 2;
+  std::thread thread_;  // last: starts after everything it uses exists
 };
 
 }  // namespace folderhook::agent

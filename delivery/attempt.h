@@ -46,4 +46,11 @@ struct AttemptResult {
 AttemptResult run_attempt(const Request& request, HttpSender& sender, SuccessPolicy policy,
                           const std::string& user_agent);
 
+// One attempt of each request, their first URLs sent as one batch (HttpSender::send_batch:
+// pipelined, in order), then each refused one on its other URLs one by one. A request's ms
+// counts from the start of the batch.
+std::vector<AttemptResult> run_attempts(const std::vector<const Request*>& requests,
+                                        HttpSender& sender, SuccessPolicy policy,
+                                        const std::string& user_agent);
+
 }  // namespace folderhook::delivery

@@ -59,6 +59,19 @@ Logger safe_logger(Logger inner) {
   };
 }
 
+// The figures of one attempt's log line, as a sender hands them to the writer thread.
+struct AttemptLog {
+  enum class Outcome { kDelivered, kRetry, kDead };
+  std::string id, action, path, url;
+  int attempt = 0;
+  int status = 0;
+  std::string error;
+  int64_t ms = 0;
+  bool catch_up = false;
+  Outcome outcome = Outcome::kDelivered;
+  int64_t next_at_ms = 0;
+};
+
 class DispatcherImpl final : public Dispatcher, public LaneOwner {
  public:
   DispatcherImpl(DispatcherOptions options, Logger logger, std::unique_ptr<StateLock> lock,
@@ -171,8 +184,9 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
     }
   }
 
-  void post(Batch&& part) {
+  void post(Batch&& part, AttemptLog&& entry) {
     std::lock_guard lock(wmu_);
+    attempt_logs_.push_back(std::move(entry));
     auto append = [](auto& to, auto& from) {
       to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
     };
@@ -185,6 +199,7 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
 
   void run_writer();
   void poll_foreign_rows();
+  void log_attempts(std::vector<AttemptLog>& entries);
 
   DispatcherOptions options_;
   Logger logger_;
@@ -198,6 +213,7 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   std::vector<IndexChange> submitted_index_;  // not yet committed
   IndexSnapshot index_;             // loaded by start(), taken by the agent
   Batch completions_;               // attempt results not yet committed
+  std::vector<AttemptLog> attempt_logs_;  // attempt results not yet logged, in order
   bool writer_stopping_ = false;
   std::thread writer_;
   int64_t poll_mark_ = 0;  // writer thread: highest outbox seq already dispatched
@@ -226,33 +242,55 @@ void DispatcherImpl::attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
   for (const auto& u : result.urls) {
     part.url_outcomes.push_back(UrlOutcome{u.url, u.status, u.error, u.error.empty(), now});
   }
-  nlohmann::json fields = {{"id", r.id},         {"action", r.action},   {"path", r.path},
-                           {"url", result.url},  {"attempt", attempt},   {"status", result.status},
-                           {"error", result.error}, {"ms", result.ms},
-                           {"catch_up", r.catch_up}};
+  // The log line is built by the writer thread: a sender only hands over the figures.
+  AttemptLog entry{r.id, r.action, r.path, result.url, attempt, result.status, result.error,
+                   result.ms, r.catch_up, AttemptLog::Outcome::kDelivered, 0};
   if (result.delivered) {
     part.delivered.push_back(r.id);
-    fields["outcome"] = "delivered";
-    post(std::move(part));
-    logger_("info", "delivery", fields);
+    post(std::move(part), std::move(entry));
     return;
   }
   if (const auto delay = retry_delay(options_.retry, attempt, unit_random(), result.retry_after)) {
     const int64_t next_at = now + delay->count();
     part.retries.push_back(RetryUpdate{r.id, attempt, next_at, result.status, result.error});
-    fields["outcome"] = "retry";
-    fields["next_at"] = format_iso_utc(next_at);
-    post(std::move(part));
-    logger_("warn", "delivery", fields);
+    entry.outcome = AttemptLog::Outcome::kRetry;
+    entry.next_at_ms = next_at;
+    // Posted before the retry is queued, so that this attempt's line precedes the next one's.
+    post(std::move(part), std::move(entry));
     item->attempts = attempt;
     item->next_at_ms = next_at;
     lane.push_retry(item);
     return;
   }
   part.dead.push_back(DeadLetter{r, attempt, result.status, result.error, result.body, now});
-  fields["outcome"] = "dead";
-  post(std::move(part));
-  logger_("error", "delivery", fields);
+  entry.outcome = AttemptLog::Outcome::kDead;
+  post(std::move(part), std::move(entry));
+}
+
+void DispatcherImpl::log_attempts(std::vector<AttemptLog>& entries) {
+  for (AttemptLog& e : entries) {
+    nlohmann::json fields = {{"id", std::move(e.id)},   {"action", std::move(e.action)},
+                             {"path", std::move(e.path)}, {"url", std::move(e.url)},
+                             {"attempt", e.attempt},      {"status", e.status},
+                             {"error", std::move(e.error)}, {"ms", e.ms},
+                             {"catch_up", e.catch_up}};
+    switch (e.outcome) {
+      case AttemptLog::Outcome::kDelivered:
+        fields["outcome"] = "delivered";
+        logger_("info", "delivery", fields);
+        break;
+      case AttemptLog::Outcome::kRetry:
+        fields["outcome"] = "retry";
+        fields["next_at"] = format_iso_utc(e.next_at_ms);
+        logger_("warn", "delivery", fields);
+        break;
+      case AttemptLog::Outcome::kDead:
+        fields["outcome"] = "dead";
+        logger_("error", "delivery", fields);
+        break;
+    }
+  }
+  entries.clear();
 }
 
 void DispatcherImpl::poll_foreign_rows() {
@@ -294,6 +332,8 @@ void DispatcherImpl::run_writer() {
     const bool stop = writer_stopping_;
     Batch batch = std::move(completions_);
     completions_ = Batch{};
+    std::vector<AttemptLog> logs = std::move(attempt_logs_);
+    attempt_logs_.clear();
     std::vector<Request> incoming = std::move(submitted_);
     submitted_.clear();
     std::vector<IndexChange> incoming_index = std::move(submitted_index_);
@@ -361,10 +401,14 @@ void DispatcherImpl::run_writer() {
         if (stop && ++failures_while_stopping >= 3) {
           logger_("error", "outbox still not writable at shutdown: held requests lost",
                   {{"error", error}, {"lost", held.size()}});
+          log_attempts(logs);
           return;
         }
       }
     }
+    // Logged after the commit that records them; after a failed commit too (the attempts
+    // happened, and the log must not wait for a full disk).
+    log_attempts(logs);
     if (!stop && std::chrono::steady_clock::now() - last_poll > 2s) {
       poll_foreign_rows();
       last_poll = std::chrono::steady_clock::now();

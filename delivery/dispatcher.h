@@ -9,8 +9,9 @@
 // thread sends the dead-letter email. The Logger is called from all of them.
 //
 // Ordering promise: within one URL set, first attempts start in submission order; with more
-// than one first sender they may arrive out of order by up to first_senders - 1 places.
-// Retries are unordered. Delivery is at least once: a receiver dedupes on webhook-id.
+// than one first sender they may arrive out of order by up to first_senders - 1 places (times
+// pipeline_depth when pipelining). Retries are unordered. Delivery is at least once: a receiver
+// dedupes on webhook-id.
 //
 // Full disk: when a commit fails, new requests stay in memory (at most max_held; beyond that
 // they are dropped with an error log), nothing uncommitted is sent, and the commit is retried
@@ -38,6 +39,10 @@ using Logger = std::function<void(std::string_view level, std::string_view msg,
 
 enum class SuccessPolicy { kAny2xx, kExactly200 };
 
+// The pipeline depth the agent uses when pipelining is on: deep enough that a first sender is
+// not bound by the round trip, shallow enough that a receiver which closes early costs little.
+constexpr int kPipelineDepth = 64;
+
 struct NotifyOptions {
   std::string smtp_url;  // "" = no email, dead letters are logged only
   std::string from;
@@ -61,6 +66,13 @@ struct DispatcherOptions {
   // retries (a separate lane, so that retries never delay first attempts).
   int first_senders = 4;
   int retry_senders = 2;
+  // HTTP/1.1 pipelining of first attempts: a first sender writes up to this many queued
+  // requests back to back on its connection before it reads their responses (in order, so
+  // order is kept). 1 = off, one request at a time. Only for receivers that implement
+  // pipelining: one that drops pipelined requests it has read (cpp-httplib 0.11's server does)
+  // would have its answers taken for the dropped requests'. A receiver that closes the
+  // connection with requests unanswered is handled: they are sent again, same webhook-id.
+  int pipeline_depth = 1;
   // Requests held in memory while the outbox cannot be written (full disk); beyond this,
   // new requests are dropped with an error log.
   size_t max_held = 100'000;

@@ -1,6 +1,6 @@
 // HttpSender: the seam between the attempt logic and the network. One sender belongs to one
-// thread (cpp-httplib clients are not thread-safe); it keeps one keep-alive client per
-// origin (scheme, host, port and credentials). Only abort() may be called from another thread.
+// thread; it keeps one keep-alive HTTP/1.1 connection per origin (scheme, host, port and
+// credentials). Only abort() may be called from another thread.
 #pragma once
 
 #include <chrono>
@@ -16,6 +16,9 @@ namespace folderhook::delivery {
 // What is read of a response body at most; a longer body fails the attempt (issue 4: a
 // gigabyte body is a failed attempt, never a memory blow-up).
 constexpr size_t kMaxResponseBody = 64 * 1024;
+// What a pipelined batch writes at most before it reads (beyond its first request), so that
+// neither side can block writing while the other does too.
+constexpr size_t kMaxPipelinedBytes = 64 * 1024;
 // What is kept of the body for dead letters.
 constexpr size_t kKeptResponseBody = 2048;
 constexpr const char* kSystemCaFile = "/etc/ssl/certs/ca-certificates.crt";
@@ -40,6 +43,16 @@ class HttpSender {
  public:
   virtual ~HttpSender() = default;
   virtual HttpResult send(const HttpCall& call) = 0;
+  // Calls to one origin, pipelined on one connection where the receiver allows it: written
+  // back to back in order, their responses read in order. A request the receiver left
+  // unanswered when it closed the connection is sent again on a new connection (a receiver
+  // that does so without warning is then given one request at a time). One result per call,
+  // in order. The default sends them one by one.
+  virtual std::vector<HttpResult> send_batch(const std::vector<HttpCall>& calls) {
+    std::vector<HttpResult> results;
+    for (const auto& call : calls) results.push_back(send(call));
+    return results;
+  }
   // From any thread: abandons the call in flight and makes every later send() fail at once.
   virtual void abort() = 0;
 };

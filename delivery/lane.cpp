@@ -2,6 +2,8 @@
 
 #include "delivery/outbox.h"
 
+#include <algorithm>
+
 namespace folderhook::delivery {
 
 Lane::Lane(LaneOwner& owner, int first_senders, int retry_senders) : owner_(owner) {
@@ -36,17 +38,31 @@ void Lane::stop() {
 }
 
 void Lane::run_first(HttpSender& sender) {
+  std::vector<std::shared_ptr<Item>> items;
+  std::vector<const Request*> requests;
   for (;;) {
-    std::shared_ptr<Item> item;
+    items.clear();
+    requests.clear();
     {
       std::unique_lock lock(mu_);
       cv_first_.wait(lock, [this] { return stopping_ || !first_.empty(); });
       if (stopping_) return;
-      item = std::move(first_.front());
-      first_.pop_front();
-      ++in_flight_;
+      // Whatever has queued up, in order, up to the pipeline depth: one batch on one
+      // connection (see HttpSender::send_batch).
+      const size_t depth = static_cast<size_t>(std::max(1, owner_.options().pipeline_depth));
+      while (!first_.empty() && items.size() < depth) {
+        items.push_back(std::move(first_.front()));
+        first_.pop_front();
+      }
+      in_flight_ += static_cast<int>(items.size());
     }
-    attempt(item, sender);
+    for (const auto& item : items) requests.push_back(&item->request);
+    const auto& options = owner_.options();
+    const auto results = run_attempts(requests, sender, options.success, options.user_agent);
+    for (size_t i = 0; i < items.size(); ++i) owner_.attempt_done(items[i], *this, results[i]);
+    std::lock_guard lock(mu_);
+    in_flight_ -= static_cast<int>(items.size());
+    cv_idle_.notify_all();
   }
 }
 

@@ -1,5 +1,7 @@
 // Lane: the sender threads of one URL set. First attempts leave in submission order from a
-// FIFO (several threads take from it, so they start in order and may finish out of order);
+// FIFO: a first-attempt thread takes the oldest one, or with pipelining (options().pipeline_depth
+// > 1) whatever has queued up to that depth, sent as one pipelined batch on its connection; with
+// one such thread they arrive in order; with several, they may arrive out of order;
 // retries wait in a separate queue ordered by due time, served by their own threads, so that
 // retries never delay first attempts. A dead or slow URL set only ever occupies its own lane.
 #pragma once

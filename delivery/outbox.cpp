@@ -65,6 +65,22 @@ CREATE TABLE IF NOT EXISTS notify_state(
 
 }  // namespace
 
+std::map<std::string, UrlSummary> summarize_url_outcomes(const std::vector<UrlOutcome>& outcomes) {
+  std::map<std::string, UrlSummary> out;
+  for (const UrlOutcome& o : outcomes) {
+    UrlSummary& s = out[o.url];
+    s.last = &o;
+    if (o.ok) {
+      s.succeeded = true;
+      s.last_success_ms = o.at_ms;
+      s.failures_since_success = 0;
+    } else {
+      ++s.failures_since_success;
+    }
+  }
+  return out;
+}
+
 int64_t unix_ms_now() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -219,19 +235,23 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
     }
   }
   if (!batch.url_outcomes.empty()) {
+    // One row per URL per commit, however many attempts the batch holds (a burst of
+    // thousands to one URL is one upsert).
     Stmt up(db_,
             "INSERT INTO url_stats(url, last_status, last_error, consecutive_failures, "
-            "last_success_ms, last_attempt_ms) VALUES(?1, ?2, ?3, CASE WHEN ?4 THEN 0 ELSE 1 END, "
-            "CASE WHEN ?4 THEN ?5 ELSE 0 END, ?5) "
+            "last_success_ms, last_attempt_ms) VALUES(?1, ?2, ?3, ?6, "
+            "CASE WHEN ?4 THEN ?7 ELSE 0 END, ?5) "
             "ON CONFLICT(url) DO UPDATE SET last_status = excluded.last_status, "
             "last_error = excluded.last_error, "
-            "consecutive_failures = CASE WHEN ?4 THEN 0 ELSE url_stats.consecutive_failures + 1 END, "
-            "last_success_ms = CASE WHEN ?4 THEN ?5 ELSE url_stats.last_success_ms END, "
+            "consecutive_failures = CASE WHEN ?4 THEN ?6 ELSE url_stats.consecutive_failures + ?6 END, "
+            "last_success_ms = CASE WHEN ?4 THEN ?7 ELSE url_stats.last_success_ms END, "
             "last_attempt_ms = ?5");
     if (!up.ok()) return fail();
-    for (const auto& o : batch.url_outcomes) {
-      if (!up.bind(1, o.url).bind(2, o.status).bind(3, o.error).bind(4, o.ok ? 1 : 0)
-               .bind(5, o.at_ms).run()) {
+    for (const auto& [url, s] : summarize_url_outcomes(batch.url_outcomes)) {
+      const UrlOutcome& last = *s.last;
+      if (!up.bind(1, url).bind(2, last.status).bind(3, last.error).bind(4, s.succeeded ? 1 : 0)
+               .bind(5, last.at_ms).bind(6, s.failures_since_success)
+               .bind(7, s.last_success_ms).run()) {
         return fail();
       }
     }

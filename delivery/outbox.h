@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +47,18 @@ struct UrlOutcome {
   bool ok = false;
   int64_t at_ms = 0;
 };
+
+// What a run of attempts to one URL leaves in url_stats: the last outcome, whether any
+// succeeded (and when the last did), and the failures after the last success (or, without a
+// success, all of them: they add to the stored count).
+struct UrlSummary {
+  const UrlOutcome* last = nullptr;
+  bool succeeded = false;
+  int64_t last_success_ms = 0;
+  int64_t failures_since_success = 0;
+};
+// Pure: the outcomes of one commit, in order, summarized per URL.
+std::map<std::string, UrlSummary> summarize_url_outcomes(const std::vector<UrlOutcome>& outcomes);
 
 struct RetryUpdate {
   std::string id;

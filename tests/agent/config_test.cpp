@@ -280,3 +280,14 @@ max_file_bytes = "lots"
   CHECK(errors[0] == "rules.toml:4:14: folder.file_field needs method = \"POST\"");
   CHECK(errors[1].rfind("rules.toml:5:18: folder.max_file_bytes must be a size", 0) == 0);
 }
+
+TEST_CASE("delivery.pipelining is off by default, and true or false only") {
+  std::vector<ConfigError> errors;
+  CHECK_FALSE(parse_config(kMinimal, "rules.toml", "/base", errors)->delivery.pipelining);
+  const std::string on = std::string(kMinimal) + "[delivery]\npipelining = true\n";
+  CHECK(parse_config(on, "rules.toml", "/base", errors)->delivery.pipelining);
+  const std::string bad = std::string(kMinimal) + "[delivery]\npipelining = 64\n";
+  const auto messages = errors_of(bad);
+  REQUIRE(messages.size() == 1);
+  CHECK(messages[0].find("delivery.pipelining must be true or false") != std::string::npos);
+}
