@@ -19,6 +19,7 @@
 #include "watch/fanotify_file_system.h"
 #include "watch/fanotify_record.h"
 #include "watch/process_info.h"
+#include "watch/engine_shell.h"
 #include "watch/engine_watcher.h"
 #include "watch/watcher.h"
 
@@ -28,10 +29,6 @@ namespace {
 constexpr uint64_t kBaseMask =
     FAN_CREATE | FAN_DELETE | FAN_OPEN | FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE | FAN_ONDIR;
 constexpr uint64_t kDirentMask = FAN_CREATE | FAN_DELETE | FAN_RENAME | FAN_MOVED_FROM | FAN_MOVED_TO;
-
-Timestamp now_stamp() {
-  return Timestamp{std::chrono::steady_clock::now(), std::chrono::system_clock::now()};
-}
 
 std::string init_error(int err, bool without_target_fid) {
   switch (err) {
@@ -75,46 +72,26 @@ std::string existing_ancestor(std::string path) {
   return path.empty() ? "/" : path;
 }
 
-// Owns the group descriptor, its handles and the catch-up runner; deletes itself when the last
-// thing holding it lets go (a handle's close callback, a scan's completion).
-class Engine {
+// The fanotify engine: the shell (watch/engine_shell.h) around the group descriptor, the
+// builder in whole-filesystem scope, the catch-up runner, and what turns events into paths
+// and actors.
+class Engine : public EngineShell<Engine> {
  public:
   Engine(uv_loop_t* loop, int fd, bool has_rename, WatchOptions options,
          CatchUpOptions catch_up, ActionSink sink, Logger logger)
-      : loop_(loop),
-        fd_(fd),
+      : EngineShell(loop, fd, "fanotify", std::move(sink), std::move(logger)),
         has_rename_(has_rename),
-        sink_(std::move(sink)),
-        logger_(std::move(logger)),
         actors_(options.interfaces, [this](uid_t uid) { return fs_.user_name(uid); }),
         builder_(options, fs_, logger_, ActionBuilder::Scope::kWholeFilesystem),
         runner_(loop, builder_, logger_, std::move(catch_up), options.ignore_paths,
-                {[this] { ++holds_; }, [this] { release(); },
-                 [this] {
-                   read_all();
-                   deliver();
-                 },
-                 [this](std::string& error) { return start_polling(error); }}),
+                runner_hooks()),
         self_(::getpid()) {
     for (const RootOptions& root : options.roots) roots_.push_back(root.path);
-    poll_.data = this;
-    timer_.data = this;
   }
-  Engine(const Engine&) = delete;
-  Engine& operator=(const Engine&) = delete;
 
   bool start(std::string& error) {
     if (!mark_filesystems(error)) return false;  // before any handle: close() deletes at once
-    uv_timer_init(loop_, &timer_);
-    ++holds_;
-    runner_.init();
-    const int rc = uv_poll_init(loop_, &poll_, fd_);
-    if (rc != 0) {
-      error = std::string("cannot poll the fanotify descriptor: ") + uv_strerror(rc);
-      return false;
-    }
-    ++holds_;
-    poll_open_ = true;
+    if (!open_handles(error)) return false;
     builder_.start(now_stamp());
     if (runner_.enabled()) {
       // The marks are live: what happens from here queues in the kernel. The scan of what
@@ -126,43 +103,7 @@ class Engine {
     return true;
   }
 
-  void close(std::function<void()> done) {
-    if (done) done_ = std::move(done);
-    if (closing_) return;
-    closing_ = true;
-    if (holds_ == 0) {
-      ::close(fd_);
-      auto finished = std::move(done_);
-      delete this;
-      if (finished) finished();
-      return;
-    }
-    runner_.close();
-    if (poll_open_) uv_close(reinterpret_cast<uv_handle_t*>(&poll_), on_closed);
-    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
-  }
-
   CatchUpOptions give_back_catch_up() { return runner_.give_back(); }
-
-  bool set_roots(std::vector<RootOptions> roots, std::string& error) {
-    if (closing_ || runner_.starting()) {
-      error = closing_ ? "the watcher is closing" : "the start catch-up is still running";
-      return false;
-    }
-    read_all();  // what happened before is named under the old folder list
-    deliver();
-    const std::vector<std::string> before = roots_;
-    roots_.clear();
-    for (const RootOptions& root : roots) roots_.push_back(root.path);
-    if (!mark_filesystems(error)) {  // a new folder on a filesystem not marked yet
-      roots_ = before;
-      return false;
-    }
-    std::vector<std::string> added = builder_.set_roots(std::move(roots), now_stamp());
-    deliver();
-    runner_.scan_added(std::move(added));
-    return true;
-  }
 
   WatchStats stats() const {
     WatchStats stats = builder_.stats();
@@ -172,6 +113,20 @@ class Engine {
   }
 
  private:
+  friend class EngineShell<Engine>;
+
+  void before_polling() {}
+
+  // A new folder may lie on a filesystem not marked yet.
+  bool prepare_roots(const std::vector<RootOptions>& roots, std::string& error) {
+    const std::vector<std::string> before = roots_;
+    roots_.clear();
+    for (const RootOptions& root : roots) roots_.push_back(root.path);
+    if (mark_filesystems(error)) return true;
+    roots_ = before;
+    return false;
+  }
+
   bool mark_filesystems(std::string& error) {
     const uint64_t mask = kBaseMask | (has_rename_ ? FAN_RENAME : FAN_MOVED_FROM | FAN_MOVED_TO);
     for (const std::string& root : roots_) {
@@ -197,61 +152,6 @@ class Engine {
       marked_.push_back(fsid);
     }
     return true;
-  }
-
-  static void on_readable(uv_poll_t* handle, int status, int) {
-    auto* self = static_cast<Engine*>(handle->data);
-    self->guard([&] {
-      if (status < 0) {
-        self->logger_("error", "fanotify poll failed", {{"error", uv_strerror(status)}});
-        return;
-      }
-      self->read_all();
-      self->deliver();
-      self->runner_.check_overflow();
-    });
-  }
-
-  static void on_timer(uv_timer_t* handle) {
-    auto* self = static_cast<Engine*>(handle->data);
-    self->guard([&] {
-      self->builder_.tick(now_stamp());
-      self->deliver();
-    });
-  }
-
-  static void on_closed(uv_handle_t* handle) { static_cast<Engine*>(handle->data)->release(); }
-
-  // The handles, the runner's timer and a scan in flight each hold the engine; the last one
-  // to let go deletes it.
-  void release() {
-    if (--holds_ > 0) return;
-    ::close(fd_);
-    auto done = std::move(done_);
-    delete this;
-    if (done) done();
-  }
-
-  bool start_polling(std::string& error) {
-    if (closing_) return true;
-    const int rc = uv_poll_start(&poll_, UV_READABLE, on_readable);
-    if (rc != 0) {
-      error = std::string("cannot poll the fanotify descriptor: ") + uv_strerror(rc);
-      return false;
-    }
-    return true;
-  }
-
-  template <typename F>
-  void guard(F&& body) {
-    // Nothing may throw through a libuv callback.
-    try {
-      body();
-    } catch (const std::exception& e) {
-      if (logger_) logger_("error", "watcher callback failed", {{"error", e.what()}});
-    } catch (...) {
-      if (logger_) logger_("error", "watcher callback failed", {{"error", "unknown exception"}});
-    }
   }
 
   void read_all() {
@@ -390,27 +290,8 @@ class Engine {
     });
   }
 
-  void deliver() {
-    if (closing_) return;
-    std::vector<FileAction> actions = builder_.take_actions();
-    runner_.delivered(actions);
-    if (!actions.empty() && sink_) sink_(std::move(actions));
-    if (closing_) return;  // the sink may close us
-    if (const auto next = builder_.next_deadline()) {
-      const auto wait = *next - std::chrono::steady_clock::now();
-      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
-      uv_timer_start(&timer_, on_timer, ms > 0 ? static_cast<uint64_t>(ms) : 0, 0);
-    } else {
-      uv_timer_stop(&timer_);
-    }
-  }
-
-  uv_loop_t* loop_;
-  int fd_;
   bool has_rename_;
   FanotifyFileSystem fs_;
-  ActionSink sink_;
-  Logger logger_;
   ActorResolver actors_;
   ActionBuilder builder_;
   CatchUpRunner runner_;
@@ -420,12 +301,6 @@ class Engine {
   std::map<int, uint32_t> legacy_from_;
   uint32_t cookie_ = 0;
   uint64_t unresolved_ = 0;
-  uv_poll_t poll_{};
-  uv_timer_t timer_{};
-  bool closing_ = false;
-  int holds_ = 0;
-  bool poll_open_ = false;
-  std::function<void()> done_;
 };
 
 using FanotifyWatcher = EngineWatcher<Engine>;

@@ -1,0 +1,196 @@
+// EngineShell: the libuv shell both backends' engines share around their kernel descriptor.
+// One uv_poll_t reads the descriptor, one uv_timer_t wakes the builder at its next deadline,
+// and the engine frees itself when the last thing holding it lets go (a handle's close
+// callback, the catch-up runner's timer, a scan in flight), so it outlives the Watcher that
+// fronts it when that is destroyed before the loop runs the closes.
+//
+// Derived (CRTP) has the members `builder_` (ActionBuilder) and `runner_` (CatchUpRunner), and
+//   void read_all();                      // reads the descriptor until EAGAIN, feeds builder_
+//   void before_polling();                // the moment before live reading starts
+//   bool prepare_roots(const std::vector<RootOptions>&, std::string& error);  // set_roots
+// and makes EngineShell<Derived> a friend. Loop thread only; nothing throws out of a callback.
+#pragma once
+
+#include <uv.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "watch/action_builder.h"
+#include "watch/catch_up_runner.h"
+#include "watch/watcher.h"
+
+namespace folderhook::watch {
+
+inline Timestamp now_stamp() {
+  return Timestamp{std::chrono::steady_clock::now(), std::chrono::system_clock::now()};
+}
+
+template <typename Derived>
+class EngineShell {
+ public:
+  EngineShell(const EngineShell&) = delete;
+  EngineShell& operator=(const EngineShell&) = delete;
+
+  // Safe to call more than once; `done` runs once the engine has let go of everything.
+  void close(std::function<void()> done) {
+    if (done) done_ = std::move(done);
+    if (closing_) return;
+    closing_ = true;
+    if (holds_ == 0) {  // nothing was opened (a start that failed first): free at once
+      holds_ = 1;
+      release();
+      return;
+    }
+    self().runner_.close();
+    if (poll_open_) uv_close(reinterpret_cast<uv_handle_t*>(&poll_), on_closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_closed);
+  }
+
+  // Watcher::set_roots: what was read before is named under the old folder list.
+  bool set_roots(std::vector<RootOptions> roots, std::string& error) {
+    if (closing_ || self().runner_.starting()) {
+      error = closing_ ? "the watcher is closing" : "the start catch-up is still running";
+      return false;
+    }
+    self().read_all();
+    deliver();
+    if (!self().prepare_roots(roots, error)) return false;
+    std::vector<std::string> added = self().builder_.set_roots(std::move(roots), now_stamp());
+    deliver();
+    self().runner_.scan_added(std::move(added));
+    return true;
+  }
+
+ protected:
+  // `kernel` names the descriptor in error messages ("inotify", "fanotify").
+  EngineShell(uv_loop_t* loop, int fd, const char* kernel, ActionSink sink, Logger logger)
+      : loop_(loop), fd_(fd), kernel_(kernel), sink_(std::move(sink)), logger_(std::move(logger)) {
+    poll_.data = this;
+    timer_.data = this;
+  }
+  ~EngineShell() = default;
+
+  // What the catch-up runner needs from the engine.
+  CatchUpRunner::Hooks runner_hooks() {
+    return {[this] { ++holds_; }, [this] { release(); },
+            [this] {
+              self().read_all();
+              deliver();
+            },
+            [this](std::string& error) { return start_polling(error); }};
+  }
+
+  // The timer, the runner's timer and the poll handle; false with `error` when the descriptor
+  // cannot be polled.
+  bool open_handles(std::string& error) {
+    uv_timer_init(loop_, &timer_);
+    ++holds_;
+    self().runner_.init();
+    const int rc = uv_poll_init(loop_, &poll_, fd_);
+    if (rc != 0) {
+      error = "cannot poll the " + std::string(kernel_) + " descriptor: " + uv_strerror(rc);
+      return false;
+    }
+    ++holds_;
+    poll_open_ = true;
+    return true;
+  }
+
+  bool start_polling(std::string& error) {
+    if (closing_) return true;
+    self().before_polling();
+    const int rc = uv_poll_start(&poll_, UV_READABLE, on_readable);
+    if (rc != 0) {
+      error = "cannot poll the " + std::string(kernel_) + " descriptor: " + uv_strerror(rc);
+      return false;
+    }
+    return true;
+  }
+
+  // Hands the builder's finished actions to the index and the sink; re-arms the timer.
+  void deliver() {
+    if (closing_) return;
+    std::vector<FileAction> actions = self().builder_.take_actions();
+    self().runner_.delivered(actions);
+    if (!actions.empty() && sink_) sink_(std::move(actions));
+    if (closing_) return;  // the sink may close us
+    if (const auto next = self().builder_.next_deadline()) {
+      const auto wait = *next - std::chrono::steady_clock::now();
+      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(wait).count();
+      uv_timer_start(&timer_, on_timer, ms > 0 ? static_cast<uint64_t>(ms) : 0, 0);
+    } else {
+      uv_timer_stop(&timer_);
+    }
+  }
+
+  template <typename F>
+  void guard(F&& body) {
+    // Nothing may throw through a libuv callback.
+    try {
+      body();
+    } catch (const std::exception& e) {
+      if (logger_) logger_("error", "watcher callback failed", {{"error", e.what()}});
+    } catch (...) {
+      if (logger_) logger_("error", "watcher callback failed", {{"error", "unknown exception"}});
+    }
+  }
+
+  uv_loop_t* loop_;
+  int fd_;
+  const char* kernel_;
+  ActionSink sink_;
+  Logger logger_;
+  uv_poll_t poll_{};
+  uv_timer_t timer_{};
+  bool closing_ = false;
+
+ private:
+  Derived& self() { return *static_cast<Derived*>(this); }
+
+  static void on_readable(uv_poll_t* handle, int status, int) {
+    auto* shell = static_cast<EngineShell*>(handle->data);
+    shell->guard([&] {
+      if (status < 0) {
+        shell->logger_("error", std::string(shell->kernel_) + " poll failed",
+                       {{"error", uv_strerror(status)}});
+        return;
+      }
+      shell->self().read_all();
+      shell->deliver();
+      shell->self().runner_.check_overflow();
+    });
+  }
+
+  static void on_timer(uv_timer_t* handle) {
+    auto* shell = static_cast<EngineShell*>(handle->data);
+    shell->guard([&] {
+      shell->self().builder_.tick(now_stamp());
+      shell->deliver();
+    });
+  }
+
+  static void on_closed(uv_handle_t* handle) {
+    static_cast<EngineShell*>(handle->data)->release();
+  }
+
+  // The last one to let go deletes the engine.
+  void release() {
+    if (--holds_ > 0) return;
+    ::close(fd_);
+    auto done = std::move(done_);
+    delete &self();
+    if (done) done();
+  }
+
+  int holds_ = 0;
+  bool poll_open_ = false;
+  std::function<void()> done_;
+};
+
+}  // namespace folderhook::watch
