@@ -19,6 +19,7 @@
 #include "delivery/outbox.h"
 #include "delivery/retry.h"
 #include "delivery/url.h"
+#include "delivery/wal.h"
 
 namespace folderhook::delivery {
 namespace {
@@ -108,6 +109,7 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
     if (!options_.notify.smtp_url.empty()) {
       notifier_ = std::make_unique<Notifier>(options_.state_dir, options_.notify, logger_);
     }
+    start_wal_helpers();
     writer_ = std::thread([this] { run_writer(); });
     return true;
   }
@@ -153,6 +155,9 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
       wcv_.notify_all();
     }
     if (writer_.joinable()) writer_.join();
+    // After the writer: both touch its connection's WAL. The syncer syncs what is left.
+    checkpointer_.reset();
+    syncer_.reset();
     if (notifier_) notifier_->stop();
     lanes_.clear();
     outbox_.reset();
@@ -197,6 +202,7 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
     wcv_.notify_one();
   }
 
+  void start_wal_helpers();
   void run_writer();
   void poll_foreign_rows();
   void log_attempts(std::vector<AttemptLog>& entries);
@@ -205,6 +211,8 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   Logger logger_;
   std::unique_ptr<StateLock> lock_;
   std::unique_ptr<Outbox> outbox_;  // the writer thread's (and start()'s) connection
+  std::unique_ptr<WalSyncer> syncer_;  // syncs the WAL after commits, off the writer thread
+  std::unique_ptr<Checkpointer> checkpointer_;  // copies the WAL back, off the writer thread
   std::unique_ptr<Notifier> notifier_;
 
   std::mutex wmu_;
@@ -313,6 +321,22 @@ void DispatcherImpl::poll_foreign_rows() {
   own_seqs_.clear();
 }
 
+// Without either helper the writer does the work itself (synchronous=FULL, SQLite's automatic
+// checkpoint): slower, as durable, and said once in the log.
+void DispatcherImpl::start_wal_helpers() {
+  const std::string db = options_.state_dir + "/outbox.db";
+  std::string error;
+  syncer_ = WalSyncer::start(db + "-wal", logger_, error);
+  if (syncer_ && !outbox_->set_synced(false, error)) syncer_.reset();
+  if (!syncer_) {
+    logger_("warn", "outbox commits are synced on the writer thread", {{"error", error}});
+  }
+  checkpointer_ = Checkpointer::start(db, outbox_->handle(), logger_, error);
+  if (!checkpointer_) {
+    logger_("warn", "outbox checkpoints run on the writer thread", {{"error", error}});
+  }
+}
+
 void DispatcherImpl::run_writer() {
   std::vector<Request> held;  // inserts whose commit failed (full disk), oldest first
   Batch held_completions;
@@ -373,6 +397,10 @@ void DispatcherImpl::run_writer() {
                   {{"written", batch.inserts.size()}});
         }
         failing = false;
+        // Inserts and index changes must survive a power cut: synced while they are sent.
+        if (syncer_ && (!batch.inserts.empty() || !batch.index_changes.empty())) {
+          syncer_->request();
+        }
         ++commits_;
         largest_commit_ = std::max(largest_commit_, batch.size());
         for (size_t i = 0; i < batch.inserts.size(); ++i) {
@@ -421,7 +449,10 @@ void DispatcherImpl::run_writer() {
     }
   }
   logger_("debug", "outbox writer stopped",
-          {{"commits", commits_}, {"largest_commit", largest_commit_}});
+          {{"commits", commits_},
+           {"largest_commit", largest_commit_},
+           {"syncs", syncer_ ? syncer_->syncs() : 0},
+           {"checkpoints", checkpointer_ ? checkpointer_->checkpoints() : 0}});
 }
 
 }  // namespace

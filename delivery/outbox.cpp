@@ -160,6 +160,10 @@ void Outbox::limit_pages_for_test(int64_t pages) {
   exec(db_, ("PRAGMA max_page_count=" + std::to_string(pages)).c_str(), err);
 }
 
+bool Outbox::set_synced(bool full, std::string& error) {
+  return exec(db_, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL", error);
+}
+
 bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string& error,
                     bool& disk_full) {
   disk_full = false;

@@ -117,6 +117,7 @@ class Outbox {
 
   // One transaction. On success fills `seqs` with the seq of each insert, in order. On failure
   // rolls back, sets `error`, and `disk_full` when SQLite reports a full disk.
+  // Synced before it returns (synchronous=FULL) unless set_synced(false) was called.
   bool commit(const Batch& batch, std::vector<int64_t>& seqs, std::string& error,
               bool& disk_full);
   // Pending rows with seq > after_seq, in seq order.
@@ -135,6 +136,9 @@ class Outbox {
   int64_t last_notified_ms(const std::string& rule);
 
   sqlite3* handle() { return db_; }
+  // false: commits return once their frames are written to the WAL (synchronous=NORMAL), and
+  // the caller syncs the WAL itself (WalSyncer). A crash of the process cannot lose them.
+  bool set_synced(bool full, std::string& error);
 
   // Test hook: makes the database "full" after `pages` pages (PRAGMA max_page_count).
   void limit_pages_for_test(int64_t pages);

@@ -1,0 +1,162 @@
+// The outbox's WAL helpers: the syncer (fdatasync off the writer thread) and the checkpointer
+// (checkpoints on their own connection), on a real SQLite database in a temporary directory.
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "delivery/dispatcher.h"
+#include "delivery/outbox.h"
+#include "delivery/wal.h"
+#include "harness.h"
+
+using namespace folderhook::delivery;
+using namespace folderhook::delivery::test;
+
+namespace {
+
+Batch one_insert(int n) {
+  Request r;
+  r.id = "id-" + std::to_string(n);
+  r.urls = {"http://127.0.0.1:9/hook"};
+  r.query = "n=" + std::to_string(n) + "&pad=" + std::string(2000, 'x');
+  r.action = "create";
+  r.path = "/demo/f" + std::to_string(n);
+  r.rule = "/demo";
+  Batch b;
+  b.inserts.push_back(std::move(r));
+  return b;
+}
+
+// The database file itself: it grows only when a checkpoint copies the WAL into it.
+off_t db_size(const std::string& dir) {
+  struct stat st {};
+  REQUIRE(::stat((dir + "/outbox.db").c_str(), &st) == 0);
+  return st.st_size;
+}
+
+}  // namespace
+
+TEST_CASE("the checkpointer copies the WAL back on its own thread once it has grown") {
+  TempDir dir;
+  std::string error;
+  auto outbox = Outbox::open(dir.path(), error);
+  REQUIRE(outbox);
+  const off_t before = db_size(dir.path());
+  LogCollector log;
+  auto checkpointer =
+      Checkpointer::start(dir.path() + "/outbox.db", outbox->handle(), log.logger(), error, 8);
+  REQUIRE(checkpointer);
+  std::vector<int64_t> seqs;
+  bool full = false;
+  // 40 commits of a 2 KB request each: far past 8 frames, and 80 KB of rows.
+  for (int i = 0; i < 40; ++i) REQUIRE(outbox->commit(one_insert(i), seqs, error, full));
+  REQUIRE(wait_for([&] { return checkpointer->checkpoints() > 0; }, 10s));
+  REQUIRE(wait_for([&] { return db_size(dir.path()) >= before + 40 * 1024; }, 10s));
+  checkpointer.reset();
+  for (const auto& l : log.lines()) CHECK(l.value("level", "") != "warn");
+}
+
+TEST_CASE("without a checkpoint the writer's commits stay in the WAL") {
+  // The baseline the test above relies on: the database file grows only by a checkpoint.
+  TempDir dir;
+  std::string error;
+  auto outbox = Outbox::open(dir.path(), error);
+  REQUIRE(outbox);
+  const off_t before = db_size(dir.path());
+  sqlite3_wal_autocheckpoint(outbox->handle(), 0);
+  std::vector<int64_t> seqs;
+  bool full = false;
+  for (int i = 0; i < 40; ++i) REQUIRE(outbox->commit(one_insert(i), seqs, error, full));
+  CHECK(db_size(dir.path()) == before);
+}
+
+TEST_CASE("the syncer syncs the WAL for each burst of requests, and flush waits for it") {
+  TempDir dir;
+  std::string error;
+  auto outbox = Outbox::open(dir.path(), error);
+  REQUIRE(outbox);
+  REQUIRE(outbox->set_synced(false, error));
+  LogCollector log;
+  auto syncer = WalSyncer::start(dir.path() + "/outbox.db-wal", log.logger(), error);
+  REQUIRE(syncer);
+  CHECK(syncer->syncs() == 0);
+  std::vector<int64_t> seqs;
+  bool full = false;
+  REQUIRE(outbox->commit(one_insert(1), seqs, error, full));
+  syncer->request();
+  syncer->flush();
+  CHECK(syncer->syncs() == 1);
+  // Requests made while a sync runs share the next one: never more syncs than requests.
+  for (int i = 2; i < 50; ++i) {
+    REQUIRE(outbox->commit(one_insert(i), seqs, error, full));
+    syncer->request();
+  }
+  syncer->flush();
+  CHECK(syncer->syncs() >= 2);
+  CHECK(syncer->syncs() <= 49);
+  CHECK(log.lines().empty());
+}
+
+TEST_CASE("the syncer follows a WAL file that was replaced") {
+  TempDir dir;
+  const std::string wal = dir.path() + "/outbox.db-wal";
+  { std::ofstream(wal) << "first"; }
+  LogCollector log;
+  std::string error;
+  auto syncer = WalSyncer::start(wal, log.logger(), error);
+  REQUIRE(syncer);
+  REQUIRE(::unlink(wal.c_str()) == 0);
+  { std::ofstream(wal) << "second"; }
+  syncer->request();
+  syncer->flush();
+  CHECK(syncer->syncs() == 1);
+  CHECK(log.lines().empty());
+}
+
+TEST_CASE("a syncer for a WAL that does not exist is refused with the path in the error") {
+  TempDir dir;
+  LogCollector log;
+  std::string error;
+  auto syncer = WalSyncer::start(dir.path() + "/missing-wal", log.logger(), error);
+  CHECK(syncer == nullptr);
+  CHECK(error.find("missing-wal") != std::string::npos);
+}
+
+TEST_CASE("the dispatcher syncs its commits and checkpoints off the writer thread") {
+  TempDir dir;
+  Receiver receiver([](const Received&, int) { return Reply(200); });
+  auto options = test_options(dir.path());
+  LogCollector log;
+  std::string error;
+  auto d = open_dispatcher(options, log.logger(), error);
+  REQUIRE(d);
+  const std::string url = receiver.url();
+  for (int i = 0; i < 20; ++i) {
+    Request r;
+    r.urls = {url};
+    r.query = "n=" + std::to_string(i);
+    r.action = "create";
+    r.path = "/demo/f" + std::to_string(i);
+    r.rule = "/demo";
+    std::vector<Request> one;
+    one.push_back(std::move(r));
+    d->submit(std::move(one));
+  }
+  REQUIRE(receiver.wait([](const auto& got) { return got.size() >= 20; }, 10s));
+  d->shutdown();
+  const auto lines = log.lines();
+  auto stopped = std::find_if(lines.begin(), lines.end(), [](const auto& l) {
+    return l.value("msg", "") == "outbox writer stopped";
+  });
+  REQUIRE(stopped != lines.end());
+  CHECK(stopped->value("syncs", 0) >= 1);
+  CHECK(stopped->contains("checkpoints"));
+  for (const auto& l : lines) {
+    CHECK(l.value("msg", "") != "outbox commits are synced on the writer thread");
+    CHECK(l.value("msg", "") != "outbox checkpoints run on the writer thread");
+  }
+}
