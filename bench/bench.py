@@ -431,6 +431,17 @@ def throughput_pipeline(ctx, n):
             "cpu_per": cpu / max(1, len(entries)), "peak_rss": peak}
 
 
+def writer_alone(ctx, n):
+    """The writer's own rate with no watcher: the most any watcher can deliver from it."""
+    folder = folder_for(ctx, "in-alone")
+    w = subprocess.run([ctx.writer, "burst", folder, str(n)], check=True, capture_output=True,
+                       text=True).stdout
+    start = float(re.search(r"start (\S+)", w).group(1))
+    last = float(re.search(r"last (\S+)", w).group(1))
+    shutil.rmtree(folder, ignore_errors=True)
+    return n / (last - start) if last > start else None
+
+
 def wrk_ceiling(ctx, connections, seconds):
     r = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
                         ctx.nginx.url + "?path=%2Fwrk%2Fceiling"], capture_output=True, text=True)
@@ -441,7 +452,7 @@ def wrk_ceiling(ctx, connections, seconds):
 
 def scenario_throughput(ctx, n, pipe_n, connections, runs, wrk_seconds, extra_connections=()):
     rows = {k: [] for k in ("fh", "wrk", "pipe", "r_wrk", "r_pipe", "cpu_per", "peak_rss",
-                            "instr_per", "pipe_cpu_per", "pipe_rss")}
+                            "instr_per", "pipe_cpu_per", "pipe_rss", "alone", "r_alone")}
     for c in extra_connections:
         rows.update({f"fh{c}": [], f"wrk{c}": [], f"r_wrk{c}": []})
     loss = []
@@ -456,6 +467,7 @@ def scenario_throughput(ctx, n, pipe_n, connections, runs, wrk_seconds, extra_co
             log(f"throughput run {i + 1}, connections={c}: folderhook {fhc['rate']:.0f}/s "
                 f"({fhc['received']}/{n} received, attempts {fhc['outcomes']}, "
                 f"{fhc['cpu_per'] * 1e6:.0f} us CPU each); wrk -c{c} {wrkc or 0:.0f}/s")
+        alone = writer_alone(ctx, n)
         fh = throughput_folderhook(ctx, n, connections)
         wrk = wrk_ceiling(ctx, connections, wrk_seconds)
         pipe = throughput_pipeline(ctx, pipe_n)
@@ -464,6 +476,7 @@ def scenario_throughput(ctx, n, pipe_n, connections, runs, wrk_seconds, extra_co
         for k, v in (("fh", fh["rate"]), ("wrk", wrk), ("pipe", pipe["rate"]),
                      ("r_wrk", fh["rate"] / wrk if wrk else None),
                      ("r_pipe", fh["rate"] / pipe["rate"] if pipe["rate"] else None),
+                     ("alone", alone), ("r_alone", fh["rate"] / alone if alone else None),
                      ("cpu_per", fh["cpu_per"]), ("peak_rss", fh["peak_rss"]),
                      ("instr_per", fh["instr_per"]), ("pipe_cpu_per", pipe["cpu_per"]),
                      ("pipe_rss", pipe["peak_rss"])):
@@ -472,7 +485,8 @@ def scenario_throughput(ctx, n, pipe_n, connections, runs, wrk_seconds, extra_co
             f"{fh['requests']} requests in {fh['seconds']:.1f} s, attempts {fh['outcomes']}, "
             f"overflow lines {fh['overflow']}, {fh['cpu_per'] * 1e6:.0f} us CPU each, "
             f"peak {fh['peak_rss'] / 1024:.1f} MiB); wrk -c{connections} {wrk or 0:.0f}/s; "
-            f"inotifywait|curl {pipe['rate']:.0f}/s ({pipe['received']}/{pipe_n})")
+            f"inotifywait|curl {pipe['rate']:.0f}/s ({pipe['received']}/{pipe_n}); "
+            f"writer alone {alone or 0:.0f} files/s")
     out = {k: median(v) for k, v in rows.items()}
     out["loss"] = loss
     out["extra"] = list(extra_connections)
@@ -571,6 +585,8 @@ def build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds):
             verdict(tp["r_wrk"] >= 0.5 if tp["r_wrk"] is not None else None))
         add("", "", f"inotifywait + curl loop ({pipe_n:,} files)", fmt(tp["pipe"]), ratio(tp["r_pipe"], 1),
             ">= 100x", verdict(tp["r_pipe"] >= 100 if tp["r_pipe"] is not None else None))
+        add("", "", "the writer alone, no watcher (files/s: the most any watcher can deliver)",
+            fmt(tp["alone"]), ratio(tp["r_alone"]), "", "")
         for c in tp["extra"]:
             add(f"throughput {n:,} creates, deliveries/s (connections={c})", fmt(tp[f"fh{c}"]),
                 f"wrk -c{c} (ceiling)", fmt(tp[f"wrk{c}"]), ratio(tp[f"r_wrk{c}"]), ">= 0.50x",
@@ -614,10 +630,11 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--only", default="startup,throughput,latency")
     ap.add_argument("--results", default=os.path.join(BENCH, "RESULTS.md"))
+    ap.add_argument("--files", type=int, help="files per throughput run (default 100,000; 10,000 with --quick)")
     a = ap.parse_args()
     quick = a.quick
     runs = 1 if quick else 3
-    n = 10_000 if quick else 100_000
+    n = a.files or (10_000 if quick else 100_000)
     pipe_n = 500 if quick else 2_000
     seconds = 5 if quick else 30
     rate = 200
