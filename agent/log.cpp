@@ -1,6 +1,7 @@
 #include "agent/log.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -98,7 +99,11 @@ std::string display_value(std::string_view bytes) {
   return quote ? "\"" + escaped + "\"" : escaped;
 }
 
-Log::Log() : thread_([this] { run(); }) {}
+Log::Log()
+    : thread_([this] {
+        pthread_setname_np(pthread_self(), "log-writer");
+        run();
+      }) {}
 
 Log::~Log() {
   {

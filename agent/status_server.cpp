@@ -1,5 +1,7 @@
 #include "agent/status_server.h"
 
+#include <pthread.h>
+
 #include <chrono>
 
 #include <httplib.h>
@@ -58,7 +60,10 @@ bool StatusServer::start(const std::string& listen, std::string& error) {
     return false;
   }
   port_ = port;
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "status-http");
+    server_->listen_after_bind();
+  });
   return true;
 }
 

@@ -1,6 +1,7 @@
 #include "delivery/dispatcher.h"
 
 #include <openssl/rand.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
@@ -110,7 +111,10 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
       notifier_ = std::make_unique<Notifier>(options_.state_dir, options_.notify, logger_);
     }
     start_wal_helpers();
-    writer_ = std::thread([this] { run_writer(); });
+    writer_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "outbox-writer");
+      run_writer();
+    });
     return true;
   }
 
@@ -191,6 +195,9 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
 
   void post(Batch&& part, AttemptLog&& entry) {
     std::lock_guard lock(wmu_);
+    // Only the first result wakes the writer (to set its deadline); the rest ride along.
+    const bool first = completions_.empty();
+    if (first) results_since_ = std::chrono::steady_clock::now();
     attempt_logs_.push_back(std::move(entry));
     auto append = [](auto& to, auto& from) {
       to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
@@ -199,10 +206,11 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
     append(completions_.retries, part.retries);
     append(completions_.dead, part.dead);
     append(completions_.url_outcomes, part.url_outcomes);
-    wcv_.notify_one();
+    if (first) wcv_.notify_one();
   }
 
   void start_wal_helpers();
+  void wait_for_work(std::unique_lock<std::mutex>& lock);
   void run_writer();
   void poll_foreign_rows();
   void log_attempts(std::vector<AttemptLog>& entries);
@@ -221,6 +229,7 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   std::vector<IndexChange> submitted_index_;  // not yet committed
   IndexSnapshot index_;             // loaded by start(), taken by the agent
   Batch completions_;               // attempt results not yet committed
+  std::chrono::steady_clock::time_point results_since_;  // when the oldest of them came
   std::vector<AttemptLog> attempt_logs_;  // attempt results not yet logged, in order
   bool writer_stopping_ = false;
   std::thread writer_;
@@ -337,6 +346,28 @@ void DispatcherImpl::start_wal_helpers() {
   }
 }
 
+// New requests and index changes are committed at once. Attempt results alone wait up to
+// options_.result_delay (20 ms) for company: they go with the next new requests, or on their own once the
+// oldest has waited that long. A crash before they are committed costs a duplicate attempt
+// (at least once), never a request; committing each result on its own doubled a burst's
+// commits and the pages written to the WAL. Returns after 2 s without work too (the poll for
+// rows written by `folderhook replay`).
+void DispatcherImpl::wait_for_work(std::unique_lock<std::mutex>& lock) {
+  const auto give_up = std::chrono::steady_clock::now() + 2s;
+  for (;;) {
+    if (writer_stopping_ || !submitted_.empty() || !submitted_index_.empty()) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (!completions_.empty()) {
+      const auto due = results_since_ + options_.result_delay;
+      if (now >= due) return;
+      wcv_.wait_until(lock, due);
+    } else {
+      if (now >= give_up) return;
+      wcv_.wait_until(lock, give_up);
+    }
+  }
+}
+
 void DispatcherImpl::run_writer() {
   std::vector<Request> held;  // inserts whose commit failed (full disk), oldest first
   Batch held_completions;
@@ -348,10 +379,7 @@ void DispatcherImpl::run_writer() {
     if (failing) {
       wcv_.wait_for(lock, 1s, [this] { return writer_stopping_; });
     } else {
-      wcv_.wait_for(lock, 2s, [this] {
-        return writer_stopping_ || !submitted_.empty() || !completions_.empty() ||
-               !submitted_index_.empty();
-      });
+      wait_for_work(lock);
     }
     const bool stop = writer_stopping_;
     Batch batch = std::move(completions_);

@@ -76,6 +76,9 @@ struct DispatcherOptions {
   // Requests held in memory while the outbox cannot be written (full disk); beyond this,
   // new requests are dropped with an error log.
   size_t max_held = 100'000;
+  // How long attempt results with no new request to ride along wait before their own commit
+  // (see DispatcherImpl::wait_for_work). Their log lines wait as long.
+  std::chrono::milliseconds result_delay{20};
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
 };
 

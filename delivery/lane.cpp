@@ -2,6 +2,8 @@
 
 #include "delivery/outbox.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 namespace folderhook::delivery {
@@ -13,9 +15,15 @@ Lane::Lane(LaneOwner& owner, int first_senders, int retry_senders) : owner_(owne
   for (int i = 0; i < first_senders + retry_senders; ++i) {
     HttpSender& sender = *senders_[static_cast<size_t>(i)];
     if (i < first_senders) {
-      threads_.emplace_back([this, &sender] { run_first(sender); });
+      threads_.emplace_back([this, &sender] {
+        pthread_setname_np(pthread_self(), "sender");
+        run_first(sender);
+      });
     } else {
-      threads_.emplace_back([this, &sender] { run_retry(sender); });
+      threads_.emplace_back([this, &sender] {
+        pthread_setname_np(pthread_self(), "retry-sender");
+        run_retry(sender);
+      });
     }
   }
 }

@@ -1,6 +1,7 @@
 #include "delivery/notifier.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <cstring>
@@ -140,7 +141,10 @@ Notifier::Notifier(std::string state_dir, NotifyOptions options, Logger logger)
       options_(std::move(options)),
       logger_(std::move(logger)),
       backoff_(options_.retry_after_failure) {
-  thread_ = std::thread([this] { run(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "notifier");
+    run();
+  });
 }
 
 Notifier::~Notifier() { stop(); }

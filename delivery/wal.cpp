@@ -1,6 +1,7 @@
 #include "delivery/wal.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,7 +20,10 @@ std::unique_ptr<WalSyncer> WalSyncer::start(std::string wal_path, Logger logger,
     return nullptr;
   }
   std::unique_ptr<WalSyncer> s(new WalSyncer(std::move(wal_path), fd, std::move(logger)));
-  s->thread_ = std::thread([p = s.get()] { p->run(); });
+  s->thread_ = std::thread([p = s.get()] {
+    pthread_setname_np(pthread_self(), "wal-sync");
+    p->run();
+  });
   return s;
 }
 
@@ -116,7 +120,10 @@ std::unique_ptr<Checkpointer> Checkpointer::start(const std::string& db_path, sq
   std::unique_ptr<Checkpointer> c(
       new Checkpointer(own, writer, std::move(logger), threshold_pages));
   sqlite3_wal_hook(writer, &Checkpointer::on_wal, c.get());
-  c->thread_ = std::thread([p = c.get()] { p->run(); });
+  c->thread_ = std::thread([p = c.get()] {
+    pthread_setname_np(pthread_self(), "wal-checkpoint");
+    p->run();
+  });
   return c;
 }
 

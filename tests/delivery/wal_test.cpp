@@ -1,5 +1,6 @@
 // The outbox's WAL helpers: the syncer (fdatasync off the writer thread) and the checkpointer
-// (checkpoints on their own connection), on a real SQLite database in a temporary directory.
+// (checkpoints on their own connection), on a real SQLite database in a temporary directory;
+// and what the writer thread commits when.
 #include <doctest/doctest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -36,6 +37,12 @@ off_t db_size(const std::string& dir) {
   struct stat st {};
   REQUIRE(::stat((dir + "/outbox.db").c_str(), &st) == 0);
   return st.st_size;
+}
+
+size_t count_delivered(const std::vector<nlohmann::json>& lines) {
+  return static_cast<size_t>(std::count_if(lines.begin(), lines.end(), [](const auto& l) {
+    return l.value("msg", "") == "delivery" && l.value("outcome", "") == "delivered";
+  }));
 }
 
 }  // namespace
@@ -159,4 +166,38 @@ TEST_CASE("the dispatcher syncs its commits and checkpoints off the writer threa
     CHECK(l.value("msg", "") != "outbox commits are synced on the writer thread");
     CHECK(l.value("msg", "") != "outbox checkpoints run on the writer thread");
   }
+}
+
+TEST_CASE("attempt results wait briefly to share a commit instead of one commit each") {
+  TempDir dir;
+  Receiver receiver([](const Received&, int) { return Reply(200); });
+  auto options = test_options(dir.path());
+  // Long enough that the whole burst is sent within a few waits even on a slow machine.
+  options.result_delay = 500ms;
+  LogCollector log;
+  std::string error;
+  auto d = open_dispatcher(options, log.logger(), error);
+  REQUIRE(d);
+  constexpr int kCount = 400;
+  std::vector<Request> burst;
+  for (int i = 0; i < kCount; ++i) {
+    Request r;
+    r.urls = {receiver.url()};
+    r.query = "n=" + std::to_string(i);
+    r.action = "create";
+    r.path = "/demo/f" + std::to_string(i);
+    r.rule = "/demo";
+    burst.push_back(std::move(r));
+  }
+  d->submit(std::move(burst));  // one commit of inserts; then a result per attempt
+  REQUIRE(log.wait([&](const auto& lines) { return count_delivered(lines) == kCount; }, 30s));
+  d->shutdown();
+  const auto lines = log.lines();
+  auto stopped = std::find_if(lines.begin(), lines.end(), [](const auto& l) {
+    return l.value("msg", "") == "outbox writer stopped";
+  });
+  REQUIRE(stopped != lines.end());
+  // Committed as they come, the results took 62 commits on a quick machine (more on a slow
+  // one); waiting for company, one commit per 500 ms of sending plus the inserts' one.
+  CHECK(stopped->value("commits", 0) <= 10);
 }
