@@ -19,14 +19,20 @@ using namespace folderhook::delivery::test;
 
 namespace {
 
-Batch one_insert(int n) {
+Request create_of(int n, const std::string& url) {
   Request r;
-  r.id = "id-" + std::to_string(n);
-  r.urls = {"http://127.0.0.1:9/hook"};
-  r.query = "n=" + std::to_string(n) + "&pad=" + std::string(2000, 'x');
+  r.urls = {url};
+  r.query = "n=" + std::to_string(n);
   r.action = "create";
   r.path = "/demo/f" + std::to_string(n);
   r.rule = "/demo";
+  return r;
+}
+
+Batch one_insert(int n) {
+  Request r = create_of(n, "http://127.0.0.1:9/hook");
+  r.id = "id-" + std::to_string(n);
+  r.query += "&pad=" + std::string(2000, 'x');
   Batch b;
   b.inserts.push_back(std::move(r));
   return b;
@@ -143,14 +149,8 @@ TEST_CASE("the dispatcher syncs its commits and checkpoints off the writer threa
   REQUIRE(d);
   const std::string url = receiver.url();
   for (int i = 0; i < 20; ++i) {
-    Request r;
-    r.urls = {url};
-    r.query = "n=" + std::to_string(i);
-    r.action = "create";
-    r.path = "/demo/f" + std::to_string(i);
-    r.rule = "/demo";
     std::vector<Request> one;
-    one.push_back(std::move(r));
+    one.push_back(create_of(i, url));
     d->submit(std::move(one));
   }
   REQUIRE(receiver.wait([](const auto& got) { return got.size() >= 20; }, 10s));
@@ -181,13 +181,7 @@ TEST_CASE("attempt results wait briefly to share a commit instead of one commit 
   constexpr int kCount = 400;
   std::vector<Request> burst;
   for (int i = 0; i < kCount; ++i) {
-    Request r;
-    r.urls = {receiver.url()};
-    r.query = "n=" + std::to_string(i);
-    r.action = "create";
-    r.path = "/demo/f" + std::to_string(i);
-    r.rule = "/demo";
-    burst.push_back(std::move(r));
+    burst.push_back(create_of(i, receiver.url()));
   }
   d->submit(std::move(burst));  // one commit of inserts; then a result per attempt
   REQUIRE(log.wait([&](const auto& lines) { return count_delivered(lines) == kCount; }, 30s));
