@@ -476,6 +476,7 @@ void DispatcherImpl::run_writer() {
       break;
     }
   }
+  if (syncer_) syncer_->flush();  // the last commits are synced before the line says so
   logger_("debug", "outbox writer stopped",
           {{"commits", commits_},
            {"largest_commit", largest_commit_},

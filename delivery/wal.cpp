@@ -79,9 +79,10 @@ bool WalSyncer::sync_once() {
     if (fd >= 0) {
       if (fd_ >= 0) ::close(fd_);
       fd_ = fd;
+      entry_synced_ = false;
     }
   }
-  if (fd_ >= 0 && ::fdatasync(fd_) == 0) {
+  if (fd_ >= 0 && ::fdatasync(fd_) == 0 && (entry_synced_ || sync_entry())) {
     syncs_.fetch_add(1);
     last_error_.clear();
     return true;
@@ -93,6 +94,22 @@ bool WalSyncer::sync_once() {
     last_error_ = std::move(message);
   }
   return false;
+}
+
+// The WAL's name in its directory must survive a power cut too (SQLite creates the file at
+// each start): the directory is synced once for each WAL file.
+bool WalSyncer::sync_entry() {
+  const auto slash = path_.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash + 1);
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  errno = err;
+  entry_synced_ = ok;
+  if (ok) entry_syncs_.fetch_add(1);
+  return ok;
 }
 
 std::unique_ptr<Checkpointer> Checkpointer::start(const std::string& db_path, sqlite3* writer,

@@ -46,16 +46,21 @@ class WalSyncer {
   void flush();
   // fdatasync() calls made, for tests and the stop log line.
   uint64_t syncs() const { return syncs_.load(); }
+  // fsync() calls on the WAL's directory: one for each WAL file (its name must survive too).
+  uint64_t entry_syncs() const { return entry_syncs_.load(); }
 
  private:
   WalSyncer(std::string wal_path, int fd, Logger logger);
   void run();
   bool sync_once();  // thread only
+  bool sync_entry();  // thread only: fsync of the WAL's directory
 
   const std::string path_;
   int fd_;  // thread only after start; reopened when the WAL file is replaced
+  bool entry_synced_ = false;  // thread only: the directory was synced since fd_ was opened
   Logger logger_;
   std::atomic<uint64_t> syncs_{0};
+  std::atomic<uint64_t> entry_syncs_{0};
   std::mutex mu_;
   std::condition_variable cv_;
   uint64_t requested_ = 0;  // guarded by mu_: requests made

@@ -111,6 +111,7 @@ TEST_CASE("the syncer syncs the WAL for each burst of requests, and flush waits 
   syncer->flush();
   CHECK(syncer->syncs() >= 2);
   CHECK(syncer->syncs() <= 49);
+  CHECK(syncer->entry_syncs() == 1);  // the directory once, for the one WAL file
   CHECK(log.lines().empty());
 }
 
@@ -127,6 +128,14 @@ TEST_CASE("the syncer follows a WAL file that was replaced") {
   syncer->request();
   syncer->flush();
   CHECK(syncer->syncs() == 1);
+  CHECK(syncer->entry_syncs() == 1);
+  // Replaced again: the new file's name is synced too.
+  REQUIRE(::unlink(wal.c_str()) == 0);
+  { std::ofstream(wal) << "third"; }
+  syncer->request();
+  syncer->flush();
+  CHECK(syncer->syncs() == 2);
+  CHECK(syncer->entry_syncs() == 2);
   CHECK(log.lines().empty());
 }
 
