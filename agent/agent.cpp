@@ -10,6 +10,7 @@
 #include <string>
 
 #include "agent/behaviors.h"
+#include "agent/index_read.h"
 #include "agent/index_sync.h"
 #include "agent/metrics.h"
 #include "agent/router.h"
@@ -132,8 +133,16 @@ class Agent {
     watch::CatchUpOptions o;
     o.enabled = true;
     delivery::IndexSnapshot stored = dispatcher_->take_index();
-    o.index = to_watch_index(stored.rows);
     o.indexed_roots.insert(stored.indexed_roots.begin(), stored.indexed_roots.end());
+    o.read_index = [this] {
+      // Through the pipeline: read after the index changes of every batch before it.
+      IndexReadHandoff handoff = make_index_read();
+      Batch batch;
+      batch.read_index = std::move(handoff.answer);
+      pipeline_.push_back(std::move(batch));
+      pump_pipeline();
+      return std::move(handoff.reader);
+    };
     o.report_unindexed = config_.initial_scan_report;
     o.on_index = [this](watch::IndexUpdate&& update) {
       // Through the pipeline: after the index changes of the actions before it.
@@ -287,6 +296,8 @@ class Agent {
     std::vector<Upload> uploads;
     // What the operations do to the index: committed with their requests.
     std::vector<delivery::IndexChange> index_changes;
+    // A read of the stored index for a scan (alone in its batch), after everything before.
+    delivery::Dispatcher::IndexRead read_index;
   };
   struct UploadJob {
     uv_work_t work{};
@@ -299,8 +310,11 @@ class Agent {
   void pump_pipeline() {
     while (!pipeline_.empty() && !upload_job_) {
       if (pipeline_.front().uploads.empty()) {
-        dispatcher_->submit(std::move(pipeline_.front().requests),
-                            std::move(pipeline_.front().index_changes));
+        Batch& front = pipeline_.front();
+        if (!front.requests.empty() || !front.index_changes.empty()) {
+          dispatcher_->submit(std::move(front.requests), std::move(front.index_changes));
+        }
+        if (front.read_index) dispatcher_->read_index(std::move(front.read_index));
         pipeline_.pop_front();
         continue;
       }

@@ -4,13 +4,13 @@ namespace folderhook::agent {
 
 using Kind = delivery::IndexChange::Kind;
 
-watch::Index to_watch_index(const std::vector<delivery::IndexRow>& rows) {
+watch::Index to_watch_index(std::vector<delivery::IndexRow>&& rows) {
   watch::Index index;
-  for (const delivery::IndexRow& row : rows) {
+  for (delivery::IndexRow& row : rows) {
     watch::IndexEntry entry;
     entry.type = row.directory ? watch::ObjectType::kDirectory : watch::ObjectType::kFile;
     entry.meta = {row.dev, row.ino, row.size, row.mtime_ns, row.ctime_ns, row.uid};
-    index.emplace_hint(index.end(), row.path, entry);
+    index.emplace_hint(index.end(), std::move(row.path), entry);
   }
   return index;
 }
@@ -64,13 +64,16 @@ std::vector<delivery::IndexChange> index_changes(watch::IndexUpdate&& update) {
   // A first start hands over every entry of the tree: one allocation for the rows, and the
   // paths moved rather than copied.
   std::vector<delivery::IndexChange> out;
-  out.reserve(update.entries.size() + update.indexed_roots.size());
+  out.reserve(update.entries.size() + update.indexed_roots.size() + update.relist.size());
   for (auto& [path, entry] : update.entries) {
     out.push_back({Kind::kPut, to_row({}, entry), ""});
     out.back().row.path = std::move(path);
   }
   for (const std::string& root : update.indexed_roots) {
     out.push_back({Kind::kRootIndexed, to_row(root, {}), ""});
+  }
+  for (const std::string& dir : update.relist) {
+    out.push_back({Kind::kRelist, to_row(dir, {}), ""});
   }
   return out;
 }

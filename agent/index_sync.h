@@ -13,7 +13,8 @@
 
 namespace folderhook::agent {
 
-watch::Index to_watch_index(const std::vector<delivery::IndexRow>& rows);
+// Moves the paths out of `rows`.
+watch::Index to_watch_index(std::vector<delivery::IndexRow>&& rows);
 delivery::IndexRow to_row(const std::string& path, const watch::IndexEntry& entry);
 // What `action` does to the stored index, as watch::apply_to_index() does it in memory.
 void append_index_changes(const watch::FileAction& action,

@@ -1,5 +1,6 @@
 #include "delivery/dispatcher.h"
 
+#include <malloc.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 
@@ -61,6 +62,22 @@ Logger safe_logger(Logger inner) {
   };
 }
 
+// A commit of at least this many index changes (a first index, a whole folder's catch-up) is
+// followed by malloc_trim().
+constexpr size_t kTrimAfterIndexChanges = 10000;
+
+// Appends `from` to `to`, taking its buffer when `to` is empty: a first index of 100,000 rows
+// (12.8 MB of IndexChange) is then never copied on its way to the commit.
+template <typename T>
+void append_moved(std::vector<T>& to, std::vector<T>& from) {
+  if (to.empty()) {
+    to.swap(from);
+  } else {
+    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+  }
+  from.clear();
+}
+
 // The figures of one attempt's log line, as a sender hands them to the writer thread.
 struct AttemptLog {
   enum class Outcome { kDelivered, kRetry, kDead };
@@ -90,7 +107,7 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   ~DispatcherImpl() override { shutdown(); }
 
   bool start(std::string& error) {
-    if (!outbox_->load_index(index_, error)) {
+    if (!outbox_->load_indexed_roots(index_.indexed_roots, error)) {
       error = "cannot read the index in '" + options_.state_dir + "': " + error;
       return false;
     }
@@ -125,8 +142,7 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
       logger_("error", "delivery submitted after shutdown; dropped", {{"count", requests.size()}});
       return;
     }
-    submitted_index_.insert(submitted_index_.end(), std::make_move_iterator(changes.begin()),
-                            std::make_move_iterator(changes.end()));
+    append_moved(submitted_index_, changes);
     size_t dropped = 0;
     for (auto& r : requests) {
       if (submitted_.size() + held_count_ >= options_.max_held) {
@@ -144,6 +160,18 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   }
 
   IndexSnapshot take_index() override { return std::exchange(index_, IndexSnapshot{}); }
+
+  void read_index(IndexRead done) override {
+    {
+      std::lock_guard lock(wmu_);
+      if (!writer_stopping_) {
+        index_reads_.push_back({std::move(done), submitted_.size(), submitted_index_.size()});
+        wcv_.notify_one();
+        return;
+      }
+    }
+    done({}, "the outbox is shutting down");
+  }
 
   void shutdown() override {
     {
@@ -212,6 +240,9 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   void start_wal_helpers();
   void wait_for_work(std::unique_lock<std::mutex>& lock);
   void run_writer();
+  void answer_index_reads(std::vector<IndexRead>& reads, bool committed);
+  std::vector<IndexRead> take_submitted(std::vector<Request>& requests,
+                                        std::vector<IndexChange>& changes);
   void poll_foreign_rows();
   void log_attempts(std::vector<AttemptLog>& entries);
 
@@ -228,6 +259,14 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   std::vector<Request> submitted_;  // not yet committed
   std::vector<IndexChange> submitted_index_;  // not yet committed
   IndexSnapshot index_;             // loaded by start(), taken by the agent
+  // A read and how much of submitted_ and submitted_index_ preceded it: that much is committed
+  // before the read is answered, and nothing submitted after it.
+  struct PendingRead {
+    IndexRead done;
+    size_t requests;
+    size_t changes;
+  };
+  std::deque<PendingRead> index_reads_;
   Batch completions_;               // attempt results not yet committed
   std::chrono::steady_clock::time_point results_since_;  // when the oldest of them came
   std::vector<AttemptLog> attempt_logs_;  // attempt results not yet logged, in order
@@ -355,7 +394,10 @@ void DispatcherImpl::start_wal_helpers() {
 void DispatcherImpl::wait_for_work(std::unique_lock<std::mutex>& lock) {
   const auto give_up = std::chrono::steady_clock::now() + 2s;
   for (;;) {
-    if (writer_stopping_ || !submitted_.empty() || !submitted_index_.empty()) return;
+    if (writer_stopping_ || !submitted_.empty() || !submitted_index_.empty() ||
+        !index_reads_.empty()) {
+      return;
+    }
     const auto now = std::chrono::steady_clock::now();
     if (!completions_.empty()) {
       const auto due = results_since_ + options_.result_delay;
@@ -366,6 +408,58 @@ void DispatcherImpl::wait_for_work(std::unique_lock<std::mutex>& lock) {
       wcv_.wait_until(lock, give_up);
     }
   }
+}
+
+// Writer thread, under wmu_: what was submitted, up to the first pending index read, and the
+// reads that this commit is to answer (the rest waits for the next round).
+std::vector<Dispatcher::IndexRead> DispatcherImpl::take_submitted(
+    std::vector<Request>& requests, std::vector<IndexChange>& changes) {
+  std::vector<IndexRead> reads;
+  if (index_reads_.empty()) {
+    requests = std::exchange(submitted_, {});
+    changes = std::exchange(submitted_index_, {});
+    return reads;
+  }
+  const size_t n_requests = index_reads_.front().requests;
+  const size_t n_changes = index_reads_.front().changes;
+  const auto take_front = [](auto& from, size_t n, auto& to) {
+    if (n == from.size()) {
+      to = std::exchange(from, {});
+      return;
+    }
+    to.assign(std::make_move_iterator(from.begin()),
+              std::make_move_iterator(from.begin() + static_cast<std::ptrdiff_t>(n)));
+    from.erase(from.begin(), from.begin() + static_cast<std::ptrdiff_t>(n));
+  };
+  take_front(submitted_, n_requests, requests);
+  take_front(submitted_index_, n_changes, changes);
+  while (!index_reads_.empty() && index_reads_.front().requests == n_requests &&
+         index_reads_.front().changes == n_changes) {
+    reads.push_back(std::move(index_reads_.front().done));
+    index_reads_.pop_front();
+  }
+  for (PendingRead& later : index_reads_) {
+    later.requests -= n_requests;
+    later.changes -= n_changes;
+  }
+  return reads;
+}
+
+// Writer thread. A read that follows changes the outbox could not commit would miss them: it
+// fails instead (the caller's scan then says so) rather than waiting for the disk.
+void DispatcherImpl::answer_index_reads(std::vector<IndexRead>& reads, bool committed) {
+  for (IndexRead& read : reads) {
+    IndexSnapshot snapshot;
+    std::string error;
+    if (!committed) {
+      error = "the outbox cannot commit the index changes before the read";
+    } else if (!outbox_->load_index(snapshot, error)) {
+      snapshot = {};
+      error = "cannot read the index: " + error;
+    }
+    read(std::move(snapshot), std::move(error));
+  }
+  reads.clear();
 }
 
 void DispatcherImpl::run_writer() {
@@ -386,10 +480,9 @@ void DispatcherImpl::run_writer() {
     completions_ = Batch{};
     std::vector<AttemptLog> logs = std::move(attempt_logs_);
     attempt_logs_.clear();
-    std::vector<Request> incoming = std::move(submitted_);
-    submitted_.clear();
-    std::vector<IndexChange> incoming_index = std::move(submitted_index_);
-    submitted_index_.clear();
+    std::vector<Request> incoming;
+    std::vector<IndexChange> incoming_index;
+    std::vector<IndexRead> reads = take_submitted(incoming, incoming_index);
     held_count_ = held.size() + incoming.size();
     lock.unlock();
 
@@ -410,11 +503,10 @@ void DispatcherImpl::run_writer() {
     prepend(batch.url_outcomes, held_completions.url_outcomes);
     batch.index_changes = std::move(held_completions.index_changes);
     held_completions.index_changes.clear();
-    batch.index_changes.insert(batch.index_changes.end(),
-                               std::make_move_iterator(incoming_index.begin()),
-                               std::make_move_iterator(incoming_index.end()));
+    append_moved(batch.index_changes, incoming_index);
 
     bool committed = true;
+    const bool large = batch.index_changes.size() >= kTrimAfterIndexChanges;
     if (!batch.empty()) {
       std::vector<int64_t> seqs;
       std::string error;
@@ -458,13 +550,25 @@ void DispatcherImpl::run_writer() {
           logger_("error", "outbox still not writable at shutdown: held requests lost",
                   {{"error", error}, {"lost", held.size()}});
           log_attempts(logs);
+          lock.lock();
+          for (PendingRead& read : index_reads_) reads.push_back(std::move(read.done));
+          index_reads_.clear();
+          lock.unlock();
+          for (IndexRead& read : reads) read({}, "the outbox cannot commit: " + error);
           return;
         }
       }
     }
+    if (large && committed) {
+      // A first index is written once and then freed: its pages go back to the system, not to
+      // the heap's free lists (glibc keeps freed memory above the heap's top otherwise).
+      batch = Batch{};
+      malloc_trim(0);
+    }
     // Logged after the commit that records them; after a failed commit too (the attempts
     // happened, and the log must not wait for a full disk).
     log_attempts(logs);
+    answer_index_reads(reads, committed);
     if (!stop && std::chrono::steady_clock::now() - last_poll > 2s) {
       poll_foreign_rows();
       last_poll = std::chrono::steady_clock::now();
@@ -472,7 +576,7 @@ void DispatcherImpl::run_writer() {
     lock.lock();
     held_count_ = held.size();
     if (stop && committed && submitted_.empty() && completions_.empty() &&
-        submitted_index_.empty()) {
+        submitted_index_.empty() && index_reads_.empty()) {
       break;
     }
   }

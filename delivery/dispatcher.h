@@ -92,9 +92,15 @@ class Dispatcher {
   // (or that no request carries): committed in the same transaction, in order, never dropped.
   virtual void submit(std::vector<Request>&& requests,
                       std::vector<IndexChange>&& index_changes) = 0;
-  // The index as it was when the outbox opened; the first call takes it, later ones get an
-  // empty one.
+  // The folders indexed as they were when the outbox opened (no rows: read_index() reads
+  // those); the first call takes them, later ones get none.
   virtual IndexSnapshot take_index() = 0;
+  // Reads the stored index once everything submitted before this call is committed, and hands
+  // it to `done` on the writer thread: the rows in path order and an empty error, or no rows and
+  // why (the outbox cannot commit, or the dispatcher is shutting down; then possibly on the
+  // caller's thread). `done` must be quick and must not call the dispatcher.
+  using IndexRead = std::function<void(IndexSnapshot&& index, std::string&& error)>;
+  virtual void read_index(IndexRead done) = 0;
   // Commits everything submitted, stops the senders (an attempt in flight is abandoned and
   // will be sent again at the next start: delivery is at least once) and joins the threads.
   virtual void shutdown() = 0;

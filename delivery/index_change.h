@@ -25,14 +25,16 @@ struct IndexChange {
     kPut,         // row.path now holds row
     kErase,       // row.path and everything beneath it are gone
     kMove,        // row.path and everything beneath it now live at destination
-    kRootIndexed  // row.path (a watched folder) has been indexed
+    kRootIndexed,  // row.path (a watched folder) has been indexed
+    kRelist        // row.path's listing is not to be trusted: its ctime_ns becomes 0
   };
   Kind kind = Kind::kPut;
   IndexRow row;
   std::string destination;
 };
 
-// The index as loaded at start.
+// The stored index: what Dispatcher::read_index() reads (rows in path order), and the folders
+// indexed as loaded at start.
 struct IndexSnapshot {
   std::vector<IndexRow> rows;
   std::vector<std::string> indexed_roots;

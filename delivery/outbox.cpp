@@ -285,7 +285,8 @@ bool Outbox::apply_index_changes(const std::vector<IndexChange>& changes) {
               "SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid FROM file_index "
               "WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
   Stmt root(db_, "INSERT OR IGNORE INTO indexed_roots(path) VALUES(?1)");
-  if (!put.ok() || !erase.ok() || !select.ok() || !root.ok()) return false;
+  Stmt relist(db_, "UPDATE file_index SET ctime_ns = 0 WHERE path = ?1");
+  if (!put.ok() || !erase.ok() || !select.ok() || !root.ok() || !relist.ok()) return false;
   const auto put_row = [&](const IndexRow& r) {
     return put.bind_blob(1, r.path).bind(2, r.directory ? 1 : 0).bind(3, as_i64(r.dev))
         .bind(4, as_i64(r.ino)).bind(5, as_i64(r.size)).bind(6, r.mtime_ns).bind(7, r.ctime_ns)
@@ -305,6 +306,9 @@ bool Outbox::apply_index_changes(const std::vector<IndexChange>& changes) {
         break;
       case IndexChange::Kind::kRootIndexed:
         if (!root.bind_blob(1, path).run()) return false;
+        break;
+      case IndexChange::Kind::kRelist:
+        if (!relist.bind_blob(1, path).run()) return false;
         break;
       case IndexChange::Kind::kMove: {
         if (path == change.destination) break;
@@ -340,8 +344,7 @@ bool Outbox::load_index(IndexSnapshot& out, std::string& error) {
   Stmt rows(db_,
             "SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid FROM file_index "
             "ORDER BY path");
-  Stmt roots(db_, "SELECT path FROM indexed_roots ORDER BY path");
-  if (!rows.ok() || !roots.ok()) {
+  if (!rows.ok()) {
     error = sqlite3_errmsg(db_);
     return false;
   }
@@ -362,7 +365,17 @@ bool Outbox::load_index(IndexSnapshot& out, std::string& error) {
     error = sqlite3_errmsg(db_);
     return false;
   }
-  while ((rc = roots.step()) == SQLITE_ROW) out.indexed_roots.push_back(roots.bytes(0));
+  return load_indexed_roots(out.indexed_roots, error);
+}
+
+bool Outbox::load_indexed_roots(std::vector<std::string>& out, std::string& error) {
+  Stmt roots(db_, "SELECT path FROM indexed_roots ORDER BY path");
+  if (!roots.ok()) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  int rc;
+  while ((rc = roots.step()) == SQLITE_ROW) out.push_back(roots.bytes(0));
   if (rc != SQLITE_DONE) {
     error = sqlite3_errmsg(db_);
     return false;

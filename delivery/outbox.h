@@ -126,8 +126,10 @@ class Outbox {
   bool pending_seqs(int64_t after_seq, std::vector<int64_t>& seqs, std::string& error);
   bool load_row(int64_t seq, std::optional<PendingRow>& row, std::string& error);
 
-  // The whole index of the watched trees, in path order.
+  // The whole index of the watched trees, in path order, and the folders indexed.
   bool load_index(IndexSnapshot& out, std::string& error);
+  // Only the folders indexed.
+  bool load_indexed_roots(std::vector<std::string>& out, std::string& error);
 
   // Unnotified dead letters grouped by rule.
   bool dead_summaries(std::vector<DeadSummary>& out, std::string& error);

@@ -49,8 +49,8 @@ void ActionBuilder::start_root(const std::string& root, Timestamp now) {
       index_stack_.push_back(root);  // tick() builds the index: the marks are already live
     } else {
       if (start_scan_.snapshot) {
-        (*start_scan_.snapshot)[root] =
-            IndexEntry{ObjectType::kDirectory, meta_of(*info, now.wall)};
+        start_scan_.snapshot->add(root,
+                                  IndexEntry{ObjectType::kDirectory, meta_of(*info, now.wall)});
       }
       watch_tree(root, ScanMode::kInitial, now);
     }

@@ -81,7 +81,7 @@ class ActionBuilder {
   // (the scan a catch-up diffs against), count for progress lines, stop early when cancelled.
   // The builder may run start() on a worker thread while nothing else touches it.
   struct StartScan {
-    Index* snapshot = nullptr;
+    ScanLog* snapshot = nullptr;
     ScanProgress* progress = nullptr;
     const std::atomic<bool>* cancel = nullptr;
   };

@@ -113,9 +113,6 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
     fs_.sift_queue();
   }
   std::vector<std::string> subdirs;
-  // The entries come in name order, so each one's place in entries_ and in the snapshot is
-  // right after the one before: found once per map (lower_bound), then used as the hint.
-  std::optional<Index::iterator> snapshot_hint;
   for (const DirEntry& found : fs_.list_stat(dir)) {
     const std::string path = dir == "/" ? "/" + found.name : dir + "/" + found.name;
     if (ignored(path)) continue;
@@ -123,10 +120,8 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
     if ((known != entries_.end() && known->first == path) || writes_.count(path)) continue;
     const FileInfo* info = &found.info;
     if (mode == ScanMode::kInitial && start_scan_.snapshot) {
-      Index& snapshot = *start_scan_.snapshot;
-      if (!snapshot_hint) snapshot_hint = snapshot.lower_bound(path);
-      snapshot_hint = std::next(snapshot.insert_or_assign(
-          *snapshot_hint, path, IndexEntry{object_type_of(info->kind), meta_of(*info, now.wall)}));
+      start_scan_.snapshot->add(
+          path, IndexEntry{object_type_of(info->kind), meta_of(*info, now.wall)});
     }
     if (start_scan_.progress) {
       start_scan_.progress->entries.fetch_add(1, std::memory_order_relaxed);

@@ -48,13 +48,10 @@ bool CatchUpRunner::start(StartKind kind, std::string& error) {
   auto job = std::make_unique<Job>();
   job->start = true;
   job->builder_walk = kind == StartKind::kBuilderWalk;
-  job->baseline = std::move(options_.index);
   job->indexed = options_.indexed_roots;
   job->report_unindexed = options_.report_unindexed;
   if (job->builder_walk) walking_stats_ = builder_.stats();
-  if (queue(job, error)) return true;
-  options_.index = std::move(job->baseline);
-  return false;
+  return queue(job, error);
 }
 
 void CatchUpRunner::close() {
@@ -66,23 +63,13 @@ void CatchUpRunner::close() {
   });
 }
 
-void CatchUpRunner::delivered(const std::vector<FileAction>& actions) {
-  if (!options_.enabled) return;
-  for (const FileAction& action : actions) {
-    if (job_ != nullptr) {
-      during_scan_.push_back(action);  // the index is with the scan; applied after it
-    } else {
-      apply_to_index(index_, action);
-    }
-  }
-}
-
 bool CatchUpRunner::queue(std::unique_ptr<Job>& job, std::string& error) {
   job->runner = this;
   job->began = now_stamp();
   if (job->roots.empty()) job->roots = builder_.top_roots();
   job->ignore = ignore_;
-  job->expected = job->baseline.size();
+  // Now, on the loop: the index as every action reported so far and every on_index() left it.
+  if (options_.read_index) job->read_index = options_.read_index();
   job->req.data = job.get();
   if (job->added) {
     job->indexed = options_.indexed_roots;
@@ -106,16 +93,29 @@ bool CatchUpRunner::queue(std::unique_ptr<Job>& job, std::string& error) {
 void CatchUpRunner::run_job(uv_work_t* req) {
   auto* job = static_cast<Job*>(req->data);
   try {
+    // Read before the walk: a start walk goes on (it adds the watches) even when the index
+    // cannot be read, but then diffs nothing and indexes nothing.
+    bool have_baseline = true;
+    if (job->read_index) {
+      std::optional<Index> stored = job->read_index(job->error);
+      job->read_index = nullptr;
+      have_baseline = stored.has_value();
+      if (stored) job->baseline = std::move(*stored);
+      job->expected.store(job->baseline.size());
+    }
+    if (!have_baseline && !job->builder_walk) return;
     Index scan;
     if (job->builder_walk) {
-      job->runner->builder_.start(job->began, {&scan, &job->progress, &job->cancel});
+      ScanLog log;
+      job->runner->builder_.start(job->began, {&log, &job->progress, &job->cancel});
+      scan = log.take_index();
     } else {
       RealFileSystem fs(-1);  // stat and list only: no watches from this thread
       auto found = scan_tree(fs, job->roots, job->ignore, job->baseline, job->began.wall,
                              job->progress, job->cancel);
       if (found) scan = std::move(*found);
     }
-    if (job->cancel.load()) return;
+    if (job->cancel.load() || !have_baseline) return;
     job->found = scan.size();
     if (!job->builder_walk) {  // the builder's walk watched every directory it found
       for (const auto& [path, entry] : scan) {
@@ -159,13 +159,12 @@ void CatchUpRunner::job_done(uv_work_t* req, int) {
 // The builder's own walk was the scan: it already knows what the actions name.
 void CatchUpRunner::finish_walk_start(Job& job) {
   job_ = nullptr;
-  index_ = std::move(job.baseline);
+  job.baseline = Index{};  // the store has it: nothing of it is kept
   IndexUpdate update;
   if (job.error.empty()) {  // a failed scan indexed nothing: the next start tries again
     update.indexed_roots = job.roots;
     options_.indexed_roots.insert(job.roots.begin(), job.roots.end());
   }
-  for (const auto& [path, entry] : job.result.refreshed) index_[path] = entry;
   update.entries = std::move(job.result.refreshed);
   const size_t reported = job.result.actions.size();
   if (options_.on_index) options_.on_index(std::move(update));
@@ -191,16 +190,13 @@ void CatchUpRunner::finish_scan(Job& job) {
   const bool indexes = (job.start || job.added) && job.error.empty();
   if (indexes) options_.indexed_roots.insert(job.roots.begin(), job.roots.end());
   job_ = nullptr;
-  index_ = std::move(job.baseline);
-  for (const FileAction& action : during_scan_) apply_to_index(index_, action);
-  during_scan_.clear();
+  job.baseline = Index{};  // the store has it: nothing of it is kept
   IndexUpdate update;
   if (indexes) update.indexed_roots = job.roots;
   for (auto& [path, entry] : job.result.refreshed) {
     bool by_ancestor = false;
     if (builder_.touched(path, by_ancestor)) continue;
-    index_[path] = entry;
-    update.entries.emplace_back(path, entry);
+    update.entries.emplace_back(std::move(path), entry);
   }
   // A folder dropped from the rules while the scan ran: its differences are no one's news.
   const auto& tops = builder_.top_roots();
@@ -219,11 +215,11 @@ void CatchUpRunner::finish_scan(Job& job) {
   for (const std::string& path : dropped) {
     // Its directory's entries in the index may lack it: the next scan lists it again.
     const auto slash = path.rfind('/');
-    const std::string parent = slash == 0 ? "/" : path.substr(0, slash);
-    if (auto it = index_.find(parent); it != index_.end()) it->second.meta.ctime_ns = 0;
+    update.relist.push_back(slash == 0 ? "/" : path.substr(0, slash));
   }
   if (!job.start && !job.added) ++rescans_;
-  if ((job.start || job.added || !update.entries.empty()) && options_.on_index) {
+  if ((job.start || job.added || !update.entries.empty() || !update.relist.empty()) &&
+      options_.on_index) {
     options_.on_index(std::move(update));
   }
   nlohmann::json fields = scan_fields(job, found - dropped.size());
@@ -275,13 +271,9 @@ void CatchUpRunner::start_next() {
   }
   added_roots_.clear();
   if (job->roots.empty()) return;
-  job->baseline = std::move(index_);
   builder_.begin_rescan();
   std::string error;
-  if (!queue(job, error)) {
-    index_ = std::move(job->baseline);
-    logger_("error", "catch-up of new folders failed", {{"error", error}});
-  }
+  if (!queue(job, error)) logger_("error", "catch-up of new folders failed", {{"error", error}});
 }
 
 nlohmann::json CatchUpRunner::scan_fields(const Job& job, size_t reported) const {
@@ -326,13 +318,9 @@ void CatchUpRunner::on_timer(uv_timer_t* handle) {
 
 void CatchUpRunner::start_rescan() {
   auto job = std::make_unique<Job>();
-  job->baseline = std::move(index_);
   builder_.begin_rescan();
   std::string error;
-  if (!queue(job, error)) {
-    index_ = std::move(job->baseline);
-    logger_("error", "rescan failed", {{"error", error}});
-  }
+  if (!queue(job, error)) logger_("error", "rescan failed", {{"error", error}});
 }
 
 void CatchUpRunner::log_progress() const {
@@ -346,8 +334,9 @@ void CatchUpRunner::log_progress() const {
                            {"entries", entries},
                            {"rate_per_s", static_cast<uint64_t>(rate)},
                            {"elapsed_s", static_cast<uint64_t>(elapsed)}};
-  if (job.expected > entries && rate > 0) {
-    fields["estimate_s"] = static_cast<uint64_t>(static_cast<double>(job.expected - entries) / rate);
+  const uint64_t expected = job.expected.load();
+  if (expected > entries && rate > 0) {
+    fields["estimate_s"] = static_cast<uint64_t>(static_cast<double>(expected - entries) / rate);
   }
   logger_("info", "scan progress", fields);
 }

@@ -1,7 +1,8 @@
 // CatchUpRunner: the catch-up scans of one backend (watch/index.h), shared by inotify and
-// fanotify. It keeps the index as the reported actions leave it, runs one scan at a time on
-// libuv's worker pool (at start, and after every queue overflow, with backoff while overflows
-// go on), diffs it against the index, and hands the difference to the ActionBuilder. A timer
+// fanotify. It runs one scan at a time on libuv's worker pool (at start, and after every queue
+// overflow, with backoff while overflows go on), reads the stored index on the same worker
+// (CatchUpOptions::read_index: it is not kept in memory between scans), diffs the scan against
+// it, and hands the difference to the ActionBuilder. A timer
 // writes progress lines while a scan runs and waits out the backoff between rescans.
 //
 // The start scan comes in two kinds. kBuilderWalk (inotify): the builder's own start() runs
@@ -52,8 +53,8 @@ class CatchUpRunner {
   void init();
   // Queues the start scan. kBuilderWalk: the builder must not have been started.
   bool start(StartKind kind, std::string& error);
-  // Hands the options back, index included: only before a successful start(), for an engine
-  // that could not start (the caller tries another backend with them).
+  // Hands the options back: only before a successful start(), for an engine that could not
+  // start (the caller tries another backend with them).
   CatchUpOptions give_back() { return std::move(options_); }
   // Cancels a scan in flight (its completion releases the engine) and closes the timer.
   void close();
@@ -63,8 +64,6 @@ class CatchUpRunner {
   // Queued behind a scan in flight.
   void scan_added(std::vector<std::string> roots);
 
-  // Keeps the index current: call with every batch of actions before it goes to the sink.
-  void delivered(const std::vector<FileAction>& actions);
   // Call after records were fed: an overflow among them asks for a rescan.
   void check_overflow();
 
@@ -86,12 +85,13 @@ class CatchUpRunner {
     bool builder_walk = false;
     bool added = false;  // the catch-up of folders new in the rules
     Timestamp began;
-    Index baseline;  // the index the scan is diffed against, handed back afterwards
+    CatchUpOptions::IndexReader read_index;  // taken on the loop as the job is queued
+    Index baseline;  // worker: the stored index the scan is diffed against
     std::set<std::string> indexed;
     bool report_unindexed = false;
     std::vector<std::string> roots;
     std::vector<std::string> ignore;
-    uint64_t expected = 0;  // entries in the baseline: the progress estimate
+    std::atomic<uint64_t> expected{0};  // entries in the baseline: the progress estimate
     CatchUp result;
     std::vector<std::string> dirs;  // directories found, parents first
     uint64_t found = 0;
@@ -122,9 +122,7 @@ class CatchUpRunner {
   Hooks hooks_;
   uv_timer_t timer_{};
   bool closing_ = false;
-  Index index_;                          // the caller's index as the actions so far left it
-  Job* job_ = nullptr;                   // the scan in flight
-  std::vector<FileAction> during_scan_;  // actions delivered while index_ was with the scan
+  Job* job_ = nullptr;  // the scan in flight
   WatchStats walking_stats_;
   uint64_t overflows_seen_ = 0;
   uint64_t rescans_ = 0;

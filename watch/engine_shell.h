@@ -113,11 +113,11 @@ class EngineShell {
     return true;
   }
 
-  // Hands the builder's finished actions to the index and the sink; re-arms the timer.
+  // Hands the builder's finished actions to the sink (which stores what they do to the index);
+  // re-arms the timer.
   void deliver() {
     if (closing_) return;
     std::vector<FileAction> actions = self().builder_.take_actions();
-    self().runner_.delivered(actions);
     if (!actions.empty() && sink_) sink_(std::move(actions));
     if (closing_) return;  // the sink may close us
     if (const auto next = self().builder_.next_deadline()) {

@@ -258,6 +258,21 @@ CatchUp catch_up(const Index& before, Index now, const std::vector<std::string>&
   return out;
 }
 
+void ScanLog::add(std::string_view path, const IndexEntry& entry) {
+  records_.push_back({paths_.size(), path.size(), entry});
+  paths_.append(path);
+}
+
+Index ScanLog::take_index() {
+  Index index;
+  for (const Record& r : records_) {
+    index.insert_or_assign(std::string(paths_, r.offset, r.length), r.entry);
+  }
+  paths_ = std::string();
+  records_ = std::vector<Record>();
+  return index;
+}
+
 std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& roots,
                                const std::vector<std::string>& ignore, const Index& previous,
                                std::chrono::system_clock::time_point started,

@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -73,6 +74,27 @@ CatchUp diff_index(const Index& before, const Index& now,
 CatchUp catch_up(const Index& before, Index now, const std::vector<std::string>& roots,
                  const std::set<std::string>& indexed, bool report_unindexed,
                  std::chrono::system_clock::time_point at);
+
+// What a walk finds, appended as it goes to two flat buffers (no allocation per object), and
+// made an Index only once the walk is done. The walk's own long-lived structures (the
+// builder's entries, the watch table) are allocated object by object meanwhile: the map's nodes,
+// allocated after them rather than interleaved, free whole pages when the index is dropped.
+class ScanLog {
+ public:
+  void add(std::string_view path, const IndexEntry& entry);
+  size_t size() const { return records_.size(); }
+  // The index of what was added (a path added twice has its last entry); empties the log.
+  Index take_index();
+
+ private:
+  struct Record {
+    size_t offset;
+    size_t length;
+    IndexEntry entry;
+  };
+  std::string paths_;
+  std::vector<Record> records_;
+};
 
 // Counters a scan updates as it goes, read by another thread for progress lines.
 struct ScanProgress {

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -40,6 +41,9 @@ struct RootOptions {
 struct IndexUpdate {
   std::vector<std::pair<std::string, IndexEntry>> entries;
   std::vector<std::string> indexed_roots;
+  // Directories whose listing the next scan must read again (their ctime is forgotten): the
+  // catch-up dropped something in them that a live record named meanwhile. After `entries`.
+  std::vector<std::string> relist;
 };
 
 // Never lose an operation (watch/index.h). Off: start() walks the folders before it returns
@@ -47,10 +51,17 @@ struct IndexUpdate {
 // runs on a worker, its scan is diffed against `index` and the difference reported (catch_up
 // set) before any live action; an overflow rescans every root on a worker and reports what the
 // lost records hid. Every action then carries the FileMeta the index needs: the caller keeps
-// `index` current by apply_to_index() on each action and by on_index().
+// its stored index current by apply_to_index() on each action and by on_index(), and
+// read_index reads it back for each scan (the index is not held in memory between scans).
 struct CatchUpOptions {
+  using IndexReader = std::function<std::optional<Index>(std::string& error)>;
+
   bool enabled = false;
-  Index index;                          // as persisted
+  // Called on the loop thread as a scan is queued. The reader it returns runs on the scan's
+  // worker and gives the stored index as of that call: every on_index() update and every action
+  // handed to the sink before it included (it may wait for the store to catch up). nullopt and
+  // `error` when the index cannot be read. Empty: nothing is stored (every scan starts empty).
+  std::function<IndexReader()> read_index;
   std::set<std::string> indexed_roots;  // roots whose index exists
   bool report_unindexed = false;        // a root never indexed: report what is in it as created
   std::function<void(IndexUpdate&&)> on_index;  // loop thread; before the actions of a scan

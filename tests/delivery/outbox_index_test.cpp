@@ -2,6 +2,10 @@
 // of the batch, subtrees moved and erased without touching look-alike siblings.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <future>
+#include <utility>
+
 #include "delivery/dispatcher.h"
 #include "delivery/outbox.h"
 #include "tests/delivery/harness.h"
@@ -54,6 +58,15 @@ bool commit(Outbox& outbox, std::vector<IndexChange> changes) {
   return outbox.commit(batch, seqs, error, full);
 }
 
+std::unique_ptr<Dispatcher> open_in(const TempDir& dir) {
+  DispatcherOptions options;
+  options.state_dir = dir.path();
+  std::string error;
+  auto d = open_dispatcher(options, nullptr, error);
+  REQUIRE_MESSAGE(d, error);
+  return d;
+}
+
 }  // namespace
 
 TEST_CASE("index: puts, subtree moves and erases apply in order, siblings untouched") {
@@ -75,7 +88,68 @@ TEST_CASE("index: puts, subtree moves and erases apply in order, siblings untouc
   CHECK(snapshot.rows[1].mtime_ns == -4);
 }
 
-TEST_CASE("index: indexed roots are remembered, and the dispatcher hands the index over once") {
+TEST_CASE("index: a relisted directory forgets its ctime, and nothing else of it or its siblings") {
+  TempDir dir;
+  std::string error;
+  auto outbox = Outbox::open(dir.path(), error);
+  REQUIRE_MESSAGE(outbox, error);
+  IndexChange a = put("/r/a", 2, true);
+  a.row.ctime_ns = 77;
+  IndexChange b = put("/r/a-b", 3, true);
+  b.row.ctime_ns = 88;
+  IndexChange relist;
+  relist.kind = IndexChange::Kind::kRelist;
+  relist.row.path = "/r/a";
+  REQUIRE(commit(*outbox, {a, b, relist}));
+  IndexSnapshot snapshot;
+  REQUIRE(outbox->load_index(snapshot, error));
+  REQUIRE(snapshot.rows.size() == 2);
+  CHECK(snapshot.rows[0].path == "/r/a");
+  CHECK(snapshot.rows[0].ctime_ns == 0);
+  CHECK(snapshot.rows[0].ino == 2);
+  CHECK(snapshot.rows[1].ctime_ns == 88);
+}
+
+TEST_CASE("index: a read of the index comes after the commit of everything submitted before it") {
+  TempDir dir;
+  auto d = open_in(dir);
+  std::vector<IndexChange> many;
+  for (uint64_t i = 1; i <= 2000; ++i) many.push_back(put("/r/f" + std::to_string(i), i));
+  d->submit({}, std::move(many));
+  d->submit({}, {erase("/r/f7")});
+  std::promise<std::pair<IndexSnapshot, std::string>> answered;
+  d->read_index([&](IndexSnapshot&& snapshot, std::string&& why) {
+    answered.set_value({std::move(snapshot), std::move(why)});
+  });
+  d->submit({}, {put("/r/later", 9)});  // after the read: not in it
+  auto [snapshot, why] = answered.get_future().get();
+  CHECK(why.empty());
+  CHECK(snapshot.rows.size() == 1999);
+  const auto has = [&](const std::string& path) {
+    return std::any_of(snapshot.rows.begin(), snapshot.rows.end(),
+                       [&](const IndexRow& row) { return row.path == path; });
+  };
+  CHECK(has("/r/f2000"));
+  CHECK_FALSE(has("/r/f7"));
+  CHECK_FALSE(has("/r/later"));
+  d->shutdown();
+}
+
+TEST_CASE("index: a read asked after shutdown says why instead of hanging") {
+  TempDir dir;
+  auto d = open_in(dir);
+  d->shutdown();
+  std::string why;
+  bool answered = false;
+  d->read_index([&](IndexSnapshot&&, std::string&& e) {
+    answered = true;
+    why = std::move(e);
+  });
+  CHECK(answered);
+  CHECK_FALSE(why.empty());
+}
+
+TEST_CASE("index: indexed roots are remembered, and the dispatcher hands them over once") {
   TempDir dir;
   {
     std::string error;
@@ -92,9 +166,9 @@ TEST_CASE("index: indexed roots are remembered, and the dispatcher hands the ind
   auto d = open_dispatcher(options, nullptr, error);
   REQUIRE_MESSAGE(d, error);
   const IndexSnapshot first = d->take_index();
-  CHECK(first.rows.size() == 1);
+  CHECK(first.rows.empty());  // read_index() reads them when a scan needs them
   CHECK(first.indexed_roots == std::vector<std::string>{"/r"});
-  CHECK(d->take_index().rows.empty());
+  CHECK(d->take_index().indexed_roots.empty());
   // Submitted changes are committed by the writer, with or without requests.
   d->submit({}, {put("/r/n", 7)});
   d->shutdown();

@@ -2,7 +2,10 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <optional>
+#include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "tests/watch/fake_file_system.h"
 #include "watch/action_builder.h"
@@ -24,12 +27,16 @@ class FailingFileSystem : public FakeFileSystem {
 struct Run {
   std::vector<IndexUpdate> updates;
   std::vector<std::string> messages;
+  std::vector<FileAction> actions;  // what the catch-up reported
   bool ready = false;
   bool live = false;
+  int reads = 0;  // the stored index was read, on a thread other than the loop's
 };
 
-// Runs the start catch-up (the builder's walk on a worker) until on_ready, then closes.
-Run start_catch_up(FailingFileSystem& fs) {
+// Runs the start catch-up (the builder's walk on a worker) until on_ready, then closes. With
+// `stored`, the index as the store holds it for folders `indexed` (nullopt: it cannot be read).
+Run start_catch_up(FailingFileSystem& fs, const std::optional<Index>* stored = nullptr,
+                   std::set<std::string> indexed = {}) {
   Run run;
   uv_loop_t loop;
   REQUIRE(uv_loop_init(&loop) == 0);
@@ -43,6 +50,17 @@ Run start_catch_up(FailingFileSystem& fs) {
   catch_up.enabled = true;
   catch_up.on_index = [&](IndexUpdate&& update) { run.updates.push_back(std::move(update)); };
   catch_up.on_ready = [&] { run.ready = true; };
+  catch_up.indexed_roots = std::move(indexed);
+  const std::thread::id loop_thread = std::this_thread::get_id();
+  if (stored != nullptr) {
+    catch_up.read_index = [&] {
+      return [&](std::string& error) -> std::optional<Index> {
+        if (std::this_thread::get_id() != loop_thread) ++run.reads;
+        if (!stored->has_value()) error = "the store cannot be read";
+        return *stored;
+      };
+    };
+  }
   int holds = 0;
   CatchUpRunner runner(&loop, builder, logger, std::move(catch_up), {},
                        {[&] { ++holds; }, [&] { --holds; }, [] {},
@@ -52,6 +70,7 @@ Run start_catch_up(FailingFileSystem& fs) {
   REQUIRE(runner.start(CatchUpRunner::StartKind::kBuilderWalk, error));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!run.ready && std::chrono::steady_clock::now() < deadline) uv_run(&loop, UV_RUN_ONCE);
+  run.actions = builder.take_actions();
   runner.close();
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(holds == 0);
@@ -84,6 +103,48 @@ TEST_CASE("catch-up runner: a start scan that fails indexes nothing, says why, a
   CHECK(run.updates[0].indexed_roots.empty());  // the next start is a first start again
   bool said = false;
   for (const std::string& m : run.messages) said = said || m.find("listing failed") != std::string::npos;
+  CHECK(said);
+}
+
+TEST_CASE("catch-up runner: the start scan diffs against the stored index, read on the worker") {
+  FailingFileSystem fs;
+  fs.mkdir("/r");
+  fs.write("/r/a", "a");
+  // What the store says was there: /r/gone is no longer.
+  Index index;
+  index["/r"] = IndexEntry{ObjectType::kDirectory,
+                          meta_of(*fs.stat("/r"), std::chrono::system_clock::now())};
+  index["/r/gone"] = IndexEntry{ObjectType::kFile, {1, 999, 3, 0, 0, 0}};
+  const std::optional<Index> stored = index;
+  const Run run = start_catch_up(fs, &stored, {"/r"});
+  CHECK(run.ready);
+  CHECK(run.reads == 1);
+  bool destroyed = false;
+  bool created = false;
+  for (const FileAction& a : run.actions) {
+    destroyed = destroyed || (a.action == Action::kDestroy && a.path == "/r/gone");
+    created = created || (a.action == Action::kCreate && a.path == "/r/a");
+  }
+  CHECK(destroyed);
+  CHECK(created);
+}
+
+TEST_CASE("catch-up runner: a stored index that cannot be read still watches, indexes nothing") {
+  FailingFileSystem fs;
+  fs.mkdir("/r");
+  fs.write("/r/a", "a");
+  const std::optional<Index> stored;
+  const Run run = start_catch_up(fs, &stored, {"/r"});
+  CHECK(run.ready);
+  CHECK(run.live);
+  CHECK(run.actions.empty());  // nothing to diff against: nothing reported, nothing lost
+  REQUIRE(run.updates.size() == 1);
+  CHECK(run.updates[0].indexed_roots.empty());
+  CHECK(run.updates[0].entries.empty());
+  bool said = false;
+  for (const std::string& m : run.messages) {
+    said = said || m.find("the store cannot be read") != std::string::npos;
+  }
   CHECK(said);
 }
 
