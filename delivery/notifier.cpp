@@ -1,14 +1,13 @@
 #include "delivery/notifier.h"
 
-#include <curl/curl.h>
 #include <pthread.h>
 
 #include <algorithm>
 #include <cstring>
 #include <ctime>
-#include <mutex>
 #include <random>
 
+#include "delivery/curl_library.h"
 #include "delivery/retry.h"
 #include "delivery/url.h"
 
@@ -98,41 +97,44 @@ std::string build_dead_letter_email(const DeadSummary& s, const NotifyOptions& o
 
 EmailResult send_email(const NotifyOptions& options, const std::string& message,
                        const std::atomic<bool>* cancel) {
-  static std::once_flag curl_init;
-  std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   EmailResult result;
-  CURL* curl = curl_easy_init();
+  const CurlLibrary* lib = curl_library(result.error);
+  if (lib == nullptr) return result;
+  CURL* curl = lib->easy_init();
   if (curl == nullptr) {
     result.error = "curl_easy_init failed";
     return result;
   }
   char errbuf[CURL_ERROR_SIZE] = {};
   curl_slist* rcpt = nullptr;
-  for (const auto& t : options.to) rcpt = curl_slist_append(rcpt, t.c_str());
+  for (const auto& t : options.to) rcpt = lib->slist_append(rcpt, t.c_str());
   Upload upload{&message};
-  curl_easy_setopt(curl, CURLOPT_URL, options.smtp_url.c_str());
-  curl_easy_setopt(curl, CURLOPT_MAIL_FROM, options.from.c_str());
-  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
-  curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_upload);
-  curl_easy_setopt(curl, CURLOPT_READDATA, &upload);
-  curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, progress);
-  curl_easy_setopt(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(cancel));
-  const CURLcode rc = curl_easy_perform(curl);
+  // Through the pointer, curl.h's type-checking macro does not apply: each value below has the
+  // type libcurl's documentation gives for its option (char*, long, a callback, a pointer).
+  const auto set = lib->easy_setopt;
+  set(curl, CURLOPT_URL, options.smtp_url.c_str());
+  set(curl, CURLOPT_MAIL_FROM, options.from.c_str());
+  set(curl, CURLOPT_MAIL_RCPT, rcpt);
+  set(curl, CURLOPT_READFUNCTION, &read_upload);
+  set(curl, CURLOPT_READDATA, &upload);
+  set(curl, CURLOPT_UPLOAD, 1L);
+  set(curl, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+  set(curl, CURLOPT_CONNECTTIMEOUT, 15L);
+  set(curl, CURLOPT_TIMEOUT, 60L);
+  set(curl, CURLOPT_NOSIGNAL, 1L);
+  set(curl, CURLOPT_ERRORBUFFER, errbuf);
+  set(curl, CURLOPT_NOPROGRESS, 0L);
+  set(curl, CURLOPT_XFERINFOFUNCTION, &progress);
+  set(curl, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(cancel));
+  const CURLcode rc = lib->easy_perform(curl);
   if (rc == CURLE_OK) {
     result.ok = true;
   } else {
     result.error = std::string("SMTP to ") + mask_url(options.smtp_url) + " failed: " +
-                   (errbuf[0] != '\0' ? errbuf : curl_easy_strerror(rc));
+                   (errbuf[0] != '\0' ? errbuf : lib->easy_strerror(rc));
   }
-  curl_slist_free_all(rcpt);
-  curl_easy_cleanup(curl);
+  lib->slist_free_all(rcpt);
+  lib->easy_cleanup(curl);
   return result;
 }
 

@@ -2,6 +2,11 @@
 #include "delivery/notifier.h"
 
 #include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include "delivery/dispatcher.h"
 #include "harness.h"
@@ -30,7 +35,35 @@ bool has_subject(const std::vector<std::string>& mails, const std::string& subje
                      [&](const auto& m) { return m.find(subject) != std::string::npos; });
 }
 
+bool libcurl_mapped() {
+  std::ifstream maps("/proc/self/maps");
+  std::stringstream text;
+  text << maps.rdbuf();
+  return text.str().find("/libcurl.so") != std::string::npos;
+}
+
 }  // namespace
+
+TEST_CASE("libcurl is loaded when the first email is sent, not before") {
+  if (std::getenv("FOLDERHOOK_CURL_CHILD") == nullptr) {
+    // In a fresh process: another test of this one may have sent an email already.
+    char self[4096] = {};
+    REQUIRE(readlink("/proc/self/exe", self, sizeof self - 1) > 0);
+    const std::string command = std::string("FOLDERHOOK_CURL_CHILD=1 '") + self +
+                                "' -tc='libcurl is loaded*' >/dev/null 2>&1";
+    CHECK(std::system(command.c_str()) == 0);
+    return;
+  }
+  CHECK_FALSE(libcurl_mapped());
+  NotifyOptions options;
+  options.smtp_url = "smtp://127.0.0.1:1";  // refused at once
+  options.from = "agent@example.com";
+  options.to = {"ops@example.com"};
+  const EmailResult result = send_email(options, "Subject: t\r\n\r\nt\r\n", nullptr);
+  CHECK_FALSE(result.ok);
+  CHECK(result.error.find("127.0.0.1") != std::string::npos);
+  CHECK(libcurl_mapped());
+}
 
 TEST_CASE("the summary email names the count, URLs, last error and sample paths, masked") {
   DeadSummary s;
