@@ -64,11 +64,17 @@ std::vector<delivery::IndexChange> index_changes(watch::IndexUpdate&& update) {
   // A first start hands over every entry of the tree: one allocation for the rows, and the
   // paths moved rather than copied.
   std::vector<delivery::IndexChange> out;
-  out.reserve(update.entries.size() + update.indexed_roots.size() + update.relist.size());
+  out.reserve(update.entries.size() + update.recorded.size() + update.indexed_roots.size() +
+              update.relist.size());
   for (auto& [path, entry] : update.entries) {
     out.push_back({Kind::kPut, to_row({}, entry), ""});
     out.back().row.path = std::move(path);
   }
+  update.recorded.for_each([&](std::string_view path, const watch::IndexEntry& entry) {
+    out.push_back({Kind::kPut, to_row({}, entry), ""});
+    out.back().row.path = path;
+  });
+  update.recorded = {};
   for (const std::string& root : update.indexed_roots) {
     out.push_back({Kind::kRootIndexed, to_row(root, {}), ""});
   }

@@ -9,6 +9,14 @@
 namespace folderhook::watch {
 namespace {
 
+// Every folder of the job seen for the first time, nothing to report of them.
+bool first_sight_of(const Index& baseline, const std::vector<std::string>& roots,
+                    const std::set<std::string>& indexed, bool report_unindexed) {
+  return baseline.empty() && !report_unindexed &&
+         std::none_of(roots.begin(), roots.end(),
+                      [&](const std::string& root) { return indexed.count(root) != 0; });
+}
+
 Timestamp now_stamp() {
   return Timestamp{std::chrono::steady_clock::now(), std::chrono::system_clock::now()};
 }
@@ -108,6 +116,16 @@ void CatchUpRunner::run_job(uv_work_t* req) {
     if (job->builder_walk) {
       ScanLog log;
       job->runner->builder_.start(job->began, {&log, &job->progress, &job->cancel});
+      if (job->cancel.load() || !have_baseline) return;
+      if (first_sight_of(job->baseline, job->roots, job->indexed, job->report_unindexed)) {
+        // Nothing known of any folder: catch_up() would only record the scan, in any order (the
+        // store puts each row; the walk finds each path once). It goes to on_index() as it is:
+        // no map, and no strings made here, where they would fill the holes the walk left among
+        // the builder's entries and never give a page back.
+        job->found = log.size();
+        job->first_sight = std::move(log);
+        return;
+      }
       scan = log.take_index();
     } else {
       RealFileSystem fs(-1);  // stat and list only: no watches from this thread
@@ -166,6 +184,7 @@ void CatchUpRunner::finish_walk_start(Job& job) {
     options_.indexed_roots.insert(job.roots.begin(), job.roots.end());
   }
   update.entries = std::move(job.result.refreshed);
+  update.recorded = std::move(job.first_sight);
   const size_t reported = job.result.actions.size();
   if (options_.on_index) options_.on_index(std::move(update));
   builder_.emit_catch_up(std::move(job.result.actions));

@@ -93,6 +93,7 @@ class CatchUpRunner {
     std::vector<std::string> ignore;
     std::atomic<uint64_t> expected{0};  // entries in the baseline: the progress estimate
     CatchUp result;
+    ScanLog first_sight;  // a start walk of folders never indexed: only to be recorded
     std::vector<std::string> dirs;  // directories found, parents first
     uint64_t found = 0;
     std::string error;

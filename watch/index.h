@@ -85,6 +85,13 @@ class ScanLog {
   size_t size() const { return records_.size(); }
   // The index of what was added (a path added twice has its last entry); empties the log.
   Index take_index();
+  // What was added, in that order (a path added twice is there twice): a first start only
+  // records its scan (catch_up()), and needs no map for it. f(std::string_view, IndexEntry).
+  template <typename F>
+  void for_each(F&& f) const {
+    const std::string_view paths = paths_;
+    for (const Record& r : records_) f(paths.substr(r.offset, r.length), r.entry);
+  }
 
  private:
   struct Record {

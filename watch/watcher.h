@@ -40,6 +40,7 @@ struct RootOptions {
 // time (their contents arrive as refreshed entries).
 struct IndexUpdate {
   std::vector<std::pair<std::string, IndexEntry>> entries;
+  ScanLog recorded;  // more entries: a first start walk's, in walk order (the store puts each)
   std::vector<std::string> indexed_roots;
   // Directories whose listing the next scan must read again (their ctime is forgotten): the
   // catch-up dropped something in them that a live record named meanwhile. After `entries`.

@@ -47,6 +47,21 @@ TEST_CASE("index read: an answer with an error is no index, and says why") {
   CHECK(error == "the outbox cannot commit");
 }
 
+TEST_CASE("index sync: what a first walk recorded is put, path and metadata, after the entries") {
+  watch::IndexUpdate update;
+  update.entries.push_back({"/r/x", watch::IndexEntry{watch::ObjectType::kFile, {}}});
+  update.recorded.add("/r", watch::IndexEntry{watch::ObjectType::kDirectory, {1, 10, 0, 0, 0, 0}});
+  update.recorded.add("/r/a", watch::IndexEntry{watch::ObjectType::kFile, {1, 11, 3, 0, 0, 0}});
+  const std::vector<delivery::IndexChange> changes = index_changes(std::move(update));
+  REQUIRE(changes.size() == 3);
+  CHECK(changes[1].kind == delivery::IndexChange::Kind::kPut);
+  CHECK(changes[1].row.path == "/r");
+  CHECK(changes[1].row.directory);
+  CHECK(changes[2].row.path == "/r/a");
+  CHECK(changes[2].row.ino == 11);
+  CHECK(changes[2].row.size == 3);
+}
+
 TEST_CASE("index sync: directories to relist follow the entries of a scan's update") {
   watch::IndexUpdate update;
   update.entries.push_back({"/r/d", watch::IndexEntry{watch::ObjectType::kDirectory, {}}});

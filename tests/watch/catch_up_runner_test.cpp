@@ -89,6 +89,7 @@ TEST_CASE("catch-up runner: a start scan names its folders indexed, then goes li
   CHECK(run.live);
   REQUIRE(run.updates.size() == 1);
   CHECK(run.updates[0].indexed_roots == std::vector<std::string>{"/r"});
+  CHECK(run.updates[0].recorded.size() == 2);  // /r and /r/a, recorded as the walk found them
 }
 
 TEST_CASE("catch-up runner: a start scan that fails indexes nothing, says why, and goes live") {
@@ -141,6 +142,7 @@ TEST_CASE("catch-up runner: a stored index that cannot be read still watches, in
   REQUIRE(run.updates.size() == 1);
   CHECK(run.updates[0].indexed_roots.empty());
   CHECK(run.updates[0].entries.empty());
+  CHECK(run.updates[0].recorded.size() == 0);
   bool said = false;
   for (const std::string& m : run.messages) {
     said = said || m.find("the store cannot be read") != std::string::npos;

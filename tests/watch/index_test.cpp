@@ -261,4 +261,33 @@ TEST_CASE("meta: a directory's recent ctime is not trusted, an old one is") {
   CHECK(meta_of(info, kAt).ctime_ns == now_ns);
 }
 
+TEST_CASE("scan log: the index of what was added, sorted, a path added twice keeping its last") {
+  ScanLog log;
+  log.add("/r", dir(1));
+  log.add("/r/b", file(3));
+  log.add("/r/a", dir(2));
+  log.add("/r/a/x", file(4));
+  log.add("/r/b", file(5));
+  CHECK(log.size() == 5);
+  const Index index = log.take_index();
+  CHECK(index == Index{{"/r", dir(1)}, {"/r/a", dir(2)}, {"/r/a/x", file(4)}, {"/r/b", file(5)}});
+  CHECK(log.size() == 0);
+}
+
+TEST_CASE("scan log: its entries come back whole, in the order added") {
+  ScanLog log;
+  const std::string long_name = "/r/" + std::string(300, 'n');
+  log.add("/r", dir(1));
+  log.add(long_name, file(2));
+  log.add("/r/a", file(3));
+  std::vector<std::pair<std::string, IndexEntry>> entries;
+  log.for_each([&](std::string_view path, const IndexEntry& entry) {
+    entries.emplace_back(path, entry);
+  });
+  REQUIRE(entries.size() == 3);
+  CHECK(entries[0] == std::pair<std::string, IndexEntry>{"/r", dir(1)});
+  CHECK(entries[1] == std::pair<std::string, IndexEntry>{long_name, file(2)});
+  CHECK(entries[2] == std::pair<std::string, IndexEntry>{"/r/a", file(3)});
+}
+
 }  // namespace folderhook::watch
