@@ -1,6 +1,8 @@
 // CatchUpRunner: the scans behind the catch-up at start and the rescans after an overflow.
 #include "watch/catch_up_runner.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <exception>
 
@@ -16,6 +18,8 @@ bool first_sight_of(const Index& baseline, const std::vector<std::string>& roots
          std::none_of(roots.begin(), roots.end(),
                       [&](const std::string& root) { return indexed.count(root) != 0; });
 }
+
+constexpr uint64_t kTrimAfterEntries = 10000;
 
 Timestamp now_stamp() {
   return Timestamp{std::chrono::steady_clock::now(), std::chrono::system_clock::now()};
@@ -140,7 +144,7 @@ void CatchUpRunner::run_job(uv_work_t* req) {
         if (entry.type == ObjectType::kDirectory) job->dirs.push_back(path);
       }
     }
-    job->result = catch_up(job->baseline, std::move(scan), job->roots, job->indexed,
+    job->result = catch_up(std::move(job->baseline), std::move(scan), job->roots, job->indexed,
                            job->report_unindexed, job->began.wall);
   } catch (const std::exception& e) {
     job->error = e.what();
@@ -163,6 +167,11 @@ void CatchUpRunner::job_done(uv_work_t* req, int) {
       }
     });
     if (self->job_ == job.get()) self->job_ = nullptr;  // a finish that threw before it let go
+    // A large scan's maps (the index read back, the scan, the diff's copies) are freed by now:
+    // their pages go back to the system rather than staying with the heap.
+    const bool large = job->expected.load() + job->found >= kTrimAfterEntries;
+    job.reset();
+    if (large) malloc_trim(0);
     self->guard([&] {
       // New folders first (a rescan would take them for indexed), then a rescan that waits.
       self->start_next();

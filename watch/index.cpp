@@ -213,13 +213,11 @@ CatchUp diff_index(const Index& before, const Index& now,
   return out;
 }
 
-CatchUp catch_up(const Index& before, Index now, const std::vector<std::string>& roots,
+CatchUp catch_up(Index before, Index now, const std::vector<std::string>& roots,
                  const std::set<std::string>& indexed, bool report_unindexed,
                  std::chrono::system_clock::time_point at) {
-  Index known;
-  for (const auto& [path, entry] : before) {
-    if (within_any(path, roots)) known.emplace(path, entry);
-  }
+  Index known = std::move(before);
+  std::erase_if(known, [&](const auto& kv) { return !within_any(kv.first, roots); });
   const bool none_indexed = std::none_of(roots.begin(), roots.end(), [&](const std::string& r) {
     return indexed.count(r) != 0;
   });
