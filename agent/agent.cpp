@@ -194,6 +194,7 @@ class Agent {
     o.first_senders = config_.delivery.connections;
     o.pipeline_depth = config_.delivery.pipelining ? delivery::kPipelineDepth : 1;
     o.ca_file = config_.delivery.ca_file;
+    o.window = config_.delivery.in_memory;
     o.notify.smtp_url = config_.notify.smtp_url;
     o.notify.from = config_.notify.from;
     o.notify.to = config_.notify.to;

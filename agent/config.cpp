@@ -33,7 +33,8 @@ constexpr std::string_view kAgentKeys[] = {"state_dir",      "log_file",      "l
                                            "root",           "status_listen", "behavior_interval",
                                            "robot_username", "backend",       "initial_scan"};
 constexpr std::string_view kDeliveryKeys[] = {"timeout",     "retry",      "success",
-                                              "connections", "pipelining", "ca_file"};
+                                              "connections", "pipelining", "ca_file",
+                                              "in_memory"};
 constexpr std::string_view kNotifyKeys[] = {"smtp_url", "from", "to"};
 constexpr std::string_view kFolderKeys[] = {
     "path",          "urls",   "interface", "username", "actions",    "include",        "exclude",
@@ -214,6 +215,14 @@ class Parser {
         error(node, "delivery.connections must be a whole number from 1 to 64");
       } else {
         config.delivery.connections = static_cast<int>(n->get());
+      }
+    }
+    if (const toml::node* node = t.get("in_memory")) {
+      const auto* n = node->as_integer();
+      if (!n || n->get() < 100 || n->get() > 10'000'000) {
+        error(node, "delivery.in_memory must be a whole number from 100 to 10000000");
+      } else {
+        config.delivery.in_memory = static_cast<size_t>(n->get());
       }
     }
     if (const toml::node* node = t.get("timeout")) {

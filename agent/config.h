@@ -63,6 +63,9 @@ struct DeliveryConfig {
   // HTTP/1.1 pipelining of first attempts (delivery::DispatcherOptions::pipeline_depth):
   // only for receivers known to implement it, such as nginx.
   bool pipelining = false;
+  // Committed requests held in memory at most (delivery::DispatcherOptions::window); the rest
+  // wait in the outbox and are read back in order.
+  size_t in_memory = 10'000;
   // CA certificates that HTTPS receivers are verified against (PEM bundle).
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
 };

@@ -22,6 +22,7 @@
 #include "delivery/retry.h"
 #include "delivery/url.h"
 #include "delivery/wal.h"
+#include "delivery/window.h"
 
 namespace folderhook::delivery {
 namespace {
@@ -98,7 +99,12 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
       : options_(std::move(options)),
         logger_(safe_logger(std::move(logger))),
         lock_(std::move(lock)),
-        outbox_(std::move(outbox)) {
+        outbox_(std::move(outbox)),
+        window_(options_.window, [this](PendingRow&& row) {
+          own_seqs_.push_back(row.seq);  // known here: not the poll's to find
+          dispatch(std::make_shared<Item>(
+              Item{row.seq, std::move(row.request), row.attempts, row.next_at_ms}));
+        }) {
     if (options_.retry.empty()) options_.retry = default_retry_schedule();
     options_.first_senders = std::max(1, options_.first_senders);
     options_.retry_senders = std::max(1, options_.retry_senders);
@@ -111,18 +117,11 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
       error = "cannot read the index in '" + options_.state_dir + "': " + error;
       return false;
     }
-    std::vector<PendingRow> rows;
-    if (!outbox_->load_pending(0, rows, error)) {
-      error = "cannot read the outbox in '" + options_.state_dir + "': " + error;
-      return false;
-    }
-    for (auto& row : rows) {
-      poll_mark_ = std::max(poll_mark_, row.seq);
-      dispatch(std::make_shared<Item>(
-          Item{row.seq, std::move(row.request), row.attempts, row.next_at_ms}));
-    }
-    if (!rows.empty()) {
-      logger_("info", "outbox resumed", {{"pending", rows.size()}});
+    // The pending rows are read by the writer thread, a window at a time (window.h).
+    poll_mark_ = outbox_->max_seq();
+    window_.resume();
+    if (const int64_t pending = outbox_->pending_count(); pending > 0) {
+      logger_("info", "outbox resumed", {{"pending", pending}, {"window", window_.limit()}});
     }
     if (!options_.notify.smtp_url.empty()) {
       notifier_ = std::make_unique<Notifier>(options_.state_dir, options_.notify, logger_);
@@ -173,6 +172,10 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
     done({}, "the outbox is shutting down");
   }
 
+  MemoryFigures memory() const override {
+    return MemoryFigures{window_.limit(), window_.held(), window_.peak(), window_.read_back()};
+  }
+
   void shutdown() override {
     {
       std::lock_guard lock(lanes_mu_);
@@ -221,12 +224,14 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
     }
   }
 
-  void post(Batch&& part, AttemptLog&& entry) {
+  // `release`: the item leaves memory once `part` is committed (seq 0: it stays).
+  void post(Batch&& part, AttemptLog&& entry, DeliveryWindow::Release release) {
     std::lock_guard lock(wmu_);
     // Only the first result wakes the writer (to set its deadline); the rest ride along.
     const bool first = completions_.empty();
     if (first) results_since_ = std::chrono::steady_clock::now();
     attempt_logs_.push_back(std::move(entry));
+    if (release.seq != 0) released_.push_back(release);
     auto append = [](auto& to, auto& from) {
       to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
     };
@@ -238,7 +243,7 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   }
 
   void start_wal_helpers();
-  void wait_for_work(std::unique_lock<std::mutex>& lock);
+  void wait_for_work(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds idle);
   void run_writer();
   void answer_index_reads(std::vector<IndexRead>& reads, bool committed);
   std::vector<IndexRead> take_submitted(std::vector<Request>& requests,
@@ -253,6 +258,7 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   std::unique_ptr<WalSyncer> syncer_;  // syncs the WAL after commits, off the writer thread
   std::unique_ptr<Checkpointer> checkpointer_;  // copies the WAL back, off the writer thread
   std::unique_ptr<Notifier> notifier_;
+  DeliveryWindow window_;  // writer thread (and start()), except its figures
 
   std::mutex wmu_;
   std::condition_variable wcv_;
@@ -270,6 +276,7 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   Batch completions_;               // attempt results not yet committed
   std::chrono::steady_clock::time_point results_since_;  // when the oldest of them came
   std::vector<AttemptLog> attempt_logs_;  // attempt results not yet logged, in order
+  std::vector<DeliveryWindow::Release> released_;  // leave memory with completions_' commit
   bool writer_stopping_ = false;
   std::thread writer_;
   int64_t poll_mark_ = 0;  // writer thread: highest outbox seq already dispatched
@@ -303,7 +310,7 @@ void DispatcherImpl::attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
                    result.ms, r.catch_up, AttemptLog::Outcome::kDelivered, 0};
   if (result.delivered) {
     part.delivered.push_back(r.id);
-    post(std::move(part), std::move(entry));
+    post(std::move(part), std::move(entry), {item->seq, 0});
     return;
   }
   if (const auto delay = retry_delay(options_.retry, attempt, unit_random(), result.retry_after)) {
@@ -311,8 +318,13 @@ void DispatcherImpl::attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
     part.retries.push_back(RetryUpdate{r.id, attempt, next_at, result.status, result.error});
     entry.outcome = AttemptLog::Outcome::kRetry;
     entry.next_at_ms = next_at;
+    if (delay->count() > options_.retry_in_memory.count()) {
+      // Waits in the outbox; read back when due (window.h).
+      post(std::move(part), std::move(entry), {item->seq, next_at});
+      return;
+    }
     // Posted before the retry is queued, so that this attempt's line precedes the next one's.
-    post(std::move(part), std::move(entry));
+    post(std::move(part), std::move(entry), {});
     item->attempts = attempt;
     item->next_at_ms = next_at;
     lane.push_retry(item);
@@ -320,7 +332,7 @@ void DispatcherImpl::attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
   }
   part.dead.push_back(DeadLetter{r, attempt, result.status, result.error, result.body, now});
   entry.outcome = AttemptLog::Outcome::kDead;
-  post(std::move(part), std::move(entry));
+  post(std::move(part), std::move(entry), {item->seq, 0});
 }
 
 void DispatcherImpl::log_attempts(std::vector<AttemptLog>& entries) {
@@ -356,12 +368,8 @@ void DispatcherImpl::poll_foreign_rows() {
   std::sort(own_seqs_.begin(), own_seqs_.end());
   for (const int64_t seq : seqs) {
     if (std::binary_search(own_seqs_.begin(), own_seqs_.end(), seq)) continue;
-    // A row this dispatcher did not write: `folderhook replay` while the agent runs.
-    std::optional<PendingRow> row;
-    if (outbox_->load_row(seq, row, error) && row) {
-      dispatch(std::make_shared<Item>(
-          Item{row->seq, std::move(row->request), row->attempts, row->next_at_ms}));
-    }
+    // A row this dispatcher did not write or read: `folderhook replay` while the agent runs.
+    window_.foreign(seq);
   }
   // Rows committed by anyone after this poll get higher seqs than every seq seen so far.
   for (const int64_t seq : seqs) poll_mark_ = std::max(poll_mark_, seq);
@@ -389,10 +397,11 @@ void DispatcherImpl::start_wal_helpers() {
 // options_.result_delay (20 ms) for company: they go with the next new requests, or on their own once the
 // oldest has waited that long. A crash before they are committed costs a duplicate attempt
 // (at least once), never a request; committing each result on its own doubled a burst's
-// commits and the pages written to the WAL. Returns after 2 s without work too (the poll for
-// rows written by `folderhook replay`).
-void DispatcherImpl::wait_for_work(std::unique_lock<std::mutex>& lock) {
-  const auto give_up = std::chrono::steady_clock::now() + 2s;
+// commits and the pages written to the WAL. Returns after `idle` without work too (the poll for
+// rows written by `folderhook replay`, every 2 s; a retry waiting in the outbox comes due).
+void DispatcherImpl::wait_for_work(std::unique_lock<std::mutex>& lock,
+                                   std::chrono::milliseconds idle) {
+  const auto give_up = std::chrono::steady_clock::now() + idle;
   for (;;) {
     if (writer_stopping_ || !submitted_.empty() || !submitted_index_.empty() ||
         !index_reads_.empty()) {
@@ -465,21 +474,31 @@ void DispatcherImpl::answer_index_reads(std::vector<IndexRead>& reads, bool comm
 void DispatcherImpl::run_writer() {
   std::vector<Request> held;  // inserts whose commit failed (full disk), oldest first
   Batch held_completions;
+  std::vector<DeliveryWindow::Release> held_released;
   bool failing = false;
+  bool read_failing = false;
   int failures_while_stopping = 0;
   auto last_poll = std::chrono::steady_clock::now();
   std::unique_lock lock(wmu_);
   for (;;) {
+    // Woken for a retry that waits in the outbox too.
+    const auto until_retry =
+        std::chrono::milliseconds(std::max<int64_t>(0, window_.next_check_ms() - unix_ms_now()));
     if (failing) {
-      wcv_.wait_for(lock, 1s, [this] { return writer_stopping_; });
+      wcv_.wait_for(lock, std::min<std::chrono::milliseconds>(1s, until_retry),
+                    [this] { return writer_stopping_; });
     } else {
-      wait_for_work(lock);
+      wait_for_work(lock, std::min<std::chrono::milliseconds>(2s, until_retry));
     }
     const bool stop = writer_stopping_;
     Batch batch = std::move(completions_);
     completions_ = Batch{};
     std::vector<AttemptLog> logs = std::move(attempt_logs_);
     attempt_logs_.clear();
+    std::vector<DeliveryWindow::Release> released = std::move(held_released);
+    held_released.clear();
+    released.insert(released.end(), released_.begin(), released_.end());
+    released_.clear();
     std::vector<Request> incoming;
     std::vector<IndexChange> incoming_index;
     std::vector<IndexRead> reads = take_submitted(incoming, incoming_index);
@@ -523,12 +542,11 @@ void DispatcherImpl::run_writer() {
         }
         ++commits_;
         largest_commit_ = std::max(largest_commit_, batch.size());
+        window_.release(released);
         for (size_t i = 0; i < batch.inserts.size(); ++i) {
           if (seqs[i] == 0) continue;  // that id was already pending
           own_seqs_.push_back(seqs[i]);
-          if (!stopping_.load()) {
-            dispatch(std::make_shared<Item>(Item{seqs[i], std::move(batch.inserts[i]), 0, 0}));
-          }
+          if (!stopping_.load()) window_.committed(seqs[i], std::move(batch.inserts[i]));
         }
         if (!batch.dead.empty() && notifier_) notifier_->wake();
       } else {
@@ -544,6 +562,7 @@ void DispatcherImpl::run_writer() {
         }
         failing = true;
         held = std::move(batch.inserts);
+        held_released = std::move(released);
         held_completions = std::move(batch);
         held_completions.inserts.clear();
         if (stop && ++failures_while_stopping >= 3) {
@@ -565,6 +584,14 @@ void DispatcherImpl::run_writer() {
       batch = Batch{};
       malloc_trim(0);
     }
+    if (!stop) {
+      std::string error;
+      const bool read = window_.fill(*outbox_, unix_ms_now(), error);
+      if (!read && !read_failing) {
+        logger_("error", "cannot read the outbox; trying again", {{"error", error}});
+      }
+      read_failing = !read;
+    }
     // Logged after the commit that records them; after a failed commit too (the attempts
     // happened, and the log must not wait for a full disk).
     log_attempts(logs);
@@ -584,6 +611,9 @@ void DispatcherImpl::run_writer() {
   logger_("debug", "outbox writer stopped",
           {{"commits", commits_},
            {"largest_commit", largest_commit_},
+           {"window", window_.limit()},
+           {"peak_in_memory", window_.peak()},
+           {"read_back", window_.read_back()},
            {"syncs", syncer_ ? syncer_->syncs() : 0},
            {"checkpoints", checkpointer_ ? checkpointer_->checkpoints() : 0}});
 }

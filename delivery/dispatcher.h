@@ -13,6 +13,11 @@
 // pipeline_depth when pipelining). Retries are unordered. Delivery is at least once: a receiver
 // dedupes on webhook-id.
 //
+// Memory: at most `window` committed requests are held in memory (queued, in flight, or
+// waiting for their result to be committed); the rest wait only in the outbox and are read back
+// in order as the window drains (window.h). A retry due later than retry_in_memory leaves
+// memory until it is due. So a backlog of millions costs disk, not RAM.
+//
 // Full disk: when a commit fails, new requests stay in memory (at most max_held; beyond that
 // they are dropped with an error log), nothing uncommitted is sent, and the commit is retried
 // every second until space returns. One error line when it starts, one warn when it ends.
@@ -79,7 +84,20 @@ struct DispatcherOptions {
   // How long attempt results with no new request to ride along wait before their own commit
   // (see DispatcherImpl::wait_for_work). Their log lines wait as long.
   std::chrono::milliseconds result_delay{20};
+  // Committed requests held in memory at most, over all URL sets (window.h): ~1 KB each.
+  // Enough to keep the senders fed (4 first senders x 64 pipelined is 256) many times over.
+  size_t window = 10'000;
+  // A retry due within this stays in memory; a later one is read back from the outbox when due.
+  std::chrono::milliseconds retry_in_memory{5'000};
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+};
+
+// How many committed requests are in memory (see window in DispatcherOptions).
+struct MemoryFigures {
+  size_t window = 0;
+  size_t held = 0;       // now
+  size_t peak = 0;       // the most at once since the start
+  uint64_t read_back = 0;  // requests read back from the outbox (resume, backlog, retries)
 };
 
 class Dispatcher {
@@ -101,6 +119,8 @@ class Dispatcher {
   // caller's thread). `done` must be quick and must not call the dispatcher.
   using IndexRead = std::function<void(IndexSnapshot&& index, std::string&& error)>;
   virtual void read_index(IndexRead done) = 0;
+  // Thread-safe.
+  virtual MemoryFigures memory() const = 0;
   // Commits everything submitted, stops the senders (an attempt in flight is abandoned and
   // will be sent again at the next start: delivery is at least once) and joins the threads.
   virtual void shutdown() = 0;

@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS outbox(
   enqueued_ms INTEGER NOT NULL,
   last_status INTEGER NOT NULL DEFAULT 0,
   last_error TEXT NOT NULL DEFAULT '');
+-- Retries by due time, for the window to read back the ones due (window.h).
+CREATE INDEX IF NOT EXISTS outbox_retry_due ON outbox(next_at_ms) WHERE attempts > 0;
 CREATE TABLE IF NOT EXISTS dead_letters(
   id TEXT PRIMARY KEY,
   request BLOB NOT NULL,
@@ -397,22 +399,6 @@ bool Outbox::load_pending(int64_t after_seq, std::vector<PendingRow>& rows, std:
     if (!request) continue;  // unreadable rows stay in the table for inspection
     rows.push_back(PendingRow{q.i64(0), std::move(*request), static_cast<int>(q.i64(2)), q.i64(3)});
   }
-  if (rc != SQLITE_DONE) {
-    error = sqlite3_errmsg(db_);
-    return false;
-  }
-  return true;
-}
-
-bool Outbox::pending_seqs(int64_t after_seq, std::vector<int64_t>& seqs, std::string& error) {
-  Stmt q(db_, "SELECT seq FROM outbox WHERE seq > ?1 ORDER BY seq");
-  if (!q.ok()) {
-    error = sqlite3_errmsg(db_);
-    return false;
-  }
-  q.bind(1, after_seq);
-  int rc;
-  while ((rc = q.step()) == SQLITE_ROW) seqs.push_back(q.i64(0));
   if (rc != SQLITE_DONE) {
     error = sqlite3_errmsg(db_);
     return false;

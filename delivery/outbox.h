@@ -126,6 +126,19 @@ class Outbox {
   bool pending_seqs(int64_t after_seq, std::vector<int64_t>& seqs, std::string& error);
   bool load_row(int64_t seq, std::optional<PendingRow>& row, std::string& error);
 
+  // Paged reads for the in-memory window (window.h); outbox_pages.cpp.
+  // Up to `limit` rows never attempted with seq > after_seq, in seq order.
+  bool load_first_page(int64_t after_seq, size_t limit, std::vector<PendingRow>& rows,
+                       std::string& error);
+  // Seqs of up to `limit` retries due at now_ms, earliest first (index outbox_retry_due).
+  bool due_retry_seqs(int64_t now_ms, size_t limit, std::vector<int64_t>& seqs,
+                      std::string& error);
+  // The earliest next_at_ms of a retry after now_ms; 0 when there is none.
+  int64_t next_retry_after(int64_t now_ms);
+  // The highest seq ever pending and the number pending now (for the start).
+  int64_t max_seq();
+  int64_t pending_count();
+
   // The whole index of the watched trees, in path order, and the folders indexed.
   bool load_index(IndexSnapshot& out, std::string& error);
   // Only the folders indexed.

@@ -1,0 +1,88 @@
+// Outbox's paged reads: what the in-memory window (window.h) reads back from the outbox as it
+// drains. The schema and the writes are in outbox.cpp.
+#include <sqlite3.h>
+
+#include "delivery/outbox.h"
+#include "delivery/request_codec.h"
+#include "delivery/sqlite_stmt.h"
+
+namespace folderhook::delivery {
+namespace {
+
+int64_t as_i64(size_t v) { return static_cast<int64_t>(v); }
+
+int64_t single_i64(sqlite3* db, const char* sql, int64_t bound, bool bind) {
+  Stmt q(db, sql);
+  if (!q.ok()) return 0;
+  if (bind) q.bind(1, bound);
+  return q.step() == SQLITE_ROW ? q.i64(0) : 0;
+}
+
+// Steps a query whose first column is a seq.
+bool collect_seqs(sqlite3* db, Stmt& q, std::vector<int64_t>& seqs, std::string& error) {
+  int rc = q.ok() ? SQLITE_ROW : SQLITE_ERROR;
+  while (rc == SQLITE_ROW && (rc = q.step()) == SQLITE_ROW) seqs.push_back(q.i64(0));
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool Outbox::load_first_page(int64_t after_seq, size_t limit, std::vector<PendingRow>& rows,
+                             std::string& error) {
+  // The primary key walks seq upwards; retries (attempts > 0) in between are skipped.
+  Stmt q(db_,
+         "SELECT seq, request, attempts, next_at_ms FROM outbox WHERE seq > ?1 AND attempts = 0 "
+         "ORDER BY seq LIMIT ?2");
+  if (!q.ok()) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  q.bind(1, after_seq).bind(2, as_i64(limit));
+  int rc;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    auto request = decode_request(q.bytes(1));
+    // An unreadable row still moves the cursor (seq kept, request empty): the caller skips it,
+    // and it stays in the table for inspection.
+    PendingRow row{q.i64(0), {}, static_cast<int>(q.i64(2)), q.i64(3)};
+    if (request) row.request = std::move(*request);
+    rows.push_back(std::move(row));
+  }
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  return true;
+}
+
+bool Outbox::pending_seqs(int64_t after_seq, std::vector<int64_t>& seqs, std::string& error) {
+  Stmt q(db_, "SELECT seq FROM outbox WHERE seq > ?1 ORDER BY seq");
+  if (q.ok()) q.bind(1, after_seq);
+  return collect_seqs(db_, q, seqs, error);
+}
+
+bool Outbox::due_retry_seqs(int64_t now_ms, size_t limit, std::vector<int64_t>& seqs,
+                            std::string& error) {
+  Stmt q(db_,
+         "SELECT seq FROM outbox WHERE attempts > 0 AND next_at_ms <= ?1 "
+         "ORDER BY next_at_ms LIMIT ?2");
+  if (q.ok()) q.bind(1, now_ms).bind(2, as_i64(limit));
+  return collect_seqs(db_, q, seqs, error);
+}
+
+int64_t Outbox::next_retry_after(int64_t now_ms) {
+  return single_i64(db_,
+                    "SELECT MIN(next_at_ms) FROM outbox WHERE attempts > 0 AND next_at_ms > ?1",
+                    now_ms, true);
+}
+
+int64_t Outbox::max_seq() { return single_i64(db_, "SELECT MAX(seq) FROM outbox", 0, false); }
+
+int64_t Outbox::pending_count() {
+  return single_i64(db_, "SELECT COUNT(*) FROM outbox", 0, false);
+}
+
+}  // namespace folderhook::delivery
