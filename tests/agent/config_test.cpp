@@ -281,6 +281,20 @@ max_file_bytes = "lots"
   CHECK(errors[1].rfind("rules.toml:5:18: folder.max_file_bytes must be a size", 0) == 0);
 }
 
+TEST_CASE("delivery.in_memory is 10000 by default, and a whole number from 100 to 10000000") {
+  std::vector<ConfigError> errors;
+  CHECK(parse_config(kMinimal, "rules.toml", "/base", errors)->delivery.in_memory == 10'000);
+  const std::string small = std::string(kMinimal) + "[delivery]\nin_memory = 500\n";
+  CHECK(parse_config(small, "rules.toml", "/base", errors)->delivery.in_memory == 500);
+  CHECK(errors.empty());
+  for (const char* bad : {"99", "10000001", "\"1k\""}) {
+    const auto messages = errors_of(std::string(kMinimal) + "[delivery]\nin_memory = " + bad + "\n");
+    REQUIRE(messages.size() == 1);
+    CHECK(messages[0].find("delivery.in_memory must be a whole number from 100 to 10000000") !=
+          std::string::npos);
+  }
+}
+
 TEST_CASE("delivery.pipelining is off by default, and true or false only") {
   std::vector<ConfigError> errors;
   CHECK_FALSE(parse_config(kMinimal, "rules.toml", "/base", errors)->delivery.pipelining);
