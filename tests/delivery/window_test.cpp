@@ -2,6 +2,7 @@
 // rest read back from the outbox in order, against real receivers on 127.0.0.1.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -130,7 +131,15 @@ TEST_CASE("a restart with a large pending outbox reads it in pages and delivers 
   }
   CHECK(resumed);
   CHECK(rx.count() == kCount);
-  CHECK(first_attempt_order(rx.received()) == zero_to(kCount));
+  // Request 0 was attempted in the first run, on the hanging receiver. If its 2 s timeout ran
+  // out within the stop's 2 s grace, that attempt was recorded and it is a retry now, and
+  // retries are not ordered with first attempts: the order is checked for the others.
+  std::vector<int> order = first_attempt_order(rx.received());
+  CHECK(std::count(order.begin(), order.end(), 0) == 1);
+  order.erase(std::remove(order.begin(), order.end(), 0), order.end());
+  std::vector<int> expected = zero_to(kCount);
+  expected.erase(expected.begin());
+  CHECK(order == expected);
   CHECK(memory.peak <= 100);
   CHECK(memory.read_back == kCount);
 }
