@@ -385,48 +385,6 @@ bool Outbox::load_indexed_roots(std::vector<std::string>& out, std::string& erro
   return true;
 }
 
-bool Outbox::load_pending(int64_t after_seq, std::vector<PendingRow>& rows, std::string& error) {
-  Stmt q(db_,
-         "SELECT seq, request, attempts, next_at_ms FROM outbox WHERE seq > ?1 ORDER BY seq");
-  if (!q.ok()) {
-    error = sqlite3_errmsg(db_);
-    return false;
-  }
-  q.bind(1, after_seq);
-  int rc;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    auto request = decode_request(q.bytes(1));
-    if (!request) continue;  // unreadable rows stay in the table for inspection
-    rows.push_back(PendingRow{q.i64(0), std::move(*request), static_cast<int>(q.i64(2)), q.i64(3)});
-  }
-  if (rc != SQLITE_DONE) {
-    error = sqlite3_errmsg(db_);
-    return false;
-  }
-  return true;
-}
-
-bool Outbox::load_row(int64_t seq, std::optional<PendingRow>& row, std::string& error) {
-  Stmt q(db_, "SELECT seq, request, attempts, next_at_ms FROM outbox WHERE seq = ?1");
-  if (!q.ok()) {
-    error = sqlite3_errmsg(db_);
-    return false;
-  }
-  q.bind(1, seq);
-  const int rc = q.step();
-  if (rc == SQLITE_ROW) {
-    if (auto request = decode_request(q.bytes(1))) {
-      row = PendingRow{q.i64(0), std::move(*request), static_cast<int>(q.i64(2)), q.i64(3)};
-    }
-    return true;
-  }
-  if (rc != SQLITE_DONE) {
-    error = sqlite3_errmsg(db_);
-    return false;
-  }
-  return true;
-}
-
 bool Outbox::dead_summaries(std::vector<DeadSummary>& out, std::string& error) {
   Stmt q(db_,
          "SELECT rule, id, path, urls, last_error, last_status, died_ms FROM dead_letters "

@@ -1,5 +1,5 @@
-// Outbox's paged reads: what the in-memory window (window.h) reads back from the outbox as it
-// drains. The schema and the writes are in outbox.cpp.
+// Outbox's reads of pending rows: what the in-memory window (window.h) reads back from the
+// outbox as it drains. The schema and the writes are in outbox.cpp.
 #include <sqlite3.h>
 
 #include "delivery/outbox.h"
@@ -29,7 +29,59 @@ bool collect_seqs(sqlite3* db, Stmt& q, std::vector<int64_t>& seqs, std::string&
   return true;
 }
 
+// The current row of a query on `seq, request, attempts, next_at_ms`. An unreadable request
+// leaves the row's request empty and `decoded` false.
+PendingRow pending_row(Stmt& q, bool& decoded) {
+  PendingRow row{q.i64(0), {}, static_cast<int>(q.i64(2)), q.i64(3)};
+  auto request = decode_request(q.bytes(1));
+  decoded = request.has_value();
+  if (request) row.request = std::move(*request);
+  return row;
+}
+
 }  // namespace
+
+bool Outbox::load_pending(int64_t after_seq, std::vector<PendingRow>& rows, std::string& error) {
+  Stmt q(db_,
+         "SELECT seq, request, attempts, next_at_ms FROM outbox WHERE seq > ?1 ORDER BY seq");
+  if (!q.ok()) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  q.bind(1, after_seq);
+  int rc;
+  bool decoded = false;
+  while ((rc = q.step()) == SQLITE_ROW) {
+    PendingRow row = pending_row(q, decoded);
+    if (decoded) rows.push_back(std::move(row));  // unreadable rows stay for inspection
+  }
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  return true;
+}
+
+bool Outbox::load_row(int64_t seq, std::optional<PendingRow>& row, std::string& error) {
+  Stmt q(db_, "SELECT seq, request, attempts, next_at_ms FROM outbox WHERE seq = ?1");
+  if (!q.ok()) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  q.bind(1, seq);
+  const int rc = q.step();
+  if (rc == SQLITE_ROW) {
+    bool decoded = false;
+    PendingRow read = pending_row(q, decoded);
+    if (decoded) row = std::move(read);
+    return true;
+  }
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db_);
+    return false;
+  }
+  return true;
+}
 
 bool Outbox::load_first_page(int64_t after_seq, size_t limit, std::vector<PendingRow>& rows,
                              std::string& error) {
@@ -43,13 +95,11 @@ bool Outbox::load_first_page(int64_t after_seq, size_t limit, std::vector<Pendin
   }
   q.bind(1, after_seq).bind(2, as_i64(limit));
   int rc;
+  bool decoded = false;
   while ((rc = q.step()) == SQLITE_ROW) {
-    auto request = decode_request(q.bytes(1));
     // An unreadable row still moves the cursor (seq kept, request empty): the caller skips it,
     // and it stays in the table for inspection.
-    PendingRow row{q.i64(0), {}, static_cast<int>(q.i64(2)), q.i64(3)};
-    if (request) row.request = std::move(*request);
-    rows.push_back(std::move(row));
+    rows.push_back(pending_row(q, decoded));
   }
   if (rc != SQLITE_DONE) {
     error = sqlite3_errmsg(db_);
