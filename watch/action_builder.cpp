@@ -44,7 +44,7 @@ void ActionBuilder::start(Timestamp now, StartScan scan) {
 void ActionBuilder::start_root(const std::string& root, Timestamp now) {
   const auto info = fs_.stat(root);
   if (info && info->kind == FileKind::kDirectory) {
-    entries_[root] = Entry{FileKind::kDirectory, info->uid};
+    table_.set_known(root, Entry{FileKind::kDirectory, info->uid});
     if (whole_fs()) {
       index_stack_.push_back(root);  // tick() builds the index: the marks are already live
     } else {
@@ -160,10 +160,10 @@ void ActionBuilder::dispatch(const std::string& path, uint32_t mask, uint32_t co
 
 void ActionBuilder::on_file_created(const std::string& path, Timestamp now) {
   // Already found by the scan of a new directory: the CREATE is the same file, not a new one.
-  if (auto entry = entries_.find(path); entry != entries_.end() && entry->second.indexed) {
-    entries_.erase(entry);  // listed by the index after the mark: the CREATE is the truth
+  if (const Entry* entry = table_.known(path); entry && entry->indexed) {
+    table_.forget(path);  // listed by the index after the mark: the CREATE is the truth
   }
-  if (entries_.count(path) || writes_.count(path)) return;
+  if (table_.is_known(path) || writes_.count(path)) return;
   PendingWrite write;
   write.actor = actor_;
   write.temp = is_temp_name(path);
@@ -205,7 +205,7 @@ void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
     // Written before we could see its CREATE (a race at start, a record lost to an overflow):
     // new to the receiver if nothing known names it. A whole-filesystem mark knows that only
     // once its background index is built; before, an unknown file may simply not be listed yet.
-    write.is_new = entries_.count(path) == 0 && (!whole_fs() || index_stack_.empty());
+    write.is_new = !table_.is_known(path) && (!whole_fs() || index_stack_.empty());
     write.temp = write.is_new && is_temp_name(path);
     write.first_seq = seq_;
     it = writes_.emplace(path, write).first;
@@ -260,23 +260,23 @@ void ActionBuilder::on_close_nowrite(const std::string& path, Timestamp now) {
 void ActionBuilder::on_deleted(const std::string& path, bool is_dir, Timestamp now) {
   if (is_dir) {
     // Not indexed yet: what is known beneath it is still reported, and the directory too.
-    if (whole_fs()) entries_.try_emplace(path, Entry{FileKind::kDirectory, kUnknownUid, true});
+    if (whole_fs()) table_.known_or(path, Entry{FileKind::kDirectory, kUnknownUid, true});
     forget_tree(path, now, true, 0, actor_);
     return;
   }
   if (auto read = reads_.find(path); read != reads_.end()) {
-    emit(Action::kRead, path, "", ObjectType::kFile, entries_[path].uid, read->second.at,
-         read->second.actor);
+    emit(Action::kRead, path, "", ObjectType::kFile, table_.known_or(path, Entry{}).uid,
+         read->second.at, read->second.actor);
     reads_.erase(path);
   }
   const bool was_pending = writes_.count(path) != 0;
   flush_write_now(path, now);
   open_counts_.erase(path);
-  if (auto entry = entries_.find(path); entry != entries_.end()) {
+  if (const Entry* entry = table_.known(path)) {
     const ObjectType type =
-        entry->second.kind == FileKind::kDirectory ? ObjectType::kDirectory : ObjectType::kFile;
-    emit(Action::kDestroy, path, "", type, entry->second.uid, now.wall, actor_);
-    entries_.erase(entry);
+        entry->kind == FileKind::kDirectory ? ObjectType::kDirectory : ObjectType::kFile;
+    emit(Action::kDestroy, path, "", type, entry->uid, now.wall, actor_);
+    table_.forget(path);
   } else if (whole_fs() && !was_pending) {
     // Existed before the index reached it (a pending write never reported stays unreported).
     emit(Action::kDestroy, path, "", ObjectType::kFile, kUnknownUid, now.wall, actor_);
@@ -294,8 +294,8 @@ void ActionBuilder::on_moved_from(const std::string& path, bool is_dir, uint32_t
   if (!is_dir) {
     // What happened before the move is reported before it.
     if (auto read = reads_.find(path); read != reads_.end()) {
-      emit(Action::kRead, path, "", ObjectType::kFile, entries_[path].uid, read->second.at,
-           read->second.actor);
+      emit(Action::kRead, path, "", ObjectType::kFile, table_.known_or(path, Entry{}).uid,
+           read->second.at, read->second.actor);
       reads_.erase(read);
     }
     if (auto it = writes_.find(path); it != writes_.end()) {
@@ -322,31 +322,29 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     const auto info = fs_.stat(path);
     const uid_t uid = info ? info->uid : 0;
     if (is_dir) {
-      if (auto entry = entries_.find(path); entry != entries_.end() && entry->second.indexed) {
+      if (const Entry* entry = table_.known(path); entry && entry->indexed) {
         // The index listed it after it moved in: forget that, the move-in reports it all.
-        std::erase_if(entries_, [&](const auto& e) {
-          return e.second.indexed && path_is_within(e.first, path);
-        });
+        table_.forget_within(path, [](const std::string&, const Entry& e) { return e.indexed; });
       }
-      if (entries_.count(path)) return;
+      if (table_.is_known(path)) return;
       emit(Action::kCreate, path, "", ObjectType::kDirectory, uid, now.wall, actor_);
-      entries_[path] = Entry{FileKind::kDirectory, uid};
+      table_.set_known(path, Entry{FileKind::kDirectory, uid});
       watch_tree(path, ScanMode::kMovedIn, now);
       report_watch_failures();
       return;
     }
     writes_.erase(path);
-    const bool existed = entries_.count(path) != 0;
+    const bool existed = table_.is_known(path);
     emit(existed ? Action::kUpdate : Action::kCreate, path, "", ObjectType::kFile, uid, now.wall,
          actor_);
-    entries_[path] = Entry{info ? info->kind : FileKind::kRegular, uid};
+    table_.set_known(path, Entry{info ? info->kind : FileKind::kRegular, uid});
     return;
   }
   PendingMove move = std::move(found->second);
   moves_.erase(found);
   if (move.is_dir) {
-    const auto entry = entries_.find(move.path);
-    const uid_t uid = entry != entries_.end() ? entry->second.uid : owner_now(path);
+    const Entry* entry = table_.known(move.path);
+    const uid_t uid = entry ? entry->uid : owner_now(path);
     emit(Action::kMove, move.path, path, ObjectType::kDirectory, uid, now.wall, actor_,
          move.slot);
     rebase_tree(move.path, path);
@@ -365,7 +363,7 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
       write.at = now.wall;
       write.deadline = now.mono + options_.settle;
     }
-    if (!write.temp) write.is_new = entries_.count(path) == 0;
+    if (!write.temp) write.is_new = !table_.is_known(path);
     if (actor_.pid != 0) write.actor = actor_;
     writes_[path] = write;
     if (auto open = open_counts_.find(move.path); open != open_counts_.end()) {
@@ -380,14 +378,14 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     return;
   }
   Entry entry;
-  if (auto old = entries_.find(move.path); old != entries_.end()) {
-    entry = old->second;
-    entries_.erase(old);
+  if (const Entry* old = table_.known(move.path)) {
+    entry = *old;
+    table_.forget(move.path);
   } else if (const auto info = fs_.stat(path)) {
     entry = Entry{info->kind, info->uid};
   }
   emit(Action::kMove, move.path, path, ObjectType::kFile, entry.uid, now.wall, actor_, move.slot);
-  entries_[path] = entry;
+  table_.set_known(path, entry);
   if (auto open = open_counts_.find(move.path); open != open_counts_.end()) {
     open_counts_[path] += open->second;
     open_counts_.erase(move.path);
@@ -466,12 +464,12 @@ WatchStats ActionBuilder::stats() const {
 }
 
 const ActionBuilder::Entry* ActionBuilder::lookup(const std::string& path) {
-  if (auto it = entries_.find(path); it != entries_.end()) return &it->second;
+  if (const Entry* known = table_.known(path)) return known;
   if (!whole_fs()) return nullptr;
   // Not indexed yet. A file gone by now was a regular file: fanotify marks directories.
   const auto info = fs_.stat(path);
   Entry entry{info ? info->kind : FileKind::kRegular, info ? info->uid : kUnknownUid, true};
-  return &entries_.emplace(path, entry).first->second;
+  return &table_.set_known(path, entry);
 }
 
 uid_t ActionBuilder::owner_now(const std::string& path) {

@@ -130,13 +130,7 @@ class ActionBuilder {
   const std::vector<std::string>& top_roots() const { return top_roots_; }
 
  private:
-  struct Entry {
-    FileKind kind = FileKind::kRegular;
-    uid_t uid = 0;
-    // Found by the background index (kWholeFilesystem) and never reported: a CREATE for it is
-    // a genuine create, since the filesystem mark predates the listing.
-    bool indexed = false;
-  };
+  using Entry = WatchTable::Known;
   // A file being written; or closed but held for the settle window (another descriptor still
   // open on it, gone before its close was read); or a link or special file, which gets no OPEN
   // or CLOSE; or a temp upload waiting for its rename.
@@ -261,9 +255,7 @@ class ActionBuilder {
   Actor actor_;  // the actor of the record being fed; empty in tick()
   std::vector<std::string> index_stack_;  // kWholeFilesystem: directories still to index
   std::vector<std::string> top_roots_;
-  WatchTable table_;
-
-  std::map<std::string, Entry> entries_;  // everything known to exist (and to the receiver)
+  WatchTable table_;  // the watches, and everything known to exist (and to the receiver)
   std::map<std::string, PendingWrite> writes_;
   std::map<std::string, PendingRead> reads_;
   std::map<uint32_t, PendingMove> moves_;

@@ -54,14 +54,14 @@ std::vector<std::string> ActionBuilder::apply_catch_up(std::vector<FileAction> a
       case Action::kCreate:
       case Action::kUpdate:
       case Action::kCopy:
-        entries_[action.path] = entry;
+        table_.set_known(action.path, entry);
         break;
       case Action::kDestroy:
         drop_tree(action.path);
         break;
       case Action::kMove:
         rebase_tree(action.path, action.destination);
-        entries_[action.destination] = entry;
+        table_.set_known(action.destination, entry);
         break;
       case Action::kRead:
         break;
@@ -74,8 +74,8 @@ std::vector<std::string> ActionBuilder::apply_catch_up(std::vector<FileAction> a
   // Directories whose CREATE was among the lost records have no watch yet: watch them now;
   // what appeared in them since the scan is new, and reported as such.
   for (const std::string& dir : scanned_dirs) {
-    const auto entry = entries_.find(dir);
-    if (entry == entries_.end() || entry->second.kind != FileKind::kDirectory) continue;
+    const Entry* entry = table_.known(dir);
+    if (entry == nullptr || entry->kind != FileKind::kDirectory) continue;
     if (table_.wd_of(dir)) continue;
     watch_tree(dir, ScanMode::kNewDirectory, now);
   }
@@ -86,7 +86,7 @@ std::vector<std::string> ActionBuilder::apply_catch_up(std::vector<FileAction> a
 void ActionBuilder::drop_tree(const std::string& dir) {
   // Gone while the records about it were lost: forget it without reporting (the catch-up
   // reports it), pending state included.
-  std::erase_if(entries_, [&](const auto& e) { return path_is_within(e.first, dir); });
+  table_.forget_within(dir, [](const std::string&, const Entry&) { return true; });
   std::erase_if(writes_, [&](const auto& e) { return path_is_within(e.first, dir); });
   std::erase_if(reads_, [&](const auto& e) { return path_is_within(e.first, dir); });
   std::erase_if(open_counts_, [&](const auto& e) { return path_is_within(e.first, dir); });

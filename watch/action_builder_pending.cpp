@@ -50,7 +50,7 @@ void ActionBuilder::tick(Timestamp now) {
       continue;
     }
     const auto info = fs_.stat(path);
-    const uid_t uid = info ? info->uid : entries_[path].uid;
+    const uid_t uid = info ? info->uid : table_.known_or(path, Entry{}).uid;
     emit(Action::kRead, path, "", ObjectType::kFile, uid, read.at, read.actor);
     reads_.erase(it);
   }
@@ -129,14 +129,14 @@ void ActionBuilder::expire_moves(Timestamp now, bool all) {
 void ActionBuilder::finish_move_out(PendingMove move, Timestamp now) {
   // No MOVED_TO within the pairing window: moved out of every watched folder.
   if (move.is_dir) {
-    if (whole_fs()) entries_.try_emplace(move.path, Entry{FileKind::kDirectory, kUnknownUid, true});
+    if (whole_fs()) table_.known_or(move.path, Entry{FileKind::kDirectory, kUnknownUid, true});
     forget_tree(move.path, now, true, move.slot, move.actor);
   } else if (!move.write) {  // a temp file or an unfinished upload was never reported
-    if (whole_fs()) entries_.try_emplace(move.path, Entry{FileKind::kRegular, kUnknownUid, true});
-    if (auto entry = entries_.find(move.path); entry != entries_.end()) {
-      emit(Action::kDestroy, move.path, "", object_type(entry->second.kind), entry->second.uid,
-           move.at, move.actor, move.slot);
-      entries_.erase(entry);
+    if (whole_fs()) table_.known_or(move.path, Entry{FileKind::kRegular, kUnknownUid, true});
+    if (const Entry* entry = table_.known(move.path)) {
+      emit(Action::kDestroy, move.path, "", object_type(entry->kind), entry->uid, move.at,
+           move.actor, move.slot);
+      table_.forget(move.path);
     }
     open_counts_.erase(move.path);
   }
@@ -189,7 +189,7 @@ void ActionBuilder::name_write(const std::string& path, const FileInfo& info, Ti
   } else {
     emit(Action::kUpdate, path, "", object_type(info.kind), info.uid, done.at, done.actor);
   }
-  entries_[path] = Entry{info.kind, info.uid};
+  table_.set_known(path, Entry{info.kind, info.uid});
 }
 
 void ActionBuilder::flush_write_now(const std::string& path, Timestamp) {
@@ -201,11 +201,11 @@ void ActionBuilder::flush_write_now(const std::string& path, Timestamp) {
   if (write.temp || (write.is_new && !write.closed && !write.from_scan && write.opened)) return;
   const auto info = fs_.stat(path);
   Entry entry;
-  if (auto known = entries_.find(path); known != entries_.end()) entry = known->second;
+  if (const Entry* known = table_.known(path)) entry = *known;
   if (info) entry = Entry{info->kind, info->uid};
   emit(write.is_new ? Action::kCreate : Action::kUpdate, path, "", object_type(entry.kind),
        entry.uid, write.at, write.actor);
-  entries_[path] = entry;
+  table_.set_known(path, entry);
 }
 
 std::optional<std::string> ActionBuilder::find_copy_source(const std::string& dest,

@@ -36,7 +36,7 @@ void ActionBuilder::forget_root(const std::string& root) {
            std::none_of(top_roots_.begin(), top_roots_.end(),
                         [&](const std::string& top) { return path_is_within(path, top); });
   };
-  std::erase_if(entries_, [&](const auto& e) { return gone(e.first); });
+  table_.forget_within(root, [&](const std::string& path, const Entry&) { return gone(path); });
   std::erase_if(writes_, [&](const auto& e) { return gone(e.first); });
   std::erase_if(reads_, [&](const auto& e) { return gone(e.first); });
   std::erase_if(open_counts_, [&](const auto& e) { return gone(e.first); });

@@ -46,16 +46,16 @@ ObjectType object_type(FileKind kind) {
 }  // namespace
 
 void ActionBuilder::on_directory_created(const std::string& path, Timestamp now) {
-  if (auto entry = entries_.find(path); entry != entries_.end() && entry->second.indexed) {
-    entries_.erase(entry);  // listed by the index after the mark: the CREATE is the truth
+  if (const Entry* entry = table_.known(path); entry && entry->indexed) {
+    table_.forget(path);  // listed by the index after the mark: the CREATE is the truth
   }
-  if (entries_.count(path)) return;  // already found by the scan of its parent
+  if (table_.is_known(path)) return;  // already found by the scan of its parent
   const auto info = fs_.stat(path);
   const uid_t uid = info ? info->uid : 0;
   // A directory is complete when it exists: report it at once, then watch it and scan it so
   // that what was created in it before the watch existed is reported too.
   emit(Action::kCreate, path, "", ObjectType::kDirectory, uid, now.wall, actor_);
-  entries_[path] = Entry{FileKind::kDirectory, uid};
+  table_.set_known(path, Entry{FileKind::kDirectory, uid});
   watch_tree(path, ScanMode::kNewDirectory, now);
   report_watch_failures();
 }
@@ -89,7 +89,7 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
     start_scan_.progress->directories.fetch_add(1, std::memory_order_relaxed);
   }
   // Watch first, then list: anything created after the watch is a record, anything before
-  // it is in the listing, and the duplicates are dropped by the entries_ check.
+  // it is in the listing, and the duplicates are dropped by the check of what is known.
   if (!table_.wd_of(dir)) {
     const int wd = fs_.add_watch(dir);
     if (wd >= 0) {
@@ -116,8 +116,7 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
   for (const DirEntry& found : fs_.list_stat(dir)) {
     const std::string path = dir == "/" ? "/" + found.name : dir + "/" + found.name;
     if (ignored(path)) continue;
-    const auto known = entries_.lower_bound(path);
-    if ((known != entries_.end() && known->first == path) || writes_.count(path)) continue;
+    if (table_.is_known(path) || writes_.count(path)) continue;
     const FileInfo* info = &found.info;
     if (mode == ScanMode::kInitial && start_scan_.snapshot) {
       start_scan_.snapshot->add(
@@ -130,8 +129,7 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
       if (mode != ScanMode::kInitial) {
         emit(Action::kCreate, path, "", ObjectType::kDirectory, info->uid, now.wall, actor_);
       }
-      entries_.emplace_hint(known, path,
-                            Entry{FileKind::kDirectory, info->uid, mode == ScanMode::kInitial});
+      table_.set_known(path, Entry{FileKind::kDirectory, info->uid, mode == ScanMode::kInitial});
       subdirs.push_back(path);
       continue;
     }
@@ -153,7 +151,7 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
     if (mode == ScanMode::kMovedIn) {
       emit(Action::kCreate, path, "", ObjectType::kFile, info->uid, now.wall, actor_);
     }
-    entries_.emplace_hint(known, path, Entry{info->kind, info->uid, mode == ScanMode::kInitial});
+    table_.set_known(path, Entry{info->kind, info->uid, mode == ScanMode::kInitial});
   }
   // Depth first, in name order: parents are reported before their children.
   stack.insert(stack.end(), subdirs.rbegin(), subdirs.rend());
@@ -162,19 +160,19 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
 void ActionBuilder::forget_tree(const std::string& dir, Timestamp now, bool report,
                                 uint64_t slot, const Actor& actor) {
   for (const std::string& path : keys_within(reads_, dir)) {
-    emit(Action::kRead, path, "", ObjectType::kFile, entries_[path].uid, reads_[path].at,
-         reads_[path].actor, slot);
+    emit(Action::kRead, path, "", ObjectType::kFile, table_.known_or(path, Entry{}).uid,
+         reads_[path].at, reads_[path].actor, slot);
     reads_.erase(path);
   }
   for (const std::string& path : keys_within(writes_, dir)) flush_write_now(path, now);
   // Deepest first: a child sorts after its parent, so walk the keys backwards.
-  const std::vector<std::string> known = keys_within(entries_, dir);
+  const std::vector<std::string> known = table_.known_within(dir);
   for (auto it = known.rbegin(); it != known.rend(); ++it) {
-    const Entry& entry = entries_[*it];
+    const Entry entry = *table_.known(*it);
     if (report) {
       emit(Action::kDestroy, *it, "", object_type(entry.kind), entry.uid, now.wall, actor, slot);
     }
-    entries_.erase(*it);
+    table_.forget(*it);
   }
   for (const std::string& path : keys_within(open_counts_, dir)) open_counts_.erase(path);
   for (const int wd : table_.watches_within(dir)) {
@@ -185,8 +183,8 @@ void ActionBuilder::forget_tree(const std::string& dir, Timestamp now, bool repo
 
 void ActionBuilder::rebase_tree(const std::string& from, const std::string& to) {
   // The watches keep their wds (MOVE_SELF carries no new name): rewrite every path beneath.
+  // What is known moves with them, in the same tree.
   table_.rebase(from, to);
-  rebase_keys(entries_, from, to);
   rebase_keys(writes_, from, to);
   rebase_keys(reads_, from, to);
   rebase_keys(open_counts_, from, to);
@@ -211,7 +209,7 @@ void ActionBuilder::recheck_missing_roots(Timestamp now) {
     it = missing_roots_.erase(it);
     log("info", "watched folder appeared; watching it", {{"path", root}});
     emit(Action::kCreate, root, "", ObjectType::kDirectory, info->uid, now.wall, actor_);
-    entries_[root] = Entry{FileKind::kDirectory, info->uid};
+    table_.set_known(root, Entry{FileKind::kDirectory, info->uid});
     watch_tree(root, ScanMode::kRootAppeared, now);
   }
   if (!missing_roots_.empty()) root_recheck_ = now.mono + kRootRecheck;

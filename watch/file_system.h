@@ -14,7 +14,7 @@
 
 namespace folderhook::watch {
 
-enum class FileKind { kRegular, kDirectory, kSymlink, kOther };
+enum class FileKind : uint8_t { kRegular, kDirectory, kSymlink, kOther };
 
 struct FileInfo {
   FileKind kind = FileKind::kRegular;

@@ -1,6 +1,8 @@
 #include "watch/watch_table.h"
 
 #include <algorithm>
+#include <functional>
+#include <utility>
 
 namespace folderhook::watch {
 namespace {
@@ -18,6 +20,10 @@ bool each_component(std::string_view path, Fn&& fn) {
   return true;
 }
 
+std::size_t hash_of_child(uint32_t parent, std::string_view name) {
+  return std::hash<std::string_view>{}(name) ^ (parent * 0x9E3779B97F4A7C15ULL);
+}
+
 }  // namespace
 
 bool path_is_within(std::string_view path, std::string_view dir) {
@@ -33,55 +39,66 @@ std::string rebase_path(std::string_view path, std::string_view from, std::strin
 
 WatchTable::WatchTable() { nodes_.emplace_back(); }
 
+std::size_t WatchTable::child_hash(uint32_t id) const {
+  return hash_of_child(nodes_[id].parent, nodes_[id].name);
+}
+
+std::size_t WatchTable::hash_of_wd(int wd) {
+  return static_cast<std::size_t>(static_cast<uint32_t>(wd)) * 0x9E3779B97F4A7C15ULL >> 16;
+}
+
+uint32_t WatchTable::node_of_wd(int wd) const {
+  const uint32_t node =
+      wd_index_.find(hash_of_wd(wd), [&](uint32_t id) { return nodes_[id].wd == wd; });
+  return node == IdSet::kEmpty ? kNone : node;
+}
+
 template <typename Fn>
 void WatchTable::for_each_below(uint32_t node, Fn&& fn) const {
-  // Iterative post-order (trees can be deeper than a stack likes), last child first.
-  std::vector<std::pair<uint32_t, std::size_t>> stack{{node, nodes_[node].children.size()}};
+  // Iterative post-order (trees can be deeper than a stack likes).
+  std::vector<std::pair<uint32_t, uint32_t>> stack{{node, nodes_[node].first_child}};
   while (!stack.empty()) {
-    auto& [current, left] = stack.back();
-    if (left == 0) {
+    auto& [current, next_child] = stack.back();
+    if (next_child == kNone) {
       const uint32_t done = current;
       stack.pop_back();
       fn(done);
       continue;
     }
-    const uint32_t next = nodes_[current].children[--left];
-    stack.emplace_back(next, nodes_[next].children.size());
+    const uint32_t child = next_child;
+    next_child = nodes_[child].next;
+    stack.emplace_back(child, nodes_[child].first_child);
   }
-}
-
-std::vector<uint32_t>::iterator WatchTable::child_slot(uint32_t parent, std::string_view name) {
-  auto& children = nodes_[parent].children;
-  return std::lower_bound(children.begin(), children.end(), name,
-                          [&](uint32_t c, std::string_view n) { return nodes_[c].name < n; });
 }
 
 uint32_t WatchTable::child(uint32_t parent, std::string_view name) const {
-  const auto& children = nodes_[parent].children;
-  const auto it = std::lower_bound(
-      children.begin(), children.end(), name,
-      [&](uint32_t c, std::string_view n) { return nodes_[c].name < n; });
-  return it != children.end() && nodes_[*it].name == name ? *it : kNone;
+  const uint32_t id = children_.find(hash_of_child(parent, name), [&](uint32_t c) {
+    return nodes_[c].parent == parent && nodes_[c].name == name;
+  });
+  return id == IdSet::kEmpty ? kNone : id;
 }
 
 void WatchTable::link(uint32_t node, uint32_t parent) {
-  nodes_[node].parent = parent;
-  auto& children = nodes_[parent].children;
-  // The walk adds a directory's subdirectories in name order: mostly an append.
-  if (children.empty() || nodes_[children.back()].name < nodes_[node].name) {
-    children.push_back(node);
-  } else {
-    children.insert(child_slot(parent, nodes_[node].name), node);
-  }
+  Node& n = nodes_[node];
+  n.parent = parent;
+  n.prev = kNone;
+  n.next = nodes_[parent].first_child;
+  if (n.next != kNone) nodes_[n.next].prev = node;
+  nodes_[parent].first_child = node;
+  children_.insert(node, [this](uint32_t id) { return child_hash(id); });
 }
 
 void WatchTable::unlink(uint32_t node) {
-  const uint32_t parent = nodes_[node].parent;
-  if (parent == kNone) return;
-  auto& children = nodes_[parent].children;
-  const auto it = child_slot(parent, nodes_[node].name);
-  if (it != children.end() && *it == node) children.erase(it);
-  nodes_[node].parent = kNone;
+  Node& n = nodes_[node];
+  if (n.parent == kNone) return;
+  children_.erase(node, [this](uint32_t id) { return child_hash(id); });
+  if (n.prev != kNone) {
+    nodes_[n.prev].next = n.next;
+  } else {
+    nodes_[n.parent].first_child = n.next;
+  }
+  if (n.next != kNone) nodes_[n.next].prev = n.prev;
+  n.parent = n.next = n.prev = kNone;
 }
 
 uint32_t WatchTable::new_node(uint32_t parent, std::string_view name) {
@@ -94,18 +111,16 @@ uint32_t WatchTable::new_node(uint32_t parent, std::string_view name) {
     nodes_.emplace_back();
   }
   nodes_[node].name.assign(name);
-  nodes_[node].wd = -1;
   link(node, parent);
   return node;
 }
 
 void WatchTable::prune(uint32_t node) {
-  while (node != kRoot && node != kNone && nodes_[node].wd < 0 && nodes_[node].children.empty()) {
+  while (node != kRoot && node != kNone && nodes_[node].wd < 0 && !nodes_[node].is_known &&
+         nodes_[node].first_child == kNone) {
     const uint32_t parent = nodes_[node].parent;
     unlink(node);
-    Node& freed = nodes_[node];
-    std::string().swap(freed.name);
-    std::vector<uint32_t>().swap(freed.children);
+    nodes_[node] = Node{};
     free_.push_back(node);
     node = parent;
   }
@@ -130,31 +145,12 @@ uint32_t WatchTable::find_or_create(std::string_view path) {
   return node;
 }
 
-void WatchTable::add(int wd, const std::string& dir) {
-  remove(wd);
-  const uint32_t node = find_or_create(dir);
-  if (nodes_[node].wd >= 0) node_of_wd_.erase(nodes_[node].wd);
-  nodes_[node].wd = wd;
-  node_of_wd_[wd] = node;
-}
-
-void WatchTable::remove(int wd) {
-  const auto it = node_of_wd_.find(wd);
-  if (it == node_of_wd_.end()) return;
-  const uint32_t node = it->second;
-  node_of_wd_.erase(it);
-  nodes_[node].wd = -1;
-  prune(node);
-}
-
-std::optional<std::string> WatchTable::path_of(int wd) const {
-  const auto it = node_of_wd_.find(wd);
-  if (it == node_of_wd_.end()) return std::nullopt;
-  if (it->second == kRoot) return "/";
+std::string WatchTable::spell(uint32_t node) const {
+  if (node == kRoot) return "/";
   std::size_t size = 0;
-  for (uint32_t n = it->second; n != kRoot; n = nodes_[n].parent) size += 1 + nodes_[n].name.size();
+  for (uint32_t n = node; n != kRoot; n = nodes_[n].parent) size += 1 + nodes_[n].name.size();
   std::string path(size, '/');
-  for (uint32_t n = it->second; n != kRoot; n = nodes_[n].parent) {
+  for (uint32_t n = node; n != kRoot; n = nodes_[n].parent) {
     const std::string& name = nodes_[n].name;
     size -= name.size();
     path.replace(size, name.size(), name);
@@ -163,38 +159,35 @@ std::optional<std::string> WatchTable::path_of(int wd) const {
   return path;
 }
 
+// Watches
+
+void WatchTable::add(int wd, const std::string& dir) {
+  remove(wd);
+  const uint32_t node = find_or_create(dir);
+  const auto by_wd = [this](uint32_t id) { return wd_hash(id); };
+  if (nodes_[node].wd >= 0) wd_index_.erase(node, by_wd);
+  nodes_[node].wd = wd;
+  wd_index_.insert(node, by_wd);
+}
+
+void WatchTable::remove(int wd) {
+  const uint32_t node = node_of_wd(wd);
+  if (node == kNone) return;
+  wd_index_.erase(node, [this](uint32_t id) { return wd_hash(id); });
+  nodes_[node].wd = -1;
+  prune(node);
+}
+
+std::optional<std::string> WatchTable::path_of(int wd) const {
+  const uint32_t node = node_of_wd(wd);
+  if (node == kNone) return std::nullopt;
+  return spell(node);
+}
+
 std::optional<int> WatchTable::wd_of(const std::string& dir) const {
   const uint32_t node = find(dir);
   if (node == kNone || nodes_[node].wd < 0) return std::nullopt;
   return nodes_[node].wd;
-}
-
-void WatchTable::rebase(const std::string& from, const std::string& to) {
-  if (from == to) return;
-  const uint32_t moved = find(from);
-  if (moved == kNone) return;
-  const auto slash = to.rfind('/');
-  const std::string_view name = slash == std::string::npos ? to : std::string_view(to).substr(slash + 1);
-  if (moved != kRoot && find(to) == kNone && !name.empty() && !path_is_within(to, from)) {
-    // The usual rename onto a new name: re-link the one node, everything beneath follows.
-    const uint32_t old_parent = nodes_[moved].parent;
-    const uint32_t new_parent =
-        find_or_create(slash == std::string::npos ? std::string_view() : std::string_view(to).substr(0, slash));
-    unlink(moved);
-    nodes_[moved].name.assign(name);
-    link(moved, new_parent);
-    prune(old_parent);
-    return;
-  }
-  // Onto a path the table already knows: move the watches one by one.
-  std::vector<std::pair<int, std::string>> watches;
-  for_each_below(moved, [&](uint32_t n) {
-    if (nodes_[n].wd >= 0) {
-      const int wd = nodes_[n].wd;
-      watches.emplace_back(wd, rebase_path(*path_of(wd), from, to));
-    }
-  });
-  for (const auto& [wd, path] : watches) add(wd, path);
 }
 
 std::vector<int> WatchTable::watches_within(const std::string& dir) const {
@@ -205,6 +198,97 @@ std::vector<int> WatchTable::watches_within(const std::string& dir) const {
     if (nodes_[n].wd >= 0) out.push_back(nodes_[n].wd);
   });
   return out;
+}
+
+// Known objects
+
+const WatchTable::Known* WatchTable::known(std::string_view path) const {
+  const uint32_t node = find(path);
+  return node != kNone && nodes_[node].is_known ? &nodes_[node].known : nullptr;
+}
+
+WatchTable::Known* WatchTable::known(std::string_view path) {
+  const uint32_t node = find(path);
+  return node != kNone && nodes_[node].is_known ? &nodes_[node].known : nullptr;
+}
+
+WatchTable::Known& WatchTable::set_known(std::string_view path, Known what) {
+  Known& known = known_or(path, what);
+  known = what;
+  return known;
+}
+
+WatchTable::Known& WatchTable::known_or(std::string_view path, Known what) {
+  Node& node = nodes_[find_or_create(path)];
+  if (!node.is_known) {
+    node.is_known = true;
+    node.known = what;
+    ++known_count_;
+  }
+  return node.known;
+}
+
+void WatchTable::forget(std::string_view path) {
+  const uint32_t node = find(path);
+  if (node == kNone || !nodes_[node].is_known) return;
+  nodes_[node].is_known = false;
+  nodes_[node].known = Known{};
+  --known_count_;
+  prune(node);
+}
+
+std::vector<std::string> WatchTable::known_within(std::string_view dir) const {
+  std::vector<std::string> out;
+  const uint32_t node = find(dir);
+  if (node == kNone) return out;
+  for_each_below(node, [&](uint32_t n) {
+    if (nodes_[n].is_known) out.push_back(spell(n));
+  });
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Both
+
+void WatchTable::rebase(const std::string& from, const std::string& to) {
+  if (from == to) return;
+  const uint32_t moved = find(from);
+  if (moved == kNone) return;
+  const auto slash = to.rfind('/');
+  const std::string_view name =
+      slash == std::string::npos ? std::string_view(to) : std::string_view(to).substr(slash + 1);
+  if (moved != kRoot && find(to) == kNone && !name.empty() && !path_is_within(to, from)) {
+    // The usual rename onto a new name: re-link the one node, everything beneath follows.
+    const uint32_t old_parent = nodes_[moved].parent;
+    const uint32_t new_parent = find_or_create(
+        slash == std::string::npos ? std::string_view() : std::string_view(to).substr(0, slash));
+    unlink(moved);
+    nodes_[moved].name.assign(name);
+    link(moved, new_parent);
+    prune(old_parent);
+    return;
+  }
+  // Onto a path the table already knows: take everything out, then put it at its new path.
+  struct Moving {
+    std::string path;
+    int wd;
+    std::optional<Known> known;
+  };
+  std::vector<Moving> moving;
+  for_each_below(moved, [&](uint32_t n) {
+    const Node& node = nodes_[n];
+    if (node.wd < 0 && !node.is_known) return;
+    moving.push_back({spell(n), node.wd, node.is_known ? std::optional(node.known) : std::nullopt});
+  });
+  for (const Moving& m : moving) {
+    if (m.known) forget(m.path);
+    if (m.wd >= 0) remove(m.wd);
+  }
+  for (const Moving& m : moving) {
+    const std::string path = rebase_path(m.path, from, to);
+    if (m.known) set_known(path, *m.known);
+    if (m.wd >= 0) add(m.wd, path);
+  }
 }
 
 }  // namespace folderhook::watch

@@ -1,18 +1,25 @@
-// WatchTable: the two-way map between inotify watch descriptors and the directory paths they
-// watch. Pure bookkeeping, no system calls: the caller adds and removes the kernel watches.
+// WatchTable: what the ActionBuilder knows about the watched trees, path by path, in one
+// compact tree of path components: which directories are watched (the two-way map between
+// inotify watch descriptors and directory paths) and which objects are known to exist, with
+// their kind and owner. Pure bookkeeping, no system calls: the caller adds and removes the
+// kernel watches.
 //
-// Paths are absolute. They are kept as a tree of path components (each node its name and its
-// parent), not as full strings twice over: a large tree costs a node per directory, a move is
-// a re-link of one node, and path_of() spells the path out when asked.
+// Paths are absolute. Each node is one component (its name, its parent, its siblings), found
+// from its parent by an open-addressing hash of (parent, name), so a large tree costs one node
+// of ~64 bytes per object plus a few bytes of hash slots, not a full path string per map. A move
+// is a re-link of one node, and a path is spelled out when asked.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <deque>
-#include <unordered_map>
 #include <vector>
+
+#include "watch/file_system.h"
 
 namespace folderhook::watch {
 
@@ -21,21 +28,119 @@ bool path_is_within(std::string_view path, std::string_view dir);
 // `path` with its leading `from` replaced by `to`; `path` must be within `from`.
 std::string rebase_path(std::string_view path, std::string_view from, std::string_view to);
 
+// An open-addressing set of node ids with linear probing, hashed by what each node holds (the
+// caller's hash_of(id)): four bytes a slot instead of a heap node per member.
+class IdSet {
+ public:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+
+  // The member for which eq(id) holds among those with this hash; kEmpty when none.
+  template <typename Eq>
+  uint32_t find(std::size_t hash, Eq&& eq) const {
+    if (slots_.empty()) return kEmpty;
+    for (std::size_t i = hash & mask();; i = (i + 1) & mask()) {
+      const uint32_t id = slots_[i];
+      if (id == kEmpty || eq(id)) return id;
+    }
+  }
+  template <typename HashOf>
+  void insert(uint32_t id, HashOf&& hash_of) {
+    if ((used_ + 1) * 4 > slots_.size() * 3) grow(hash_of);
+    std::size_t i = hash_of(id) & mask();
+    while (slots_[i] != kEmpty) i = (i + 1) & mask();
+    slots_[i] = id;
+    ++used_;
+  }
+  // hash_of(id) must still give the hash `id` was inserted with.
+  template <typename HashOf>
+  void erase(uint32_t id, HashOf&& hash_of) {
+    if (slots_.empty()) return;
+    std::size_t hole = hash_of(id) & mask();
+    while (slots_[hole] != id) {
+      if (slots_[hole] == kEmpty) return;
+      hole = (hole + 1) & mask();
+    }
+    // Backward shift: a later member of the run moves into the hole when the hole lies
+    // between its home slot and where it is, so that no probe meets a gap before it.
+    for (std::size_t j = (hole + 1) & mask(); slots_[j] != kEmpty; j = (j + 1) & mask()) {
+      const std::size_t home = hash_of(slots_[j]) & mask();
+      if (((j - home) & mask()) >= ((j - hole) & mask())) {
+        slots_[hole] = slots_[j];
+        hole = j;
+      }
+    }
+    slots_[hole] = kEmpty;
+    --used_;
+  }
+  std::size_t size() const { return used_; }
+
+ private:
+  std::size_t mask() const { return slots_.size() - 1; }
+  template <typename HashOf>
+  void grow(HashOf&& hash_of) {
+    std::vector<uint32_t> old(slots_.empty() ? 16 : slots_.size() * 2, kEmpty);
+    old.swap(slots_);
+    used_ = 0;
+    for (const uint32_t id : old) {
+      if (id != kEmpty) insert(id, hash_of);
+    }
+  }
+
+  std::vector<uint32_t> slots_;  // a power of two in size, at most 3/4 used
+  std::size_t used_ = 0;
+};
+
 class WatchTable {
  public:
+  // An object known to exist (and to the receiver).
+  struct Known {
+    Known() = default;
+    Known(FileKind k, uid_t owner, bool from_index = false)
+        : uid(owner), kind(k), indexed(from_index) {}
+    uid_t uid = 0;
+    FileKind kind = FileKind::kRegular;
+    // Found by the background index (fanotify) and never reported: a CREATE for it is a
+    // genuine create, since the filesystem mark predates the listing.
+    bool indexed = false;
+  };
+
   WatchTable();
 
+  // Watches.
   // Records that `wd` watches `dir`. The kernel returns the same wd for the same inode, so a
   // second add of one wd replaces its path; a wd already at `dir` is forgotten.
   void add(int wd, const std::string& dir);
   void remove(int wd);
   std::optional<std::string> path_of(int wd) const;
   std::optional<int> wd_of(const std::string& dir) const;
-  // A directory moved: every watch at or beneath `from` now lives beneath `to`. The wds stay.
-  void rebase(const std::string& from, const std::string& to);
   // The wds at or beneath `dir`, each before the wds of the directories above it.
   std::vector<int> watches_within(const std::string& dir) const;
-  std::size_t size() const { return node_of_wd_.size(); }
+  std::size_t size() const { return wd_index_.size(); }
+
+  // Known objects.
+  // Pointers stay valid until that object is forgotten.
+  const Known* known(std::string_view path) const;
+  Known* known(std::string_view path);
+  bool is_known(std::string_view path) const { return known(path) != nullptr; }
+  // Records `path` as known, replacing what was known there.
+  Known& set_known(std::string_view path, Known what);
+  // The known object at `path`, recording `what` there first when nothing is.
+  Known& known_or(std::string_view path, Known what);
+  void forget(std::string_view path);
+  // The known paths at or beneath `dir`, sorted (a parent before its children).
+  std::vector<std::string> known_within(std::string_view dir) const;
+  // Forgets every known object at or beneath `dir` for which drop(path, known) holds.
+  template <typename Drop>
+  void forget_within(std::string_view dir, Drop&& drop) {
+    for (const std::string& path : known_within(dir)) {
+      if (drop(path, *known(path))) forget(path);
+    }
+  }
+  std::size_t known_count() const { return known_count_; }
+
+  // Both: a directory moved, and every watch and known object at or beneath `from` now lives
+  // beneath `to`; the wds stay. What was at `to` is replaced.
+  void rebase(const std::string& from, const std::string& to);
 
  private:
   static constexpr uint32_t kNone = UINT32_MAX;
@@ -43,28 +148,37 @@ class WatchTable {
   struct Node {
     std::string name;
     uint32_t parent = kNone;
-    int wd = -1;                     // -1: only on the way to watched directories
-    std::vector<uint32_t> children;  // sorted by name
+    uint32_t first_child = kNone;
+    uint32_t next = kNone;  // siblings, in no particular order
+    uint32_t prev = kNone;
+    int wd = -1;  // -1: not watched
+    Known known;
+    bool is_known = false;
   };
 
   // The node of `path`; kNone when absent. `create` makes the missing nodes on the way.
   uint32_t find(std::string_view path) const;
   uint32_t find_or_create(std::string_view path);
-  // The position in `parent`'s children where `name` is or would go.
-  std::vector<uint32_t>::iterator child_slot(uint32_t parent, std::string_view name);
   uint32_t child(uint32_t parent, std::string_view name) const;
   uint32_t new_node(uint32_t parent, std::string_view name);
   void link(uint32_t node, uint32_t parent);
   void unlink(uint32_t node);
-  // Frees `node` and its empty ancestors while they hold no watch and no children.
+  // Frees `node` and its ancestors while they hold no watch, no known object and no children.
   void prune(uint32_t node);
+  std::string spell(uint32_t node) const;
+  uint32_t node_of_wd(int wd) const;
   // Post-order: every node beneath `node`, then `node`.
   template <typename Fn>
   void for_each_below(uint32_t node, Fn&& fn) const;
+  std::size_t child_hash(uint32_t id) const;
+  std::size_t wd_hash(uint32_t id) const { return hash_of_wd(nodes_[id].wd); }
+  static std::size_t hash_of_wd(int wd);
 
   std::deque<Node> nodes_;  // a deque: growing never moves the nodes already there
   std::vector<uint32_t> free_;
-  std::unordered_map<int, uint32_t> node_of_wd_;
+  IdSet children_;  // every linked node but the root, by (parent, name)
+  IdSet wd_index_;  // every watched node, by wd
+  std::size_t known_count_ = 0;
 };
 
 }  // namespace folderhook::watch
