@@ -90,10 +90,12 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
   }
   // Watch first, then list: anything created after the watch is a record, anything before
   // it is in the listing, and the duplicates are dropped by the check of what is known.
-  if (!table_.wd_of(dir)) {
+  WatchTable::Ref dir_ref = table_.ref(dir);
+  if (dir_ref == WatchTable::kNoRef || !table_.watched(dir_ref)) {
     const int wd = fs_.add_watch(dir);
     if (wd >= 0) {
       table_.add(wd, dir);
+      dir_ref = table_.ref(dir);
     } else if (wd == -ENOSPC) {
       ++watch_failures_;  // keep walking: the log line says how many are needed
     } else if (wd == -ENOENT || wd == -ENOTDIR) {
@@ -113,10 +115,22 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
     fs_.sift_queue();
   }
   std::vector<std::string> subdirs;
+  // What is known beneath `dir` is asked of its node: nothing below frees nodes.
+  const auto is_known = [&](const std::string& path, const std::string& name) {
+    return dir_ref != WatchTable::kNoRef ? table_.child_known(dir_ref, name)
+                                         : table_.is_known(path);
+  };
+  const auto set_known = [&](const std::string& path, const std::string& name, Entry entry) {
+    if (dir_ref != WatchTable::kNoRef) {
+      table_.set_known_child(dir_ref, name, entry);
+    } else {
+      table_.set_known(path, entry);
+    }
+  };
   for (const DirEntry& found : fs_.list_stat(dir)) {
     const std::string path = dir == "/" ? "/" + found.name : dir + "/" + found.name;
     if (ignored(path)) continue;
-    if (table_.is_known(path) || writes_.count(path)) continue;
+    if (is_known(path, found.name) || writes_.count(path)) continue;
     const FileInfo* info = &found.info;
     if (mode == ScanMode::kInitial && start_scan_.snapshot) {
       start_scan_.snapshot->add(
@@ -129,7 +143,8 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
       if (mode != ScanMode::kInitial) {
         emit(Action::kCreate, path, "", ObjectType::kDirectory, info->uid, now.wall, actor_);
       }
-      table_.set_known(path, Entry{FileKind::kDirectory, info->uid, mode == ScanMode::kInitial});
+      set_known(path, found.name,
+                Entry{FileKind::kDirectory, info->uid, mode == ScanMode::kInitial});
       subdirs.push_back(path);
       continue;
     }
@@ -151,7 +166,7 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
     if (mode == ScanMode::kMovedIn) {
       emit(Action::kCreate, path, "", ObjectType::kFile, info->uid, now.wall, actor_);
     }
-    table_.set_known(path, Entry{info->kind, info->uid, mode == ScanMode::kInitial});
+    set_known(path, found.name, Entry{info->kind, info->uid, mode == ScanMode::kInitial});
   }
   // Depth first, in name order: parents are reported before their children.
   stack.insert(stack.end(), subdirs.rbegin(), subdirs.rend());

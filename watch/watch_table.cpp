@@ -228,6 +228,19 @@ WatchTable::Known& WatchTable::known_or(std::string_view path, Known what) {
   return node.known;
 }
 
+bool WatchTable::child_known(Ref dir, std::string_view name) const {
+  const uint32_t node = child(dir, name);
+  return node != kNone && nodes_[node].is_known;
+}
+
+void WatchTable::set_known_child(Ref dir, std::string_view name, Known what) {
+  uint32_t node = child(dir, name);
+  if (node == kNone) node = new_node(dir, name);
+  if (!nodes_[node].is_known) ++known_count_;
+  nodes_[node].is_known = true;
+  nodes_[node].known = what;
+}
+
 void WatchTable::forget(std::string_view path) {
   const uint32_t node = find(path);
   if (node == kNone || !nodes_[node].is_known) return;

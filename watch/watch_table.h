@@ -138,6 +138,17 @@ class WatchTable {
   }
   std::size_t known_count() const { return known_count_; }
 
+  // The listing of one directory asks about each of its entries: a handle to the directory's
+  // node saves walking its path from the root every time. A handle stays valid until
+  // something is forgotten or a watch removed (either may free nodes); kNoRef: no such node.
+  using Ref = uint32_t;
+  static constexpr Ref kNoRef = UINT32_MAX;
+  Ref ref(std::string_view path) const { return find(path); }
+  bool watched(Ref dir) const { return nodes_[dir].wd >= 0; }
+  // `name` is one component: the same as known(dir + "/" + name) and set_known(...).
+  bool child_known(Ref dir, std::string_view name) const;
+  void set_known_child(Ref dir, std::string_view name, Known what);
+
   // Both: a directory moved, and every watch and known object at or beneath `from` now lives
   // beneath `to`; the wds stay. What was at `to` is replaced.
   void rebase(const std::string& from, const std::string& to);
