@@ -176,6 +176,14 @@ class Scenario {
   // the quiet period after: each as "create file w/a", paths relative to the base folder.
   Lines expect(std::size_t count) {
     run_until([&] { return got_.size() >= count; });
+    if (got_.size() < count) {
+      // The deadline passed short of `count`: what the watcher said is the evidence, and the
+      // next scenario will not have it.
+      std::string said;
+      for (const std::string& line : logs_) said += "\n  " + line;
+      MESSAGE("only " << got_.size() << " of " << count << " actions arrived; the watcher logged:"
+                      << (said.empty() ? std::string(" nothing") : said));
+    }
     const auto quiet_end = std::chrono::steady_clock::now() + kQuiet;
     run_until([&] { return std::chrono::steady_clock::now() >= quiet_end; });
     Lines lines;
