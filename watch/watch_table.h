@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -185,7 +185,27 @@ class WatchTable {
   std::size_t wd_hash(uint32_t id) const { return hash_of_wd(nodes_[id].wd); }
   static std::size_t hash_of_wd(int wd);
 
-  std::deque<Node> nodes_;  // a deque: growing never moves the nodes already there
+  // Nodes in chunks of 4,096 (256 KiB, their own mappings): growing never moves a node, and
+  // the short-lived allocations of a walk do not interleave with them, so freeing those can
+  // give whole pages back.
+  class NodeStore {
+   public:
+    Node& operator[](uint32_t i) { return chunks_[i >> kShift][i & kMask]; }
+    const Node& operator[](uint32_t i) const { return chunks_[i >> kShift][i & kMask]; }
+    std::size_t size() const { return size_; }
+    void emplace_back() {
+      if ((size_ & kMask) == 0) chunks_.push_back(std::make_unique<Node[]>(kMask + 1));
+      ++size_;
+    }
+
+   private:
+    static constexpr uint32_t kShift = 12;
+    static constexpr uint32_t kMask = (1u << kShift) - 1;
+    std::vector<std::unique_ptr<Node[]>> chunks_;
+    std::size_t size_ = 0;
+  };
+
+  NodeStore nodes_;
   std::vector<uint32_t> free_;
   IdSet children_;  // every linked node but the root, by (parent, name)
   IdSet wd_index_;  // every watched node, by wd
