@@ -151,6 +151,13 @@ class Agent {
       pipeline_.push_back(std::move(batch));
       pump_pipeline();
     };
+    o.after_index = [this](std::function<void()> stored) {
+      // Through the pipeline too: once everything before it is committed (or failed to be).
+      Batch batch;
+      batch.after_commit = [stored = std::move(stored)](bool) { stored(); };
+      pipeline_.push_back(std::move(batch));
+      pump_pipeline();
+    };
     o.on_ready = [this] {
       beat();  // the watches now exist: the metrics say so at once
       if (!live_at_start_) watching();
@@ -299,6 +306,8 @@ class Agent {
     std::vector<delivery::IndexChange> index_changes;
     // A read of the stored index for a scan (alone in its batch), after everything before.
     delivery::Dispatcher::IndexRead read_index;
+    // Told when everything before it is committed (alone in its batch).
+    delivery::Dispatcher::Committed after_commit;
   };
   struct UploadJob {
     uv_work_t work{};
@@ -316,6 +325,7 @@ class Agent {
           dispatcher_->submit(std::move(front.requests), std::move(front.index_changes));
         }
         if (front.read_index) dispatcher_->read_index(std::move(front.read_index));
+        if (front.after_commit) dispatcher_->after_commit(std::move(front.after_commit));
         pipeline_.pop_front();
         continue;
       }

@@ -64,8 +64,11 @@ std::vector<delivery::IndexChange> index_changes(watch::IndexUpdate&& update) {
   // A first start hands over every entry of the tree: one allocation for the rows, and the
   // paths moved rather than copied.
   std::vector<delivery::IndexChange> out;
-  out.reserve(update.entries.size() + update.recorded.size() + update.indexed_roots.size() +
-              update.relist.size());
+  out.reserve(update.reset_roots.size() + update.entries.size() + update.recorded.size() +
+              update.indexed_roots.size() + update.relist.size());
+  for (const std::string& root : update.reset_roots) {
+    out.push_back({Kind::kErase, to_row(root, {}), ""});
+  }
   for (auto& [path, entry] : update.entries) {
     out.push_back({Kind::kPut, to_row({}, entry), ""});
     out.back().row.path = std::move(path);

@@ -164,12 +164,24 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
     {
       std::lock_guard lock(wmu_);
       if (!writer_stopping_) {
-        index_reads_.push_back({std::move(done), submitted_.size(), submitted_index_.size()});
+        index_reads_.push_back({std::move(done), {}, submitted_.size(), submitted_index_.size()});
         wcv_.notify_one();
         return;
       }
     }
     done({}, "the outbox is shutting down");
+  }
+
+  void after_commit(Committed done) override {
+    {
+      std::lock_guard lock(wmu_);
+      if (!writer_stopping_) {
+        index_reads_.push_back({{}, std::move(done), submitted_.size(), submitted_index_.size()});
+        wcv_.notify_one();
+        return;
+      }
+    }
+    done(false);
   }
 
   MemoryFigures memory() const override {
@@ -242,11 +254,21 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
     if (first) wcv_.notify_one();
   }
 
+  // A read (or an after_commit(): `committed` set) and how much of submitted_ and
+  // submitted_index_ preceded it: that much is committed before the read is answered, and
+  // nothing submitted after it.
+  struct PendingRead {
+    IndexRead done;
+    Committed committed;
+    size_t requests;
+    size_t changes;
+  };
+
   void start_wal_helpers();
   void wait_for_work(std::unique_lock<std::mutex>& lock, std::chrono::milliseconds idle);
   void run_writer();
-  void answer_index_reads(std::vector<IndexRead>& reads, bool committed);
-  std::vector<IndexRead> take_submitted(std::vector<Request>& requests,
+  void answer_index_reads(std::vector<PendingRead>& reads, bool committed);
+  std::vector<PendingRead> take_submitted(std::vector<Request>& requests,
                                         std::vector<IndexChange>& changes);
   void poll_foreign_rows();
   void log_attempts(std::vector<AttemptLog>& entries);
@@ -265,13 +287,6 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   std::vector<Request> submitted_;  // not yet committed
   std::vector<IndexChange> submitted_index_;  // not yet committed
   IndexSnapshot index_;             // loaded by start(), taken by the agent
-  // A read and how much of submitted_ and submitted_index_ preceded it: that much is committed
-  // before the read is answered, and nothing submitted after it.
-  struct PendingRead {
-    IndexRead done;
-    size_t requests;
-    size_t changes;
-  };
   std::deque<PendingRead> index_reads_;
   Batch completions_;               // attempt results not yet committed
   std::chrono::steady_clock::time_point results_since_;  // when the oldest of them came
@@ -421,9 +436,9 @@ void DispatcherImpl::wait_for_work(std::unique_lock<std::mutex>& lock,
 
 // Writer thread, under wmu_: what was submitted, up to the first pending index read, and the
 // reads that this commit is to answer (the rest waits for the next round).
-std::vector<Dispatcher::IndexRead> DispatcherImpl::take_submitted(
+std::vector<DispatcherImpl::PendingRead> DispatcherImpl::take_submitted(
     std::vector<Request>& requests, std::vector<IndexChange>& changes) {
-  std::vector<IndexRead> reads;
+  std::vector<PendingRead> reads;
   if (index_reads_.empty()) {
     requests = std::exchange(submitted_, {});
     changes = std::exchange(submitted_index_, {});
@@ -444,7 +459,7 @@ std::vector<Dispatcher::IndexRead> DispatcherImpl::take_submitted(
   take_front(submitted_index_, n_changes, changes);
   while (!index_reads_.empty() && index_reads_.front().requests == n_requests &&
          index_reads_.front().changes == n_changes) {
-    reads.push_back(std::move(index_reads_.front().done));
+    reads.push_back(std::move(index_reads_.front()));
     index_reads_.pop_front();
   }
   for (PendingRead& later : index_reads_) {
@@ -456,8 +471,13 @@ std::vector<Dispatcher::IndexRead> DispatcherImpl::take_submitted(
 
 // Writer thread. A read that follows changes the outbox could not commit would miss them: it
 // fails instead (the caller's scan then says so) rather than waiting for the disk.
-void DispatcherImpl::answer_index_reads(std::vector<IndexRead>& reads, bool committed) {
-  for (IndexRead& read : reads) {
+void DispatcherImpl::answer_index_reads(std::vector<PendingRead>& reads, bool committed) {
+  for (PendingRead& pending : reads) {
+    if (pending.committed) {
+      pending.committed(committed);
+      continue;
+    }
+    IndexRead& read = pending.done;
     IndexSnapshot snapshot;
     std::string error;
     if (!committed) {
@@ -501,7 +521,7 @@ void DispatcherImpl::run_writer() {
     released_.clear();
     std::vector<Request> incoming;
     std::vector<IndexChange> incoming_index;
-    std::vector<IndexRead> reads = take_submitted(incoming, incoming_index);
+    std::vector<PendingRead> reads = take_submitted(incoming, incoming_index);
     held_count_ = held.size() + incoming.size();
     lock.unlock();
 
@@ -570,10 +590,13 @@ void DispatcherImpl::run_writer() {
                   {{"error", error}, {"lost", held.size()}});
           log_attempts(logs);
           lock.lock();
-          for (PendingRead& read : index_reads_) reads.push_back(std::move(read.done));
+          for (PendingRead& read : index_reads_) reads.push_back(std::move(read));
           index_reads_.clear();
           lock.unlock();
-          for (IndexRead& read : reads) read({}, "the outbox cannot commit: " + error);
+          for (PendingRead& read : reads) {
+            if (read.committed) read.committed(false);
+            else read.done({}, "the outbox cannot commit: " + error);
+          }
           return;
         }
       }

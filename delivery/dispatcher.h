@@ -119,6 +119,11 @@ class Dispatcher {
   // caller's thread). `done` must be quick and must not call the dispatcher.
   using IndexRead = std::function<void(IndexSnapshot&& index, std::string&& error)>;
   virtual void read_index(IndexRead done) = 0;
+  // Calls `done` once everything submitted before this call is committed (true), or its commit
+  // failed (false), on the writer thread (or the caller's, at shutdown). It must be quick and
+  // must not call the dispatcher. What a producer waits on to bound what it has in flight.
+  using Committed = std::function<void(bool committed)>;
+  virtual void after_commit(Committed done) = 0;
   // Thread-safe.
   virtual MemoryFigures memory() const = 0;
   // Commits everything submitted, stops the senders (an attempt in flight is abandoned and

@@ -11,12 +11,24 @@
 namespace folderhook::watch {
 namespace {
 
-// Every folder of the job seen for the first time, nothing to report of them.
-bool first_sight_of(const Index& baseline, const std::vector<std::string>& roots,
-                    const std::set<std::string>& indexed, bool report_unindexed) {
-  return baseline.empty() && !report_unindexed &&
+// Every folder of the job seen for the first time, nothing to report of them. Rows the store may
+// hold of them are a first start's killed mid-walk: reset_roots drops them.
+bool first_sight_of(const std::vector<std::string>& roots, const std::set<std::string>& indexed,
+                    bool report_unindexed) {
+  return !report_unindexed &&
          std::none_of(roots.begin(), roots.end(),
                       [&](const std::string& root) { return indexed.count(root) != 0; });
+}
+
+// The job's folders never indexed: rows the store holds of them are what a first start killed
+// mid-walk left (IndexUpdate::reset_roots).
+std::vector<std::string> unindexed(const std::vector<std::string>& roots,
+                                   const std::set<std::string>& indexed) {
+  std::vector<std::string> out;
+  for (const std::string& root : roots) {
+    if (!indexed.count(root)) out.push_back(root);
+  }
+  return out;
 }
 
 constexpr uint64_t kTrimAfterEntries = 10000;
@@ -39,20 +51,12 @@ CatchUpRunner::CatchUpRunner(uv_loop_t* loop, ActionBuilder& builder, Logger log
   timer_.data = this;
 }
 
-template <typename F>
-void CatchUpRunner::guard(F&& body) {
-  // Nothing may throw through a libuv callback.
-  try {
-    body();
-  } catch (const std::exception& e) {
-    logger_("error", "catch-up failed", {{"error", e.what()}});
-  } catch (...) {
-    logger_("error", "catch-up failed", {{"error", "unknown exception"}});
-  }
-}
-
 void CatchUpRunner::init() {
   uv_timer_init(loop_, &timer_);
+  hooks_.hold();
+  batch_ready_.data = this;
+  uv_async_init(loop_, &batch_ready_, on_batch);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&batch_ready_));  // the walk's work request keeps the loop
   hooks_.hold();
 }
 
@@ -69,10 +73,20 @@ bool CatchUpRunner::start(StartKind kind, std::string& error) {
 void CatchUpRunner::close() {
   if (closing_) return;
   closing_ = true;
-  if (job_ != nullptr) job_->cancel.store(true);  // its completion releases the engine
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), [](uv_handle_t* handle) {
+  if (job_ != nullptr) {
+    job_->cancel.store(true);  // its completion releases the engine
+    if (job_->handoff) {
+      // Under the lock the worker sends on batch_ready_ with: it sends nothing after this.
+      std::lock_guard lock(job_->handoff->mu);
+      job_->handoff->cancelled = true;
+      job_->handoff->cv.notify_all();
+    }
+  }
+  const auto release = [](uv_handle_t* handle) {
     static_cast<CatchUpRunner*>(handle->data)->hooks_.release();
-  });
+  };
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), release);
+  uv_close(reinterpret_cast<uv_handle_t*>(&batch_ready_), release);
 }
 
 bool CatchUpRunner::queue(std::unique_ptr<Job>& job, std::string& error) {
@@ -83,6 +97,10 @@ bool CatchUpRunner::queue(std::unique_ptr<Job>& job, std::string& error) {
   // Now, on the loop: the index as every action reported so far and every on_index() left it.
   if (options_.read_index) job->read_index = options_.read_index();
   job->req.data = job.get();
+  if (job->start && job->builder_walk) {
+    job->handoff = std::make_shared<Handoff>();
+    job->batch_limit = options_.index_batch;
+  }
   if (job->added) {
     job->indexed = options_.indexed_roots;
     job->report_unindexed = options_.report_unindexed;
@@ -118,16 +136,26 @@ void CatchUpRunner::run_job(uv_work_t* req) {
     if (!have_baseline && !job->builder_walk) return;
     Index scan;
     if (job->builder_walk) {
+      const bool first =
+          have_baseline && first_sight_of(job->roots, job->indexed, job->report_unindexed);
+      if (first) job->baseline = Index{};
+      // Nothing known of any folder: catch_up() would only record the scan, in any order (the
+      // store puts each row; the walk finds each path once). It goes to on_index() as it is, a
+      // batch at a time while the walk runs: no map, and never the whole tree in memory.
       ScanLog log;
+      if (first && job->batch_limit > 0) {
+        log = ScanLog(job->batch_limit, [job](ScanLog&& batch) {
+          job->runner->hand_over(*job, std::move(batch));
+        });
+      }
       job->runner->builder_.start(job->began, {&log, &job->progress, &job->cancel});
+      // The batches before the last are stored before the last (and the folders indexed with
+      // it) goes out; and the store's word comes before the job is gone.
+      if (first) wait_stored(*job->handoff);
       if (job->cancel.load() || !have_baseline) return;
-      if (first_sight_of(job->baseline, job->roots, job->indexed, job->report_unindexed)) {
-        // Nothing known of any folder: catch_up() would only record the scan, in any order (the
-        // store puts each row; the walk finds each path once). It goes to on_index() as it is:
-        // no map, and no strings made here, where they would fill the holes the walk left among
-        // the builder's entries and never give a page back.
-        job->found = log.size();
-        job->first_sight = std::move(log);
+      if (first) {
+        job->found = job->handed + log.size();
+        job->first_sight = log.take();
         return;
       }
       scan = log.take_index();
@@ -188,6 +216,7 @@ void CatchUpRunner::finish_walk_start(Job& job) {
   job_ = nullptr;
   job.baseline = Index{};  // the store has it: nothing of it is kept
   IndexUpdate update;
+  if (!job.reset_sent) update.reset_roots = unindexed(job.roots, job.indexed);
   if (job.error.empty()) {  // a failed scan indexed nothing: the next start tries again
     update.indexed_roots = job.roots;
     options_.indexed_roots.insert(job.roots.begin(), job.roots.end());
@@ -221,6 +250,9 @@ void CatchUpRunner::finish_scan(Job& job) {
   job.baseline = Index{};  // the store has it: nothing of it is kept
   IndexUpdate update;
   if (indexes) update.indexed_roots = job.roots;
+  // Not for added folders: live records about them may have been stored already (they are
+  // watched before their scan).
+  if (job.start && indexes) update.reset_roots = unindexed(job.roots, job.indexed);
   for (auto& [path, entry] : job.result.refreshed) {
     bool by_ancestor = false;
     if (builder_.touched(path, by_ancestor)) continue;

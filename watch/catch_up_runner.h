@@ -10,6 +10,10 @@
 // ends. kReadOnly (fanotify, whose filesystem marks are live before the scan): the worker
 // only stats and lists, and the builder stays on the loop.
 //
+// A first start (watcher.h: CatchUpOptions::index_batch) records its walk in bounded batches as
+// it goes: the worker hands each full batch to the loop (uv_async) and waits until the one
+// before is stored; the loop passes it to on_index() and asks after_index() for the word.
+//
 // Either way the engine starts reading its kernel descriptor only when go_live() is called,
 // after the start catch-up is out, so that every live record is news relative to the scan
 // (the kernel queues them meanwhile). Loop thread only, except the job's own worker.
@@ -19,8 +23,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,7 +56,7 @@ class CatchUpRunner {
   CatchUpRunner& operator=(const CatchUpRunner&) = delete;
 
   bool enabled() const { return options_.enabled; }
-  // Initialises the timer (holding the engine until close()).
+  // Initialises the timer and the batch handover (holding the engine until close()).
   void init();
   // Queues the start scan. kBuilderWalk: the builder must not have been started.
   bool start(StartKind kind, std::string& error);
@@ -76,6 +83,17 @@ class CatchUpRunner {
   bool starting() const { return job_ != nullptr && job_->start; }
 
  private:
+  // A first start's batches on their way from the worker to the store. Shared with the store's
+  // acknowledgement, which may come on another thread.
+  struct Handoff {
+    std::mutex mu;
+    std::condition_variable cv;
+    ScanLog ready;            // handed over by the worker, not yet taken by the loop
+    bool has_ready = false;
+    bool unstored = false;    // a batch is handed over and not yet stored
+    bool cancelled = false;   // close(): the worker hands over nothing more and waits no more
+  };
+
   // One catch-up scan in flight: at start or after an overflow. The runner owns it; the worker
   // touches only the job (and, with kBuilderWalk, the builder).
   struct Job {
@@ -94,6 +112,11 @@ class CatchUpRunner {
     std::atomic<uint64_t> expected{0};  // entries in the baseline: the progress estimate
     CatchUp result;
     ScanLog first_sight;  // a start walk of folders never indexed: only to be recorded
+    // That walk's batches (null when it is not one). The loop sends reset_roots with the first.
+    std::shared_ptr<Handoff> handoff;
+    size_t batch_limit = 0;
+    uint64_t handed = 0;      // worker: entries handed over so far
+    bool reset_sent = false;  // loop
     std::vector<std::string> dirs;  // directories found, parents first
     uint64_t found = 0;
     std::string error;
@@ -105,6 +128,9 @@ class CatchUpRunner {
   static void run_job(uv_work_t* req);
   static void job_done(uv_work_t* req, int status);
   static void on_timer(uv_timer_t* handle);
+  static void on_batch(uv_async_t* handle);
+  void hand_over(Job& job, ScanLog&& batch);  // worker
+  static void wait_stored(Handoff& handoff);  // worker
   void finish_walk_start(Job& job);
   void finish_scan(Job& job);
   void request_rescan();
@@ -112,8 +138,17 @@ class CatchUpRunner {
   void start_next();  // a queued catch-up of added folders, else a rescan that waits
   void log_progress() const;
   nlohmann::json scan_fields(const Job& job, size_t reported) const;
+  // Nothing may throw through a libuv callback.
   template <typename F>
-  void guard(F&& body);
+  void guard(F&& body) {
+    try {
+      body();
+    } catch (const std::exception& e) {
+      logger_("error", "catch-up failed", {{"error", e.what()}});
+    } catch (...) {
+      logger_("error", "catch-up failed", {{"error", "unknown exception"}});
+    }
+  }
 
   uv_loop_t* loop_;
   ActionBuilder& builder_;
@@ -122,6 +157,7 @@ class CatchUpRunner {
   std::vector<std::string> ignore_;
   Hooks hooks_;
   uv_timer_t timer_{};
+  uv_async_t batch_ready_{};  // the worker handed over a batch
   bool closing_ = false;
   Job* job_ = nullptr;  // the scan in flight
   WatchStats walking_stats_;

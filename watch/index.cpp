@@ -217,7 +217,15 @@ CatchUp catch_up(Index before, Index now, const std::vector<std::string>& roots,
                  const std::set<std::string>& indexed, bool report_unindexed,
                  std::chrono::system_clock::time_point at) {
   Index known = std::move(before);
-  std::erase_if(known, [&](const auto& kv) { return !within_any(kv.first, roots); });
+  std::vector<std::string> unindexed;
+  for (const std::string& root : roots) {
+    if (!indexed.count(root)) unindexed.push_back(root);
+  }
+  // Rows under a root never indexed are what a first start killed mid-walk left (its index is
+  // stored in batches, the root marked indexed with the last): they tell nothing.
+  std::erase_if(known, [&](const auto& kv) {
+    return !within_any(kv.first, roots) || within_any(kv.first, unindexed);
+  });
   const bool none_indexed = std::none_of(roots.begin(), roots.end(), [&](const std::string& r) {
     return indexed.count(r) != 0;
   });
@@ -257,8 +265,20 @@ CatchUp catch_up(Index before, Index now, const std::vector<std::string>& roots,
 }
 
 void ScanLog::add(std::string_view path, const IndexEntry& entry) {
+  if (limit_ != 0 && records_.empty()) {
+    // Reserved once per batch: no doubling beyond the limit, nothing left over after it.
+    records_.reserve(limit_);
+  }
   records_.push_back({paths_.size(), path.size(), entry});
   paths_.append(path);
+  if (limit_ != 0 && records_.size() >= limit_ && full_) full_(take());
+}
+
+ScanLog ScanLog::take() {
+  ScanLog out;
+  out.paths_ = std::exchange(paths_, std::string());
+  out.records_ = std::exchange(records_, std::vector<Record>());
+  return out;
 }
 
 Index ScanLog::take_index() {

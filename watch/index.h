@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -69,7 +70,8 @@ CatchUp diff_index(const Index& before, const Index& now,
 
 // The catch-up of `roots` (absolute, not nested in each other): `before` restricted to them,
 // diffed against the scan `now`. A root not in `indexed` was never indexed: what is in it is
-// only recorded (refreshed), not reported, unless `report_unindexed`. Pass `before` and `now`
+// only recorded (refreshed), not reported, unless `report_unindexed`; whatever `before` holds
+// beneath it is ignored (a partial first index: the caller erases it from the store). Pass `before` and `now`
 // by move when they are not needed afterwards: `before` is then restricted in place rather than
 // copied, and a first scan's entries are moved into `refreshed`.
 CatchUp catch_up(Index before, Index now, const std::vector<std::string>& roots,
@@ -80,10 +82,20 @@ CatchUp catch_up(Index before, Index now, const std::vector<std::string>& roots,
 // made an Index only once the walk is done. The walk's own long-lived structures (the
 // builder's entries, the watch table) are allocated object by object meanwhile: the map's nodes,
 // allocated after them rather than interleaved, free whole pages when the index is dropped.
+//
+// With a `limit`, the log never holds more than that: the add() that fills it hands the records
+// to `full` (on the adding thread) and starts again empty, so a walk of any size can be
+// recorded in bounded batches while it runs.
 class ScanLog {
  public:
+  using Full = std::function<void(ScanLog&& batch)>;
+  ScanLog() = default;
+  ScanLog(size_t limit, Full full) : limit_(limit), full_(std::move(full)) {}
+
   void add(std::string_view path, const IndexEntry& entry);
   size_t size() const { return records_.size(); }
+  // Empties the log, keeping its limit: the records it held, in a log without one.
+  ScanLog take();
   // The index of what was added (a path added twice has its last entry); empties the log.
   Index take_index();
   // What was added, in that order (a path added twice is there twice): a first start only
@@ -102,6 +114,8 @@ class ScanLog {
   };
   std::string paths_;
   std::vector<Record> records_;
+  size_t limit_ = 0;  // 0: none
+  Full full_;
 };
 
 // Counters a scan updates as it goes, read by another thread for progress lines.

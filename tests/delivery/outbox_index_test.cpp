@@ -135,6 +135,29 @@ TEST_CASE("index: a read of the index comes after the commit of everything submi
   d->shutdown();
 }
 
+TEST_CASE("index: after_commit answers once everything submitted before it is committed") {
+  TempDir dir;
+  auto d = open_in(dir);
+  std::vector<IndexChange> many;
+  for (uint64_t i = 1; i <= 2000; ++i) many.push_back(put("/r/f" + std::to_string(i), i));
+  d->submit({}, std::move(many));
+  std::promise<std::pair<bool, size_t>> answered;
+  d->after_commit([&](bool committed) {
+    // On the writer thread, right after that commit: what another connection reads now.
+    std::string error;
+    auto reader = Outbox::open(dir.path(), error);
+    answered.set_value({committed, reader ? paths(*reader).size() : 0});
+  });
+  d->submit({}, {put("/r/later", 9)});  // after it: committed later
+  const auto [committed, rows] = answered.get_future().get();
+  CHECK(committed);
+  CHECK(rows == 2000);
+  d->shutdown();
+  bool late = true;
+  d->after_commit([&](bool c) { late = c; });  // after shutdown: answered at once, false
+  CHECK_FALSE(late);
+}
+
 TEST_CASE("index: a read asked after shutdown says why instead of hanging") {
   TempDir dir;
   auto d = open_in(dir);

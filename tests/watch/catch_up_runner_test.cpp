@@ -1,7 +1,10 @@
 // CatchUpRunner on a real libuv loop and worker pool, over the fake file system.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -31,12 +34,21 @@ struct Run {
   bool ready = false;
   bool live = false;
   int reads = 0;  // the stored index was read, on a thread other than the loop's
+  size_t unstored = 0;       // updates handed to on_index and not yet said to be stored
+  size_t most_unstored = 0;  // the most at once
+};
+
+// How the fake store of start_catch_up answers: with `batch`, the start walk's batches; with
+// `store_later`, after_index says "stored" only on a later turn of the loop, one per turn.
+struct Store {
+  size_t batch = 8192;
+  bool store_later = false;
 };
 
 // Runs the start catch-up (the builder's walk on a worker) until on_ready, then closes. With
 // `stored`, the index as the store holds it for folders `indexed` (nullopt: it cannot be read).
 Run start_catch_up(FailingFileSystem& fs, const std::optional<Index>* stored = nullptr,
-                   std::set<std::string> indexed = {}) {
+                   std::set<std::string> indexed = {}, Store store = {}) {
   Run run;
   uv_loop_t loop;
   REQUIRE(uv_loop_init(&loop) == 0);
@@ -48,7 +60,29 @@ Run start_catch_up(FailingFileSystem& fs, const std::optional<Index>* stored = n
   ActionBuilder builder(options, fs, logger);
   CatchUpOptions catch_up;
   catch_up.enabled = true;
-  catch_up.on_index = [&](IndexUpdate&& update) { run.updates.push_back(std::move(update)); };
+  catch_up.on_index = [&](IndexUpdate&& update) {
+    run.updates.push_back(std::move(update));
+    run.most_unstored = std::max(run.most_unstored, ++run.unstored);
+  };
+  catch_up.index_batch = store.batch;
+  std::deque<std::function<void()>> to_store;
+  uv_check_t storing;
+  uv_check_init(&loop, &storing);
+  storing.data = &to_store;
+  if (store.store_later) {
+    catch_up.after_index = [&](std::function<void()> done) {
+      to_store.push_back([&run, done] {
+        run.unstored = 0;  // everything before the call is stored
+        done();
+      });
+    };
+    uv_check_start(&storing, [](uv_check_t* h) {
+      auto& queue = *static_cast<std::deque<std::function<void()>>*>(h->data);
+      if (queue.empty()) return;
+      queue.front()();
+      queue.pop_front();
+    });
+  }
   catch_up.on_ready = [&] { run.ready = true; };
   catch_up.indexed_roots = std::move(indexed);
   const std::thread::id loop_thread = std::this_thread::get_id();
@@ -72,6 +106,7 @@ Run start_catch_up(FailingFileSystem& fs, const std::optional<Index>* stored = n
   while (!run.ready && std::chrono::steady_clock::now() < deadline) uv_run(&loop, UV_RUN_ONCE);
   run.actions = builder.take_actions();
   runner.close();
+  uv_close(reinterpret_cast<uv_handle_t*>(&storing), nullptr);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(holds == 0);
   CHECK(uv_loop_close(&loop) == 0);
@@ -148,6 +183,51 @@ TEST_CASE("catch-up runner: a stored index that cannot be read still watches, in
     said = said || m.find("the store cannot be read") != std::string::npos;
   }
   CHECK(said);
+}
+
+TEST_CASE("catch-up runner: a first start records its walk in bounded batches, one ahead of the store") {
+  FailingFileSystem fs;
+  fs.mkdir("/r");
+  for (int d = 0; d < 10; ++d) {
+    const std::string dir = "/r/d" + std::to_string(d);
+    fs.mkdir(dir);
+    for (int f = 0; f < 10; ++f) fs.write(dir + "/f" + std::to_string(f), "x");
+  }
+  const std::optional<Index> stored = Index{};
+  const Run run = start_catch_up(fs, &stored, {}, Store{16, true});
+  REQUIRE(run.ready);
+  // 111 objects: six full batches while the walk runs, the rest with the folder indexed.
+  REQUIRE(run.updates.size() == 7);
+  size_t recorded = 0;
+  for (size_t i = 0; i < run.updates.size(); ++i) {
+    const IndexUpdate& u = run.updates[i];
+    CHECK(u.recorded.size() <= 16);
+    recorded += u.recorded.size();
+    // The folder is indexed only with its last batch; its stored rows are dropped before the first.
+    CHECK(u.indexed_roots == (i + 1 == run.updates.size() ? std::vector<std::string>{"/r"}
+                                                          : std::vector<std::string>{}));
+    CHECK(u.reset_roots == (i == 0 ? std::vector<std::string>{"/r"} : std::vector<std::string>{}));
+  }
+  CHECK(recorded == 111);
+  // The walk waited for each batch to be stored before it handed over the next.
+  CHECK(run.most_unstored == 1);
+  CHECK(run.actions.empty());
+}
+
+TEST_CASE("catch-up runner: rows stored for a folder never indexed are dropped, nothing reported") {
+  FailingFileSystem fs;
+  fs.mkdir("/r");
+  fs.write("/r/a", "a");
+  // A first start killed mid-walk stored /r/gone (no longer there) but never indexed /r.
+  Index partial;
+  partial["/r/gone"] = IndexEntry{ObjectType::kFile, {1, 999, 3, 0, 0, 0}};
+  const std::optional<Index> stored = partial;
+  const Run run = start_catch_up(fs, &stored, {}, Store{4, true});
+  REQUIRE(run.ready);
+  CHECK(run.actions.empty());  // neither /r/gone destroyed nor /r/a created
+  REQUIRE(!run.updates.empty());
+  CHECK(run.updates.front().reset_roots == std::vector<std::string>{"/r"});
+  CHECK(run.updates.back().indexed_roots == std::vector<std::string>{"/r"});
 }
 
 }  // namespace folderhook::watch::testing
