@@ -185,6 +185,21 @@ TEST_CASE("catch-up: folders seen for the first time are recorded entry by entry
   CHECK(known.refreshed.size() == now.size());
 }
 
+TEST_CASE("catch-up: rows of a folder never indexed (a first start killed mid-walk) tell nothing") {
+  // /s was half stored by a first start killed mid-walk: /s/gone has gone since, /s/f is older.
+  const Index before{{"/r", dir(1)}, {"/r/a", file(2)}, {"/s", dir(3)}, {"/s/gone", file(7)},
+                     {"/s/f", file(4, 9)}};
+  const Index now{{"/r", dir(1)}, {"/r/a", file(2)}, {"/s", dir(3)}, {"/s/f", file(4)},
+                  {"/s/new", file(5)}};
+  const std::vector<std::string> roots{"/r", "/s"};
+  const CatchUp built = catch_up(before, now, roots, {"/r"}, false, kAt);
+  CHECK(built.actions.empty());  // no destroy of /s/gone, no update of /s/f
+  CHECK(built.refreshed.size() == 3);  // /s as it is now
+  // Asked to report a folder never indexed: all of it is new, whatever rows it had.
+  const CatchUp reported = catch_up(before, now, roots, {"/r"}, true, kAt);
+  CHECK(lines(reported) == Lines{"create file /s/f", "create file /s/new"});
+}
+
 TEST_CASE("catch-up: a watched folder that vanished reports everything in it destroyed") {
   const Index before{{"/r", dir(1)}, {"/r/a", file(2)}};
   const CatchUp c = catch_up(before, Index{}, {"/r"}, {"/r"}, false, kAt);
