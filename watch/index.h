@@ -71,9 +71,9 @@ CatchUp diff_index(const Index& before, const Index& now,
 // The catch-up of `roots` (absolute, not nested in each other): `before` restricted to them,
 // diffed against the scan `now`. A root not in `indexed` was never indexed: what is in it is
 // only recorded (refreshed), not reported, unless `report_unindexed`; whatever `before` holds
-// beneath it is ignored (a partial first index: the caller erases it from the store). Pass `before` and `now`
-// by move when they are not needed afterwards: `before` is then restricted in place rather than
-// copied, and a first scan's entries are moved into `refreshed`.
+// beneath it is ignored (a partial first index: the caller erases it from the store). Pass
+// `before` and `now` by move when they are not needed afterwards: `before` is then restricted
+// in place rather than copied, and a first scan's entries are moved into `refreshed`.
 CatchUp catch_up(Index before, Index now, const std::vector<std::string>& roots,
                  const std::set<std::string>& indexed, bool report_unindexed,
                  std::chrono::system_clock::time_point at);
