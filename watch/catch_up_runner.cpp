@@ -97,7 +97,7 @@ bool CatchUpRunner::queue(std::unique_ptr<Job>& job, std::string& error) {
   // Now, on the loop: the index as every action reported so far and every on_index() left it.
   if (options_.read_index) job->read_index = options_.read_index();
   job->req.data = job.get();
-  if (job->start && job->builder_walk) {
+  if (job->start) {
     job->handoff = std::make_shared<Handoff>();
     job->batch_limit = options_.index_batch;
   }
@@ -159,6 +159,23 @@ void CatchUpRunner::run_job(uv_work_t* req) {
         return;
       }
       scan = log.take_index();
+    } else if (job->start && first_sight_of(job->roots, job->indexed, job->report_unindexed)) {
+      // The read-only start scan of folders never indexed: recorded as it goes, as above.
+      job->baseline = Index{};
+      RealFileSystem fs(-1);  // stat and list only: no watches from this thread
+      ScanLog log;
+      if (job->batch_limit > 0) {
+        log = ScanLog(job->batch_limit, [job](ScanLog&& batch) {
+          job->runner->hand_over(*job, std::move(batch));
+        });
+      }
+      const bool walked = record_tree(fs, job->roots, job->ignore, job->began.wall,
+                                      job->progress, job->cancel, log, job->dirs);
+      wait_stored(*job->handoff);
+      if (!walked || job->cancel.load()) return;
+      job->found = job->handed + log.size();
+      job->first_sight = log.take();
+      return;
     } else {
       RealFileSystem fs(-1);  // stat and list only: no watches from this thread
       auto found = scan_tree(fs, job->roots, job->ignore, job->baseline, job->began.wall,
@@ -252,7 +269,10 @@ void CatchUpRunner::finish_scan(Job& job) {
   if (indexes) update.indexed_roots = job.roots;
   // Not for added folders: live records about them may have been stored already (they are
   // watched before their scan).
-  if (job.start && indexes) update.reset_roots = unindexed(job.roots, job.indexed);
+  if (job.start && indexes && !job.reset_sent) {
+    update.reset_roots = unindexed(job.roots, job.indexed);
+  }
+  update.recorded = std::move(job.first_sight);  // a first start's last batch
   for (auto& [path, entry] : job.result.refreshed) {
     bool by_ancestor = false;
     if (builder_.touched(path, by_ancestor)) continue;

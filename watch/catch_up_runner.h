@@ -112,7 +112,7 @@ class CatchUpRunner {
     std::atomic<uint64_t> expected{0};  // entries in the baseline: the progress estimate
     CatchUp result;
     ScanLog first_sight;  // a start walk of folders never indexed: only to be recorded
-    // A start walk's handover (null for other scans), used when it is a first start's: the
+    // A start scan's handover (null for other scans), used when it is a first start's: the
     // walk's batches. The loop sends reset_roots with the first.
     std::shared_ptr<Handoff> handoff;
     size_t batch_limit = 0;

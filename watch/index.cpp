@@ -352,4 +352,36 @@ std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& r
   return out;
 }
 
+bool record_tree(FileSystem& fs, const std::vector<std::string>& roots,
+                 const std::vector<std::string>& ignore, std::chrono::system_clock::time_point started,
+                 ScanProgress& progress, const std::atomic<bool>& cancel, ScanLog& log,
+                 std::vector<std::string>& dirs) {
+  for (const std::string& root : roots) {
+    if (within_any(root, ignore)) continue;
+    const auto info = fs.stat(root);
+    if (!info || info->kind != FileKind::kDirectory) continue;  // missing: nothing in it
+    log.add(root, IndexEntry{ObjectType::kDirectory, meta_of(*info, started)});
+    dirs.push_back(root);
+    std::vector<std::string> stack{root};
+    while (!stack.empty()) {
+      if (cancel.load(std::memory_order_relaxed)) return false;
+      const std::string dir = std::move(stack.back());
+      stack.pop_back();
+      progress.directories.fetch_add(1, std::memory_order_relaxed);
+      const size_t first_subdir = stack.size();
+      for (const DirEntry& child : fs.list_stat(dir)) {
+        const std::string path = dir == "/" ? "/" + child.name : dir + "/" + child.name;
+        if (within_any(path, ignore)) continue;
+        progress.entries.fetch_add(1, std::memory_order_relaxed);
+        log.add(path, IndexEntry{object_type_of(child.info.kind), meta_of(child.info, started)});
+        if (child.info.kind != FileKind::kDirectory) continue;
+        dirs.push_back(path);
+        stack.push_back(path);
+      }
+      std::reverse(stack.begin() + static_cast<std::ptrdiff_t>(first_subdir), stack.end());
+    }
+  }
+  return true;
+}
+
 }  // namespace folderhook::watch

@@ -136,4 +136,12 @@ std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& r
                                std::chrono::system_clock::time_point started,
                                ScanProgress& progress, const std::atomic<bool>& cancel);
 
+// scan_tree() of folders never indexed, where no listing can be spared: every object goes to
+// `log` as it is found (a log with a limit hands it over in batches while the walk runs) and
+// every directory to `dirs`, parents first; no Index is made. False when `cancel` was set.
+bool record_tree(FileSystem& fs, const std::vector<std::string>& roots,
+                 const std::vector<std::string>& ignore, std::chrono::system_clock::time_point started,
+                 ScanProgress& progress, const std::atomic<bool>& cancel, ScanLog& log,
+                 std::vector<std::string>& dirs);
+
 }  // namespace folderhook::watch

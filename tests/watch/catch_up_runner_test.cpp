@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <set>
@@ -40,9 +42,12 @@ struct Run {
 
 // How the fake store of start_catch_up answers: with `batch`, the start walk's batches; with
 // `store_later`, after_index says "stored" only on a later turn of the loop, one per turn.
+// `root` and `kind`: the folder, and a read-only start scan (which walks the real file system).
 struct Store {
   size_t batch = 8192;
   bool store_later = false;
+  std::string root = "/r";
+  CatchUpRunner::StartKind kind = CatchUpRunner::StartKind::kBuilderWalk;
 };
 
 // Runs the start catch-up (the builder's walk on a worker) until on_ready, then closes. With
@@ -56,7 +61,7 @@ Run start_catch_up(FailingFileSystem& fs, const std::optional<Index>* stored = n
     run.messages.push_back(std::string(msg) + " " + f.dump());
   };
   WatchOptions options;
-  options.roots.push_back({"/r", {}});
+  options.roots.push_back({store.root, {}});
   ActionBuilder builder(options, fs, logger);
   CatchUpOptions catch_up;
   catch_up.enabled = true;
@@ -101,7 +106,7 @@ Run start_catch_up(FailingFileSystem& fs, const std::optional<Index>* stored = n
                         [&](std::string&) { return run.live = true; }});
   runner.init();
   std::string error;
-  REQUIRE(runner.start(CatchUpRunner::StartKind::kBuilderWalk, error));
+  REQUIRE(runner.start(store.kind, error));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!run.ready && std::chrono::steady_clock::now() < deadline) uv_run(&loop, UV_RUN_ONCE);
   run.actions = builder.take_actions();
@@ -228,6 +233,35 @@ TEST_CASE("catch-up runner: rows stored for a folder never indexed are dropped, 
   REQUIRE(!run.updates.empty());
   CHECK(run.updates.front().reset_roots == std::vector<std::string>{"/r"});
   CHECK(run.updates.back().indexed_roots == std::vector<std::string>{"/r"});
+}
+
+TEST_CASE("catch-up runner: a read-only first start (fanotify) records its scan in bounded batches") {
+  char name[] = "/tmp/folderhook-runner-XXXXXX";
+  REQUIRE(mkdtemp(name) != nullptr);
+  const std::filesystem::path root = name;
+  for (int d = 0; d < 10; ++d) {
+    const auto dir = root / ("d" + std::to_string(d));
+    std::filesystem::create_directory(dir);
+    for (int f = 0; f < 10; ++f) std::ofstream(dir / ("f" + std::to_string(f))) << "x";
+  }
+  FailingFileSystem fs;  // the builder's: the read-only scan lists the real folder
+  const std::optional<Index> stored = Index{};
+  const Run run =
+      start_catch_up(fs, &stored, {}, Store{16, true, root, CatchUpRunner::StartKind::kReadOnly});
+  std::filesystem::remove_all(root);
+  REQUIRE(run.ready);
+  REQUIRE(run.updates.size() == 7);  // 111 objects: six full batches, then the rest
+  size_t recorded = 0;
+  for (const IndexUpdate& u : run.updates) {
+    CHECK(u.recorded.size() <= 16);
+    CHECK(u.entries.empty());
+    recorded += u.recorded.size();
+  }
+  CHECK(recorded == 111);
+  CHECK(run.updates.front().reset_roots == std::vector<std::string>{root.string()});
+  CHECK(run.updates.back().indexed_roots == std::vector<std::string>{root.string()});
+  CHECK(run.most_unstored == 1);
+  CHECK(run.actions.empty());
 }
 
 }  // namespace folderhook::watch::testing
