@@ -152,7 +152,10 @@ void ActionBuilder::dispatch(const std::string& path, uint32_t mask, uint32_t co
   }
   if ((mask & IN_OPEN) && !is_dir) on_open(path);
   if ((mask & IN_CLOSE_WRITE) && !is_dir) on_close_write(path, now);
-  if ((mask & IN_CLOSE_NOWRITE) && !is_dir) on_close_nowrite(path, now);
+  if ((mask & IN_CLOSE_NOWRITE) && !is_dir) {
+    on_close_nowrite(path, now);
+    retry_awaiting_source(path, now);
+  }
   if (mask & IN_DELETE) on_deleted(path, is_dir, now);
   if (mask & IN_MOVED_FROM) on_moved_from(path, is_dir, cookie, now);
   if (mask & IN_MOVED_TO) on_moved_to(path, is_dir, cookie, now);

@@ -140,6 +140,7 @@ class ActionBuilder {
     bool opened = false;      // an OPEN was seen before the first close: a writer, not a link
     bool closed = false;      // the writer closed it: the content is complete
     bool from_scan = false;   // found by a scan; its writer may have opened it before the watch
+    bool awaits_source = false;  // closed, but a file that may be its source is still open
     std::optional<SteadyTime> deadline;  // nullopt while a writer holds it open
     std::chrono::system_clock::time_point at;
     uint64_t first_seq = 0;   // reads overlapping [first_seq, due] are copy candidates
@@ -224,6 +225,11 @@ class ActionBuilder {
   // The writer of `path` closed it: names it now unless something says it may still change
   // (another descriptor open on it, a temp name, gone already). True when it was named.
   bool name_at_close(const std::string& path, Timestamp now);
+  // inotify: a file of `size` that another process still holds open, and that may be the
+  // source of the new file `dest`.
+  bool source_still_open(const std::string& dest, uint64_t size) const;
+  // `closed` was closed by a reader: the writes that waited for it are named if they can be.
+  void retry_awaiting_source(const std::string& closed, Timestamp now);
   // Emits the create, copy or update of the pending write of `path` and forgets it.
   void name_write(const std::string& path, const FileInfo& info, Timestamp now);
   void flush_write_now(const std::string& path, Timestamp now);

@@ -171,8 +171,48 @@ bool ActionBuilder::name_at_close(const std::string& path, Timestamp now) {
   // keeps it for flush_write_now, which names it before the destroy or the move.
   const auto info = fs_.stat(path);
   if (!info) return false;
+  // A file of the same size still open for reading may be its source, and its content can
+  // only be compared by reading it. Read now, our OPEN and CLOSE_NOWRITE could come right
+  // beside its reader's CLOSE_NOWRITE, and inotify merges two identical records in a row: the
+  // reader's close would then be taken for ours, and its read lost. So it is named when that
+  // reader closes (retry_awaiting_source), or at the end of the settle window. (fanotify does
+  // not report our own reads: no wait.)
+  if (!whole_fs() && it->second.is_new && info->kind == FileKind::kRegular &&
+      source_still_open(path, info->size)) {
+    it->second.awaits_source = true;
+    return false;
+  }
   name_write(path, *info, now);
   return true;
+}
+
+bool ActionBuilder::source_still_open(const std::string& dest, uint64_t size) const {
+  for (const auto& [path, count] : open_counts_) {
+    if (count <= 0 || path == dest) continue;
+    const Entry* entry = table_.known(path);
+    if (entry == nullptr || entry->kind != FileKind::kRegular) continue;
+    if (auto pending = writes_.find(path); pending != writes_.end() && pending->second.is_new) {
+      continue;  // not a source: being written itself
+    }
+    const auto info = fs_.stat(path);
+    if (info && info->kind == FileKind::kRegular && info->size == size) return true;
+  }
+  return false;
+}
+
+void ActionBuilder::retry_awaiting_source(const std::string& closed, Timestamp now) {
+  if (open_counts_.count(closed)) return;  // another reader still holds it
+  std::vector<std::string> waiting;
+  for (auto& [path, write] : writes_) {
+    if (write.awaits_source) waiting.push_back(path);
+  }
+  for (const std::string& path : waiting) {
+    auto it = writes_.find(path);
+    if (it == writes_.end()) continue;
+    it->second.awaits_source = false;
+    // Not named yet (another candidate still open): its settle deadline still stands.
+    name_at_close(path, now);
+  }
 }
 
 void ActionBuilder::name_write(const std::string& path, const FileInfo& info, Timestamp now) {
