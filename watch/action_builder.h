@@ -68,7 +68,7 @@ class ActionBuilder {
   // Directories the background index lists per tick (kWholeFilesystem): bounds each stall.
   static constexpr std::size_t kIndexBatch = 256;
   // The start walk lets the FileSystem sift the kernel queue after this many directories.
-  static constexpr std::size_t kSiftEvery = 64;
+  static constexpr std::size_t kSiftEvery = watch::kSiftEvery;
   // The owner of something never seen: FileAction::username falls back to its actor.
   static constexpr uid_t kUnknownUid = static_cast<uid_t>(-1);
 

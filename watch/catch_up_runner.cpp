@@ -33,6 +33,19 @@ std::vector<std::string> unindexed(const std::vector<std::string>& roots,
 
 constexpr uint64_t kTrimAfterEntries = 10000;
 
+// What a read-only scan lists through: stat and list only (no watches from a worker), and the
+// start scan's sift (empty for the others).
+class ScanFileSystem : public RealFileSystem {
+ public:
+  explicit ScanFileSystem(const std::function<void()>& sift) : RealFileSystem(-1), sift_(sift) {}
+  void sift_queue() override {
+    if (sift_) sift_();
+  }
+
+ private:
+  const std::function<void()>& sift_;
+};
+
 Timestamp now_stamp() {
   return Timestamp{std::chrono::steady_clock::now(), std::chrono::system_clock::now()};
 }
@@ -67,6 +80,7 @@ bool CatchUpRunner::start(StartKind kind, std::string& error) {
   job->indexed = options_.indexed_roots;
   job->report_unindexed = options_.report_unindexed;
   if (job->builder_walk) walking_stats_ = builder_.stats();
+  if (!job->builder_walk) job->sift = hooks_.sift;
   return queue(job, error);
 }
 
@@ -162,7 +176,7 @@ void CatchUpRunner::run_job(uv_work_t* req) {
     } else if (job->start && first_sight_of(job->roots, job->indexed, job->report_unindexed)) {
       // The read-only start scan of folders never indexed: recorded as it goes, as above.
       job->baseline = Index{};
-      RealFileSystem fs(-1);  // stat and list only: no watches from this thread
+      ScanFileSystem fs(job->sift);
       ScanLog log;
       if (job->batch_limit > 0) {
         log = ScanLog(job->batch_limit, [job](ScanLog&& batch) {
@@ -177,7 +191,7 @@ void CatchUpRunner::run_job(uv_work_t* req) {
       job->first_sight = log.take();
       return;
     } else {
-      RealFileSystem fs(-1);  // stat and list only: no watches from this thread
+      ScanFileSystem fs(job->sift);
       auto found = scan_tree(fs, job->roots, job->ignore, job->baseline, job->began.wall,
                              job->progress, job->cancel);
       if (found) scan = std::move(*found);

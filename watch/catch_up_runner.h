@@ -16,7 +16,9 @@
 //
 // Either way the engine starts reading its kernel descriptor only when go_live() is called,
 // after the start catch-up is out, so that every live record is news relative to the scan
-// (the kernel queues them meanwhile). Loop thread only, except the job's own worker.
+// (the kernel queues them meanwhile). The kReadOnly scan's worker sifts that queue as it lists
+// (Hooks::sift): its own listings are records too, and would overflow it on a large tree.
+// Loop thread only, except the job's own worker.
 #pragma once
 
 #include <uv.h>
@@ -48,6 +50,10 @@ class CatchUpRunner {
     std::function<void()> release;  // and one less; the last release deletes the engine
     std::function<void()> drain;    // read what the kernel queued, and deliver it
     std::function<bool(std::string& error)> go_live;  // start reading the kernel descriptor
+    // Worker, during a kReadOnly start scan (FileSystem::sift_queue, every kSiftEvery
+    // directories): take our own listings off the kernel queue, keeping every other record,
+    // in order, for go_live. Nothing else reads the descriptor before go_live.
+    std::function<void()> sift;
   };
 
   CatchUpRunner(uv_loop_t* loop, ActionBuilder& builder, Logger logger, CatchUpOptions options,
@@ -109,6 +115,7 @@ class CatchUpRunner {
     bool report_unindexed = false;
     std::vector<std::string> roots;
     std::vector<std::string> ignore;
+    std::function<void()> sift;  // a kReadOnly start scan's (Hooks::sift), else empty
     std::atomic<uint64_t> expected{0};  // entries in the baseline: the progress estimate
     CatchUp result;
     ScanLog first_sight;  // a start walk of folders never indexed: only to be recorded

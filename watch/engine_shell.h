@@ -7,6 +7,7 @@
 // Derived (CRTP) has the members `builder_` (ActionBuilder) and `runner_` (CatchUpRunner), and
 //   void read_all();                      // reads the descriptor until EAGAIN, feeds builder_
 //   void before_polling();                // the moment before live reading starts
+//   void sift_start_queue();              // CatchUpRunner::Hooks::sift (worker)
 //   bool prepare_roots(const std::vector<RootOptions>&, std::string& error);  // set_roots
 // and makes EngineShell<Derived> a friend. Loop thread only; nothing throws out of a callback.
 #pragma once
@@ -83,7 +84,8 @@ class EngineShell {
               self().read_all();
               deliver();
             },
-            [this](std::string& error) { return start_polling(error); }};
+            [this](std::string& error) { return start_polling(error); },
+            [this] { self().sift_start_queue(); }};
   }
 
   // The timer, the runner's timer and the poll handle; false with `error` when the descriptor
@@ -110,6 +112,7 @@ class EngineShell {
       error = "cannot poll the " + std::string(kernel_) + " descriptor: " + uv_strerror(rc);
       return false;
     }
+    polling_ = true;
     return true;
   }
 
@@ -149,6 +152,7 @@ class EngineShell {
   uv_poll_t poll_{};
   uv_timer_t timer_{};
   bool closing_ = false;
+  bool polling_ = false;  // live reading has started
 
  private:
   Derived& self() { return *static_cast<Derived*>(this); }
@@ -171,7 +175,14 @@ class EngineShell {
     auto* shell = static_cast<EngineShell*>(handle->data);
     shell->guard([&] {
       shell->self().builder_.tick(now_stamp());
+      if (shell->polling_) {
+        // A tick may list directories (the background index: ActionBuilder::kIndexBatch), and
+        // a timer re-armed at 0 ms runs again before the loop polls (libuv before 1.48): read
+        // between ticks, or our own listings pile up in the kernel queue until it overflows.
+        shell->self().read_all();
+      }
       shell->deliver();
+      if (shell->polling_) shell->self().runner_.check_overflow();
     });
   }
 

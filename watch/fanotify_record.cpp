@@ -29,6 +29,45 @@ bool is_fid(uint8_t type) {
 
 }  // namespace
 
+static_assert(kFanotifyDirentMask ==
+              (FAN_CREATE | FAN_DELETE | FAN_RENAME | FAN_MOVED_FROM | FAN_MOVED_TO));
+
+void HeldFanotifyEvents::add_read(std::string_view bytes) {
+  std::string kept;
+  for (std::size_t at = 0; bytes.size() - at >= sizeof(fanotify_event_metadata);) {
+    const auto meta = load<fanotify_event_metadata>(bytes.data() + at);
+    if (meta.event_len < sizeof meta || meta.event_len > bytes.size() - at) break;
+    const bool dropped = !(meta.mask & FAN_Q_OVERFLOW) &&
+                         (meta.pid == self_ || ((meta.mask & FAN_ONDIR) &&
+                                                !(meta.mask & kFanotifyDirentMask)));
+    if (!dropped && !overflowed_) {
+      if (count_ < limit_) {
+        kept.append(bytes.data() + at, meta.event_len);
+        ++count_;
+      } else {
+        overflowed_ = true;
+        fanotify_event_metadata overflow{};
+        overflow.event_len = sizeof overflow;
+        overflow.vers = FANOTIFY_METADATA_VERSION;
+        overflow.metadata_len = sizeof overflow;
+        overflow.mask = FAN_Q_OVERFLOW;
+        overflow.fd = FAN_NOFD;
+        kept.append(reinterpret_cast<const char*>(&overflow), sizeof overflow);
+      }
+    }
+    at += meta.event_len;
+  }
+  if (!kept.empty()) reads_.push_back(std::move(kept));
+}
+
+std::vector<std::string> HeldFanotifyEvents::take() {
+  std::vector<std::string> reads = std::move(reads_);
+  reads_ = {};
+  count_ = 0;
+  overflowed_ = false;
+  return reads;
+}
+
 std::vector<FanotifyEvent> decode_fanotify_events(std::string_view bytes) {
   std::vector<FanotifyEvent> events;
   std::size_t at = 0;

@@ -1,8 +1,10 @@
 // FanotifyEvent: one fanotify event as read from a FAN_REPORT_DFID_NAME | FAN_REPORT_FID group,
 // decoded without interpretation. decode_fanotify_events is pure: the bytes of one read() in,
-// events out; encode_fanotify_event is its inverse, for tests.
+// events out; encode_fanotify_event is its inverse, for tests. HeldFanotifyEvents keeps what a
+// start scan's sift took off the queue.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -28,6 +30,31 @@ struct FanotifyEvent {
 // (read() never returns one, but a corrupt length must not read out of bounds).
 std::vector<FanotifyEvent> decode_fanotify_events(std::string_view bytes);
 std::string encode_fanotify_event(const FanotifyEvent& event);
+
+// The fanotify bits of a directory entry event (a directory's own open and close are not).
+constexpr uint64_t kFanotifyDirentMask = 0x00000100 | 0x00000200 | 0x10000000 | 0x00000040 |
+                                         0x00000080;  // CREATE DELETE RENAME MOVED_FROM/TO
+
+// The records a read-only start scan takes off the queue before anything else reads it (the
+// fanotify engine's sift_queue). add_read() drops what the engine drops first whenever it reads
+// it (the agent's own records, by pid; a directory opened or closed) and keeps the rest as the
+// kernel encoded it, one string per read(), in order, `limit` records at most: past that, one
+// FAN_Q_OVERFLOW record stands for the rest, as the kernel's own would.
+class HeldFanotifyEvents {
+ public:
+  HeldFanotifyEvents(int32_t self, std::size_t limit) : self_(self), limit_(limit) {}
+  void add_read(std::string_view bytes);
+  // What was kept, oldest read first; empties it.
+  std::vector<std::string> take();
+  std::size_t count() const { return count_; }
+
+ private:
+  int32_t self_;
+  std::size_t limit_;
+  std::vector<std::string> reads_;
+  std::size_t count_ = 0;
+  bool overflowed_ = false;
+};
 
 // The fsid part and the struct file_handle part of a key (for open_by_handle_at).
 std::string_view fsid_of_key(std::string_view key);

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 
 #include "watch/action_builder.h"
 #include "watch/catch_up_runner.h"
@@ -28,7 +29,7 @@ namespace {
 
 constexpr uint64_t kBaseMask =
     FAN_CREATE | FAN_DELETE | FAN_OPEN | FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE | FAN_ONDIR;
-constexpr uint64_t kDirentMask = FAN_CREATE | FAN_DELETE | FAN_RENAME | FAN_MOVED_FROM | FAN_MOVED_TO;
+constexpr uint64_t kDirentMask = kFanotifyDirentMask;
 
 std::string init_error(int err, bool without_target_fid) {
   switch (err) {
@@ -59,6 +60,15 @@ std::string mark_error(int err, const std::string& path) {
     default:
       return "fanotify_mark on " + path + " failed: " + std::strerror(err);
   }
+}
+
+// fs.fanotify.max_queued_events: the kernel queue's size for a group made now (16,384 by
+// default; a group without FAN_UNLIMITED_QUEUE gets what it was at fanotify_init).
+std::size_t max_queued_events() {
+  std::ifstream in("/proc/sys/fs/fanotify/max_queued_events");
+  std::size_t value = 0;
+  in >> value;
+  return value > 0 ? value : 16384;
 }
 
 // The nearest existing directory at or above `path`: a missing root is marked through it.
@@ -115,9 +125,26 @@ class Engine : public EngineShell<Engine> {
  private:
   friend class EngineShell<Engine>;
 
-  void before_polling() {}
+  // What the start scan's sift kept came before anything still queued: each kept read is
+  // handled now as the read it was part of would have been, had it been made now.
+  void before_polling() {
+    for (const std::string& bytes : held_.take()) handle_read(bytes);
+  }
 
-  // A new folder may lie on a filesystem not marked yet.
+  // Worker, during the read-only start scan: the descriptor's only reader (polling starts at
+  // go_live, once the scan is out). Takes the queue's records off before our own listings (a
+  // directory's FAN_OPEN and FAN_CLOSE_NOWRITE, two per directory) can overflow it, and keeps
+  // the rest (HeldFanotifyEvents), as many as the kernel's queue holds at most.
+  void sift_start_queue() {
+    alignas(fanotify_event_metadata) char buffer[64 * 1024];
+    for (;;) {
+      const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;  // EAGAIN: drained
+      held_.add_read(std::string_view(buffer, static_cast<std::size_t>(n)));
+    }
+  }
+
   bool prepare_roots(const std::vector<RootOptions>& roots, std::string& error) {
     const std::vector<std::string> before = roots_;
     roots_.clear();
@@ -161,15 +188,17 @@ class Engine : public EngineShell<Engine> {
       const ssize_t n = ::read(fd_, buffer, sizeof buffer);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return;  // EAGAIN: drained
-      // `at` is when we read the operation from the kernel: one stamp per read().
-      const Timestamp now = now_stamp();
-      actors_.new_batch();
-      for (const FanotifyEvent& event :
-           decode_fanotify_events(std::string_view(buffer, static_cast<std::size_t>(n)))) {
-        handle(event, now);
-      }
-      fs_.forget_expected();
+      handle_read(std::string_view(buffer, static_cast<std::size_t>(n)));
     }
+  }
+
+  // The records of one read().
+  void handle_read(std::string_view bytes) {
+    // `at` is when we read the operation from the kernel: one stamp per read().
+    const Timestamp now = now_stamp();
+    actors_.new_batch();
+    for (const FanotifyEvent& event : decode_fanotify_events(bytes)) handle(event, now);
+    fs_.forget_expected();
   }
 
   void handle(const FanotifyEvent& event, Timestamp now) {
@@ -177,7 +206,8 @@ class Engine : public EngineShell<Engine> {
       builder_.feed_path(PathRecord{{}, {}, IN_Q_OVERFLOW, 0, {}}, now);
       return;
     }
-    // Cheap drops first: the agent's own I/O (its hashing reads), directory listings.
+    // Cheap drops first: the agent's own I/O (its hashing reads), directory listings. The
+    // start scan's sift drops the same (HeldFanotifyEvents) before they are read here.
     if (event.pid == self_) return;
     if ((event.mask & FAN_ONDIR) && !(event.mask & kDirentMask)) return;
     uint32_t cookie = 0;
@@ -301,6 +331,8 @@ class Engine : public EngineShell<Engine> {
   std::map<int, uint32_t> legacy_from_;
   uint32_t cookie_ = 0;
   uint64_t unresolved_ = 0;
+  // The start scan's sift: the worker's until go_live, then the loop's (before_polling()).
+  HeldFanotifyEvents held_{self_, max_queued_events()};
 };
 
 using FanotifyWatcher = EngineWatcher<Engine>;

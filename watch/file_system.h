@@ -7,12 +7,17 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace folderhook::watch {
+
+// A walk whose listings the kernel queue sees lets the FileSystem sift the queue after this
+// many directories (FileSystem::sift_queue).
+inline constexpr std::size_t kSiftEvery = 64;
 
 enum class FileKind : uint8_t { kRegular, kDirectory, kSymlink, kOther };
 
@@ -47,9 +52,10 @@ class FileSystem {
   // needs of one directory. The real one opens the directory once and stats relative to it;
   // this default is list() then stat() of each.
   virtual std::vector<DirEntry> list_stat(const std::string& dir);
-  // Called every so often during the start walk, whose own listings make the kernel queue
-  // records (inotify: a directory's open and close) that name no operation: a backend may take
-  // them off the queue before it overflows, keeping every other record for later, in order.
+  // Called every kSiftEvery directories during a start walk (the builder's, or the read-only
+  // scan_tree()/record_tree() of a fanotify start), whose own listings make the kernel queue
+  // records (a directory's open and close) that name no operation: a backend may take them off
+  // the queue before it overflows, keeping every other record for later, in order.
   virtual void sift_queue() {}
   // A fast hash of the whole content of a regular file; nullopt when unreadable or too large.
   // The read it does shows up as OPEN/CLOSE_NOWRITE records that the builder swallows.

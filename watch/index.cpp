@@ -306,7 +306,10 @@ std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& r
       if (cancel.load(std::memory_order_relaxed)) return std::nullopt;
       const std::string dir = std::move(stack.back());
       stack.pop_back();
-      progress.directories.fetch_add(1, std::memory_order_relaxed);
+      if (progress.directories.fetch_add(1, std::memory_order_relaxed) % kSiftEvery ==
+          kSiftEvery - 1) {
+        fs.sift_queue();  // our own listings must not fill the kernel queue (file_system.h)
+      }
       const IndexEntry& here = out.at(dir);
       std::vector<DirEntry> listed;
       std::vector<std::string> names;
@@ -367,7 +370,10 @@ bool record_tree(FileSystem& fs, const std::vector<std::string>& roots,
       if (cancel.load(std::memory_order_relaxed)) return false;
       const std::string dir = std::move(stack.back());
       stack.pop_back();
-      progress.directories.fetch_add(1, std::memory_order_relaxed);
+      if (progress.directories.fetch_add(1, std::memory_order_relaxed) % kSiftEvery ==
+          kSiftEvery - 1) {
+        fs.sift_queue();
+      }
       const size_t first_subdir = stack.size();
       for (const DirEntry& child : fs.list_stat(dir)) {
         const std::string path = dir == "/" ? "/" + child.name : dir + "/" + child.name;

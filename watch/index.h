@@ -130,7 +130,8 @@ struct ScanProgress {
 // directory whose dev, inode, mtime and (trusted, non-zero) ctime equal its entry in `previous`
 // has the same entries as `previous` says, so it is not listed again; every entry is still
 // stat()ed, since a file rewritten in place does not change its directory. nullopt when
-// `cancel` was set. Safe on a worker thread when `fs`'s stat() and list() are.
+// `cancel` was set. Safe on a worker thread when `fs`'s stat() and list() are. Both walks call
+// fs.sift_queue() every kSiftEvery directories.
 std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& roots,
                                const std::vector<std::string>& ignore, const Index& previous,
                                std::chrono::system_clock::time_point started,

@@ -62,6 +62,8 @@ class Engine : public EngineShell<Engine> {
   }
 
   bool prepare_roots(const std::vector<RootOptions>&, std::string&) { return true; }
+  // The builder's own walk sifts at start (RealFileSystem::sift_queue): no read-only start scan.
+  void sift_start_queue() {}
 
   void read_all() {
     if (closing_) return;

@@ -103,7 +103,7 @@ Run start_catch_up(FailingFileSystem& fs, const std::optional<Index>* stored = n
   int holds = 0;
   CatchUpRunner runner(&loop, builder, logger, std::move(catch_up), {},
                        {[&] { ++holds; }, [&] { --holds; }, [] {},
-                        [&](std::string&) { return run.live = true; }});
+                        [&](std::string&) { return run.live = true; }, [] {}});
   runner.init();
   std::string error;
   REQUIRE(runner.start(store.kind, error));

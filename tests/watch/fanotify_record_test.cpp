@@ -66,4 +66,59 @@ TEST_CASE("fanotify records: merged masks map to every inotify bit the builder r
   CHECK(inotify_mask_of(FAN_MODIFY) == 0);
 }
 
+
+TEST_CASE("fanotify held records: the agent's own and directory listings are dropped, the rest kept in order") {
+  HeldFanotifyEvents held(/*self=*/10, /*limit=*/100);
+  const auto in_a = [](const char* name) {
+    return std::vector<FanotifyFid>{{FAN_EVENT_INFO_TYPE_DFID_NAME, key('a'), name}};
+  };
+  held.add_read(encode_fanotify_event({FAN_OPEN | FAN_ONDIR, 10, in_a(".")}) +
+                encode_fanotify_event({FAN_CREATE, 20, in_a("x")}) +
+                encode_fanotify_event({FAN_CLOSE_NOWRITE | FAN_ONDIR, 10, in_a(".")}) +
+                encode_fanotify_event({FAN_OPEN | FAN_ONDIR, 20, in_a(".")}) +
+                encode_fanotify_event({FAN_CREATE | FAN_ONDIR, 20, in_a("d")}));
+  held.add_read(encode_fanotify_event({FAN_OPEN, 10, in_a("mine")}) +
+                encode_fanotify_event({FAN_CLOSE_NOWRITE, 10, in_a("mine")}));
+  held.add_read(encode_fanotify_event({FAN_CLOSE_WRITE, 20, in_a("x")}) +
+                encode_fanotify_event({FAN_OPEN, 30, in_a("y")}));
+  CHECK(held.count() == 4);
+  const std::vector<std::string> reads = held.take();
+  REQUIRE(reads.size() == 2);  // a read that kept nothing leaves nothing
+  const auto first = decode_fanotify_events(reads[0]);
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].mask == FAN_CREATE);
+  CHECK(first[0].fids[0].name == "x");
+  CHECK(first[1].mask == (FAN_CREATE | FAN_ONDIR));
+  const auto second = decode_fanotify_events(reads[1]);
+  REQUIRE(second.size() == 2);
+  CHECK(second[0].mask == FAN_CLOSE_WRITE);
+  CHECK(second[1].pid == 30);
+  CHECK(held.take().empty());
+  CHECK(held.count() == 0);
+}
+
+TEST_CASE("fanotify held records: past the limit one overflow stands for the rest, and a kernel overflow is kept") {
+  HeldFanotifyEvents held(/*self=*/10, /*limit=*/2);
+  std::string bytes;
+  for (int i = 0; i < 5; ++i) {
+    bytes += encode_fanotify_event({FAN_CREATE, 20 + i, {{FAN_EVENT_INFO_TYPE_DFID_NAME, key('a'), "f"}}});
+  }
+  held.add_read(bytes);
+  held.add_read(encode_fanotify_event({FAN_DELETE, 40, {{FAN_EVENT_INFO_TYPE_DFID_NAME, key('a'), "f"}}}));
+  std::vector<FanotifyEvent> events;
+  for (const std::string& read : held.take()) {
+    for (FanotifyEvent& event : decode_fanotify_events(read)) events.push_back(std::move(event));
+  }
+  REQUIRE(events.size() == 3);
+  CHECK(events[0].pid == 20);
+  CHECK(events[1].pid == 21);
+  CHECK(events[2].mask == FAN_Q_OVERFLOW);
+
+  HeldFanotifyEvents fresh(/*self=*/10, /*limit=*/2);
+  fresh.add_read(encode_fanotify_event({FAN_Q_OVERFLOW, 10, {}}));
+  const auto kept = fresh.take();
+  REQUIRE(kept.size() == 1);
+  CHECK(decode_fanotify_events(kept[0]).at(0).mask == FAN_Q_OVERFLOW);
+}
+
 }  // namespace folderhook::watch
