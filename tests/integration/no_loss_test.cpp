@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -292,6 +293,68 @@ void overflow_burst(const std::string& backend) {
   CHECK(r->agent->stop(SIGTERM) == 0);
 }
 
+// A fanotify start lists every folder under the agent's filesystem mark, and each listing is
+// two records (the directory opened, and closed unwritten). On a tree with more directories
+// than the kernel queue holds, the agent's own records must not overflow it (no "operations
+// were lost", no rescan), at a first start or a restart, and what another process does while
+// the start scan runs is reported once the catch-up is out, exactly once.
+void own_listings_at_start() {
+  if (!backend_here("fanotify")) return;
+  constexpr int kQueue = 8192;
+  RunningAgent r(rules_for("fanotify"), false);
+  // 150 x 100 directories: their listings alone are 30,000 records, more than 3 queues.
+  for (int d = 0; d < 150; ++d) {
+    const std::string dir = r.in + "/d" + std::to_string(d);
+    std::filesystem::create_directory(dir);
+    for (int e = 0; e < 100; ++e) std::filesystem::create_directory(dir + "/e" + std::to_string(e));
+    write_file(dir + "/f", "x");
+  }
+  const auto start_small = [&] {
+    QueueLimit limit("fanotify", kQueue);
+    r.start();  // the fanotify group is made before "watching": it keeps the small queue
+  };
+  start_small();
+  // fanotify says "watching" before its start scan is out: stopped in the middle of the scan,
+  // the agent cannot read what another process does meanwhile until it runs again.
+  REQUIRE(::kill(r.agent->pid(), SIGSTOP) == 0);
+  const bool mid_scan = r.agent->output().find("\"msg\":\"catch-up done\"") == std::string::npos;
+  const int changed = shell("cd " + r.in + " && printf n > d7/during && mv d3/f d3/g");
+  REQUIRE(::kill(r.agent->pid(), SIGCONT) == 0);
+  REQUIRE(changed == 0);
+  INFO("agent log:\n" << r.agent->output());
+  REQUIRE(mid_scan);
+  REQUIRE(r.agent->wait_for_output("\"msg\":\"catch-up done\"", 120s));
+  // The builder's index of the tree lists every directory once more, after the catch-up.
+  REQUIRE(r.agent->wait_for_output("\"msg\":\"index of the watched folders built\"", 120s));
+  sentinel(r);
+  const std::map<std::string, int> expected = {{"create /in/d7/during", 1},
+                                               {"move /in/d3/f -> /in/d3/g", 1},
+                                               {"create /in/sentinel", 1}};
+  const auto got = wait_distinct(r, [&](const auto& g) { return g.size() >= expected.size(); });
+  CHECK_MESSAGE(got == expected, difference(got, expected));
+  const auto lost = [&] {
+    return log_lines(r.agent->output(),
+                     "fanotify queue overflowed: operations were lost (raise "
+                     "fs.fanotify.max_queued_events); a rescan is needed to name them");
+  };
+  CHECK(lost().empty());
+  CHECK(log_lines(r.agent->output(), "rescan done").empty());
+
+  // A restart: the scan diffs the tree against the stored index, then the index again.
+  REQUIRE(r.agent->stop(SIGTERM) == 0);
+  start_small();
+  REQUIRE(r.agent->wait_for_output("\"msg\":\"catch-up done\"", 120s));
+  REQUIRE(r.agent->wait_for_output("\"msg\":\"index of the watched folders built\"", 120s));
+  write_file(r.in + "/sentinel2", "s");
+  const auto second = wait_distinct(r, [](const auto& g) { return g.count("create /in/sentinel2"); });
+  CHECK(second.count("create /in/sentinel2") == 1);
+  CHECK(second.size() == expected.size() + 1);  // nothing at the restart: it was all indexed
+  CHECK(log_lines(r.agent->output(), "catch-up done").back()["reported"] == 0);
+  CHECK(lost().empty());
+  CHECK(log_lines(r.agent->output(), "rescan done").empty());
+  CHECK(r.agent->stop(SIGTERM) == 0);
+}
+
 void initial_scan_report(const std::string& backend) {
   if (!backend_here(backend)) return;
   RunningAgent r(rules_for(backend, "initial_scan = \"report\"\n"), false);
@@ -329,6 +392,9 @@ TEST_CASE("inotify: a burst far larger than the kernel queue is reported exactly
 }
 TEST_CASE("fanotify: a burst far larger than the kernel queue is reported exactly once, by a rescan") {
   overflow_burst("fanotify");
+}
+TEST_CASE("fanotify: a start scan's own listings do not overflow a queue they outnumber three times") {
+  own_listings_at_start();
 }
 TEST_CASE("inotify: initial_scan = report: a first start reports what is already there as created") {
   initial_scan_report("inotify");
