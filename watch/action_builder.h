@@ -65,7 +65,8 @@ class ActionBuilder {
   static constexpr std::chrono::seconds kSelfReadExpiry{5};
 
   enum class Scope { kPerDirectory, kWholeFilesystem };
-  // Directories the background index lists per tick (kWholeFilesystem): bounds each stall.
+  // Directories the background index lists per tick (kWholeFilesystem): bounds each stall
+  // (the engine runs a due tick from an idle handle, so the loop polls between two).
   static constexpr std::size_t kIndexBatch = 256;
   // The start walk lets the FileSystem sift the kernel queue after this many directories.
   static constexpr std::size_t kSiftEvery = watch::kSiftEvery;

@@ -207,6 +207,8 @@ class Scenario {
   int overflow_hooks() const { return overflow_hooks_; }
   void wait_for(const std::function<bool()>& done) { run_until(done); }
   Watcher& watcher() { return *watcher_; }
+  uv_loop_t* loop() { return &loop_; }
+  bool indexing() const { return watcher_ != nullptr && watcher_->stats().indexing; }
 
  private:
   template <typename Done>
