@@ -129,23 +129,24 @@ class EngineShell {
     if (!actions.empty() && sink_) sink_(std::move(actions));
     if (closing_) return;  // the sink may close us
     const auto next = self().builder_.next_deadline();
-    const auto ms = next ? std::chrono::ceil<std::chrono::milliseconds>(
-                               *next - std::chrono::steady_clock::now())
-                               .count()
-                         : 0;
-    if (next && ms > 0) {
+    if (!next) {
+      uv_timer_stop(&timer_);
+      uv_idle_stop(&due_);
+      return;
+    }
+    const auto ms =
+        std::chrono::ceil<std::chrono::milliseconds>(*next - std::chrono::steady_clock::now())
+            .count();
+    if (ms > 0) {
       uv_idle_stop(&due_);
       uv_timer_start(&timer_, on_timer, static_cast<uint64_t>(ms), 0);
-    } else if (next) {
+    } else {
       // Due now (the background index goes on at once): not a timer at 0 ms, which libuv
       // before 1.48 runs again before it polls, so that a 100,000-directory index held the loop
       // for 1.6 s in one go. An idle handle runs once per loop iteration, and the poll between
       // two does not block.
       uv_timer_stop(&timer_);
       uv_idle_start(&due_, on_due);
-    } else {
-      uv_timer_stop(&timer_);
-      uv_idle_stop(&due_);
     }
   }
 

@@ -135,11 +135,15 @@ uint32_t WatchTable::find(std::string_view path) const {
   return node;
 }
 
+uint32_t WatchTable::child_or_create(uint32_t parent, std::string_view name) {
+  const uint32_t node = child(parent, name);
+  return node != kNone ? node : new_node(parent, name);
+}
+
 uint32_t WatchTable::find_or_create(std::string_view path) {
   uint32_t node = kRoot;
   each_component(path, [&](std::string_view name) {
-    const uint32_t next = child(node, name);
-    node = next != kNone ? next : new_node(node, name);
+    node = child_or_create(node, name);
     return true;
   });
   return node;
@@ -219,7 +223,11 @@ WatchTable::Known& WatchTable::set_known(std::string_view path, Known what) {
 }
 
 WatchTable::Known& WatchTable::known_or(std::string_view path, Known what) {
-  Node& node = nodes_[find_or_create(path)];
+  return known_at(find_or_create(path), what);
+}
+
+WatchTable::Known& WatchTable::known_at(uint32_t id, Known what) {
+  Node& node = nodes_[id];
   if (!node.is_known) {
     node.is_known = true;
     node.known = what;
@@ -234,11 +242,7 @@ bool WatchTable::child_known(Ref dir, std::string_view name) const {
 }
 
 void WatchTable::set_known_child(Ref dir, std::string_view name, Known what) {
-  uint32_t node = child(dir, name);
-  if (node == kNone) node = new_node(dir, name);
-  if (!nodes_[node].is_known) ++known_count_;
-  nodes_[node].is_known = true;
-  nodes_[node].known = what;
+  known_at(child_or_create(dir, name), what) = what;
 }
 
 void WatchTable::forget(std::string_view path) {

@@ -171,6 +171,9 @@ class WatchTable {
   uint32_t find(std::string_view path) const;
   uint32_t find_or_create(std::string_view path);
   uint32_t child(uint32_t parent, std::string_view name) const;
+  uint32_t child_or_create(uint32_t parent, std::string_view name);
+  // The known object of node `id`, recording `what` there first when nothing is.
+  Known& known_at(uint32_t id, Known what);
   uint32_t new_node(uint32_t parent, std::string_view name);
   void link(uint32_t node, uint32_t parent);
   void unlink(uint32_t node);
