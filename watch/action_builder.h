@@ -205,6 +205,17 @@ class ActionBuilder {
   // Watches and lists one directory; pushes its subdirectories, parents first.
   void scan_directory(const std::string& dir, ScanMode mode, Timestamp now,
                       std::vector<std::string>& stack);
+  // One more directory walked: progress, and the start walk's sift of the kernel queue.
+  void count_directory();
+  // Records the result of add_watch(dir) (a wd or -errno). Returns the node of `dir`
+  // (kNoRef if it has none), or nullopt when `dir` is not to be listed (gone, cannot be
+  // watched).
+  std::optional<WatchTable::Ref> note_watch(const std::string& dir, int wd);
+  // What a listing of the watched `dir` (its node `dir_ref`, or kNoRef) shows; its
+  // subdirectories go on `stack` if given.
+  void add_listing(const std::string& dir, WatchTable::Ref dir_ref,
+                   const std::vector<DirEntry>& entries, ScanMode mode, Timestamp now,
+                   std::vector<std::string>* stack);
   void index_step(Timestamp now);
   void forget_tree(const std::string& dir, Timestamp now, bool report, uint64_t slot,
                    const Actor& actor);

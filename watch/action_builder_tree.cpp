@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "watch/action_builder.h"
+#include "watch/parallel_walk.h"
 
 namespace folderhook::watch {
 
@@ -61,6 +62,21 @@ void ActionBuilder::on_directory_created(const std::string& path, Timestamp now)
 }
 
 void ActionBuilder::watch_tree(const std::string& top, ScanMode mode, Timestamp now) {
+  const std::size_t helpers = options_.walk_helpers.value_or(ParallelWalk::default_helpers());
+  if (mode == ScanMode::kInitial && in_start_ && helpers > 0 && fs_.concurrent_walk()) {
+    // The start walk, with nothing watched yet: shared with helper threads. What they learn
+    // is applied here, one directory at a time, exactly as scan_directory() would.
+    if (ignored(top)) return;
+    ParallelWalk walk(fs_, helpers, [this](const std::string& path) { return !ignored(path); },
+                      start_scan_.cancel);
+    walk.run(top, [&](WalkedDirectory& walked) {
+      count_directory();
+      if (const auto dir_ref = note_watch(walked.path, walked.wd)) {
+        add_listing(walked.path, *dir_ref, walked.entries, mode, now, nullptr);
+      }
+    });
+    return;
+  }
   std::vector<std::string> stack{top};
   while (!stack.empty()) {
     if (start_scan_.cancel && start_scan_.cancel->load(std::memory_order_relaxed)) return;
@@ -82,38 +98,50 @@ void ActionBuilder::index_step(Timestamp now) {
   }
 }
 
-void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timestamp now,
-                                   std::vector<std::string>& stack) {
-  if (ignored(dir)) return;
+void ActionBuilder::count_directory() {
   if (start_scan_.progress) {
     start_scan_.progress->directories.fetch_add(1, std::memory_order_relaxed);
   }
-  // Watch first, then list: anything created after the watch is a record, anything before
-  // it is in the listing, and the duplicates are dropped by the check of what is known.
-  WatchTable::Ref dir_ref = table_.ref(dir);
-  if (dir_ref == WatchTable::kNoRef || !table_.watched(dir_ref)) {
-    const int wd = fs_.add_watch(dir);
-    if (wd >= 0) {
-      table_.add(wd, dir);
-      dir_ref = table_.ref(dir);
-    } else if (wd == -ENOSPC) {
-      ++watch_failures_;  // keep walking: the log line says how many are needed
-    } else if (wd == -ENOENT || wd == -ENOTDIR) {
-      return;  // gone already; its DELETE or MOVED_FROM follows
-    } else {
-      stats_.degraded = true;
-      log("warn", "cannot watch directory", {{"path", dir}, {"error", std::strerror(-wd)}});
-      return;
-    }
-  }
-  // A whole-filesystem mark saw everything created in a new directory: nothing to catch up.
-  if (mode == ScanMode::kNewDirectory && whole_fs()) return;
-  if (mode == ScanMode::kRootAppeared) mode = ScanMode::kNewDirectory;
   if (in_start_ && ++walked_ % kSiftEvery == 0) {
     // Our own listings queue records on the watches above (a directory opened and closed):
     // taken off the queue now, they cannot overflow it on a large tree.
     fs_.sift_queue();
   }
+}
+
+std::optional<WatchTable::Ref> ActionBuilder::note_watch(const std::string& dir, int wd) {
+  if (wd >= 0) return table_.add(wd, dir);
+  if (wd == -ENOSPC) {
+    ++watch_failures_;  // keep walking: the log line says how many are needed
+    return table_.ref(dir);
+  }
+  if (wd == -ENOENT || wd == -ENOTDIR) return std::nullopt;  // its DELETE or MOVED_FROM follows
+  stats_.degraded = true;
+  log("warn", "cannot watch directory", {{"path", dir}, {"error", std::strerror(-wd)}});
+  return std::nullopt;
+}
+
+void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timestamp now,
+                                   std::vector<std::string>& stack) {
+  if (ignored(dir)) return;
+  // Watch first, then list: anything created after the watch is a record, anything before
+  // it is in the listing, and the duplicates are dropped by the check of what is known.
+  WatchTable::Ref dir_ref = table_.ref(dir);
+  if (dir_ref == WatchTable::kNoRef || !table_.watched(dir_ref)) {
+    const auto watched = note_watch(dir, fs_.add_watch(dir));
+    if (!watched) return;
+    dir_ref = *watched;
+  }
+  // A whole-filesystem mark saw everything created in a new directory: nothing to catch up.
+  if (mode == ScanMode::kNewDirectory && whole_fs()) return;
+  if (mode == ScanMode::kRootAppeared) mode = ScanMode::kNewDirectory;
+  count_directory();
+  add_listing(dir, dir_ref, fs_.list_stat(dir), mode, now, &stack);
+}
+
+void ActionBuilder::add_listing(const std::string& dir, WatchTable::Ref dir_ref,
+                                const std::vector<DirEntry>& entries, ScanMode mode,
+                                Timestamp now, std::vector<std::string>* stack) {
   std::vector<std::string> subdirs;
   // What is known beneath `dir` is asked of its node: nothing below frees nodes.
   const auto is_known = [&](const std::string& path, const std::string& name) {
@@ -127,7 +155,7 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
       table_.set_known(path, entry);
     }
   };
-  for (const DirEntry& found : fs_.list_stat(dir)) {
+  for (const DirEntry& found : entries) {
     const std::string path = dir == "/" ? "/" + found.name : dir + "/" + found.name;
     if (ignored(path)) continue;
     if (is_known(path, found.name) || writes_.count(path)) continue;
@@ -169,7 +197,7 @@ void ActionBuilder::scan_directory(const std::string& dir, ScanMode mode, Timest
     set_known(path, found.name, Entry{info->kind, info->uid, mode == ScanMode::kInitial});
   }
   // Depth first, in name order: parents are reported before their children.
-  stack.insert(stack.end(), subdirs.rbegin(), subdirs.rend());
+  if (stack) stack->insert(stack->end(), subdirs.rbegin(), subdirs.rend());
 }
 
 void ActionBuilder::forget_tree(const std::string& dir, Timestamp now, bool report,

@@ -27,6 +27,7 @@ class FanotifyFileSystem : public RealFileSystem {
   int add_watch(const std::string& dir) override;
   void remove_watch(int wd) override;
   uint64_t max_user_watches() override { return 0; }
+  bool concurrent_walk() const override { return false; }  // add_watch() learns handles
 
   // An open directory on the filesystem `fsid` (owned from now on): open_by_handle_at needs one.
   void add_mount(const std::string& fsid, int fd);

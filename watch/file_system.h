@@ -57,6 +57,9 @@ class FileSystem {
   // records (a directory's open and close) that name no operation: a backend may take them off
   // the queue before it overflows, keeping every other record for later, in order.
   virtual void sift_queue() {}
+  // Whether add_watch() and list_stat() may be called from several threads at once, as the
+  // start walk does when it shares its work (ParallelWalk).
+  virtual bool concurrent_walk() const { return false; }
   // A fast hash of the whole content of a regular file; nullopt when unreadable or too large.
   // The read it does shows up as OPEN/CLOSE_NOWRITE records that the builder swallows.
   virtual std::optional<uint64_t> hash(const std::string& path) = 0;

@@ -34,6 +34,8 @@ class RealFileSystem : public FileSystem {
   std::optional<FileInfo> stat(const std::string& path) override;
   std::vector<std::string> list(const std::string& dir) override;
   std::vector<DirEntry> list_stat(const std::string& dir) override;
+  // add_watch() and list_stat() keep no state but the atomic O_NOATIME flag.
+  bool concurrent_walk() const override { return true; }
   // Reads what the kernel has queued, drops the listings (is_listing_record) and keeps the
   // rest, in order, for take_held(). Past kMaxHeld kept records it keeps one IN_Q_OVERFLOW
   // instead and drops the rest, as the kernel does when its own queue fills.

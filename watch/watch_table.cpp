@@ -165,13 +165,14 @@ std::string WatchTable::spell(uint32_t node) const {
 
 // Watches
 
-void WatchTable::add(int wd, const std::string& dir) {
+uint32_t WatchTable::add(int wd, const std::string& dir) {
   remove(wd);
   const uint32_t node = find_or_create(dir);
   const auto by_wd = [this](uint32_t id) { return wd_hash(id); };
   if (nodes_[node].wd >= 0) wd_index_.erase(node, by_wd);
   nodes_[node].wd = wd;
   wd_index_.insert(node, by_wd);
+  return node;
 }
 
 void WatchTable::remove(int wd) {

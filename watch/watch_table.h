@@ -108,8 +108,9 @@ class WatchTable {
 
   // Watches.
   // Records that `wd` watches `dir`. The kernel returns the same wd for the same inode, so a
-  // second add of one wd replaces its path; a wd already at `dir` is forgotten.
-  void add(int wd, const std::string& dir);
+  // second add of one wd replaces its path; a wd already at `dir` is forgotten. Returns the
+  // node of `dir` (a Ref, below).
+  uint32_t add(int wd, const std::string& dir);
   void remove(int wd);
   std::optional<std::string> path_of(int wd) const;
   std::optional<int> wd_of(const std::string& dir) const;

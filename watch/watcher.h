@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -103,6 +104,9 @@ struct WatchOptions {
   bool fanotify_without_rename = false;
   // Never lose an operation: the catch-up at start and the rescans after overflows.
   CatchUpOptions catch_up;
+  // inotify: threads that share the start walk with the one running it; unset: one per
+  // further core, at most three (ParallelWalk::default_helpers()). 0: the walk is one thread.
+  std::optional<std::size_t> walk_helpers;
 };
 
 struct WatchStats {

@@ -1,0 +1,235 @@
+// The start walk shared between threads (watch/parallel_walk.h), on the real kernel: each
+// directory watched before it is listed, each applied once and after its parent, and the
+// builder's start() ending up knowing and watching exactly what a one-thread walk does.
+#include "watch/parallel_walk.h"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "watch/action_builder.h"
+#include "watch/real_file_system.h"
+
+namespace folderhook::watch {
+namespace {
+
+struct TempTree {
+  TempTree() {
+    char pattern[] = "/tmp/folderhook-pwalk-XXXXXX";
+    REQUIRE(mkdtemp(pattern) != nullptr);
+    path = pattern;
+  }
+  ~TempTree() { std::filesystem::remove_all(path); }
+  std::string path;
+};
+
+void touch(const std::string& path) {
+  close(open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+}
+
+// `fanout` directories under the root, each with `fanout` more, each with a file; plus a
+// symlink to a directory (never walked through) and a directory `skip` with a tree in it.
+std::set<std::string> make_tree(const std::string& root, int fanout) {
+  std::set<std::string> dirs{root};
+  for (int a = 0; a < fanout; ++a) {
+    const std::string da = root + "/a" + std::to_string(a);
+    REQUIRE(mkdir(da.c_str(), 0755) == 0);
+    dirs.insert(da);
+    for (int b = 0; b < fanout; ++b) {
+      const std::string db = da + "/b" + std::to_string(b);
+      REQUIRE(mkdir(db.c_str(), 0755) == 0);
+      dirs.insert(db);
+      touch(db + "/f");
+    }
+  }
+  REQUIRE(symlink((root + "/a0").c_str(), (root + "/link").c_str()) == 0);
+  REQUIRE(mkdir((root + "/skip").c_str(), 0755) == 0);
+  REQUIRE(mkdir((root + "/skip/under").c_str(), 0755) == 0);
+  return dirs;
+}
+
+// The real file system, with every add_watch and list_stat written down in the order they
+// happened. The walk's own thread waits inside its first listing after the root until a
+// helper has listed something: the work is shared whatever the scheduler does.
+class RecordingFileSystem : public RealFileSystem {
+ public:
+  using RealFileSystem::RealFileSystem;
+
+  int add_watch(const std::string& dir) override {
+    note("watch " + dir);
+    return RealFileSystem::add_watch(dir);
+  }
+  std::vector<DirEntry> list_stat(const std::string& dir) override {
+    note("list " + dir);
+    std::unique_lock lock(mutex_);
+    if (std::this_thread::get_id() == caller_ && listed_by_caller_++ == 1) {
+      const bool shared = helper_listed_.wait_for(lock, std::chrono::seconds(30),
+                                                  [&] { return listed_by_helper_ > 0; });
+      if (!shared) throw std::runtime_error("no helper listed anything in 30 s");
+    }
+    if (std::this_thread::get_id() != caller_) {
+      ++listed_by_helper_;
+      helper_listed_.notify_all();
+    }
+    lock.unlock();
+    return RealFileSystem::list_stat(dir);
+  }
+  bool concurrent_walk() const override { return true; }
+
+  std::vector<std::string> calls() {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+
+ private:
+  void note(std::string call) {
+    std::lock_guard lock(mutex_);
+    calls_.push_back(std::move(call));
+  }
+
+  std::mutex mutex_;
+  std::condition_variable helper_listed_;
+  std::thread::id caller_ = std::this_thread::get_id();
+  int listed_by_caller_ = 0;
+  int listed_by_helper_ = 0;
+  std::vector<std::string> calls_;
+};
+
+struct Inotify {
+  Inotify() : fd(inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) { REQUIRE(fd >= 0); }
+  ~Inotify() { close(fd); }
+  int fd;
+};
+
+bool not_skipped(const std::string& path) {
+  return path.size() < 5 || path.compare(path.size() - 5, 5, "/skip") != 0;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "kernel: a shared walk watches each directory before listing it, and applies it once, after "
+    "its parent") {
+  TempTree tree;
+  std::set<std::string> expected = make_tree(tree.path, 12);
+  expected.insert(tree.path + "/skip");  // listed by its parent, not descended
+  Inotify inotify;
+  RecordingFileSystem fs(inotify.fd);
+  ParallelWalk walk(fs, 2, not_skipped, nullptr);
+  std::vector<std::string> applied;
+  std::set<std::string> with_file;
+  walk.run(tree.path, [&](WalkedDirectory& walked) {
+    CHECK(walked.wd >= 0);
+    applied.push_back(walked.path);
+    for (const DirEntry& entry : walked.entries) {
+      if (entry.name == "f") with_file.insert(walked.path);
+    }
+  });
+  expected.erase(tree.path + "/skip");
+  CHECK(std::set<std::string>(applied.begin(), applied.end()) == expected);
+  CHECK(applied.size() == expected.size());
+  CHECK(with_file.size() == 12 * 12);
+  CHECK(walk.walked_by_helpers() > 0);
+  std::map<std::string, std::size_t> position;
+  for (std::size_t i = 0; i < applied.size(); ++i) position[applied[i]] = i;
+  for (const std::string& dir : applied) {
+    if (dir == tree.path) continue;
+    const std::string parent = dir.substr(0, dir.rfind('/'));
+    CHECK_MESSAGE(position.at(parent) < position.at(dir), dir << " applied before its parent");
+  }
+  const std::vector<std::string> calls = fs.calls();
+  for (const std::string& dir : applied) {
+    const auto watched = std::find(calls.begin(), calls.end(), "watch " + dir);
+    const auto listed = std::find(calls.begin(), calls.end(), "list " + dir);
+    REQUIRE(watched != calls.end());
+    REQUIRE(listed != calls.end());
+    CHECK_MESSAGE(watched < listed, dir << " listed before it was watched");
+  }
+}
+
+TEST_CASE("kernel: what apply throws stops a shared walk and reaches the caller") {
+  TempTree tree;
+  make_tree(tree.path, 8);
+  Inotify inotify;
+  RealFileSystem fs(inotify.fd);
+  ParallelWalk walk(fs, 2, not_skipped, nullptr);
+  int applied = 0;
+  CHECK_THROWS_WITH_AS(walk.run(tree.path,
+                                [&](WalkedDirectory&) {
+                                  if (++applied == 5) throw std::runtime_error("index full");
+                                }),
+                       "index full", std::runtime_error);
+  CHECK(applied == 5);
+}
+
+TEST_CASE("kernel: a cancelled shared walk returns without walking the rest") {
+  TempTree tree;
+  const std::set<std::string> dirs = make_tree(tree.path, 12);
+  Inotify inotify;
+  RealFileSystem fs(inotify.fd);
+  std::atomic<bool> cancel{false};
+  ParallelWalk walk(fs, 2, not_skipped, &cancel);
+  std::size_t applied = 0;
+  walk.run(tree.path, [&](WalkedDirectory&) {
+    if (++applied == 3) cancel = true;
+  });
+  CHECK(applied >= 3);
+  CHECK(applied < dirs.size());
+}
+
+TEST_CASE(
+    "kernel: a start shared with helpers knows and watches exactly what a one-thread start does") {
+  TempTree tree;
+  const std::set<std::string> dirs = make_tree(tree.path, 10);
+  struct Result {
+    std::vector<std::string> known;
+    std::set<std::string> scanned;
+    std::size_t watches = 0;
+  };
+  const auto start = [&](std::size_t helpers) {
+    Inotify inotify;
+    RealFileSystem fs(inotify.fd);
+    WatchOptions options;
+    options.roots.push_back({tree.path, {}});
+    options.ignore_paths.push_back(tree.path + "/skip");
+    options.walk_helpers = helpers;
+    ActionBuilder builder(options, fs,
+                          [](std::string_view, std::string_view, const nlohmann::json&) {});
+    ScanLog scanned;
+    builder.start({std::chrono::steady_clock::now(), std::chrono::system_clock::now()},
+                  {&scanned, nullptr, nullptr});
+    Result result;
+    result.known = builder.table().known_within(tree.path);
+    scanned.for_each([&](std::string_view path, const IndexEntry&) {
+      result.scanned.insert(std::string(path));
+    });
+    result.watches = builder.table().size();
+    return result;
+  };
+  const Result alone = start(0);
+  const Result shared = start(2);
+  CHECK(shared.watches == dirs.size());
+  CHECK(shared.watches == alone.watches);
+  CHECK(shared.known == alone.known);
+  CHECK(shared.scanned == alone.scanned);
+  CHECK(shared.scanned.count(tree.path + "/a3/b7/f") == 1);
+  CHECK(shared.scanned.count(tree.path + "/link") == 1);
+  CHECK(shared.scanned.count(tree.path + "/skip") == 0);
+}
+
+}  // namespace folderhook::watch
