@@ -63,6 +63,10 @@ void ActionBuilder::start_root(const std::string& root, Timestamp now) {
 }
 
 void ActionBuilder::feed(const RawRecord& record, Timestamp now) {
+  if (const uint64_t marker = fs_.marker_read(record.wd); marker != 0) {
+    markers_read_ = marker;
+    return;
+  }
   ++seq_;
   ++stats_.events;
   expire_moves(now, false);
@@ -177,8 +181,8 @@ void ActionBuilder::on_file_created(const std::string& path, Timestamp now) {
 }
 
 void ActionBuilder::on_open(const std::string& path) {
-  if (auto self = self_reads_.find(path); self != self_reads_.end() && self->second.opens > 0) {
-    --self->second.opens;
+  if (SelfRead* self = own_read(path); self && self->opens > 0) {
+    --self->opens;
     return;
   }
   ++open_counts_[path];
@@ -187,6 +191,12 @@ void ActionBuilder::on_open(const std::string& path) {
     it->second.opened = true;
     it->second.deadline.reset();
   }
+}
+
+ActionBuilder::SelfRead* ActionBuilder::own_read(const std::string& path) {
+  const auto it = self_reads_.find(path);
+  if (it == self_reads_.end() || markers_read_ < it->second.after_marker) return nullptr;
+  return &it->second;
 }
 
 namespace {
@@ -230,8 +240,8 @@ void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
 }
 
 void ActionBuilder::on_close_nowrite(const std::string& path, Timestamp now) {
-  if (auto self = self_reads_.find(path); self != self_reads_.end() && self->second.closes > 0) {
-    --self->second.closes;
+  if (SelfRead* self = own_read(path); self && self->closes > 0) {
+    --self->closes;
     return;
   }
   count_close(open_counts_, path);

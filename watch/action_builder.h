@@ -170,7 +170,12 @@ class ActionBuilder {
     int opens = 0;
     int closes = 0;
     SteadyTime expires;
+    // Our records come after this marker (FileSystem::put_marker; 0: none): a reader's OPEN or
+    // CLOSE_NOWRITE read before it is the reader's, even while ours are awaited.
+    uint64_t after_marker = 0;
   };
+  // Whether an OPEN or CLOSE_NOWRITE of `path` read now may be one of our own hashing reads.
+  SelfRead* own_read(const std::string& path);
   struct ReadClose {
     uint64_t seq;
     std::string path;
@@ -280,6 +285,7 @@ class ActionBuilder {
   std::map<std::string, int> open_counts_;  // OPENs not yet closed, per file
   std::deque<ReadClose> read_closes_;       // recent CLOSE_NOWRITEs, for copy inference
   std::map<std::string, SelfRead> self_reads_;
+  uint64_t markers_read_ = 0;  // the last marker record read (FileSystem::marker_read)
   // Deadlines in order, each with the key of the item it was set for: tick() and
   // next_deadline() cost O(log n) per item instead of a scan of everything pending. An entry
   // whose item has since been named, dropped, or given another deadline is stale: it is

@@ -296,10 +296,15 @@ std::optional<std::string> ActionBuilder::find_copy_source(const std::string& de
 }
 
 std::optional<uint64_t> ActionBuilder::hash_own_read(const std::string& path, Timestamp now) {
+  if (whole_fs()) return fs_.hash(path);  // fanotify drops the agent's own records by pid
+  // Our read reaches us as OPEN and CLOSE_NOWRITE records later: they are not a read. Records
+  // already queued are read first, among them perhaps a reader's OPEN and CLOSE of this very
+  // file: the marker tells where ours can begin.
+  const uint64_t marker = fs_.put_marker();
   const auto hash = fs_.hash(path);
-  if (hash && !whole_fs()) {
-    // Our read reaches us as OPEN and CLOSE_NOWRITE records later: they are not a read.
+  if (hash) {
     SelfRead& self = self_reads_[path];
+    if (self.opens == 0 && self.closes == 0) self.after_marker = marker;
     ++self.opens;
     ++self.closes;
     self.expires = now.mono + kSelfReadExpiry;

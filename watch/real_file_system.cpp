@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,6 +47,48 @@ int RealFileSystem::add_watch(const std::string& dir) {
 }
 
 void RealFileSystem::remove_watch(int wd) { inotify_rm_watch(fd_, wd); }
+
+RealFileSystem::~RealFileSystem() {
+  // The watches go with the inotify descriptor, which is not ours (and may be closed already).
+  for (const Marker& marker : markers_) {
+    if (marker.fd >= 0) close(marker.fd);
+  }
+}
+
+uint64_t RealFileSystem::put_marker() {
+  if (fd_ < 0 || markers_failed_) return 0;
+  if (markers_.empty()) {
+    markers_.resize(kMarkerRing);
+    for (Marker& marker : markers_) {
+      marker.fd = memfd_create("folderhook-marker", MFD_CLOEXEC);
+      if (marker.fd < 0) break;
+      const std::string path = "/proc/self/fd/" + std::to_string(marker.fd);
+      marker.wd = inotify_add_watch(fd_, path.c_str(), IN_ATTRIB);
+      if (marker.wd < 0) break;
+    }
+    if (markers_.back().wd < 0) {
+      markers_failed_ = true;  // the destructor frees what was made
+      return 0;
+    }
+  }
+  Marker& marker = markers_[markers_put_ % kMarkerRing];
+  marker.mode = !marker.mode;
+  if (fchmod(marker.fd, marker.mode ? 0400 : 0600) != 0) return 0;
+  return ++markers_put_;
+}
+
+uint64_t RealFileSystem::marker_read(int wd) {
+  if (markers_failed_ || wd < 0) return 0;
+  const auto it = std::find_if(markers_.begin(), markers_.end(),
+                               [wd](const Marker& marker) { return marker.wd == wd; });
+  if (it == markers_.end()) return 0;
+  // Marker n is an fchmod of markers_[(n - 1) % kMarkerRing]: the first one after the last
+  // read that is on this watch.
+  const auto slot = static_cast<uint64_t>(it - markers_.begin());
+  uint64_t n = markers_read_ + 1;
+  while ((n - 1) % kMarkerRing != slot) ++n;
+  return markers_read_ = n;
+}
 
 namespace {
 

@@ -27,7 +27,14 @@ class RealFileSystem : public FileSystem {
   // Records sift_queue() keeps at most (the kernel's default fs.inotify.max_queued_events).
   static constexpr std::size_t kMaxHeld = 16384;
 
+  // Marker watches, used in turn: inotify merges two identical records in a row, never two
+  // of different watches, and a marker lost to an overflow is told from the next by its watch.
+  static constexpr std::size_t kMarkerRing = 4;
+
   explicit RealFileSystem(int inotify_fd) : fd_(inotify_fd) {}
+  ~RealFileSystem() override;
+  RealFileSystem(const RealFileSystem&) = delete;
+  RealFileSystem& operator=(const RealFileSystem&) = delete;
 
   int add_watch(const std::string& dir) override;
   void remove_watch(int wd) override;
@@ -42,6 +49,10 @@ class RealFileSystem : public FileSystem {
   void sift_queue() override;
   // What sift_queue() kept, oldest first; to be fed before anything read later.
   std::vector<RawRecord> take_held();
+  // A marker is an IN_ATTRIB of one of kMarkerRing memfds (anonymous files of our own, watched
+  // through /proc/self/fd), from an fchmod: no path of anyone's, nothing on disk.
+  uint64_t put_marker() override;
+  uint64_t marker_read(int wd) override;
   std::optional<uint64_t> hash(const std::string& path) override;
   std::string user_name(uid_t uid) override;
   uint64_t max_user_watches() override;
@@ -53,6 +64,15 @@ class RealFileSystem : public FileSystem {
   std::string held_;                 // kept records, as the kernel encoded them
   std::size_t held_count_ = 0;
   bool held_overflowed_ = false;
+  struct Marker {
+    int fd = -1;
+    int wd = -1;
+    bool mode = false;  // toggled at each use: the fchmod always changes something
+  };
+  std::vector<Marker> markers_;  // empty until the first put_marker()
+  bool markers_failed_ = false;  // memfd or its watch refused: no markers, as before
+  uint64_t markers_put_ = 0;
+  uint64_t markers_read_ = 0;
 };
 
 }  // namespace folderhook::watch

@@ -1,11 +1,7 @@
 // The start walk shared between threads (watch/parallel_walk.h), on the real kernel: each
 // directory watched before it is listed, each applied once and after its parent, and the
 // builder's start() ending up knowing and watching exactly what a one-thread walk does.
-#include "watch/parallel_walk.h"
-
-#include <doctest/doctest.h>
 #include <fcntl.h>
-#include <stdlib.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,7 +9,6 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
@@ -22,21 +17,15 @@
 #include <thread>
 #include <vector>
 
+#include <doctest/doctest.h>
+
+#include "tests/watch/temp_folder.h"
 #include "watch/action_builder.h"
+#include "watch/parallel_walk.h"
 #include "watch/real_file_system.h"
 
 namespace folderhook::watch {
 namespace {
-
-struct TempTree {
-  TempTree() {
-    char pattern[] = "/tmp/folderhook-pwalk-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path = pattern;
-  }
-  ~TempTree() { std::filesystem::remove_all(path); }
-  std::string path;
-};
 
 void touch(const std::string& path) {
   close(open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
@@ -125,7 +114,7 @@ bool not_skipped(const std::string& path) {
 TEST_CASE(
     "kernel: a shared walk watches each directory before listing it, and applies it once, after "
     "its parent") {
-  TempTree tree;
+  testing::TempFolder tree;
   std::set<std::string> expected = make_tree(tree.path, 12);
   expected.insert(tree.path + "/skip");  // listed by its parent, not descended
   Inotify inotify;
@@ -163,7 +152,7 @@ TEST_CASE(
 }
 
 TEST_CASE("kernel: what apply throws stops a shared walk and reaches the caller") {
-  TempTree tree;
+  testing::TempFolder tree;
   make_tree(tree.path, 8);
   Inotify inotify;
   RealFileSystem fs(inotify.fd);
@@ -178,7 +167,7 @@ TEST_CASE("kernel: what apply throws stops a shared walk and reaches the caller"
 }
 
 TEST_CASE("kernel: a cancelled shared walk returns without walking the rest") {
-  TempTree tree;
+  testing::TempFolder tree;
   const std::set<std::string> dirs = make_tree(tree.path, 12);
   Inotify inotify;
   RealFileSystem fs(inotify.fd);
@@ -194,7 +183,7 @@ TEST_CASE("kernel: a cancelled shared walk returns without walking the rest") {
 
 TEST_CASE(
     "kernel: a start shared with helpers knows and watches exactly what a one-thread start does") {
-  TempTree tree;
+  testing::TempFolder tree;
   const std::set<std::string> dirs = make_tree(tree.path, 10);
   struct Result {
     std::vector<std::string> known;

@@ -1,36 +1,25 @@
 // The inotify start walk on the real kernel: its own listings must not overflow the kernel
 // queue (RealFileSystem::sift_queue), and sifting keeps every record that names an operation.
 #include <fcntl.h>
-#include <stdlib.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
 
+#include "tests/watch/temp_folder.h"
 #include "watch/inotify_record.h"
 #include "watch/real_file_system.h"
 #include "watch/watcher.h"
 
 namespace folderhook::watch {
 namespace {
-
-struct TempDir {
-  TempDir() {
-    char pattern[] = "/tmp/folderhook-walk-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    path = pattern;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
 
 uint64_t max_queued_events() {
   std::ifstream in("/proc/sys/fs/inotify/max_queued_events");
@@ -71,7 +60,7 @@ TEST_CASE("listing records: a directory opened, read or closed unwritten, nothin
 }
 
 TEST_CASE("kernel: sifting the queue drops the listings and keeps every other record in order") {
-  TempDir root;
+  testing::TempFolder root;
   REQUIRE(mkdir((root.path + "/sub").c_str(), 0755) == 0);
   const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   REQUIRE(fd >= 0);
@@ -93,7 +82,7 @@ TEST_CASE("kernel: sifting the queue drops the listings and keeps every other re
 }
 
 TEST_CASE("kernel: past the cap, sifting keeps one overflow record for what it drops") {
-  TempDir root;
+  testing::TempFolder root;
   const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   REQUIRE(fd >= 0);
   RealFileSystem fs(fd);
@@ -124,7 +113,7 @@ TEST_CASE("kernel: a start walk whose listings alone would fill the kernel queue
   // on its parent's): as many directories as the queue holds records is twice too many.
   const uint64_t branches = queue / 100 + 1;
   const uint64_t directories = 1 + branches * 100;
-  TempDir root;
+  testing::TempFolder root;
   for (uint64_t b = 0; b < branches; ++b) {
     const std::string branch = root.path + "/b" + std::to_string(b);
     REQUIRE(mkdir(branch.c_str(), 0755) == 0);
