@@ -127,7 +127,10 @@ void ParallelWalk::run(const std::string& top, const std::function<void(WalkedDi
       batch.swap(shared.waiting);
       shared.work.notify_all();  // room in `waiting` again
       lock.unlock();
-      for (WalkedDirectory& walked : batch) apply(walked);
+      for (WalkedDirectory& walked : batch) {
+        if (cancelled()) break;  // what waits is dropped: the walk is being abandoned
+        apply(walked);
+      }
       batch.clear();
       lock.lock();
       continue;
