@@ -305,10 +305,10 @@ class ActionBuilder {
   std::set<std::string> missing_roots_;
   std::optional<SteadyTime> root_recheck_;
   StartScan start_scan_;
-  // In start(), before anything is read from the kernel: the only walk that may sift its
-  // queue (a folder added later is walked while live records are read).
+  // In start(), before anything is read from the kernel: the walk that may be shared with
+  // helper threads (ParallelWalk), the builder being the start's alone.
   bool in_start_ = false;
-  uint64_t walked_ = 0;  // directories the start walk has listed
+  uint64_t walked_ = 0;  // directories walked, for the sift of the queue every kSiftEvery
   bool tracking_ = false;           // between begin_rescan() and apply_catch_up()
   std::set<std::string> touched_;   // paths named by actions emitted while tracking_
 

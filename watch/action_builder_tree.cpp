@@ -102,9 +102,11 @@ void ActionBuilder::count_directory() {
   if (start_scan_.progress) {
     start_scan_.progress->directories.fetch_add(1, std::memory_order_relaxed);
   }
-  if (in_start_ && ++walked_ % kSiftEvery == 0) {
-    // Our own listings queue records on the watches above (a directory opened and closed):
-    // taken off the queue now, they cannot overflow it on a large tree.
+  if (++walked_ % kSiftEvery == 0) {
+    // Our own listings queue records on the watches above (a directory opened and closed),
+    // and nothing reads the queue while we walk (at start, or on the loop for a tree moved in
+    // or a folder added): taken off the queue now, they cannot overflow it on a large tree.
+    // What else was queued is kept for the engine to feed next, in order.
     fs_.sift_queue();
   }
 }

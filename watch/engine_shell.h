@@ -65,6 +65,7 @@ class EngineShell {
     deliver();
     if (!self().prepare_roots(roots, error)) return false;
     std::vector<std::string> added = self().builder_.set_roots(std::move(roots), now_stamp());
+    self().read_all();  // what the walk of an added folder took off the queue, and the rest
     deliver();
     self().runner_.scan_added(std::move(added));
     return true;

@@ -56,10 +56,7 @@ class Engine : public EngineShell<Engine> {
 
   // The records the start walk took off the queue (RealFileSystem::sift_queue) came before
   // anything still queued.
-  void before_polling() {
-    const Timestamp now = now_stamp();
-    for (const RawRecord& record : fs_.take_held()) builder_.feed(record, now);
-  }
+  void before_polling() { feed_held(); }
 
   bool prepare_roots(const std::vector<RootOptions>&, std::string&) { return true; }
   // The builder's own walk sifts at start (RealFileSystem::sift_queue): no read-only start scan.
@@ -67,6 +64,7 @@ class Engine : public EngineShell<Engine> {
 
   void read_all() {
     if (closing_) return;
+    feed_held();
     alignas(inotify_event) char buffer[64 * 1024];
     for (;;) {
       const ssize_t n = ::read(fd_, buffer, sizeof buffer);
@@ -78,6 +76,17 @@ class Engine : public EngineShell<Engine> {
            decode_inotify_records(std::string_view(buffer, static_cast<std::size_t>(n)))) {
         builder_.feed(record, now);
       }
+      feed_held();
+    }
+  }
+
+  // A walk on the loop (a tree moved in, a folder appeared or added) sifts the queue as it
+  // goes: what it kept was queued after the records already read, before anything still
+  // queued. Feeding it may walk and sift again.
+  void feed_held() {
+    for (auto held = fs_.take_held(); !held.empty(); held = fs_.take_held()) {
+      const Timestamp now = now_stamp();
+      for (const RawRecord& record : held) builder_.feed(record, now);
     }
   }
 

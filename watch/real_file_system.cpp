@@ -197,6 +197,7 @@ void RealFileSystem::sift_queue() {
 }
 
 std::vector<RawRecord> RealFileSystem::take_held() {
+  if (held_.empty()) return {};  // the common case: called after every read of the queue
   std::vector<RawRecord> records = decode_inotify_records(held_);
   held_.clear();
   held_.shrink_to_fit();

@@ -1,5 +1,6 @@
-// The inotify start walk on the real kernel: its own listings must not overflow the kernel
-// queue (RealFileSystem::sift_queue), and sifting keeps every record that names an operation.
+// The inotify walks on the real kernel (at start, and of a tree moved in): their own listings
+// must not overflow the kernel queue (RealFileSystem::sift_queue), and sifting keeps every
+// record that names an operation.
 #include <fcntl.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -44,6 +46,56 @@ std::vector<std::string> describe(const std::vector<RawRecord>& records) {
   for (const RawRecord& r : records) out.push_back(describe_mask(r.mask) + " " + r.name);
   return out;
 }
+
+bool queue_too_large(uint64_t queue) {
+  if (queue != 0 && queue <= 100'000) return false;
+  MESSAGE("SKIPPED: fs.inotify.max_queued_events is " << queue << ": too large a tree needed");
+  return true;
+}
+
+// `branches` directories under `top`, 99 more in each.
+void make_branches(const std::string& top, uint64_t branches) {
+  for (uint64_t b = 0; b < branches; ++b) {
+    const std::string branch = top + "/b" + std::to_string(b);
+    REQUIRE(mkdir(branch.c_str(), 0755) == 0);
+    for (int d = 0; d < 99; ++d) mkdir((branch + "/d" + std::to_string(d)).c_str(), 0755);
+  }
+}
+
+// An inotify watcher on `root` with its catch-up, started and run until it is ready.
+struct LiveWatcher {
+  explicit LiveWatcher(const std::string& root) {
+    REQUIRE(uv_loop_init(&loop) == 0);
+    WatchOptions options;
+    options.roots.push_back({root, {}});
+    options.catch_up.enabled = true;
+    options.catch_up.on_ready = [this] { ready = true; };
+    const auto sink = [this](std::vector<FileAction>&& batch) {
+      for (FileAction& a : batch) actions.push_back(std::move(a));
+    };
+    std::string error;
+    watcher = start_inotify_watcher(&loop, options, sink, {}, error);
+    REQUIRE(watcher != nullptr);
+    while (!ready && std::chrono::steady_clock::now() < deadline) uv_run(&loop, UV_RUN_ONCE);
+    REQUIRE(ready);
+  }
+  ~LiveWatcher() {
+    watcher->close([] {});
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+  }
+  bool named(const std::string& path) const {
+    return std::any_of(actions.begin(), actions.end(),
+                       [&](const FileAction& a) { return a.path == path; });
+  }
+
+  uv_loop_t loop;
+  bool ready = false;
+  std::vector<FileAction> actions;
+  std::unique_ptr<Watcher> watcher;
+  const std::chrono::steady_clock::time_point deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(60);
+};
 
 }  // namespace
 
@@ -105,51 +157,61 @@ TEST_CASE("kernel: past the cap, sifting keeps one overflow record for what it d
 
 TEST_CASE("kernel: a start walk whose listings alone would fill the kernel queue does not overflow it") {
   const uint64_t queue = max_queued_events();
-  if (queue == 0 || queue > 100'000) {
-    MESSAGE("SKIPPED: fs.inotify.max_queued_events is " << queue << ": too large a tree needed");
-    return;
-  }
+  if (queue_too_large(queue)) return;
   // Every directory listed queues two to four records (open and close, on its own watch and
   // on its parent's): as many directories as the queue holds records is twice too many.
   const uint64_t branches = queue / 100 + 1;
-  const uint64_t directories = 1 + branches * 100;
   testing::TempFolder root;
-  for (uint64_t b = 0; b < branches; ++b) {
-    const std::string branch = root.path + "/b" + std::to_string(b);
-    REQUIRE(mkdir(branch.c_str(), 0755) == 0);
-    for (int d = 0; d < 99; ++d) mkdir((branch + "/d" + std::to_string(d)).c_str(), 0755);
-  }
-  uv_loop_t loop;
-  REQUIRE(uv_loop_init(&loop) == 0);
-  WatchOptions options;
-  options.roots.push_back({root.path, {}});
-  options.catch_up.enabled = true;
-  bool ready = false;
-  options.catch_up.on_ready = [&] { ready = true; };
-  std::vector<std::string> created;
-  const auto sink = [&](std::vector<FileAction>&& actions) {
-    for (const FileAction& a : actions) created.push_back(a.path);
-  };
-  std::string error;
-  auto watcher = start_inotify_watcher(&loop, options, sink, {}, error);
-  REQUIRE(watcher != nullptr);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!ready && std::chrono::steady_clock::now() < deadline) uv_run(&loop, UV_RUN_ONCE);
-  REQUIRE(ready);
+  make_branches(root.path, branches);
+  LiveWatcher live(root.path);
   // Everything queued before this create is read before it.
   const std::string marker = root.path + "/b0/marker";
   touch(marker);
-  while (std::find(created.begin(), created.end(), marker) == created.end() &&
-         std::chrono::steady_clock::now() < deadline) {
-    uv_run(&loop, UV_RUN_ONCE);
+  while (!live.named(marker) && std::chrono::steady_clock::now() < live.deadline) {
+    uv_run(&live.loop, UV_RUN_ONCE);
   }
-  REQUIRE(std::find(created.begin(), created.end(), marker) != created.end());
-  CHECK(watcher->stats().watches == directories);
-  CHECK(watcher->stats().overflows == 0);
-  CHECK(watcher->stats().rescans == 0);
-  watcher->close([] {});
-  uv_run(&loop, UV_RUN_DEFAULT);
-  CHECK(uv_loop_close(&loop) == 0);
+  REQUIRE(live.named(marker));
+  CHECK(live.watcher->stats().watches == 1 + branches * 100);
+  CHECK(live.watcher->stats().overflows == 0);
+  CHECK(live.watcher->stats().rescans == 0);
+}
+
+TEST_CASE("kernel: a tree moved in whose listings alone would fill the kernel queue does not overflow it") {
+  // The walk of a directory moved in runs on the loop, between two reads of the queue: it
+  // sifts the queue as the start walk does, and what it keeps is fed right after.
+  const uint64_t queue = max_queued_events();
+  if (queue_too_large(queue)) return;
+  const uint64_t branches = queue / 100 + 1;
+  testing::TempFolder outside;
+  testing::TempFolder root;
+  const std::string tree = outside.path + "/tree";
+  REQUIRE(mkdir(tree.c_str(), 0755) == 0);
+  make_branches(tree, branches);
+  LiveWatcher live(root.path);
+  REQUIRE(rename(tree.c_str(), (root.path + "/tree").c_str()) == 0);
+  // Made while nothing reads the queue yet: it must come out after the tree, not be lost.
+  touch(root.path + "/before-the-walk");
+  const std::string marker = root.path + "/tree/b0/marker";
+  bool marked = false;
+  while (!live.named(marker) && std::chrono::steady_clock::now() < live.deadline) {
+    uv_run(&live.loop, UV_RUN_ONCE);
+    // Once the tree is watched, everything queued before this create is read before it.
+    if (!marked && live.watcher->stats().watches > branches * 100) {
+      touch(marker);
+      marked = true;
+    }
+  }
+  REQUIRE(live.named(marker));
+  const auto count = [&](Action action, ObjectType type, const std::string& path) {
+    return std::count_if(live.actions.begin(), live.actions.end(), [&](const FileAction& a) {
+      return a.action == action && a.type == type && (path.empty() || a.path == path);
+    });
+  };
+  CHECK(count(Action::kCreate, ObjectType::kDirectory, "") ==
+        static_cast<std::ptrdiff_t>(1 + branches * 100));
+  CHECK(count(Action::kCreate, ObjectType::kFile, root.path + "/before-the-walk") == 1);
+  CHECK(live.watcher->stats().overflows == 0);
+  CHECK(live.watcher->stats().rescans == 0);
 }
 
 }  // namespace folderhook::watch
