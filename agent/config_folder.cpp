@@ -1,0 +1,233 @@
+// The [[folder]] part of the rules file's parser (config_parser.h): each folder's table with its
+// [[folder.behavior]] tables, then the checks of the folders against each other and [agent].
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include "agent/config_parser.h"
+#include "agent/duration.h"
+#include "delivery/signature.h"
+#include "delivery/url.h"
+
+namespace folderhook::agent::detail {
+
+void Parser::parse_folder(const toml::table& t, Config& config) {
+  check_keys(t, "[[folder]]", kFolderKeys);
+  FolderRule rule;
+  rule.line = static_cast<int>(t.source().begin.line);
+  rule.column = static_cast<int>(t.source().begin.column);
+  rule.temp_patterns = default_temp_patterns();
+  for (int a = 0; a <= static_cast<int>(watch::Action::kCopy); ++a) {
+    rule.actions.insert(static_cast<watch::Action>(a));
+  }
+
+  if (auto v = string(t, "path", "folder")) {
+    if (v->empty())
+      error(t.get("path"), "folder.path must not be empty");
+    else
+      rule.path = normalise(*v, base_dir_);
+  } else if (!t.get("path")) {
+    error(&t, "[[folder]] needs a path");
+  }
+
+  rule.urls = string_list(t, "urls", "folder", /*comma_string_too=*/true);
+  if (!t.get("urls"))
+    error(&t, "[[folder]] needs urls, a list of at least one URL");
+  else if (rule.urls.empty())
+    error(t.get("urls"), "folder.urls must hold at least one URL");
+  for (const std::string& url : rule.urls) {
+    std::string why;
+    if (!delivery::parse_url(url, why)) {
+      error(t.get("urls"), "folder.urls: '" + url + "' is not a usable URL: " + why);
+    }
+  }
+
+  if (auto v = string(t, "interface", "folder")) {
+    if (std::find(std::begin(kInterfaces), std::end(kInterfaces), *v) == std::end(kInterfaces)) {
+      error(t.get("interface"),
+            "folder.interface must be one of web, ftp, robot, jsapi, "
+            "restapi, sftp, dav (got '" +
+                *v + "')");
+    } else {
+      rule.interface = *v;
+    }
+  }
+  if (auto v = string(t, "username", "folder")) rule.username = *v;
+
+  if (t.get("actions")) {
+    rule.actions.clear();
+    for (const std::string& name : string_list(t, "actions", "folder")) {
+      if (auto action = watch::parse_action(name))
+        rule.actions.insert(*action);
+      else
+        error(t.get("actions"), "folder.actions: unknown action '" + name +
+                                    "' (create, read, update, destroy, move, copy)");
+    }
+  }
+  rule.include = string_list(t, "include", "folder");
+  rule.exclude = string_list(t, "exclude", "folder");
+  if (t.get("temp_patterns")) rule.temp_patterns = string_list(t, "temp_patterns", "folder");
+  for (const auto* globs : {&rule.include, &rule.exclude, &rule.temp_patterns}) {
+    for (const std::string& glob : *globs) {
+      if (std::count(glob.begin(), glob.end(), '[') > std::count(glob.begin(), glob.end(), ']')) {
+        error(t.get(globs == &rule.include   ? "include"
+                    : globs == &rule.exclude ? "exclude"
+                                             : "temp_patterns"),
+              "glob '" + glob + "' has a '[' that is never closed");
+      }
+    }
+  }
+
+  if (auto v = string(t, "method", "folder")) {
+    if (*v == "GET" || *v == "POST")
+      rule.method = *v;
+    else
+      error(t.get("method"), "folder.method must be \"GET\" or \"POST\" (got '" + *v + "')");
+  }
+  if (const toml::node* node = t.get("headers")) {
+    if (const auto* headers = node->as_table()) {
+      for (const auto& [key, value] : *headers) {
+        const std::string name(key.str());
+        const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c);
+        });
+        const auto* text = value.as_string();
+        if (!token) {
+          errors_.push_back({file_, static_cast<int>(key.source().begin.line),
+                             static_cast<int>(key.source().begin.column),
+                             "folder.headers: '" + name + "' is not a valid header name"});
+        } else if (!text)
+          error(&value, "folder.headers." + name + " must be a string");
+        else if (text->get().find_first_of("\r\n") != std::string::npos) {
+          error(&value, "folder.headers." + name + " must not contain a line break");
+        } else {
+          rule.headers.emplace_back(name, text->get());
+        }
+      }
+    } else {
+      error(node, "folder.headers must be a table, such as { Authorization = \"Bearer abc\" }");
+    }
+  }
+  if (auto v = string(t, "secret", "folder"); v && !v->empty()) {
+    std::string why;
+    if (!delivery::sign_webhook(*v, "id", 0, "", why)) {
+      error(t.get("secret"), "folder.secret must be \"whsec_\" followed by base64 (" + why + ")");
+    } else {
+      rule.secret = *v;
+    }
+  }
+
+  if (auto v = string(t, "file_field", "folder"); v && !v->empty()) {
+    if (rule.method != "POST")
+      error(t.get("file_field"), "folder.file_field needs method = \"POST\"");
+    else if (v->find_first_of("\"\r\n") != std::string::npos) {
+      error(t.get("file_field"), "folder.file_field must not contain quotes or line breaks");
+    } else {
+      rule.file_field = *v;
+    }
+  }
+  if (auto v = string(t, "max_file_bytes", "folder")) {
+    if (auto size = parse_size(*v))
+      rule.max_file_bytes = *size;
+    else
+      error(t.get("max_file_bytes"),
+            "folder.max_file_bytes must be a size such as \"10MiB\" "
+            "(B, KiB, MiB, GiB, KB, MB, GB)");
+  }
+
+  each_table(t, "behavior", "folder.behavior",
+             [&](const toml::table& behavior) { parse_behavior(behavior, rule); });
+
+  for (const FolderRule& other : config.folders) {
+    if (!rule.path.empty() && other.path == rule.path) {
+      error(&t, "folder '" + rule.path + "' is listed twice (first at line " +
+                    std::to_string(other.line) + "); give it one [[folder]] with all its urls");
+    }
+  }
+  config.folders.push_back(std::move(rule));
+}
+
+void Parser::parse_behavior(const toml::table& t, FolderRule& rule) {
+  check_keys(t, "[[folder.behavior]]", kBehaviorKeys);
+  Behavior b;
+  b.line = static_cast<int>(t.source().begin.line);
+  b.column = static_cast<int>(t.source().begin.column);
+  if (auto v = string(t, "kind", "folder.behavior")) {
+    if (*v == "retention" || *v == "move_after")
+      b.kind = *v;
+    else
+      error(t.get("kind"),
+            "folder.behavior.kind must be \"retention\" or \"move_after\" (got '" + *v + "')");
+  } else if (!t.get("kind")) {
+    error(&t, "[[folder.behavior]] needs a kind: \"retention\" or \"move_after\"");
+  }
+  if (const toml::node* node = t.get("after")) {
+    if (auto d = duration(*node, "folder.behavior.after")) b.after = *d;
+  } else {
+    error(&t,
+          "[[folder.behavior]] needs after, the age (by modification time) that triggers it, "
+          "such as \"3d\"");
+  }
+  b.include = string_list(t, "include", "folder.behavior");
+  if (const toml::node* node = t.get("remove_empty_dirs")) {
+    if (const auto* flag = node->as_boolean())
+      b.remove_empty_dirs = flag->get();
+    else
+      error(node, "folder.behavior.remove_empty_dirs must be true or false");
+  }
+  if (auto v = string(t, "to", "folder.behavior")) {
+    if (b.kind != "move_after")
+      error(t.get("to"), "folder.behavior.to is only for kind = \"move_after\"");
+    else if (v->empty())
+      error(t.get("to"), "folder.behavior.to must not be empty");
+    else
+      b.to = normalise(*v, base_dir_);
+  } else if (b.kind == "move_after" && !t.get("to")) {
+    error(&t, "[[folder.behavior]] of kind move_after needs to, the folder to move files into");
+  }
+  rule.behaviors.push_back(std::move(b));
+}
+
+void Parser::check_folders(const Config& config) {
+  for (const FolderRule& rule : config.folders) {
+    for (const Behavior& b : rule.behaviors) {
+      if (b.to.empty()) continue;
+      const bool watched =
+          std::any_of(config.folders.begin(), config.folders.end(), [&](const FolderRule& f) {
+            return !f.path.empty() && (b.to == f.path || b.to.rfind(f.path + "/", 0) == 0);
+          });
+      if (!watched) {
+        errors_.push_back({file_, b.line, b.column,
+                           "folder.behavior.to '" + b.to +
+                               "' is outside every watched folder; "
+                               "moves there would be reported as destroy"});
+      } else if (b.to == rule.path) {
+        errors_.push_back(
+            {file_, b.line, b.column, "folder.behavior.to must not be the folder itself"});
+      }
+    }
+  }
+  if (!config.root.empty()) {
+    for (const FolderRule& rule : config.folders) {
+      const std::string& root = config.root;
+      const bool inside = rule.path == root || root == "/" || rule.path.rfind(root + "/", 0) == 0;
+      if (!rule.path.empty() && !inside) {
+        errors_.push_back({file_, rule.line, rule.column,
+                           "folder '" + rule.path + "' is outside agent.root '" + root + "'"});
+      }
+    }
+  }
+  if (config.folders.empty() && errors_.empty()) {
+    errors_.push_back({file_, 0, 0, "no [[folder]] to watch: add one with a path and urls"});
+  }
+  for (const FolderRule& rule : config.folders) {
+    const std::string& state = config.state_dir;
+    if (!rule.path.empty() && (rule.path == state || rule.path.rfind(state + "/", 0) == 0)) {
+      errors_.push_back({file_, rule.line, rule.column,
+                         "folder '" + rule.path + "' lies inside agent.state_dir '" + state +
+                             "'; the agent's own files are never reported"});
+    }
+  }
+}
+
+}  // namespace folderhook::agent::detail

@@ -1,0 +1,86 @@
+// The rules file's parser, internal to agent/: included only by the config .cpp files, which hold
+// its parts. config.cpp: the helpers every table uses, [agent], [delivery], [notify],
+// [interfaces] and the whole file (parse()); config_folder.cpp: [[folder]], [[folder.behavior]]
+// and the checks of the folders against each other and [agent].
+//
+// A Parser serves one parse_config() call, on one thread. It holds references to the file name,
+// the base directory and the error list it is given, which must outlive it. Every problem is
+// appended to that list, with its place in the file where it has one; nothing throws out of
+// parse() (toml++'s parse_error is caught there).
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/config.h"
+
+namespace folderhook::agent::detail {
+
+inline constexpr std::string_view kInterfaces[] = {"web",     "ftp",  "robot", "jsapi",
+                                                   "restapi", "sftp", "dav"};
+
+// The keys each table accepts: what check_keys() matches against, and what known_keys() tells
+// the docs' tests. A new key goes here, in etc/rules.toml and in the README's table.
+inline constexpr std::string_view kTopKeys[] = {"agent", "delivery", "notify", "interfaces",
+                                                "folder"};
+inline constexpr std::string_view kAgentKeys[] = {
+    "state_dir",         "log_file",       "log_format", "root",        "status_listen",
+    "behavior_interval", "robot_username", "backend",    "initial_scan"};
+inline constexpr std::string_view kDeliveryKeys[] = {
+    "timeout", "retry", "success", "connections", "pipelining", "ca_file", "in_memory"};
+inline constexpr std::string_view kNotifyKeys[] = {"smtp_url", "from", "to"};
+inline constexpr std::string_view kFolderKeys[] = {
+    "path",          "urls",   "interface", "username", "actions",    "include",        "exclude",
+    "temp_patterns", "method", "headers",   "secret",   "file_field", "max_file_bytes", "behavior"};
+inline constexpr std::string_view kBehaviorKeys[] = {"kind", "after", "include",
+                                                     "remove_empty_dirs", "to"};
+
+// `path` made absolute against `base_dir` when relative, lexically normal, with no trailing '/'.
+std::string normalise(const std::string& path, const std::string& base_dir);
+
+class Parser {
+ public:
+  Parser(const std::string& file, const std::string& base_dir, std::vector<ConfigError>& errors)
+      : file_(file), base_dir_(base_dir), errors_(errors) {}
+
+  // The whole rules file: the Config, or nullopt when the error list holds anything.
+  std::optional<Config> parse(std::string_view text);
+
+ private:
+  // config.cpp. A value of the wrong type is reported and read as absent (or an empty list).
+  void error(const toml::node* node, std::string message);
+  void check_keys(const toml::table& table, std::string_view where,
+                  std::span<const std::string_view> known);
+  std::optional<std::string> string(const toml::table& table, std::string_view key,
+                                    std::string_view where);
+  std::vector<std::string> string_list(const toml::table& table, std::string_view key,
+                                       std::string_view where, bool comma_string_too = false);
+  std::optional<std::chrono::milliseconds> duration(const toml::node& node, std::string name);
+  // Calls `parse_one` on each table of the [[name]] array at `key`; anything else there is an
+  // error.
+  void each_table(const toml::table& table, std::string_view key, std::string_view name,
+                  const std::function<void(const toml::table&)>& parse_one);
+  void parse_agent(const toml::table& t, Config& config);
+  void parse_delivery(const toml::table& t, Config& config);
+  void parse_notify(const toml::table& t, Config& config);
+  void parse_interfaces(const toml::table& t, Config& config);
+
+  // config_folder.cpp.
+  void parse_folder(const toml::table& t, Config& config);
+  void parse_behavior(const toml::table& t, FolderRule& rule);
+  // After every table is read: the folders against each other, agent.root and agent.state_dir.
+  void check_folders(const Config& config);
+
+  const std::string& file_;
+  const std::string& base_dir_;
+  std::vector<ConfigError>& errors_;
+};
+
+}  // namespace folderhook::agent::detail
