@@ -1,24 +1,11 @@
 #include "agent/agent.h"
 
-#include <uv.h>
-
-#include <algorithm>
 #include <csignal>
-#include <deque>
 #include <memory>
 #include <set>
 #include <string>
 
-#include "agent/behaviors.h"
-#include "agent/index_read.h"
-#include "agent/index_sync.h"
-#include "agent/metrics.h"
-#include "agent/router.h"
-#include "agent/status_server.h"
-#include "agent/upload.h"
-#include "agent/webhook.h"
-#include "delivery/dispatcher.h"
-#include "watch/watcher.h"
+#include "agent/agent_loop.h"
 
 namespace folderhook::agent {
 namespace {
@@ -52,488 +39,270 @@ bool same_roots(const Config& a, const Config& b) {
   return true;
 }
 
-// Owns the loop's handles. Lives on run_agent's stack; every handle is closed before the
-// loop is closed.
-class Agent {
- public:
-  Agent(Config config, Log& log) : config_(std::move(config)), log_(log) {}
-
-  int run() {
-    if (const int rc = uv_loop_init(&loop_); rc != 0) {
-      log_.write("error", "cannot start the event loop", {{"error", uv_strerror(rc)}});
-      return 2;
-    }
-    std::string error;
-    dispatcher_ = delivery::open_dispatcher(dispatcher_options(), delivery_logger(), error);
-    if (!dispatcher_) {
-      log_.write("error", "cannot open the outbox", {{"error", error}});
-      uv_loop_close(&loop_);
-      return 2;
-    }
-    metrics_.set_loop_alive_ms(now_ms());
-    if (!config_.status_listen.empty()) {
-      status_ = std::make_unique<StatusServer>(metrics_, config_.state_dir);
-      if (!status_->start(config_.status_listen, error)) {
-        log_.write("error", "cannot start the status endpoint", {{"error", error}});
-        dispatcher_->shutdown();
-        uv_loop_close(&loop_);
-        return 2;
-      }
-    }
-
-    watch::WatchOptions options;
-    options.roots = roots_of(config_);
-    options.ignore_paths.push_back(config_.state_dir);
-    if (!config_.log_file.empty()) options.ignore_paths.push_back(config_.log_file);
-    options.interfaces = config_.interfaces;
-    watcher_ = start_watcher(std::move(options), error);
-    if (!watcher_) {
-      log_.write("error", "cannot watch the folders", {{"error", error}});
-      status_.reset();
-      dispatcher_->shutdown();
-      uv_run(&loop_, UV_RUN_DEFAULT);  // the close callbacks of a watcher that failed to start
-      uv_loop_close(&loop_);
-      return 2;
-    }
-
-    start_signal(sigint_, SIGINT);
-    start_signal(sigterm_, SIGTERM);
-    start_signal(sighup_, SIGHUP);
-    uv_timer_init(&loop_, &heartbeat_);
-    heartbeat_.data = this;
-    uv_timer_start(&heartbeat_, [](uv_timer_t* t) { static_cast<Agent*>(t->data)->beat(); },
-                   0, kHeartbeatMs);
-    uv_fs_poll_init(&loop_, &rules_poll_);
-    rules_poll_.data = this;
-    uv_fs_poll_start(&rules_poll_, [](uv_fs_poll_t* h, int, const uv_stat_t*, const uv_stat_t*) {
-      static_cast<Agent*>(h->data)->reload("the rules file changed");
-    }, config_.file.c_str(), kRulesPollMs);
-
-    uv_timer_init(&loop_, &behavior_timer_);
-    behavior_timer_.data = this;
-    // The behaviors wait for the catch-up (on_ready): their operations must meet a watcher
-    // that sees them. fanotify watches everything once its marks are placed: it says so now.
-    if (live_at_start_) watching();
-
-    uv_run(&loop_, UV_RUN_DEFAULT);
-
-    // Everything the watcher reported has been submitted; shutdown commits it before returning,
-    // so a stop loses nothing that was ever seen.
-    dispatcher_->shutdown();
-    status_.reset();
-    const int rc = uv_loop_close(&loop_);
-    log_.write("info", "stopped", {{"loop_closed", rc == 0}});
-    return 0;
-  }
-
- private:
-  // Catch-up after downtime and after overflows: the index as stored, kept current through
-  // on_actions() and on_index, in the outbox's transactions.
-  watch::CatchUpOptions catch_up_options() {
-    watch::CatchUpOptions o;
-    o.enabled = true;
-    delivery::IndexSnapshot stored = dispatcher_->take_index();
-    o.indexed_roots.insert(stored.indexed_roots.begin(), stored.indexed_roots.end());
-    o.read_index = [this] {
-      // Through the pipeline: read after the index changes of every batch before it.
-      IndexReadHandoff handoff = make_index_read();
-      Batch batch;
-      batch.read_index = std::move(handoff.answer);
-      pipeline_.push_back(std::move(batch));
-      pump_pipeline();
-      return std::move(handoff.reader);
-    };
-    o.report_unindexed = config_.initial_scan_report;
-    o.on_index = [this](watch::IndexUpdate&& update) {
-      // Through the pipeline: after the index changes of the actions before it.
-      Batch batch;
-      batch.index_changes = index_changes(std::move(update));
-      pipeline_.push_back(std::move(batch));
-      pump_pipeline();
-    };
-    o.after_index = [this](std::function<void()> stored) {
-      // Through the pipeline too: once everything before it is committed (or failed to be).
-      Batch batch;
-      batch.after_commit = [stored = std::move(stored)](bool) { stored(); };
-      pipeline_.push_back(std::move(batch));
-      pump_pipeline();
-    };
-    o.on_ready = [this] {
-      beat();  // the watches now exist: the metrics say so at once
-      if (!live_at_start_) watching();
-      ready();
-      if (roots_waiting_) {
-        roots_waiting_ = false;
-        reload("a folder list change waited for the start catch-up");
-      }
-    };
-    return o;
-  }
-
-  // The catch-up is out: starts the behaviors (once now, then on the timer).
-  void ready() {
-    if (has_behaviors() && !stopping_) {
-      const auto every = static_cast<uint64_t>(config_.behavior_interval.count());
-      uv_timer_start(&behavior_timer_, [](uv_timer_t* t) {
-        static_cast<Agent*>(t->data)->start_behaviors();
-      }, 0, every);
-    }
-  }
-
-  // Says that every operation from here on will be reported.
-  void watching() {
-    nlohmann::json folders = nlohmann::json::array();
-    for (const FolderRule& rule : config_.folders) folders.push_back(rule.path);
-    nlohmann::json fields = {{"folders", folders}, {"state_dir", config_.state_dir},
-                             {"config", config_.file}};
-    if (status_) fields["status_port"] = status_->port();
-    log_.write("info", "watching", fields);
-  }
-
-  delivery::DispatcherOptions dispatcher_options() const {
-    delivery::DispatcherOptions o;
-    o.state_dir = config_.state_dir;
-    o.timeout = config_.delivery.timeout;
-    o.retry = config_.delivery.retry;
-    o.success = config_.delivery.exactly_200 ? delivery::SuccessPolicy::kExactly200
-                                             : delivery::SuccessPolicy::kAny2xx;
-    o.user_agent = "folderhook/" FOLDERHOOK_VERSION;
-    o.first_senders = config_.delivery.connections;
-    o.pipeline_depth = config_.delivery.pipelining ? delivery::kPipelineDepth : 1;
-    o.ca_file = config_.delivery.ca_file;
-    o.window = config_.delivery.in_memory;
-    o.notify.smtp_url = config_.notify.smtp_url;
-    o.notify.from = config_.notify.from;
-    o.notify.to = config_.notify.to;
-    return o;
-  }
-
-  // agent.backend: "auto" takes fanotify when it starts (marks and the actor of each operation),
-  // else inotify; an explicit "fanotify" that cannot start is an error. Logs the choice.
-  std::unique_ptr<watch::Watcher> start_watcher(watch::WatchOptions options, std::string& error) {
-    const auto sink = [this](std::vector<watch::FileAction>&& actions) {
-      on_actions(std::move(actions));
-    };
-    std::string reason = "agent.backend = \"inotify\"";
-    options.catch_up = catch_up_options();
-    if (config_.backend != "inotify") {
-      auto watcher = watch::start_fanotify_watcher(&loop_, options, sink, logger(), error);
-      if (watcher) {
-        // The marks are live: every operation from here on is reported, and what changed
-        // while nothing watched follows from the catch-up.
-        live_at_start_ = true;
-        robot_ledger_.watcher_misses_own_operations();
-        log_.write("info", "watch backend",
-                   {{"backend", "fanotify"},
-                    {"reason", config_.backend == "auto"
-                                   ? "auto: fanotify started (filesystem marks; who did each "
-                                     "operation)"
-                                   : "agent.backend = \"fanotify\""}});
-        return watcher;
-      }
-      if (config_.backend == "fanotify") {
-        error = "agent.backend = \"fanotify\" cannot start: " + error;
-        return nullptr;
-      }
-      reason = "auto: fanotify cannot start (" + error + "); inotify instead";
-      error.clear();
-    }
-    auto watcher = watch::start_inotify_watcher(&loop_, std::move(options), sink, logger(), error);
-    if (watcher) log_.write("info", "watch backend", {{"backend", "inotify"}, {"reason", reason}});
-    return watcher;
-  }
-
-  // watch::Logger and delivery::Logger have the same shape.
-  std::function<void(std::string_view, std::string_view, const nlohmann::json&)> logger() {
-    return [this](std::string_view level, std::string_view msg, const nlohmann::json& fields) {
-      log_.write(level, msg, fields);
-    };
-  }
-
-  // The dispatcher's log lines also feed the attempt metrics.
-  std::function<void(std::string_view, std::string_view, const nlohmann::json&)> delivery_logger() {
-    return [this](std::string_view level, std::string_view msg, const nlohmann::json& fields) {
-      if (msg == "delivery" && fields.is_object()) {
-        metrics_.count_attempt(fields.value("outcome", ""), fields.value("ms", int64_t{0}));
-      }
-      log_.write(level, msg, fields);
-    };
-  }
-
-  // `robot`: operations the agent performed itself (folder behaviors): interface=robot, and
-  // the watcher's own report of each is dropped (RobotLedger).
-  void on_actions(std::vector<watch::FileAction>&& actions, bool robot = false) {
-    Batch batch;
-    for (const watch::FileAction& action : actions) {
-      if (!robot && robot_ledger_.claim(action)) continue;
-      metrics_.count_operation(action.action);
-      append_index_changes(action, batch.index_changes);
-      for (const FolderRule* routed : route(config_.folders, action)) {
-        FolderRule as_robot;
-        if (robot) {
-          as_robot = *routed;
-          as_robot.interface = "robot";
-          as_robot.username.clear();  // the action carries robot_username
-        }
-        const FolderRule& rule = robot ? as_robot : *routed;
-        batch.requests.push_back(make_request(action, rule, config_.root));
-        if (!rule.file_field.empty()) {
-          batch.uploads.push_back({batch.requests.size() - 1, action,
-                                   webhook_fields(action, rule, config_.root), rule.file_field,
-                                   rule.max_file_bytes});
-        }
-      }
-    }
-    if (batch.requests.empty() && batch.index_changes.empty()) return;
-    pipeline_.push_back(std::move(batch));
-    pump_pipeline();
-  }
-
-  // The submission pipeline keeps deliveries in the order the operations happened even when
-  // some must first read a file (file_field) on a worker: a batch waits behind the batches
-  // before it. Batches without uploads pass straight through.
-  struct Upload {
-    size_t request;
-    watch::FileAction action;
-    FormFields fields;
-    std::string field;
-    uint64_t max_bytes;
-  };
-  struct Batch {
-    std::vector<delivery::Request> requests;
-    std::vector<Upload> uploads;
-    // What the operations do to the index: committed with their requests.
-    std::vector<delivery::IndexChange> index_changes;
-    // A read of the stored index for a scan (alone in its batch), after everything before.
-    delivery::Dispatcher::IndexRead read_index;
-    // Told when everything before it is committed (alone in its batch).
-    delivery::Dispatcher::Committed after_commit;
-  };
-  struct UploadJob {
-    uv_work_t work{};
-    Agent* agent = nullptr;
-    Batch batch;
-  };
-  // The watcher may report the upload's own read before the job is back on the loop: the
-  // RobotLedger claims it (on_actions), so it is never delivered.
-
-  void pump_pipeline() {
-    while (!pipeline_.empty() && !upload_job_) {
-      if (pipeline_.front().uploads.empty()) {
-        Batch& front = pipeline_.front();
-        if (!front.requests.empty() || !front.index_changes.empty()) {
-          dispatcher_->submit(std::move(front.requests), std::move(front.index_changes));
-        }
-        if (front.read_index) dispatcher_->read_index(std::move(front.read_index));
-        if (front.after_commit) dispatcher_->after_commit(std::move(front.after_commit));
-        pipeline_.pop_front();
-        continue;
-      }
-      upload_job_ = std::make_unique<UploadJob>();
-      upload_job_->agent = this;
-      upload_job_->batch = std::move(pipeline_.front());
-      pipeline_.pop_front();
-      upload_job_->work.data = upload_job_.get();
-      uv_queue_work(&loop_, &upload_job_->work, [](uv_work_t* w) {
-        auto* job = static_cast<UploadJob*>(w->data);
-        for (const Upload& u : job->batch.uploads) {
-          attach_file(job->batch.requests[u.request], u.action, u.fields, u.field, u.max_bytes,
-                      job->agent->robot_ledger_);
-        }
-      }, [](uv_work_t* w, int) {
-        Agent* agent = static_cast<UploadJob*>(w->data)->agent;
-        std::unique_ptr<UploadJob> job = std::move(agent->upload_job_);
-        agent->dispatcher_->submit(std::move(job->batch.requests),
-                                   std::move(job->batch.index_changes));
-        agent->pump_pipeline();
-      });
-    }
-  }
-
-  bool has_behaviors() const {
-    return std::any_of(config_.folders.begin(), config_.folders.end(),
-                       [](const FolderRule& f) { return !f.behaviors.empty(); });
-  }
-
-  // Folder behaviors run on libuv's thread pool with a copy of the rules; their results come
-  // back to the loop in after_behaviors(). One run at a time: a slow run skips timer ticks.
-  struct BehaviorJob {
-    uv_work_t work{};
-    Agent* agent = nullptr;
-    std::vector<FolderRule> folders;
-    std::string robot_username;
-    std::string state_dir;
-    std::vector<watch::FileAction> done;
-    std::vector<BehaviorRun> runs;
-  };
-
-  void start_behaviors() {
-    if (behavior_job_ || stopping_) return;
-    behavior_job_ = std::make_unique<BehaviorJob>();
-    BehaviorJob& job = *behavior_job_;
-    job.work.data = &job;
-    job.agent = this;
-    job.folders = config_.folders;
-    job.robot_username = config_.robot_username;
-    job.state_dir = config_.state_dir;
-    uv_queue_work(&loop_, &job.work, [](uv_work_t* w) {
-      auto& job = *static_cast<BehaviorJob*>(w->data);
-      job.runs = run_behaviors(job.folders, job.robot_username, job.agent->robot_ledger_, job.done);
-      save_behavior_runs(job.state_dir, job.runs);
-    }, [](uv_work_t* w, int) { static_cast<BehaviorJob*>(w->data)->agent->after_behaviors(); });
-  }
-
-  void after_behaviors() {
-    std::unique_ptr<BehaviorJob> job = std::move(behavior_job_);
-    for (const BehaviorRun& run : job->runs) {
-      for (const std::string& error : run.errors) {
-        log_.write("warn", "behavior error", {{"folder", run.folder}, {"behavior", run.index},
-                                              {"kind", run.kind}, {"error", error}});
-      }
-      if (run.acted > 0 || !run.errors.empty()) {
-        log_.write("info", "behavior ran", {{"folder", run.folder}, {"behavior", run.index},
-                                            {"kind", run.kind}, {"acted", run.acted},
-                                            {"errors", run.errors.size()}});
-      }
-    }
-    on_actions(std::move(job->done), /*robot=*/true);
-  }
-
-  void beat() {
-    metrics_.set_loop_alive_ms(now_ms());
-    const watch::WatchStats stats = watcher_->stats();
-    metrics_.set_watcher(stats.watches, stats.overflows, stats.degraded);
-  }
-
-  // A valid rules file replaces the rules at once; an invalid one is logged and the old rules
-  // stay. Runs on the loop between two batches of actions, so every action is routed by
-  // exactly one version of the rules.
-  void reload(std::string_view why) {
-    std::vector<ConfigError> errors;
-    std::optional<Config> next = load_config(config_.file, errors);
-    if (next) check_environment(*next, errors);
-    if (!errors.empty()) {
-      nlohmann::json list = nlohmann::json::array();
-      for (const ConfigError& e : errors) list.push_back(e.to_string());
-      log_.write("error", "rules not reloaded; the old rules stay in force",
-                 {{"why", why}, {"errors", list}});
-      return;
-    }
-    std::string error;
-    if (!log_.open(next->log_file, error)) {
-      log_.write("error", "cannot reopen the log file", {{"error", error}});
-    }
-    log_.set_text(next->log_format == "text");
-    nlohmann::json ignored = nlohmann::json::array();
-    if (next->state_dir != config_.state_dir) ignored.push_back("agent.state_dir");
-    if (next->status_listen != config_.status_listen) ignored.push_back("agent.status_listen");
-    if (next->delivery.timeout != config_.delivery.timeout ||
-        next->delivery.retry != config_.delivery.retry ||
-        next->delivery.exactly_200 != config_.delivery.exactly_200 ||
-        next->delivery.connections != config_.delivery.connections ||
-        next->delivery.pipelining != config_.delivery.pipelining ||
-        next->delivery.ca_file != config_.delivery.ca_file ||
-        next->notify.smtp_url != config_.notify.smtp_url || next->notify.to != config_.notify.to ||
-        next->notify.from != config_.notify.from) {
-      ignored.push_back("[delivery] and [notify]");
-    }
-    if (next->backend != config_.backend) ignored.push_back("agent.backend");
-    if (next->interfaces != config_.interfaces) ignored.push_back("[interfaces]");
-    next->backend = config_.backend;
-    next->interfaces = config_.interfaces;
-    next->state_dir = config_.state_dir;
-    next->status_listen = config_.status_listen;
-    next->delivery = config_.delivery;
-    next->notify = config_.notify;
-    nlohmann::json added = nlohmann::json::array(), removed = nlohmann::json::array();
-    std::string waits;
-    if (!same_roots(*next, config_)) {
-      // Watched and caught up (new folders), forgotten (gone ones): the watcher does both.
-      if (watcher_->set_roots(roots_of(*next), waits)) {
-        for (const std::string& path : folder_paths(*next)) {
-          if (!folder_paths(config_).count(path)) added.push_back(path);
-        }
-        for (const std::string& path : folder_paths(config_)) {
-          if (!folder_paths(*next).count(path)) removed.push_back(path);
-        }
-      } else {
-        // Not now (the start catch-up runs): the old folders stay, and so does their routing,
-        // until on_ready reads the rules again.
-        next->folders = config_.folders;
-        roots_waiting_ = true;
-      }
-    }
-    config_ = std::move(*next);
-    if (has_behaviors()) {
-      const auto every = static_cast<uint64_t>(config_.behavior_interval.count());
-      uv_timer_start(&behavior_timer_, [](uv_timer_t* t) {
-        static_cast<Agent*>(t->data)->start_behaviors();
-      }, every, every);
-    } else {
-      uv_timer_stop(&behavior_timer_);
-    }
-    nlohmann::json fields = {{"why", why}, {"folders", config_.folders.size()}};
-    if (!added.empty()) fields["folders_added"] = added;
-    if (!removed.empty()) fields["folders_removed"] = removed;
-    if (!waits.empty()) fields["folders_unchanged_until_catch_up"] = waits;
-    if (!ignored.empty()) fields["needs_restart"] = ignored;
-    log_.write("info", "rules reloaded", fields);
-  }
-
-  void start_signal(uv_signal_t& handle, int signum) {
-    uv_signal_init(&loop_, &handle);
-    handle.data = this;
-    uv_signal_start(&handle, [](uv_signal_t* h, int sig) {
-      auto* agent = static_cast<Agent*>(h->data);
-      if (sig == SIGHUP) agent->reload("SIGHUP");
-      else agent->stop(sig);
-    }, signum);
-  }
-
-  void stop(int signum) {
-    if (stopping_) return;
-    stopping_ = true;
-    log_.write("info", "stopping", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
-    for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sigint_),
-                           reinterpret_cast<uv_handle_t*>(&sigterm_),
-                           reinterpret_cast<uv_handle_t*>(&sighup_),
-                           reinterpret_cast<uv_handle_t*>(&heartbeat_),
-                           reinterpret_cast<uv_handle_t*>(&behavior_timer_),
-                           reinterpret_cast<uv_handle_t*>(&rules_poll_)}) {
-      uv_close(h, nullptr);
-    }
-    watcher_->close([] {});
-  }
-
-  Config config_;
-  Log& log_;
-  Metrics metrics_;
-  uv_loop_t loop_{};
-  uv_signal_t sigint_{};
-  uv_signal_t sigterm_{};
-  uv_signal_t sighup_{};
-  uv_timer_t heartbeat_{};
-  uv_fs_poll_t rules_poll_{};
-  uv_timer_t behavior_timer_{};
-  std::unique_ptr<BehaviorJob> behavior_job_;
-  std::deque<Batch> pipeline_;
-  std::unique_ptr<UploadJob> upload_job_;
-  RobotLedger robot_ledger_;
-  std::unique_ptr<delivery::Dispatcher> dispatcher_;
-  std::unique_ptr<StatusServer> status_;
-  std::unique_ptr<watch::Watcher> watcher_;
-  bool stopping_ = false;
-  // fanotify: watching from the start (its marks), before the catch-up is out.
-  bool live_at_start_ = false;
-  // A reload changed the folder list during the start catch-up: applied once it is out.
-  bool roots_waiting_ = false;
-};
-
 }  // namespace
+
+namespace detail {
+
+int Agent::run() {
+  if (const int rc = uv_loop_init(&loop_); rc != 0) {
+    log_.write("error", "cannot start the event loop", {{"error", uv_strerror(rc)}});
+    return 2;
+  }
+  std::string error;
+  dispatcher_ = delivery::open_dispatcher(dispatcher_options(), delivery_logger(), error);
+  if (!dispatcher_) {
+    log_.write("error", "cannot open the outbox", {{"error", error}});
+    uv_loop_close(&loop_);
+    return 2;
+  }
+  metrics_.set_loop_alive_ms(now_ms());
+  if (!config_.status_listen.empty()) {
+    status_ = std::make_unique<StatusServer>(metrics_, config_.state_dir);
+    if (!status_->start(config_.status_listen, error)) {
+      log_.write("error", "cannot start the status endpoint", {{"error", error}});
+      dispatcher_->shutdown();
+      uv_loop_close(&loop_);
+      return 2;
+    }
+  }
+
+  watch::WatchOptions options;
+  options.roots = roots_of(config_);
+  options.ignore_paths.push_back(config_.state_dir);
+  if (!config_.log_file.empty()) options.ignore_paths.push_back(config_.log_file);
+  options.interfaces = config_.interfaces;
+  watcher_ = start_watcher(std::move(options), error);
+  if (!watcher_) {
+    log_.write("error", "cannot watch the folders", {{"error", error}});
+    status_.reset();
+    dispatcher_->shutdown();
+    uv_run(&loop_, UV_RUN_DEFAULT);  // the close callbacks of a watcher that failed to start
+    uv_loop_close(&loop_);
+    return 2;
+  }
+
+  start_signal(sigint_, SIGINT);
+  start_signal(sigterm_, SIGTERM);
+  start_signal(sighup_, SIGHUP);
+  uv_timer_init(&loop_, &heartbeat_);
+  heartbeat_.data = this;
+  uv_timer_start(&heartbeat_, [](uv_timer_t* t) { static_cast<Agent*>(t->data)->beat(); },
+                 0, kHeartbeatMs);
+  uv_fs_poll_init(&loop_, &rules_poll_);
+  rules_poll_.data = this;
+  uv_fs_poll_start(&rules_poll_, [](uv_fs_poll_t* h, int, const uv_stat_t*, const uv_stat_t*) {
+    static_cast<Agent*>(h->data)->reload("the rules file changed");
+  }, config_.file.c_str(), kRulesPollMs);
+
+  uv_timer_init(&loop_, &behavior_timer_);
+  behavior_timer_.data = this;
+  // The behaviors wait for the catch-up (on_ready): their operations must meet a watcher
+  // that sees them. fanotify watches everything once its marks are placed: it says so now.
+  if (live_at_start_) watching();
+
+  uv_run(&loop_, UV_RUN_DEFAULT);
+
+  // Everything the watcher reported has been submitted; shutdown commits it before returning,
+  // so a stop loses nothing that was ever seen.
+  dispatcher_->shutdown();
+  status_.reset();
+  const int rc = uv_loop_close(&loop_);
+  log_.write("info", "stopped", {{"loop_closed", rc == 0}});
+  return 0;
+}
+
+// Says that every operation from here on will be reported.
+void Agent::watching() {
+  nlohmann::json folders = nlohmann::json::array();
+  for (const FolderRule& rule : config_.folders) folders.push_back(rule.path);
+  nlohmann::json fields = {{"folders", folders}, {"state_dir", config_.state_dir},
+                           {"config", config_.file}};
+  if (status_) fields["status_port"] = status_->port();
+  log_.write("info", "watching", fields);
+}
+
+delivery::DispatcherOptions Agent::dispatcher_options() const {
+  delivery::DispatcherOptions o;
+  o.state_dir = config_.state_dir;
+  o.timeout = config_.delivery.timeout;
+  o.retry = config_.delivery.retry;
+  o.success = config_.delivery.exactly_200 ? delivery::SuccessPolicy::kExactly200
+                                           : delivery::SuccessPolicy::kAny2xx;
+  o.user_agent = "folderhook/" FOLDERHOOK_VERSION;
+  o.first_senders = config_.delivery.connections;
+  o.pipeline_depth = config_.delivery.pipelining ? delivery::kPipelineDepth : 1;
+  o.ca_file = config_.delivery.ca_file;
+  o.window = config_.delivery.in_memory;
+  o.notify.smtp_url = config_.notify.smtp_url;
+  o.notify.from = config_.notify.from;
+  o.notify.to = config_.notify.to;
+  return o;
+}
+
+// agent.backend: "auto" takes fanotify when it starts (marks and the actor of each operation),
+// else inotify; an explicit "fanotify" that cannot start is an error. Logs the choice.
+std::unique_ptr<watch::Watcher> Agent::start_watcher(watch::WatchOptions options,
+                                                     std::string& error) {
+  const auto sink = [this](std::vector<watch::FileAction>&& actions) {
+    on_actions(std::move(actions));
+  };
+  std::string reason = "agent.backend = \"inotify\"";
+  options.catch_up = catch_up_options();
+  if (config_.backend != "inotify") {
+    auto watcher = watch::start_fanotify_watcher(&loop_, options, sink, logger(), error);
+    if (watcher) {
+      // The marks are live: every operation from here on is reported, and what changed
+      // while nothing watched follows from the catch-up.
+      live_at_start_ = true;
+      robot_ledger_.watcher_misses_own_operations();
+      log_.write("info", "watch backend",
+                 {{"backend", "fanotify"},
+                  {"reason", config_.backend == "auto"
+                                 ? "auto: fanotify started (filesystem marks; who did each "
+                                   "operation)"
+                                 : "agent.backend = \"fanotify\""}});
+      return watcher;
+    }
+    if (config_.backend == "fanotify") {
+      error = "agent.backend = \"fanotify\" cannot start: " + error;
+      return nullptr;
+    }
+    reason = "auto: fanotify cannot start (" + error + "); inotify instead";
+    error.clear();
+  }
+  auto watcher = watch::start_inotify_watcher(&loop_, std::move(options), sink, logger(), error);
+  if (watcher) log_.write("info", "watch backend", {{"backend", "inotify"}, {"reason", reason}});
+  return watcher;
+}
+
+// watch::Logger and delivery::Logger have the same shape.
+Agent::Logger Agent::logger() {
+  return [this](std::string_view level, std::string_view msg, const nlohmann::json& fields) {
+    log_.write(level, msg, fields);
+  };
+}
+
+// The dispatcher's log lines also feed the attempt metrics.
+Agent::Logger Agent::delivery_logger() {
+  return [this](std::string_view level, std::string_view msg, const nlohmann::json& fields) {
+    if (msg == "delivery" && fields.is_object()) {
+      metrics_.count_attempt(fields.value("outcome", ""), fields.value("ms", int64_t{0}));
+    }
+    log_.write(level, msg, fields);
+  };
+}
+
+void Agent::beat() {
+  metrics_.set_loop_alive_ms(now_ms());
+  const watch::WatchStats stats = watcher_->stats();
+  metrics_.set_watcher(stats.watches, stats.overflows, stats.degraded);
+}
+
+// A valid rules file replaces the rules at once; an invalid one is logged and the old rules
+// stay. Runs on the loop between two batches of actions, so every action is routed by
+// exactly one version of the rules.
+void Agent::reload(std::string_view why) {
+  std::vector<ConfigError> errors;
+  std::optional<Config> next = load_config(config_.file, errors);
+  if (next) check_environment(*next, errors);
+  if (!errors.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const ConfigError& e : errors) list.push_back(e.to_string());
+    log_.write("error", "rules not reloaded; the old rules stay in force",
+               {{"why", why}, {"errors", list}});
+    return;
+  }
+  std::string error;
+  if (!log_.open(next->log_file, error)) {
+    log_.write("error", "cannot reopen the log file", {{"error", error}});
+  }
+  log_.set_text(next->log_format == "text");
+  nlohmann::json ignored = nlohmann::json::array();
+  if (next->state_dir != config_.state_dir) ignored.push_back("agent.state_dir");
+  if (next->status_listen != config_.status_listen) ignored.push_back("agent.status_listen");
+  if (next->delivery.timeout != config_.delivery.timeout ||
+      next->delivery.retry != config_.delivery.retry ||
+      next->delivery.exactly_200 != config_.delivery.exactly_200 ||
+      next->delivery.connections != config_.delivery.connections ||
+      next->delivery.pipelining != config_.delivery.pipelining ||
+      next->delivery.ca_file != config_.delivery.ca_file ||
+      next->notify.smtp_url != config_.notify.smtp_url || next->notify.to != config_.notify.to ||
+      next->notify.from != config_.notify.from) {
+    ignored.push_back("[delivery] and [notify]");
+  }
+  if (next->backend != config_.backend) ignored.push_back("agent.backend");
+  if (next->interfaces != config_.interfaces) ignored.push_back("[interfaces]");
+  next->backend = config_.backend;
+  next->interfaces = config_.interfaces;
+  next->state_dir = config_.state_dir;
+  next->status_listen = config_.status_listen;
+  next->delivery = config_.delivery;
+  next->notify = config_.notify;
+  nlohmann::json added = nlohmann::json::array(), removed = nlohmann::json::array();
+  std::string waits;
+  if (!same_roots(*next, config_)) {
+    // Watched and caught up (new folders), forgotten (gone ones): the watcher does both.
+    if (watcher_->set_roots(roots_of(*next), waits)) {
+      for (const std::string& path : folder_paths(*next)) {
+        if (!folder_paths(config_).count(path)) added.push_back(path);
+      }
+      for (const std::string& path : folder_paths(config_)) {
+        if (!folder_paths(*next).count(path)) removed.push_back(path);
+      }
+    } else {
+      // Not now (the start catch-up runs): the old folders stay, and so does their routing,
+      // until on_ready reads the rules again.
+      next->folders = config_.folders;
+      roots_waiting_ = true;
+    }
+  }
+  config_ = std::move(*next);
+  if (has_behaviors()) {
+    const auto every = static_cast<uint64_t>(config_.behavior_interval.count());
+    uv_timer_start(&behavior_timer_, [](uv_timer_t* t) {
+      static_cast<Agent*>(t->data)->start_behaviors();
+    }, every, every);
+  } else {
+    uv_timer_stop(&behavior_timer_);
+  }
+  nlohmann::json fields = {{"why", why}, {"folders", config_.folders.size()}};
+  if (!added.empty()) fields["folders_added"] = added;
+  if (!removed.empty()) fields["folders_removed"] = removed;
+  if (!waits.empty()) fields["folders_unchanged_until_catch_up"] = waits;
+  if (!ignored.empty()) fields["needs_restart"] = ignored;
+  log_.write("info", "rules reloaded", fields);
+}
+
+void Agent::start_signal(uv_signal_t& handle, int signum) {
+  uv_signal_init(&loop_, &handle);
+  handle.data = this;
+  uv_signal_start(&handle, [](uv_signal_t* h, int sig) {
+    auto* agent = static_cast<Agent*>(h->data);
+    if (sig == SIGHUP) agent->reload("SIGHUP");
+    else agent->stop(sig);
+  }, signum);
+}
+
+void Agent::stop(int signum) {
+  if (stopping_) return;
+  stopping_ = true;
+  log_.write("info", "stopping", {{"signal", signum == SIGINT ? "SIGINT" : "SIGTERM"}});
+  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&sigint_),
+                         reinterpret_cast<uv_handle_t*>(&sigterm_),
+                         reinterpret_cast<uv_handle_t*>(&sighup_),
+                         reinterpret_cast<uv_handle_t*>(&heartbeat_),
+                         reinterpret_cast<uv_handle_t*>(&behavior_timer_),
+                         reinterpret_cast<uv_handle_t*>(&rules_poll_)}) {
+    uv_close(h, nullptr);
+  }
+  watcher_->close([] {});
+}
+
+}  // namespace detail
 
 int run_agent(Config config, Log& log) {
   std::signal(SIGPIPE, SIG_IGN);
-  Agent agent(std::move(config), log);
+  detail::Agent agent(std::move(config), log);
   return agent.run();
 }
 

@@ -1,0 +1,125 @@
+// The Agent, internal to agent/: included only by agent.cpp and agent_pipeline.cpp, which hold
+// its parts. agent.cpp: its life on the loop (start, the watch backend, signals, the heartbeat,
+// the rules file's reload, stop); agent_pipeline.cpp: what it hands to the dispatcher (the
+// watcher's actions and catch-up, through the submission pipeline, and the folder behaviors).
+//
+// One Agent per run_agent() call, on its stack. It owns the loop and every handle on it; each
+// handle is closed before the loop is closed. Every member runs on the loop's thread, but for
+// the thread-pool halves of UploadJob and BehaviorJob, which touch only their job and the
+// RobotLedger.
+#pragma once
+
+#include <uv.h>
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent/behaviors.h"
+#include "agent/config.h"
+#include "agent/log.h"
+#include "agent/metrics.h"
+#include "agent/status_server.h"
+#include "agent/upload.h"
+#include "delivery/dispatcher.h"
+#include "watch/watcher.h"
+
+namespace folderhook::agent::detail {
+
+class Agent {
+ public:
+  Agent(Config config, Log& log) : config_(std::move(config)), log_(log) {}
+
+  // Runs the loop until SIGINT or SIGTERM: run_agent()'s exit code.
+  int run();
+
+ private:
+  // A log line: (level, message, fields).
+  using Logger = std::function<void(std::string_view, std::string_view, const nlohmann::json&)>;
+
+  // The submission pipeline keeps deliveries in the order the operations happened even when
+  // some must first read a file (file_field) on a worker: a batch waits behind the batches
+  // before it. Batches without uploads pass straight through.
+  struct Upload {
+    size_t request;
+    watch::FileAction action;
+    FormFields fields;
+    std::string field;
+    uint64_t max_bytes;
+  };
+  struct Batch {
+    std::vector<delivery::Request> requests;
+    std::vector<Upload> uploads;
+    // What the operations do to the index: committed with their requests.
+    std::vector<delivery::IndexChange> index_changes;
+    // A read of the stored index for a scan (alone in its batch), after everything before.
+    delivery::Dispatcher::IndexRead read_index;
+    // Told when everything before it is committed (alone in its batch).
+    delivery::Dispatcher::Committed after_commit;
+  };
+  struct UploadJob {
+    uv_work_t work{};
+    Agent* agent = nullptr;
+    Batch batch;
+  };
+
+  // Folder behaviors run on libuv's thread pool with a copy of the rules; their results come
+  // back to the loop in after_behaviors(). One run at a time: a slow run skips timer ticks.
+  struct BehaviorJob {
+    uv_work_t work{};
+    Agent* agent = nullptr;
+    std::vector<FolderRule> folders;
+    std::string robot_username;
+    std::string state_dir;
+    std::vector<watch::FileAction> done;
+    std::vector<BehaviorRun> runs;
+  };
+
+  // agent.cpp
+  void watching();
+  delivery::DispatcherOptions dispatcher_options() const;
+  std::unique_ptr<watch::Watcher> start_watcher(watch::WatchOptions options, std::string& error);
+  Logger logger();
+  Logger delivery_logger();
+  void beat();
+  void reload(std::string_view why);
+  void start_signal(uv_signal_t& handle, int signum);
+  void stop(int signum);
+
+  // agent_pipeline.cpp
+  watch::CatchUpOptions catch_up_options();
+  void on_actions(std::vector<watch::FileAction>&& actions, bool robot = false);
+  void pump_pipeline();
+  void ready();
+  bool has_behaviors() const;
+  void start_behaviors();
+  void after_behaviors();
+
+  Config config_;
+  Log& log_;
+  Metrics metrics_;
+  uv_loop_t loop_{};
+  uv_signal_t sigint_{};
+  uv_signal_t sigterm_{};
+  uv_signal_t sighup_{};
+  uv_timer_t heartbeat_{};
+  uv_fs_poll_t rules_poll_{};
+  uv_timer_t behavior_timer_{};
+  std::unique_ptr<BehaviorJob> behavior_job_;
+  std::deque<Batch> pipeline_;
+  std::unique_ptr<UploadJob> upload_job_;
+  RobotLedger robot_ledger_;
+  std::unique_ptr<delivery::Dispatcher> dispatcher_;
+  std::unique_ptr<StatusServer> status_;
+  std::unique_ptr<watch::Watcher> watcher_;
+  bool stopping_ = false;
+  // fanotify: watching from the start (its marks), before the catch-up is out.
+  bool live_at_start_ = false;
+  // A reload changed the folder list during the start catch-up: applied once it is out.
+  bool roots_waiting_ = false;
+};
+
+}  // namespace folderhook::agent::detail

@@ -1,0 +1,181 @@
+// The Agent's hand-off to the dispatcher (agent_loop.h): the watcher's actions and catch-up,
+// routed into batches that reach the dispatcher in the order they happened, and the folder
+// behaviors, whose own operations come back as actions of interface robot.
+#include <algorithm>
+#include <memory>
+
+#include "agent/agent_loop.h"
+#include "agent/index_read.h"
+#include "agent/index_sync.h"
+#include "agent/router.h"
+#include "agent/upload.h"
+#include "agent/webhook.h"
+
+namespace folderhook::agent::detail {
+
+// Catch-up after downtime and after overflows: the index as stored, kept current through
+// on_actions() and on_index, in the outbox's transactions.
+watch::CatchUpOptions Agent::catch_up_options() {
+  watch::CatchUpOptions o;
+  o.enabled = true;
+  delivery::IndexSnapshot stored = dispatcher_->take_index();
+  o.indexed_roots.insert(stored.indexed_roots.begin(), stored.indexed_roots.end());
+  o.read_index = [this] {
+    // Through the pipeline: read after the index changes of every batch before it.
+    IndexReadHandoff handoff = make_index_read();
+    Batch batch;
+    batch.read_index = std::move(handoff.answer);
+    pipeline_.push_back(std::move(batch));
+    pump_pipeline();
+    return std::move(handoff.reader);
+  };
+  o.report_unindexed = config_.initial_scan_report;
+  o.on_index = [this](watch::IndexUpdate&& update) {
+    // Through the pipeline: after the index changes of the actions before it.
+    Batch batch;
+    batch.index_changes = index_changes(std::move(update));
+    pipeline_.push_back(std::move(batch));
+    pump_pipeline();
+  };
+  o.after_index = [this](std::function<void()> stored) {
+    // Through the pipeline too: once everything before it is committed (or failed to be).
+    Batch batch;
+    batch.after_commit = [stored = std::move(stored)](bool) { stored(); };
+    pipeline_.push_back(std::move(batch));
+    pump_pipeline();
+  };
+  o.on_ready = [this] {
+    beat();  // the watches now exist: the metrics say so at once
+    if (!live_at_start_) watching();
+    ready();
+    if (roots_waiting_) {
+      roots_waiting_ = false;
+      reload("a folder list change waited for the start catch-up");
+    }
+  };
+  return o;
+}
+
+// `robot`: operations the agent performed itself (folder behaviors): interface=robot, and
+// the watcher's own report of each is dropped (RobotLedger).
+void Agent::on_actions(std::vector<watch::FileAction>&& actions, bool robot) {
+  Batch batch;
+  for (const watch::FileAction& action : actions) {
+    if (!robot && robot_ledger_.claim(action)) continue;
+    metrics_.count_operation(action.action);
+    append_index_changes(action, batch.index_changes);
+    for (const FolderRule* routed : route(config_.folders, action)) {
+      FolderRule as_robot;
+      if (robot) {
+        as_robot = *routed;
+        as_robot.interface = "robot";
+        as_robot.username.clear();  // the action carries robot_username
+      }
+      const FolderRule& rule = robot ? as_robot : *routed;
+      batch.requests.push_back(make_request(action, rule, config_.root));
+      if (!rule.file_field.empty()) {
+        batch.uploads.push_back({batch.requests.size() - 1, action,
+                                 webhook_fields(action, rule, config_.root), rule.file_field,
+                                 rule.max_file_bytes});
+      }
+    }
+  }
+  if (batch.requests.empty() && batch.index_changes.empty()) return;
+  pipeline_.push_back(std::move(batch));
+  pump_pipeline();
+}
+
+// The watcher may report the upload's own read before the job is back on the loop: the
+// RobotLedger claims it (on_actions), so it is never delivered.
+void Agent::pump_pipeline() {
+  while (!pipeline_.empty() && !upload_job_) {
+    if (pipeline_.front().uploads.empty()) {
+      Batch& front = pipeline_.front();
+      if (!front.requests.empty() || !front.index_changes.empty()) {
+        dispatcher_->submit(std::move(front.requests), std::move(front.index_changes));
+      }
+      if (front.read_index) dispatcher_->read_index(std::move(front.read_index));
+      if (front.after_commit) dispatcher_->after_commit(std::move(front.after_commit));
+      pipeline_.pop_front();
+      continue;
+    }
+    upload_job_ = std::make_unique<UploadJob>();
+    upload_job_->agent = this;
+    upload_job_->batch = std::move(pipeline_.front());
+    pipeline_.pop_front();
+    upload_job_->work.data = upload_job_.get();
+    uv_queue_work(
+        &loop_, &upload_job_->work,
+        [](uv_work_t* w) {
+          auto* job = static_cast<UploadJob*>(w->data);
+          for (const Upload& u : job->batch.uploads) {
+            attach_file(job->batch.requests[u.request], u.action, u.fields, u.field, u.max_bytes,
+                        job->agent->robot_ledger_);
+          }
+        },
+        [](uv_work_t* w, int) {
+          Agent* agent = static_cast<UploadJob*>(w->data)->agent;
+          std::unique_ptr<UploadJob> job = std::move(agent->upload_job_);
+          agent->dispatcher_->submit(std::move(job->batch.requests),
+                                     std::move(job->batch.index_changes));
+          agent->pump_pipeline();
+        });
+  }
+}
+
+// The catch-up is out: starts the behaviors (once now, then on the timer).
+void Agent::ready() {
+  if (has_behaviors() && !stopping_) {
+    const auto every = static_cast<uint64_t>(config_.behavior_interval.count());
+    uv_timer_start(
+        &behavior_timer_, [](uv_timer_t* t) { static_cast<Agent*>(t->data)->start_behaviors(); }, 0,
+        every);
+  }
+}
+
+bool Agent::has_behaviors() const {
+  return std::any_of(config_.folders.begin(), config_.folders.end(),
+                     [](const FolderRule& f) { return !f.behaviors.empty(); });
+}
+
+void Agent::start_behaviors() {
+  if (behavior_job_ || stopping_) return;
+  behavior_job_ = std::make_unique<BehaviorJob>();
+  BehaviorJob& job = *behavior_job_;
+  job.work.data = &job;
+  job.agent = this;
+  job.folders = config_.folders;
+  job.robot_username = config_.robot_username;
+  job.state_dir = config_.state_dir;
+  uv_queue_work(
+      &loop_, &job.work,
+      [](uv_work_t* w) {
+        auto& job = *static_cast<BehaviorJob*>(w->data);
+        job.runs =
+            run_behaviors(job.folders, job.robot_username, job.agent->robot_ledger_, job.done);
+        save_behavior_runs(job.state_dir, job.runs);
+      },
+      [](uv_work_t* w, int) { static_cast<BehaviorJob*>(w->data)->agent->after_behaviors(); });
+}
+
+void Agent::after_behaviors() {
+  std::unique_ptr<BehaviorJob> job = std::move(behavior_job_);
+  for (const BehaviorRun& run : job->runs) {
+    for (const std::string& error : run.errors) {
+      log_.write(
+          "warn", "behavior error",
+          {{"folder", run.folder}, {"behavior", run.index}, {"kind", run.kind}, {"error", error}});
+    }
+    if (run.acted > 0 || !run.errors.empty()) {
+      log_.write("info", "behavior ran",
+                 {{"folder", run.folder},
+                  {"behavior", run.index},
+                  {"kind", run.kind},
+                  {"acted", run.acted},
+                  {"errors", run.errors.size()}});
+    }
+  }
+  on_actions(std::move(job->done), /*robot=*/true);
+}
+
+}  // namespace folderhook::agent::detail
