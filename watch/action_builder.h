@@ -210,7 +210,7 @@ class ActionBuilder {
   // Watches and lists one directory; pushes its subdirectories, parents first.
   void scan_directory(const std::string& dir, ScanMode mode, Timestamp now,
                       std::vector<std::string>& stack);
-  // One more directory walked: progress, and the start walk's sift of the kernel queue.
+  // One more directory walked: progress, and every kSiftEvery the sift of the kernel queue.
   void count_directory();
   // Records the result of add_watch(dir) (a wd or -errno). Returns the node of `dir`
   // (kNoRef if it has none), or nullopt when `dir` is not to be listed (gone, cannot be

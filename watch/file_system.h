@@ -52,10 +52,11 @@ class FileSystem {
   // needs of one directory. The real one opens the directory once and stats relative to it;
   // this default is list() then stat() of each.
   virtual std::vector<DirEntry> list_stat(const std::string& dir);
-  // Called every kSiftEvery directories during a start walk (the builder's, or the read-only
-  // scan_tree()/record_tree() of a fanotify start), whose own listings make the kernel queue
-  // records (a directory's open and close) that name no operation: a backend may take them off
-  // the queue before it overflows, keeping every other record for later, in order.
+  // Called every kSiftEvery directories during a walk that nothing reads the queue behind (the
+  // builder's, at start or on the loop, or the read-only scan_tree()/record_tree() of a
+  // fanotify start), whose own listings make the kernel queue records (a directory's open and
+  // close) that name no operation: a backend may take them off the queue before it overflows,
+  // keeping every other record for later, in order.
   virtual void sift_queue() {}
   // Whether add_watch() and list_stat() may be called from several threads at once, as the
   // start walk does when it shares its work (ParallelWalk).

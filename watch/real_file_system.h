@@ -1,7 +1,8 @@
 // RealFileSystem: the FileSystem of a running watcher: inotify watches on one descriptor,
 // lstat, readdir, a fast content hash, and a cached uid -> name lookup. Loop thread only,
-// except what file_system.h allows elsewhere; sift_queue() and take_held() are called by
-// one thread at a time (the start walk's, then the loop's once the walk is over).
+// except what file_system.h allows elsewhere (add_watch() and list_stat() from the start
+// walk's helpers too); sift_queue() and take_held() are called by one thread at a time (the
+// start walk's, then the loop's once the walk is over).
 #pragma once
 
 #include <atomic>
