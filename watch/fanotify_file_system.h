@@ -5,6 +5,7 @@
 // even for directories deleted by the time their events are read. Loop thread only.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +28,12 @@ class FanotifyFileSystem : public RealFileSystem {
   int add_watch(const std::string& dir) override;
   void remove_watch(int wd) override;
   uint64_t max_user_watches() override { return 0; }
+  // The builder's walks sift the queue through the engine, which owns the descriptor and what
+  // is kept (set by the engine; unset: nothing to do).
+  void sift_queue() override {
+    if (sift_) sift_();
+  }
+  void set_sift(std::function<void()> sift) { sift_ = std::move(sift); }
   bool concurrent_walk() const override { return false; }  // add_watch() learns handles
 
   // An open directory on the filesystem `fsid` (owned from now on): open_by_handle_at needs one.
@@ -56,6 +63,7 @@ class FanotifyFileSystem : public RealFileSystem {
   std::map<std::string, std::string> expected_;
   std::unordered_map<std::string, std::string> outside_;
   int next_wd_ = 1;
+  std::function<void()> sift_;
 };
 
 }  // namespace folderhook::watch

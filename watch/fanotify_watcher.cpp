@@ -97,6 +97,12 @@ class Engine : public EngineShell<Engine> {
                 runner_hooks()),
         self_(::getpid()) {
     for (const RootOptions& root : options.roots) roots_.push_back(root.path);
+    // A walk on the loop (a tree moved in, the background index) lists what no read of the
+    // queue is behind: once polling, its sift keeps the records for read_all(). Before, the
+    // start scan's worker is the descriptor's only reader.
+    fs_.set_sift([this] {
+      if (polling_) sift_start_queue();
+    });
   }
 
   bool start(std::string& error) {
@@ -127,14 +133,20 @@ class Engine : public EngineShell<Engine> {
 
   // What the start scan's sift kept came before anything still queued: each kept read is
   // handled now as the read it was part of would have been, had it been made now.
-  void before_polling() {
-    for (const std::string& bytes : held_.take()) handle_read(bytes);
+  void before_polling() { feed_held(); }
+
+  // Handling what was kept may walk and sift again.
+  void feed_held() {
+    for (auto held = held_.take(); !held.empty(); held = held_.take()) {
+      for (const std::string& bytes : held) handle_read(bytes);
+    }
   }
 
   // Worker, during the read-only start scan: the descriptor's only reader (polling starts at
-  // go_live, once the scan is out). Takes the queue's records off before our own listings (a
-  // directory's FAN_OPEN and FAN_CLOSE_NOWRITE, two per directory) can overflow it, and keeps
-  // the rest (HeldFanotifyEvents), as many as the kernel's queue holds at most.
+  // go_live, once the scan is out); then the loop, inside a walk of the builder. Takes the
+  // queue's records off before our own listings (a directory's FAN_OPEN and FAN_CLOSE_NOWRITE,
+  // two per directory) can overflow it, and keeps the rest (HeldFanotifyEvents), as many as
+  // the kernel's queue holds at most.
   void sift_start_queue() {
     alignas(fanotify_event_metadata) char buffer[64 * 1024];
     for (;;) {
@@ -183,12 +195,14 @@ class Engine : public EngineShell<Engine> {
 
   void read_all() {
     if (closing_) return;
+    feed_held();
     alignas(fanotify_event_metadata) char buffer[64 * 1024];
     for (;;) {
       const ssize_t n = ::read(fd_, buffer, sizeof buffer);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) return;  // EAGAIN: drained
       handle_read(std::string_view(buffer, static_cast<std::size_t>(n)));
+      feed_held();  // what a walk in that read kept came after it
     }
   }
 
@@ -331,7 +345,7 @@ class Engine : public EngineShell<Engine> {
   std::map<int, uint32_t> legacy_from_;
   uint32_t cookie_ = 0;
   uint64_t unresolved_ = 0;
-  // The start scan's sift: the worker's until go_live, then the loop's (before_polling()).
+  // The sift's: the start scan worker's until go_live, then the loop's.
   HeldFanotifyEvents held_{self_, max_queued_events()};
 };
 

@@ -6,7 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include <doctest/doctest.h>
 
@@ -203,6 +205,34 @@ TEST_CASE("fanotify: without FAN_RENAME, moves pair from MOVED_FROM and MOVED_TO
   CHECK(s.expect(1) == Lines{"destroy file w/b"});
   s.run("mv out/t w/t");
   CHECK(s.expect(2) == Lines{"create directory w/t", "create file w/t/g"});
+}
+
+TEST_CASE("fanotify: a tree moved in whose listings alone would fill the kernel queue does not overflow it") {
+  // The builder lists a directory moved in on the loop, and each listing is two records of our
+  // own (FAN_OPEN and FAN_CLOSE_NOWRITE of a directory): it sifts the queue as it walks.
+  uint64_t queue = 0;
+  std::ifstream("/proc/sys/fs/fanotify/max_queued_events") >> queue;
+  if (queue == 0 || queue > 100'000) {
+    MESSAGE("SKIPPED: fs.fanotify.max_queued_events is " << queue << ": too large a tree needed");
+    return;
+  }
+  const uint64_t branches = queue / 100 + 1;  // twice the queue in records of our own
+  Scenario s(Backend::kFanotify);
+  s.prepare("mkdir out/tree && cd out/tree && for b in $(seq 1 " + std::to_string(branches) +
+            "); do mkdir b$b && (cd b$b && seq 1 99 | sed 's/^/d/' | xargs mkdir); done");
+  if (!s.start()) return;
+  s.run("mv out/tree w/tree && touch w/after");
+  const std::size_t directories = 1 + branches * 100;
+  const auto& actions = s.expect_raw(directories + 1);
+  const auto dirs = std::count_if(actions.begin(), actions.end(), [](const FileAction& a) {
+    return a.action == Action::kCreate && a.type == ObjectType::kDirectory;
+  });
+  CHECK(dirs == static_cast<std::ptrdiff_t>(directories));
+  CHECK(std::count_if(actions.begin(), actions.end(), [&](const FileAction& a) {
+          return a.path == s.base() + "/w/after";
+        }) == 1);
+  CHECK(s.watcher().stats().overflows == 0);
+  CHECK(s.watcher().stats().rescans == 0);
 }
 
 }  // namespace folderhook::watch::testing
