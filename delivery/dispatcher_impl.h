@@ -96,7 +96,6 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   // Called by a Lane's sender thread with the result of one attempt.
   void attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
                     const AttemptResult& result) override;
-  bool stopping() const { return stopping_.load(); }
   std::unique_ptr<HttpSender> make_sender() const override {
     return make_http_sender(options_.timeout, options_.ca_file);
   }

@@ -70,8 +70,8 @@ void ActionBuilder::watch_tree(const std::string& top, ScanMode mode, Timestamp 
     ParallelWalk walk(fs_, helpers, [this](const std::string& path) { return !ignored(path); },
                       start_scan_.cancel);
     walk.run(top, [&](WalkedDirectory& walked) {
-      count_directory();
       if (const auto dir_ref = note_watch(walked.path, walked.wd)) {
+        count_directory();
         add_listing(walked.path, *dir_ref, walked.entries, mode, now, nullptr);
       }
     });
@@ -175,7 +175,7 @@ void ActionBuilder::add_listing(const std::string& dir, WatchTable::Ref dir_ref,
       }
       set_known(path, found.name,
                 Entry{FileKind::kDirectory, info->uid, mode == ScanMode::kInitial});
-      subdirs.push_back(path);
+      if (stack) subdirs.push_back(path);  // a shared walk pushes its own
       continue;
     }
     if (mode == ScanMode::kNewDirectory) {

@@ -32,7 +32,8 @@ class ParallelWalk {
  public:
   static constexpr std::size_t kMaxWaiting = 512;
   // Threads worth starting beside the caller's on this machine: one per further core, at most
-  // three (the walk is bound by the kernel's locks beyond that).
+  // three (measured on two cores only; beyond, the kernel's locks on the one inotify
+  // instance are expected to bound it).
   static std::size_t default_helpers();
 
   // `fs` must allow add_watch() and list_stat() from several threads at once

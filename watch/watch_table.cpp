@@ -165,7 +165,7 @@ std::string WatchTable::spell(uint32_t node) const {
 
 // Watches
 
-uint32_t WatchTable::add(int wd, const std::string& dir) {
+WatchTable::Ref WatchTable::add(int wd, const std::string& dir) {
   remove(wd);
   const uint32_t node = find_or_create(dir);
   const auto by_wd = [this](uint32_t id) { return wd_hash(id); };

@@ -106,11 +106,16 @@ class WatchTable {
 
   WatchTable();
 
+  // A handle to a node. It stays valid until something is forgotten or a watch removed
+  // (either may free nodes); kNoRef: no such node.
+  using Ref = uint32_t;
+  static constexpr Ref kNoRef = UINT32_MAX;
+
   // Watches.
   // Records that `wd` watches `dir`. The kernel returns the same wd for the same inode, so a
   // second add of one wd replaces its path; a wd already at `dir` is forgotten. Returns the
-  // node of `dir` (a Ref, below).
-  uint32_t add(int wd, const std::string& dir);
+  // node of `dir`.
+  Ref add(int wd, const std::string& dir);
   void remove(int wd);
   std::optional<std::string> path_of(int wd) const;
   std::optional<int> wd_of(const std::string& dir) const;
@@ -140,10 +145,7 @@ class WatchTable {
   std::size_t known_count() const { return known_count_; }
 
   // The listing of one directory asks about each of its entries: a handle to the directory's
-  // node saves walking its path from the root every time. A handle stays valid until
-  // something is forgotten or a watch removed (either may free nodes); kNoRef: no such node.
-  using Ref = uint32_t;
-  static constexpr Ref kNoRef = UINT32_MAX;
+  // node (a Ref, above) saves walking its path from the root every time.
   Ref ref(std::string_view path) const { return find(path); }
   bool watched(Ref dir) const { return nodes_[dir].wd >= 0; }
   // `name` is one component: the same as known(dir + "/" + name) and set_known(...).
