@@ -428,8 +428,24 @@ void ActionBuilder::on_overflow(Timestamp now) {
   ++stats_.overflows;
   const std::string kernel = whole_fs() ? "fanotify" : "inotify";
   // The lost records may include the CLOSE a writer's file waits for, and the closes that
-  // balance the open counts: settle every waiting write on its size instead (as a file found
-  // by a scan), and forget who holds what open.
+  // balance the open counts; and until the queue is read empty, so may the records after this
+  // one (queue_drained).
+  assume_lost_closes(now);
+  after_overflow_ = true;
+  log("warn",
+      kernel + " queue overflowed: operations were lost (raise fs." + kernel +
+          ".max_queued_events); a rescan is needed to name them",
+      {{"overflows", stats_.overflows}});
+  if (options_.on_overflow) options_.on_overflow();
+}
+
+void ActionBuilder::queue_drained(Timestamp now) {
+  if (!after_overflow_) return;
+  after_overflow_ = false;
+  assume_lost_closes(now);
+}
+
+void ActionBuilder::assume_lost_closes(Timestamp now) {
   for (auto& [path, write] : writes_) {
     if (!write.deadline && !write.temp) {
       write.from_scan = true;
@@ -437,11 +453,6 @@ void ActionBuilder::on_overflow(Timestamp now) {
     }
   }
   open_counts_.clear();
-  log("warn",
-      kernel + " queue overflowed: operations were lost (raise fs." + kernel +
-          ".max_queued_events); a rescan is needed to name them",
-      {{"overflows", stats_.overflows}});
-  if (options_.on_overflow) options_.on_overflow();
 }
 
 bool ActionBuilder::ignored(const std::string& path) const {

@@ -117,6 +117,13 @@ class ActionBuilder {
   // Paths named by actions emitted since begin_rescan(), or pending here.
   bool touched(const std::string& path, bool& by_ancestor) const;
   void feed(const RawRecord& record, Timestamp now);
+  // The engine read the kernel queue empty (read() said EAGAIN) after feeding what it read.
+  // The kernel keeps one overflow record queued at a time: what it drops while that record
+  // waits to be read is not announced again, so records read after the overflow record, up to
+  // the moment the queue is next found empty, may have lost their sequels too (a writer's OPEN
+  // read, its CLOSE_WRITE dropped). Those writes are settled on their size, as the ones pending
+  // at the overflow record were.
+  void queue_drained(Timestamp now);
   // kWholeFilesystem input: one event by path. Events outside every root should not come here
   // (the backend drops them cheaply), but are ignored if they do.
   void feed_path(const PathRecord& record, Timestamp now);
@@ -201,6 +208,10 @@ class ActionBuilder {
   void on_self_gone(int wd, const std::string& dir, Timestamp now);
   void root_gone(const std::string& dir, Timestamp now);
   void on_overflow(Timestamp now);
+  // After lost records: a pending write may never see its close, and the open counts may never
+  // see theirs. Every write waiting for a close settles on its size instead (as a file found
+  // by a scan), and the open counts are forgotten.
+  void assume_lost_closes(Timestamp now);
 
   // trees, roots and watches (action_builder_tree.cpp, action_builder_roots.cpp)
   void start_root(const std::string& root, Timestamp now);
@@ -309,6 +320,9 @@ class ActionBuilder {
   // helper threads (ParallelWalk), the builder being the start's alone.
   bool in_start_ = false;
   uint64_t walked_ = 0;  // directories walked, for the sift of the queue every kSiftEvery
+  // An overflow record was read and the queue has not been read empty since: records read
+  // meanwhile may miss their sequels (queue_drained).
+  bool after_overflow_ = false;
   bool tracking_ = false;           // between begin_rescan() and apply_catch_up()
   std::set<std::string> touched_;   // paths named by actions emitted while tracking_
 

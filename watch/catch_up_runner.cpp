@@ -260,8 +260,7 @@ void CatchUpRunner::finish_walk_start(Job& job) {
   logger_("info", "catch-up done", scan_fields(job, reported));
   std::string error;
   if (!hooks_.go_live(error)) logger_("error", "cannot watch", {{"error", error}});
-  hooks_.drain();
-  check_overflow();
+  drain();
   if (options_.on_ready && !closing_) options_.on_ready();
 }
 
@@ -271,8 +270,7 @@ void CatchUpRunner::finish_scan(Job& job) {
   if (!job.start) {
     // What the kernel queued while the scan ran is news the builder names first, so that the
     // catch-up does not repeat it: drain it while the scan still counts as in flight.
-    hooks_.drain();
-    check_overflow();
+    drain();
   }
   // A failed scan indexed nothing: such a folder stays unindexed (the next scan tries again).
   const bool indexes = (job.start || job.added) && job.error.empty();
@@ -322,8 +320,7 @@ void CatchUpRunner::finish_scan(Job& job) {
     logger_("info", "catch-up done", fields);
     std::string error;
     if (!hooks_.go_live(error)) logger_("error", "cannot watch", {{"error", error}});
-    hooks_.drain();
-    check_overflow();
+    drain();
     if (options_.on_ready && !closing_) options_.on_ready();
     return;
   }
@@ -334,7 +331,8 @@ void CatchUpRunner::finish_scan(Job& job) {
     fields["rescans"] = rescans_;
     logger_("info", "rescan done", fields);
   }
-  hooks_.drain();
+  // Read once more after the log line: an overflow record among it asks for another rescan too.
+  drain();
   if (rescan_again_ || subtree_dropped) {
     // Still overflowing, or a directory moved under the scan: again, a little later.
     rescan_again_ = false;
@@ -378,6 +376,11 @@ nlohmann::json CatchUpRunner::scan_fields(const Job& job, size_t reported) const
           {"ms", ms},
           {"rate_per_s", ms > 0 ? job.found * 1000 / static_cast<uint64_t>(ms) : job.found},
           {"listings_skipped", job.progress.listings_skipped.load()}};
+}
+
+void CatchUpRunner::drain() {
+  hooks_.drain();
+  check_overflow();
 }
 
 void CatchUpRunner::check_overflow() {

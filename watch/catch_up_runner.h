@@ -141,6 +141,8 @@ class CatchUpRunner {
   static void wait_stored(Handoff& handoff);  // worker
   void finish_walk_start(Job& job);
   void finish_scan(Job& job);
+  // Reads what the kernel queued, delivers it, and looks for an overflow record among it.
+  void drain();
   void request_rescan();
   void start_rescan();
   void start_next();  // a queued catch-up of added folders, else a rescan that waits

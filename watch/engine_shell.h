@@ -123,12 +123,15 @@ class EngineShell {
   }
 
   // Hands the builder's finished actions to the sink (which stores what they do to the index);
-  // re-arms the timer.
+  // asks for a rescan if an overflow record was among what was read (every read of the
+  // descriptor ends here, wherever it was made: one read where no one asked would leave the
+  // lost records unnamed until the next read); re-arms the timer.
   void deliver() {
     if (closing_) return;
     std::vector<FileAction> actions = self().builder_.take_actions();
     if (!actions.empty() && sink_) sink_(std::move(actions));
     if (closing_) return;  // the sink may close us
+    if (polling_) self().runner_.check_overflow();
     const auto next = self().builder_.next_deadline();
     if (!next) {
       uv_timer_stop(&timer_);
@@ -187,7 +190,6 @@ class EngineShell {
       }
       shell->self().read_all();
       shell->deliver();
-      shell->self().runner_.check_overflow();
     });
   }
 
@@ -207,7 +209,6 @@ class EngineShell {
         self().read_all();
       }
       deliver();
-      if (polling_) self().runner_.check_overflow();
     });
   }
 

@@ -200,7 +200,11 @@ class Engine : public EngineShell<Engine> {
     for (;;) {
       const ssize_t n = ::read(fd_, buffer, sizeof buffer);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;  // EAGAIN: drained
+      if (n <= 0) {
+        // Drained, and everything read is fed: what an overflow record hid ends here.
+        if (n < 0 && errno == EAGAIN) builder_.queue_drained(now_stamp());
+        return;
+      }
       handle_read(std::string_view(buffer, static_cast<std::size_t>(n)));
       feed_held();  // what a walk in that read kept came after it
     }

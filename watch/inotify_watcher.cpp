@@ -69,7 +69,11 @@ class Engine : public EngineShell<Engine> {
     for (;;) {
       const ssize_t n = ::read(fd_, buffer, sizeof buffer);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;  // EAGAIN: drained
+      if (n <= 0) {
+        // Drained, and everything read is fed: what an overflow record hid ends here.
+        if (n < 0 && errno == EAGAIN) builder_.queue_drained(now_stamp());
+        return;
+      }
       // `at` is when we read the operation from the kernel: one stamp per read().
       const Timestamp now = now_stamp();
       for (const RawRecord& record :
