@@ -85,6 +85,8 @@ class CatchUpRunner {
     return job_ != nullptr && job_->builder_walk ? &walking_stats_ : nullptr;
   }
   uint64_t rescans() const { return rescans_; }
+  // No scan in flight, none waiting for its timer, no added folder waiting for its catch-up.
+  bool idle() const { return job_ == nullptr && !rescan_armed_ && added_roots_.empty(); }
   // The start catch-up is not out yet.
   bool starting() const { return job_ != nullptr && job_->start; }
 
