@@ -49,6 +49,7 @@ class Agent {
     FormFields fields;
     std::string field;
     uint64_t max_bytes;
+    std::string folder;  // read beneath it: the outermost watched folder holding the file
   };
   struct Batch {
     std::vector<delivery::Request> requests;

@@ -74,9 +74,12 @@ void Agent::on_actions(std::vector<watch::FileAction>&& actions, bool robot) {
       const FolderRule& rule = robot ? as_robot : *routed;
       batch.requests.push_back(make_request(action, rule, config_.root));
       if (!rule.file_field.empty()) {
+        const bool moved = action.action == watch::Action::kMove || action.action == watch::Action::kCopy;
+        const FolderRule* holder =
+            outermost_folder(config_.folders, moved ? action.destination : action.path);
         batch.uploads.push_back({batch.requests.size() - 1, action,
                                  webhook_fields(action, rule, config_.root), rule.file_field,
-                                 rule.max_file_bytes});
+                                 rule.max_file_bytes, holder ? holder->path : ""});
       }
     }
   }
@@ -110,7 +113,7 @@ void Agent::pump_pipeline() {
           auto* job = static_cast<UploadJob*>(w->data);
           for (const Upload& u : job->batch.uploads) {
             attach_file(job->batch.requests[u.request], u.action, u.fields, u.field, u.max_bytes,
-                        job->agent->robot_ledger_);
+                        u.folder, job->agent->robot_ledger_);
           }
         },
         [](uv_work_t* w, int) {
