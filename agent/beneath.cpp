@@ -12,6 +12,7 @@ namespace folderhook::agent {
 namespace {
 
 constexpr uint64_t kResolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+constexpr int kMaxAttempts = 64;
 
 // Is `name` still the object expected, and of the kind wanted?
 int check_object(int parent, const std::string& name, ObjectId expected, bool want_dir) {
@@ -84,10 +85,13 @@ int open_beneath(int dir, std::string_view relative, int flags, Fd& out, mode_t 
   // openat2 refuses a mode without O_CREAT or O_TMPFILE.
   how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
   how.resolve = kResolve;
-  long fd;
-  do {
+  // EAGAIN: a rename somewhere raced the lookup, and the kernel would rather not guess. Tried
+  // again a bounded number of times: a user renaming in a loop must not hold a worker forever.
+  long fd = -1;
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     fd = ::syscall(SYS_openat2, dir, path.c_str(), &how, sizeof how);
-  } while (fd < 0 && (errno == EAGAIN || errno == EINTR));  // EAGAIN: a rename raced the lookup
+    if (fd >= 0 || (errno != EAGAIN && errno != EINTR)) break;
+  }
   if (fd < 0) return errno;
   out = Fd(static_cast<int>(fd));
   return 0;

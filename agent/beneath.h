@@ -80,7 +80,8 @@ int open_root(const std::string& path, Fd& out);
 // A second descriptor of the same open directory (F_DUPFD_CLOEXEC).
 int dup_fd(int fd, Fd& out);
 
-// openat2(dir, relative, flags | O_CLOEXEC, mode) beneath `dir`, no symlink anywhere.
+// openat2(dir, relative, flags | O_CLOEXEC, mode) beneath `dir`, no symlink anywhere. EAGAIN
+// when renames kept racing the lookup (the kernel refuses to guess; retried a few times first).
 int open_beneath(int dir, std::string_view relative, int flags, Fd& out, mode_t mode = 0);
 
 // The directory that holds `relative`'s last component, opened beneath `dir` (O_PATH: good
