@@ -84,34 +84,33 @@ bool has_webhook(const Receiver& receiver, const std::string& action, const std:
   return false;
 }
 
-}  // namespace
-
-TEST_CASE("retention never deletes outside the folder through a directory swapped for a symlink") {
+// `behavior` (a [[folder.behavior]] table) every 100 ms on a folder where, for 3 s, `d` is the
+// user's directory of old files one moment and a symlink to root's directory of old files
+// `victim` the next. Returns how many of root's files are gone from victim. (Without
+// remove_empty_dirs: it would remove the user's emptied directory, and end the attack.)
+int swap_attack(const std::string& behavior) {
   TestUser user;
-  if (!have(user)) return;
+  if (!have(user)) return 0;
   // Only the marker is reported: thousands of webhooks for the user's files would only slow
-  // the test down. The log says what the retention did.
-  RunningAgent r(rules_template("", "include = [\"after-the-attack\"]\n"
-                                    "[[folder.behavior]]\nkind = \"retention\"\nafter = \"1d\"\n",
+  // the test down. The log says what the behavior did.
+  RunningAgent r(rules_template("", "include = [\"after-the-attack\"]\n" + behavior,
                                 "behavior_interval = \"100ms\"\n"),
                  /*start_now=*/false);
-  // Root's files outside the folder, old enough for the retention, with the names the user's
-  // directory holds.
-  REQUIRE(shell("mkdir " + r.dir / "victim") == 0);
+  const std::string d = r.in + "/d", link = r.in + "/link", victim = r.dir / "victim";
+  REQUIRE(shell("mkdir " + victim) == 0);
   std::vector<std::string> names;
   for (int i = 0; i < kVictims; ++i) {
     names.push_back(victim_name(i));
-    write_file(r.dir / "victim/" + names.back(), "root's " + names.back());
+    write_file(victim + "/" + names.back(), "root's " + names.back());
   }
-  REQUIRE(shell("touch -d '5 days ago' " + r.dir / "victim/*") == 0);
+  REQUIRE(shell("touch -d '5 days ago' " + victim + "/*") == 0);
   open_to_users(r);
   r.start();
 
-  // The user's side, in a child that runs as the user and allocates nothing: for 3 s `d` is
-  // the user's directory of old files one moment and a symlink to victim the next (swapped
-  // with renameat2 RENAME_EXCHANGE, so `d` is never missing); the files the retention deleted
-  // are made again now and then.
-  const std::string d = r.in + "/d", link = r.in + "/link", victim = r.dir / "victim";
+  // The user's side, in a child that runs as the user and allocates nothing: `d` and `link`
+  // are swapped with renameat2 RENAME_EXCHANGE (so `d` is never missing), and the user's own
+  // old files in the directory, named as root's, are made again now and then, as the behavior
+  // takes them away.
   std::vector<const char*> files;
   for (const std::string& name : names) files.push_back(name.c_str());
   const int status = run_as(user, [&] {
@@ -137,19 +136,16 @@ TEST_CASE("retention never deletes outside the folder through a directory swappe
     return 0;
   });
   CHECK(status == 0);
-  // A run that began during the attack has ended once a run after it deleted this.
+  // A run that began during the attack has ended once a run after it acted on this.
   write_file(r.in + "/after-the-attack", "old");
   REQUIRE(shell("touch -d '5 days ago' " + r.in + "/after-the-attack") == 0);
-  const bool ran = wait_until([&] { return has_webhook(r.receiver, "destroy", r.in + "/after-the-attack"); }, 30s);
+  const bool ran = wait_until([&] {
+    return has_webhook(r.receiver, "destroy", r.in + "/after-the-attack") ||
+           has_webhook(r.receiver, "move", r.in + "/after-the-attack");
+  }, 30s);
   INFO("agent log:\n" << r.agent->output());
   REQUIRE(ran);
-
-  int missing = 0;
-  for (const std::string& name : names) {
-    if (!exists(victim + "/" + name)) ++missing;
-  }
-  CHECK(missing == 0);
-  // The retention did run against the user's files meanwhile, many times: the attack was tried.
+  // The behavior did run against the user's files meanwhile, many times: the attack was tried.
   const std::string log = r.agent->output();
   int runs = 0;
   for (size_t at = log.find("\"msg\":\"behavior ran\""); at != std::string::npos;
@@ -157,6 +153,23 @@ TEST_CASE("retention never deletes outside the folder through a directory swappe
     ++runs;
   }
   CHECK(runs >= 10);
+
+  int missing = 0;
+  for (const std::string& name : names) {
+    if (!exists(victim + "/" + name)) ++missing;
+  }
+  return missing;
+}
+
+}  // namespace
+
+TEST_CASE("retention never deletes outside the folder through a directory swapped for a symlink") {
+  CHECK(swap_attack("[[folder.behavior]]\nkind = \"retention\"\nafter = \"1d\"\n") == 0);
+}
+
+TEST_CASE("move_after never moves files from outside the folder through a swapped directory") {
+  CHECK(swap_attack("[[folder.behavior]]\nkind = \"move_after\"\nafter = \"1d\"\n"
+                    "to = \"{IN}/archive\"\n") == 0);
 }
 
 TEST_CASE("file_field never reads a file through a directory swapped for a symlink") {
