@@ -70,7 +70,8 @@ void Agent::on_actions(std::vector<watch::FileAction>&& actions, bool robot) {
     if (!robot && robot_ledger_.claim(watched)) continue;
     metrics_.count_operation(watched.action);
     append_index_changes(watched, batch.index_changes);
-    const watch::FileAction& action = linked ? renamed.emplace(configured_action(links_, watched)) : watched;
+    const watch::FileAction& action =
+        linked ? renamed.emplace(configured_action(links_, watched)) : watched;
     for (const FolderRule* routed : route(config_.folders, action)) {
       FolderRule as_robot;
       if (robot) {
@@ -82,12 +83,14 @@ void Agent::on_actions(std::vector<watch::FileAction>&& actions, bool robot) {
       batch.requests.push_back(make_request(action, rule, config_.root));
       if (!rule.file_field.empty()) {
         // Read by its watched path, beneath the directory watched for the folder holding it.
-        const bool moved = action.action == watch::Action::kMove || action.action == watch::Action::kCopy;
+        const bool moved =
+            action.action == watch::Action::kMove || action.action == watch::Action::kCopy;
         const FolderRule* holder =
             outermost_folder(config_.folders, moved ? action.destination : action.path);
         batch.uploads.push_back({batch.requests.size() - 1, watched,
                                  webhook_fields(action, rule, config_.root), rule.file_field,
-                                 rule.max_file_bytes, holder ? watched_of(links_, holder->path) : ""});
+                                 rule.max_file_bytes,
+                                 holder ? watched_of(links_, holder->path) : ""});
       }
     }
   }

@@ -19,7 +19,8 @@ namespace {
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 watch::FileAction robot_action(watch::Action kind, const std::string& path,
@@ -56,7 +57,7 @@ std::vector<ListedEntry> list_beneath(int root, const std::string& prefix,
     Fd dir;
     // A directory swapped for a symlink since it was listed is refused here (ELOOP).
     const int err = relative.empty() ? dup_fd(root, dir)
-                               : open_beneath(root, relative, O_RDONLY | O_DIRECTORY, dir);
+                                     : open_beneath(root, relative, O_RDONLY | O_DIRECTORY, dir);
     if (err == ENOENT) continue;  // gone meanwhile
     DIR* stream = err ? nullptr : ::fdopendir(dir.get());
     if (!stream) {
@@ -72,10 +73,12 @@ std::vector<ListedEntry> list_beneath(int root, const std::string& prefix,
       if (stat_at(fd, name, st) != 0) continue;  // gone meanwhile
       const std::string child = relative.empty() ? name : relative + "/" + name;
       const bool is_dir = S_ISDIR(st.st_mode);
-      out.push_back({prefix + "/" + child, is_dir, static_cast<int64_t>(st.st_mtim.tv_sec), id_of(st)});
+      out.push_back(
+          {prefix + "/" + child, is_dir, static_cast<int64_t>(st.st_mtim.tv_sec), id_of(st)});
       if (is_dir) pending.push_back(child);
     }
-    if (errno != 0) errors.push_back("cannot finish listing '" + shown + "': " + std::strerror(errno));
+    if (errno != 0)
+      errors.push_back("cannot finish listing '" + shown + "': " + std::strerror(errno));
     ::closedir(stream);
   }
   return out;
@@ -88,8 +91,14 @@ class Executor {
   Executor(const FolderRule& folder, int root, const FolderRule* to_base, int to_root,
            const std::string& robot_username, RobotLedger& ledger,
            std::vector<watch::FileAction>& done, BehaviorRun& run)
-      : folder_(folder), root_(root), to_base_(to_base), to_root_(to_root),
-        username_(robot_username), ledger_(ledger), done_(done), run_(run) {}
+      : folder_(folder),
+        root_(root),
+        to_base_(to_base),
+        to_root_(to_root),
+        username_(robot_username),
+        ledger_(ledger),
+        done_(done),
+        run_(run) {}
 
   void delete_file(const PlannedOp& op);
   void move_file(const PlannedOp& op);
@@ -138,7 +147,8 @@ void Executor::move_file(const PlannedOp& op) {
   }
   Fd from;
   std::string name;
-  if (const int err = open_parent_beneath(root_, relative_to_folder(folder_.path, op.path), from, name)) {
+  if (const int err =
+          open_parent_beneath(root_, relative_to_folder(folder_.path, op.path), from, name)) {
     if (err != ENOENT) {
       run_.errors.push_back("cannot move '" + op.path + "': " + describe(err) +
                             " (tried again at the next run)");
@@ -152,15 +162,14 @@ void Executor::move_file(const PlannedOp& op) {
   std::vector<std::string> made;
   std::vector<std::string> tried;
   Fd to;
-  const int made_err = make_dirs_beneath(
-      to_root_, parent_of(destination), 0755, to, made, [&](const std::string& relative) {
-        tried.push_back(base + "/" + relative);
-        ledger_.expect(Action::kCreate, tried.back());
-      });
+  const int made_err = make_dirs_beneath(to_root_, parent_of(destination), 0755, to, made,
+                                         [&](const std::string& relative) {
+                                           tried.push_back(base + "/" + relative);
+                                           ledger_.expect(Action::kCreate, tried.back());
+                                         });
   for (const std::string& path : tried) {
-    const bool was_made = std::any_of(made.begin(), made.end(), [&](const std::string& m) {
-      return base + "/" + m == path;
-    });
+    const bool was_made = std::any_of(made.begin(), made.end(),
+                                      [&](const std::string& m) { return base + "/" + m == path; });
     if (was_made) {
       report(Action::kCreate, path, "", watch::ObjectType::kDirectory);
     } else {
@@ -192,7 +201,8 @@ void Executor::remove_dir(const PlannedOp& op) {
   using watch::Action;
   Fd parent;
   std::string name;
-  if (open_parent_beneath(root_, relative_to_folder(folder_.path, op.path), parent, name) != 0) return;
+  if (open_parent_beneath(root_, relative_to_folder(folder_.path, op.path), parent, name) != 0)
+    return;
   ledger_.expect(Action::kDestroy, op.path);
   if (unlink_checked(parent.get(), name, op.id, AT_REMOVEDIR) == 0) {
     report(Action::kDestroy, op.path, "", watch::ObjectType::kDirectory);
@@ -225,7 +235,8 @@ std::vector<BehaviorRun> run_behaviors(const std::vector<FolderRule>& folders,
       if (const int err = open_root(folder.path, root)) {
         run.errors.push_back("cannot list '" + folder.path + "': " + describe(err));
       } else {
-        const FolderRule* to_base = behavior.to.empty() ? nullptr : outermost_folder(folders, behavior.to);
+        const FolderRule* to_base =
+            behavior.to.empty() ? nullptr : outermost_folder(folders, behavior.to);
         Fd to_root;
         if (to_base) {
           if (const int err = open_root(to_base->path, to_root)) {
@@ -237,9 +248,15 @@ std::vector<BehaviorRun> run_behaviors(const std::vector<FolderRule>& folders,
         for (const PlannedOp& op :
              plan_behavior(folder, behavior, entries, std::chrono::system_clock::now())) {
           switch (op.kind) {
-            case PlannedOp::Kind::kDelete: act.delete_file(op); break;
-            case PlannedOp::Kind::kMove: act.move_file(op); break;
-            case PlannedOp::Kind::kRemoveDir: act.remove_dir(op); break;
+            case PlannedOp::Kind::kDelete:
+              act.delete_file(op);
+              break;
+            case PlannedOp::Kind::kMove:
+              act.move_file(op);
+              break;
+            case PlannedOp::Kind::kRemoveDir:
+              act.remove_dir(op);
+              break;
           }
         }
       }

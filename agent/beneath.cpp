@@ -44,10 +44,14 @@ ObjectId id_of(const struct stat& st) {
 
 std::string describe(int error) {
   switch (error) {
-    case kReplaced: return "another object is in its place";
-    case ELOOP: return "a symlink in its path";
-    case EXDEV: return "its path leaves the folder";
-    default: return std::strerror(error);
+    case kReplaced:
+      return "another object is in its place";
+    case ELOOP:
+      return "a symlink in its path";
+    case EXDEV:
+      return "its path leaves the folder";
+    default:
+      return std::strerror(error);
   }
 }
 

@@ -41,8 +41,8 @@ std::string resolve(const std::string& path) {
 }
 
 // `path` moved from the innermost link whose `from` directory holds it to its `to` one.
-std::string rebase(const FolderLinks& links, std::string_view path,
-                   std::string FolderLink::*from, std::string FolderLink::*to) {
+std::string rebase(const FolderLinks& links, std::string_view path, std::string FolderLink::*from,
+                   std::string FolderLink::*to) {
   const FolderLink* best = nullptr;
   for (const FolderLink& link : links) {
     const std::string& dir = link.*from;

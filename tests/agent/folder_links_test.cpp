@@ -30,10 +30,12 @@ TEST_CASE("the innermost folder whose directory holds the path names it") {
   CHECK(to_watched(links, "/srv/outer/other/f") == "/srv/outer/other/f");
 }
 
-TEST_CASE("a folder that is a symlink resolves to its directory; one that points nowhere to its target") {
+TEST_CASE(
+    "a folder that is a symlink resolves to its directory; one that points nowhere to its target") {
   TempDir dir;
-  REQUIRE(shell("mkdir " + dir / "real " + dir / "plain && ln -s real " + dir / "link && ln -s link " +
-                dir / "chain && ln -s later " + dir / "dangling") == 0);
+  REQUIRE(shell("mkdir " + dir / "real " + dir / "plain && ln -s real " +
+                dir / "link && ln -s link " + dir / "chain && ln -s later " + dir / "dangling") ==
+          0);
   std::vector<FolderRule> folders(5);
   folders[0].path = dir / "link";
   folders[1].path = dir / "chain";

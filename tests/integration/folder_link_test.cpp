@@ -43,7 +43,8 @@ TEST_CASE("a folder given as a symlink that points nowhere is watched once its t
   CHECK(hook.param("path") == r.in + "/a.txt");
 }
 
-TEST_CASE("a behavior on a folder given as a symlink acts in its directory, reported once by name") {
+TEST_CASE(
+    "a behavior on a folder given as a symlink acts in its directory, reported once by name") {
   RunningAgent r(rules_template("", "[[folder.behavior]]\nkind = \"retention\"\nafter = \"1d\"\n"),
                  /*start_now=*/false);
   REQUIRE(shell("rmdir " + r.in + " && mkdir " + r.dir / "real && ln -s real " + r.in) == 0);

@@ -117,7 +117,7 @@ int swap_attack(const std::string& behavior) {
     if (::mkdir(d.c_str(), 0755) != 0 || ::symlink(victim.c_str(), link.c_str()) != 0) return 1;
     const int real = ::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (real < 0) return 1;
-    timespec now {};
+    timespec now{};
     ::clock_gettime(CLOCK_MONOTONIC, &now);
     const time_t end = now.tv_sec + 3;
     const timespec old[2] = {{::time(nullptr) - 5 * 86400, 0}, {::time(nullptr) - 5 * 86400, 0}};
@@ -139,10 +139,12 @@ int swap_attack(const std::string& behavior) {
   // A run that began during the attack has ended once a run after it acted on this.
   write_file(r.in + "/after-the-attack", "old");
   REQUIRE(shell("touch -d '5 days ago' " + r.in + "/after-the-attack") == 0);
-  const bool ran = wait_until([&] {
-    return has_webhook(r.receiver, "destroy", r.in + "/after-the-attack") ||
-           has_webhook(r.receiver, "move", r.in + "/after-the-attack");
-  }, 30s);
+  const bool ran = wait_until(
+      [&] {
+        return has_webhook(r.receiver, "destroy", r.in + "/after-the-attack") ||
+               has_webhook(r.receiver, "move", r.in + "/after-the-attack");
+      },
+      30s);
   INFO("agent log:\n" << r.agent->output());
   REQUIRE(ran);
   // The behavior did run against the user's files meanwhile, many times: the attack was tried.
@@ -175,8 +177,9 @@ TEST_CASE("move_after never moves files from outside the folder through a swappe
 TEST_CASE("file_field never reads a file through a directory swapped for a symlink") {
   TestUser user;
   if (!have(user)) return;
-  RunningAgent r(rules_template("", "method = \"POST\"\nfile_field = \"upload\"\n"
-                                    "include = [\"**/shadow\", \"after-the-attack\"]\n"),
+  RunningAgent r(rules_template("",
+                                "method = \"POST\"\nfile_field = \"upload\"\n"
+                                "include = [\"**/shadow\", \"after-the-attack\"]\n"),
                  /*start_now=*/false);
   const std::string secret = "root-only secret 4242";
   REQUIRE(shell("mkdir -m 700 " + r.dir / "secret") == 0);
@@ -187,13 +190,17 @@ TEST_CASE("file_field never reads a file through a directory swapped for a symli
 
   // q<i>/shadow is the user's file when it is reported, and q<i> a symlink to secret when it
   // is read.
-  const std::string attack = "i=0; while [ $i -lt 100 ]; do mkdir q$i && echo harmless > q$i/shadow "
-                             "&& mv q$i away$i && ln -s " + r.dir / "secret" + " q$i; "
-                             "i=$((i+1)); done";
+  const std::string attack =
+      "i=0; while [ $i -lt 100 ]; do mkdir q$i && echo harmless > q$i/shadow "
+      "&& mv q$i away$i && ln -s " +
+      r.dir / "secret" +
+      " q$i; "
+      "i=$((i+1)); done";
   CHECK(run_as(user, r.in, attack) == 0);
   // Deliveries keep the order of the operations: once this one is in, every upload before it is.
   write_file(r.in + "/after-the-attack", "done");
-  const bool in = wait_until([&] { return has_webhook(r.receiver, "create", r.in + "/after-the-attack"); }, 60s);
+  const bool in = wait_until(
+      [&] { return has_webhook(r.receiver, "create", r.in + "/after-the-attack"); }, 60s);
   INFO("agent log:\n" << r.agent->output());
   REQUIRE(in);
 
