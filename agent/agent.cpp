@@ -1,5 +1,6 @@
 #include "agent/agent.h"
 
+#include <algorithm>
 #include <csignal>
 #include <memory>
 #include <set>
@@ -18,9 +19,12 @@ int64_t now_ms() {
              std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::vector<watch::RootOptions> roots_of(const Config& config) {
+// The directories to watch: each folder's, as `links` (in the same order) resolve it.
+std::vector<watch::RootOptions> roots_of(const Config& config, const FolderLinks& links) {
   std::vector<watch::RootOptions> roots;
-  for (const FolderRule& rule : config.folders) roots.push_back({rule.path, rule.temp_patterns});
+  for (size_t i = 0; i < config.folders.size(); ++i) {
+    roots.push_back({links[i].watched, config.folders[i].temp_patterns});
+  }
   return roots;
 }
 
@@ -30,8 +34,9 @@ std::set<std::string> folder_paths(const Config& config) {
   return paths;
 }
 
-bool same_roots(const Config& a, const Config& b) {
-  const auto x = roots_of(a), y = roots_of(b);
+bool same_roots(const Config& a, const FolderLinks& a_links, const Config& b,
+                const FolderLinks& b_links) {
+  const auto x = roots_of(a, a_links), y = roots_of(b, b_links);
   if (x.size() != y.size()) return false;
   for (size_t i = 0; i < x.size(); ++i) {
     if (x[i].path != y[i].path || x[i].temp_patterns != y[i].temp_patterns) return false;
@@ -67,7 +72,9 @@ int Agent::run() {
   }
 
   watch::WatchOptions options;
-  options.roots = roots_of(config_);
+  links_ = resolve_folder_links(config_.folders);
+  log_links(links_, {});
+  options.roots = roots_of(config_, links_);
   options.ignore_paths.push_back(config_.state_dir);
   if (!config_.log_file.empty()) options.ignore_paths.push_back(config_.log_file);
   options.interfaces = config_.interfaces;
@@ -119,6 +126,21 @@ void Agent::watching() {
                            {"config", config_.file}};
   if (status_) fields["status_port"] = status_->port();
   log_.write("info", "watching", fields);
+}
+
+// Each folder given as a symlink, by both its names: at start, and at a reload for those new
+// or pointing elsewhere than `before` said.
+void Agent::log_links(const FolderLinks& links, const FolderLinks& before) {
+  for (const FolderLink& link : links) {
+    if (link.watched == link.path) continue;
+    const bool known = std::any_of(before.begin(), before.end(), [&](const FolderLink& b) {
+      return b.path == link.path && b.watched == link.watched;
+    });
+    if (!known) {
+      log_.write("info", "watched folder is a symlink; watching the directory it points to",
+                 {{"path", link.path}, {"target", link.watched}});
+    }
+  }
 }
 
 delivery::DispatcherOptions Agent::dispatcher_options() const {
@@ -240,9 +262,10 @@ void Agent::reload(std::string_view why) {
   next->notify = config_.notify;
   nlohmann::json added = nlohmann::json::array(), removed = nlohmann::json::array();
   std::string waits;
-  if (!same_roots(*next, config_)) {
+  FolderLinks next_links = resolve_folder_links(next->folders);
+  if (!same_roots(*next, next_links, config_, links_)) {
     // Watched and caught up (new folders), forgotten (gone ones): the watcher does both.
-    if (watcher_->set_roots(roots_of(*next), waits)) {
+    if (watcher_->set_roots(roots_of(*next, next_links), waits)) {
       for (const std::string& path : folder_paths(*next)) {
         if (!folder_paths(config_).count(path)) added.push_back(path);
       }
@@ -253,9 +276,12 @@ void Agent::reload(std::string_view why) {
       // Not now (the start catch-up runs): the old folders stay, and so does their routing,
       // until on_ready reads the rules again.
       next->folders = config_.folders;
+      next_links = links_;
       roots_waiting_ = true;
     }
   }
+  log_links(next_links, links_);
+  links_ = std::move(next_links);
   config_ = std::move(*next);
   if (has_behaviors()) {
     const auto every = static_cast<uint64_t>(config_.behavior_interval.count());

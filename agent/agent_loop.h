@@ -20,6 +20,7 @@
 
 #include "agent/behaviors.h"
 #include "agent/config.h"
+#include "agent/folder_links.h"
 #include "agent/log.h"
 #include "agent/metrics.h"
 #include "agent/status_server.h"
@@ -49,6 +50,7 @@ class Agent {
     FormFields fields;
     std::string field;
     uint64_t max_bytes;
+    std::string folder;  // read beneath it: the outermost watched folder holding the file
   };
   struct Batch {
     std::vector<delivery::Request> requests;
@@ -71,7 +73,8 @@ class Agent {
   struct BehaviorJob {
     uv_work_t work{};
     Agent* agent = nullptr;
-    std::vector<FolderRule> folders;
+    std::vector<FolderRule> folders;  // as watched: paths and `to`s in the watched directories
+    FolderLinks links;                // to name the runs' folders as the rules do
     std::string robot_username;
     std::string state_dir;
     std::vector<watch::FileAction> done;
@@ -80,6 +83,7 @@ class Agent {
 
   // agent.cpp
   void watching();
+  void log_links(const FolderLinks& links, const FolderLinks& before);
   delivery::DispatcherOptions dispatcher_options() const;
   std::unique_ptr<watch::Watcher> start_watcher(watch::WatchOptions options, std::string& error);
   Logger logger();
@@ -99,6 +103,10 @@ class Agent {
   void after_behaviors();
 
   Config config_;
+  // Each folder of config_ and the directory watched for it (a folder given as a symlink is
+  // watched as its target). The watcher, the index, the RobotLedger and the file reads speak
+  // watched paths; routing and the webhooks speak the rules' names (on_actions maps them).
+  FolderLinks links_;
   Log& log_;
   Metrics metrics_;
   uv_loop_t loop_{};

@@ -3,8 +3,10 @@
 // behaviors, whose own operations come back as actions of interface robot.
 #include <algorithm>
 #include <memory>
+#include <optional>
 
 #include "agent/agent_loop.h"
+#include "agent/folder_links.h"
 #include "agent/index_read.h"
 #include "agent/index_sync.h"
 #include "agent/router.h"
@@ -58,12 +60,18 @@ watch::CatchUpOptions Agent::catch_up_options() {
 
 // `robot`: operations the agent performed itself (folder behaviors): interface=robot, and
 // the watcher's own report of each is dropped (RobotLedger).
+// `actions` name watched paths (links_), as the index and the RobotLedger do; they are routed
+// and reported under the rules' names.
 void Agent::on_actions(std::vector<watch::FileAction>&& actions, bool robot) {
   Batch batch;
-  for (const watch::FileAction& action : actions) {
-    if (!robot && robot_ledger_.claim(action)) continue;
-    metrics_.count_operation(action.action);
-    append_index_changes(action, batch.index_changes);
+  const bool linked = any_folder_link(links_);
+  std::optional<watch::FileAction> renamed;
+  for (const watch::FileAction& watched : actions) {
+    if (!robot && robot_ledger_.claim(watched)) continue;
+    metrics_.count_operation(watched.action);
+    append_index_changes(watched, batch.index_changes);
+    const watch::FileAction& action =
+        linked ? renamed.emplace(configured_action(links_, watched)) : watched;
     for (const FolderRule* routed : route(config_.folders, action)) {
       FolderRule as_robot;
       if (robot) {
@@ -74,9 +82,15 @@ void Agent::on_actions(std::vector<watch::FileAction>&& actions, bool robot) {
       const FolderRule& rule = robot ? as_robot : *routed;
       batch.requests.push_back(make_request(action, rule, config_.root));
       if (!rule.file_field.empty()) {
-        batch.uploads.push_back({batch.requests.size() - 1, action,
+        // Read by its watched path, beneath the directory watched for the folder holding it.
+        const bool moved =
+            action.action == watch::Action::kMove || action.action == watch::Action::kCopy;
+        const FolderRule* holder =
+            outermost_folder(config_.folders, moved ? action.destination : action.path);
+        batch.uploads.push_back({batch.requests.size() - 1, watched,
                                  webhook_fields(action, rule, config_.root), rule.file_field,
-                                 rule.max_file_bytes});
+                                 rule.max_file_bytes,
+                                 holder ? watched_of(links_, holder->path) : ""});
       }
     }
   }
@@ -110,7 +124,7 @@ void Agent::pump_pipeline() {
           auto* job = static_cast<UploadJob*>(w->data);
           for (const Upload& u : job->batch.uploads) {
             attach_file(job->batch.requests[u.request], u.action, u.fields, u.field, u.max_bytes,
-                        job->agent->robot_ledger_);
+                        u.folder, job->agent->robot_ledger_);
           }
         },
         [](uv_work_t* w, int) {
@@ -144,7 +158,15 @@ void Agent::start_behaviors() {
   BehaviorJob& job = *behavior_job_;
   job.work.data = &job;
   job.agent = this;
+  // The behaviors act on, and report, the watched directories, as the watcher sees them.
   job.folders = config_.folders;
+  for (FolderRule& folder : job.folders) {
+    folder.path = watched_of(links_, folder.path);
+    for (Behavior& behavior : folder.behaviors) {
+      if (!behavior.to.empty()) behavior.to = to_watched(links_, behavior.to);
+    }
+  }
+  job.links = links_;
   job.robot_username = config_.robot_username;
   job.state_dir = config_.state_dir;
   uv_queue_work(
@@ -153,6 +175,7 @@ void Agent::start_behaviors() {
         auto& job = *static_cast<BehaviorJob*>(w->data);
         job.runs =
             run_behaviors(job.folders, job.robot_username, job.agent->robot_ledger_, job.done);
+        for (BehaviorRun& run : job.runs) run.folder = to_configured(job.links, run.folder);
         save_behavior_runs(job.state_dir, job.runs);
       },
       [](uv_work_t* w, int) { static_cast<BehaviorJob*>(w->data)->agent->after_behaviors(); });

@@ -15,19 +15,24 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "agent/beneath.h"
 #include "agent/config.h"
 #include "watch/file_action.h"
 
 namespace folderhook::agent {
 
 struct ListedEntry {
+  ListedEntry(std::string path, bool is_dir, int64_t mtime_s, ObjectId id = {})
+      : path(std::move(path)), is_dir(is_dir), mtime_s(mtime_s), id(id) {}
   std::string path;  // absolute
   bool is_dir = false;
   int64_t mtime_s = 0;
+  ObjectId id;  // what was listed there: the object an operation on `path` must still find
 };
 
 struct PlannedOp {
@@ -35,6 +40,7 @@ struct PlannedOp {
   Kind kind = Kind::kDelete;
   std::string path;
   std::string destination;  // kMove only
+  ObjectId id;              // the listed object at `path`
 };
 
 // What `behavior` of `folder` would do now, given every entry under the folder (directories
@@ -45,8 +51,9 @@ std::vector<PlannedOp> plan_behavior(const FolderRule& folder, const Behavior& b
                                      const std::vector<ListedEntry>& entries,
                                      std::chrono::system_clock::time_point now);
 
-// Lists everything under `root` with lstat (symlinks are entries, never followed). Unreadable
-// directories are skipped and named in `errors`.
+// Lists everything under the folder `root` (symlinks are entries, never followed), each
+// directory opened beneath it (beneath.h). Unreadable directories, and directories swapped
+// for a symlink meanwhile, are skipped and named in `errors`.
 std::vector<ListedEntry> list_tree(const std::string& root, std::vector<std::string>& errors);
 
 // Thread-safe record of the operations the agent is performing itself: behaviors' deletes and
@@ -89,6 +96,10 @@ struct BehaviorRun {
 
 // Performs the planned operations of every behavior of every folder. Each operation done is
 // appended to `done` as a FileAction (at = when it was done, username = robot_username).
+// Every delete, move and mkdir is done beneath the folder (and a move_after's `to` beneath the
+// outermost watched folder holding it) through directory descriptors, never by path, and only
+// to the object listed (device, inode): a directory swapped for a symlink between the listing
+// and the act is an error of the run, and nothing outside the folder is touched.
 std::vector<BehaviorRun> run_behaviors(const std::vector<FolderRule>& folders,
                                        const std::string& robot_username, RobotLedger& ledger,
                                        std::vector<watch::FileAction>& done);

@@ -16,8 +16,7 @@ bool any_match(const std::vector<std::string>& globs, std::string_view relative)
 // The rule's filters on one of the action's paths.
 bool rule_wants_path(const FolderRule& rule, std::string_view path) {
   if (!watch::path_is_within(path, rule.path)) return false;
-  std::string_view relative = path.substr(rule.path.size());
-  if (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
+  const std::string_view relative = relative_to_folder(rule.path, path);
   if (!rule.include.empty() && !any_match(rule.include, relative)) return false;
   return !any_match(rule.exclude, relative);
 }
@@ -37,6 +36,23 @@ std::vector<const FolderRule*> route(const std::vector<FolderRule>& rules,
     }
   }
   return out;
+}
+
+std::string_view relative_to_folder(std::string_view folder, std::string_view path) {
+  std::string_view relative = path.substr(folder.size());
+  if (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
+  return relative;
+}
+
+const FolderRule* outermost_folder(const std::vector<FolderRule>& rules, std::string_view path) {
+  const FolderRule* best = nullptr;
+  for (const FolderRule& rule : rules) {
+    if (watch::path_is_within(path, rule.path) &&
+        (!best || rule.path.size() < best->path.size())) {
+      best = &rule;
+    }
+  }
+  return best;
 }
 
 }  // namespace folderhook::agent

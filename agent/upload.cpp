@@ -8,6 +8,10 @@
 #include <cstring>
 #include <random>
 
+#include "agent/beneath.h"
+#include "agent/router.h"
+#include "watch/watch_table.h"
+
 namespace folderhook::agent {
 namespace {
 
@@ -24,6 +28,44 @@ void part_header(std::string& out, std::string_view boundary, std::string_view n
     out += "\"\r\nContent-Type: application/octet-stream";
   }
   out += "\r\n\r\n";
+}
+
+// The file at `path` beneath `folder`: never through a symlink (in any component), never a FIFO
+// (O_NONBLOCK), and only the object that was reported. "" and `content`, or why not.
+std::string read_beneath(const std::string& folder, const std::string& path,
+                         const watch::FileMeta& reported, uint64_t max_bytes, RobotLedger& ledger,
+                         std::string& content) {
+  Fd root;
+  Fd file;
+  ledger.expect(watch::Action::kRead, path);
+  int err = open_root(folder, root);
+  if (!err) {
+    err = open_beneath(root.get(), relative_to_folder(folder, path),
+                       O_RDONLY | O_NONBLOCK | O_NOCTTY, file);
+  }
+  if (err) {
+    ledger.forget(watch::Action::kRead, path);
+    return "cannot open the file: " + describe(err);
+  }
+  struct stat st {};
+  if (::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) return "not a regular file";
+  if (reported.ino != 0 && id_of(st) != ObjectId{reported.dev, reported.ino}) {
+    return "not the file that was reported: another one is in its place";
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    return "the file has " + std::to_string(st.st_size) + " bytes, more than max_file_bytes (" +
+           std::to_string(max_bytes) + ")";
+  }
+  content.resize(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < content.size()) {
+    const ssize_t n = ::read(file.get(), content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  content.resize(done);  // it shrank while we read: send what was there
+  return "";
 }
 
 }  // namespace
@@ -65,7 +107,7 @@ std::string pick_boundary(std::string_view content) {
 
 void attach_file(delivery::Request& request, const watch::FileAction& action,
                  const FormFields& fields, const std::string& file_field, uint64_t max_bytes,
-                 RobotLedger& ledger) {
+                 const std::string& folder, RobotLedger& ledger) {
   const bool has_destination =
       action.action == watch::Action::kMove || action.action == watch::Action::kCopy;
   const std::string& path = has_destination ? action.destination : action.path;
@@ -75,31 +117,10 @@ void attach_file(delivery::Request& request, const watch::FileAction& action,
     skipped = "destroyed: there is no content";
   } else if (action.type == watch::ObjectType::kDirectory) {
     skipped = "a directory has no content";
+  } else if (folder.empty() || !watch::path_is_within(path, folder) || path == folder) {
+    skipped = "not beneath a watched folder";
   } else {
-    // O_NOFOLLOW | O_NONBLOCK: never read through a symlink, never hang on a FIFO.
-    ledger.expect(watch::Action::kRead, path);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    if (fd < 0) ledger.forget(watch::Action::kRead, path);
-    struct stat st {};
-    if (fd < 0) {
-      skipped = std::string("cannot open the file: ") + std::strerror(errno);
-    } else if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-      skipped = "not a regular file";
-    } else if (static_cast<uint64_t>(st.st_size) > max_bytes) {
-      skipped = "the file has " + std::to_string(st.st_size) + " bytes, more than max_file_bytes (" +
-                std::to_string(max_bytes) + ")";
-    } else {
-      content.resize(static_cast<size_t>(st.st_size));
-      size_t done = 0;
-      while (done < content.size()) {
-        const ssize_t n = ::read(fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        done += static_cast<size_t>(n);
-      }
-      content.resize(done);  // it shrank while we read: send what was there
-    }
-    if (fd >= 0) ::close(fd);
+    skipped = read_beneath(folder, path, action.meta, max_bytes, ledger, content);
   }
   const bool present = skipped.empty();
   const std::string boundary = pick_boundary(content);

@@ -27,12 +27,15 @@ std::string multipart_body(const FormFields& fields, std::string_view file_field
 std::string pick_boundary(std::string_view content);
 
 // Reads the file the action leaves behind (the destination of a move or copy, else the path),
-// up to max_bytes, and sets request.body and request.content_type. Destroyed files,
-// directories, files that are gone and files over max_bytes get a `file_skipped` field.
+// up to max_bytes, and sets request.body and request.content_type. The file is opened beneath
+// `folder` (the outermost watched folder that holds it, beneath.h): no symlink anywhere in its
+// path, and it must be the object the action reports (device and inode of action.meta, when
+// known). Destroyed files, directories, files that are gone, replaced or reached only through
+// a symlink, and files over max_bytes get a `file_skipped` field saying why.
 // `ledger` learns of the read before it happens, so that the watcher's report of the agent's
 // own read is dropped rather than delivered as a `read`.
 void attach_file(delivery::Request& request, const watch::FileAction& action,
                  const FormFields& fields, const std::string& file_field, uint64_t max_bytes,
-                 RobotLedger& ledger);
+                 const std::string& folder, RobotLedger& ledger);
 
 }  // namespace folderhook::agent
