@@ -79,6 +79,9 @@ class Agent {
   };
 
   // agent.cpp
+  // Logs why the agent does not start, and says it on stderr too when the log goes to a file:
+  // whoever started it must see why without looking for the log. Returns the exit code, 2.
+  int cannot_start(std::string_view msg, const std::string& error);
   void watching();
   delivery::DispatcherOptions dispatcher_options() const;
   std::unique_ptr<watch::Watcher> start_watcher(watch::WatchOptions options, std::string& error);
