@@ -24,11 +24,6 @@ std::string octal(mode_t mode) {
 // What makes an existing path unfit to be the state_dir, as a clause after its name; "" if fit.
 std::string existing_problem(const std::string& dir, const struct stat& st) {
   if (!S_ISDIR(st.st_mode)) return "is not a directory";
-  if (st.st_uid != ::geteuid()) {
-    return "belongs to uid " + std::to_string(st.st_uid) + ", not to the agent's user (uid " +
-           std::to_string(::geteuid()) +
-           "): that user could read or replace the outbox; chown it or choose another state_dir";
-  }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     return "can be written by other users (mode " + octal(st.st_mode) +
            "): they could replace the outbox; chmod go-w it, or choose another state_dir";
@@ -88,6 +83,15 @@ bool prepare_state_dir(const std::string& dir, std::vector<std::string>& tighten
   if (::stat(dir.c_str(), &st) != 0) {
     if (errno == ENOENT) return create_state_dir(dir, error);
     error = "state_dir '" + dir + "' cannot be used (" + std::strerror(errno) + ")";
+    return false;
+  }
+  // Only here, not in state_dir_problem: `status` or `check` run by root on the state_dir of an
+  // agent that runs as its own user is fine; an agent that would trust another user's files
+  // is not.
+  if (S_ISDIR(st.st_mode) && st.st_uid != ::geteuid()) {
+    error = "state_dir '" + dir + "' belongs to uid " + std::to_string(st.st_uid) +
+            ", not to the agent's user (uid " + std::to_string(::geteuid()) +
+            "): that user could read or replace the outbox; chown it or choose another state_dir";
     return false;
   }
   if (const std::string problem = existing_problem(dir, st); !problem.empty()) {

@@ -19,13 +19,15 @@ inline constexpr unsigned kStateDirMode = 0700;
 inline constexpr unsigned kStateFileMode = 0600;
 
 // Why `dir` cannot be the state_dir, changing nothing: "" when it can. An existing directory
-// must belong to the effective user, give no group or other write permission and be writable;
+// must give no group or other write permission and be writable (its owner is prepare_state_dir's
+// concern: `check` or `status` may run as another user than the agent);
 // a missing one must be creatable (its first missing component is made and removed again to
 // prove it: a dangling symlink, a read-only or pseudo filesystem, a name too long all fail).
 std::string state_dir_problem(const std::string& dir);
 
 // Makes `dir` ready for the agent: creates it 0700 when missing (parents as the umask gives
-// them); when it exists, refuses what state_dir_problem refuses and otherwise tightens the
+// them); when it exists, refuses what state_dir_problem refuses and a directory that belongs to
+// another user than the effective one, and otherwise tightens the
 // directory to 0700 and each regular file in it (owned by the effective user) to 0600.
 // Returns false with `error` on refusal or failure. `tightened` gets one "PATH: 0755 -> 0700"
 // per change, for the log.
