@@ -235,3 +235,23 @@ TEST_CASE("a token in a URL's query is masked in the log and in status") {
   CHECK(out.find("token=***&tenant=t1") != std::string::npos);
   CHECK(out.find("s3cr3t") == std::string::npos);
 }
+
+TEST_CASE("check warns about a URL password or token in a rules file every user can read") {
+  TempDir dir;
+  REQUIRE(shell("mkdir " + dir / "in") == 0);
+  const std::string warning = "warning: the rules file holds a secret, an Authorization header or "
+                              "a URL with a password or token, and every user can read it";
+  for (const std::string url : {"http://u:pw@127.0.0.1:1/h", "http://127.0.0.1:1/h?sig=x"}) {
+    CAPTURE(url);
+    write_file(dir / "rules.toml", "[agent]\nstate_dir = \"" + dir / "state" +
+                                       "\"\n[[folder]]\npath = \"" + dir / "in" +
+                                       "\"\nurls = [\"" + url + "\"]\n");
+    REQUIRE(shell("chmod 644 " + dir / "rules.toml") == 0);
+    std::string out;
+    CHECK(run_folderhook({"check", "--config", dir / "rules.toml"}, out) == 0);
+    CHECK(out.find(warning) != std::string::npos);
+    REQUIRE(shell("chmod 640 " + dir / "rules.toml") == 0);
+    CHECK(run_folderhook({"check", "--config", dir / "rules.toml"}, out) == 0);
+    CHECK(out.find("warning") == std::string::npos);
+  }
+}
