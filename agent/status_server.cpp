@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include <httplib.h>
@@ -24,8 +25,9 @@ constexpr int64_t kLoopStaleMs = 3000;
 // that sends its header lines slowly holds a worker that long at most (cpp-httplib's own
 // read timeout applies to each read, so a line every few seconds held one for ever).
 constexpr std::chrono::milliseconds kRequestDeadline{2000};
-// Each write of the answer may wait this long for the client to read.
-constexpr int kWriteTimeoutMs = 5000;
+// And the answer must be taken within this time of the same moment (a client that reads
+// slowly holds a worker no longer).
+constexpr std::chrono::milliseconds kAnswerDeadline{10'000};
 // Workers: each connection holds one until it is answered or its deadline passes.
 constexpr size_t kWorkers = 16;
 constexpr int kBacklog = 128;
@@ -35,28 +37,27 @@ int64_t now_ms() {
              std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-void address_of(const sockaddr_storage& addr, std::string& ip, int& port) {
+void address_of(const sockaddr_storage& addr, socklen_t len, std::string& ip, int& port) {
   char host[NI_MAXHOST] = {};
   char service[NI_MAXSERV] = {};
-  if (::getnameinfo(reinterpret_cast<const sockaddr*>(&addr), sizeof addr, host, sizeof host,
+  if (::getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof host,
                     service, sizeof service, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
     ip = host;
     port = std::atoi(service);
   }
 }
 
-// One connection of the status endpoint: every read waits only until the request's deadline.
+// One connection of the status endpoint: every read waits only until the request's deadline,
+// every write until the answer's.
 class DeadlineStream final : public httplib::Stream {
  public:
-  DeadlineStream(int fd, std::chrono::steady_clock::time_point read_deadline)
-      : fd_(fd), read_deadline_(read_deadline) {}
+  explicit DeadlineStream(int fd)
+      : fd_(fd),
+        read_deadline_(std::chrono::steady_clock::now() + kRequestDeadline),
+        write_deadline_(std::chrono::steady_clock::now() + kAnswerDeadline) {}
 
-  bool is_readable() const override {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        read_deadline_ - std::chrono::steady_clock::now());
-    return left.count() > 0 && wait(POLLIN, static_cast<int>(left.count()));
-  }
-  bool is_writable() const override { return wait(POLLOUT, kWriteTimeoutMs); }
+  bool is_readable() const override { return wait(POLLIN, read_deadline_); }
+  bool is_writable() const override { return wait(POLLOUT, write_deadline_); }
   ssize_t read(char* data, size_t size) override {
     if (!is_readable()) return -1;
     ssize_t n;
@@ -72,24 +73,34 @@ class DeadlineStream final : public httplib::Stream {
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
-    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) address_of(addr, ip, port);
+    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      address_of(addr, len, ip, port);
+    }
   }
   void get_local_ip_and_port(std::string& ip, int& port) const override {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
-    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) address_of(addr, ip, port);
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      address_of(addr, len, ip, port);
+    }
   }
   socket_t socket() const override { return fd_; }
 
  private:
-  bool wait(short events, int timeout_ms) const {
+  bool wait(short events, std::chrono::steady_clock::time_point deadline) const {
     pollfd p{fd_, events, 0};
     int n;
-    do n = ::poll(&p, 1, timeout_ms); while (n < 0 && errno == EINTR);
+    do {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      n = ::poll(&p, 1, static_cast<int>(left.count()));
+    } while (n < 0 && errno == EINTR);
     return n > 0;
   }
   int fd_;
   std::chrono::steady_clock::time_point read_deadline_;
+  std::chrono::steady_clock::time_point write_deadline_;
 };
 
 // cpp-httplib's server with one request per connection, read within kRequestDeadline.
@@ -102,7 +113,7 @@ class BoundedServer final : public httplib::Server {
 
  private:
   bool process_and_close_socket(socket_t sock) override {
-    DeadlineStream stream(sock, std::chrono::steady_clock::now() + kRequestDeadline);
+    DeadlineStream stream(sock);
     bool closed = false;
     const bool ok = process_request(stream, /*close_connection=*/true, closed, nullptr);
     ::shutdown(sock, SHUT_RDWR);

@@ -1,7 +1,8 @@
 // StatusServer: GET /healthz and GET /metrics on agent.status_listen, served by cpp-httplib on
 // threads of its own. It reads only Metrics (atomics) and the outbox through its own SQLite
 // connection, so it never touches the loop. One request per connection, which must arrive
-// whole within 2 s; 16 workers: clients that dribble their headers cannot starve the others.
+// whole within 2 s and whose answer the client must take within 10 s; 16 workers: clients that
+// dribble their headers cannot starve the others.
 // The port is never shared (no SO_REUSEPORT): a port in use is an error.
 #pragma once
 
