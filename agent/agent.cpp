@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <iostream>
 #include <memory>
 #include <set>
 #include <string>
@@ -50,24 +51,21 @@ namespace detail {
 
 int Agent::run() {
   if (const int rc = uv_loop_init(&loop_); rc != 0) {
-    log_.write("error", "cannot start the event loop", {{"error", uv_strerror(rc)}});
-    return 2;
+    return cannot_start("cannot start the event loop", uv_strerror(rc));
   }
   std::string error;
   dispatcher_ = delivery::open_dispatcher(dispatcher_options(), delivery_logger(), error);
   if (!dispatcher_) {
-    log_.write("error", "cannot open the outbox", {{"error", error}});
     uv_loop_close(&loop_);
-    return 2;
+    return cannot_start("cannot open the outbox", error);
   }
   metrics_.set_loop_alive_ms(now_ms());
   if (!config_.status_listen.empty()) {
     status_ = std::make_unique<StatusServer>(metrics_, config_.state_dir);
     if (!status_->start(config_.status_listen, error)) {
-      log_.write("error", "cannot start the status endpoint", {{"error", error}});
       dispatcher_->shutdown();
       uv_loop_close(&loop_);
-      return 2;
+      return cannot_start("cannot start the status endpoint", error);
     }
   }
 
@@ -80,12 +78,11 @@ int Agent::run() {
   options.interfaces = config_.interfaces;
   watcher_ = start_watcher(std::move(options), error);
   if (!watcher_) {
-    log_.write("error", "cannot watch the folders", {{"error", error}});
     status_.reset();
     dispatcher_->shutdown();
     uv_run(&loop_, UV_RUN_DEFAULT);  // the close callbacks of a watcher that failed to start
     uv_loop_close(&loop_);
-    return 2;
+    return cannot_start("cannot watch the folders", error);
   }
 
   start_signal(sigint_, SIGINT);
@@ -116,6 +113,12 @@ int Agent::run() {
   const int rc = uv_loop_close(&loop_);
   log_.write("info", "stopped", {{"loop_closed", rc == 0}});
   return 0;
+}
+
+int Agent::cannot_start(std::string_view msg, const std::string& error) {
+  log_.write("error", msg, {{"error", error}});
+  if (!config_.log_file.empty()) std::cerr << "folderhook: " << msg << ": " << error << "\n";
+  return 2;
 }
 
 // Says that every operation from here on will be reported.

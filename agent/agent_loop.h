@@ -82,6 +82,9 @@ class Agent {
   };
 
   // agent.cpp
+  // Logs why the agent does not start, and says it on stderr too when the log goes to a file:
+  // whoever started it must see why without looking for the log. Returns the exit code, 2.
+  int cannot_start(std::string_view msg, const std::string& error);
   void watching();
   void log_links(const FolderLinks& links, const FolderLinks& before);
   delivery::DispatcherOptions dispatcher_options() const;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "agent/router.h"
+#include "delivery/state_dir.h"
 #include "watch/glob.h"
 #include "watch/watch_table.h"
 
@@ -148,13 +149,12 @@ nlohmann::json BehaviorRun::to_json() const {
 void save_behavior_runs(const std::string& state_dir, const std::vector<BehaviorRun>& runs) {
   nlohmann::json list = nlohmann::json::array();
   for (const BehaviorRun& run : runs) list.push_back(run.to_json());
-  const std::string path = state_dir + "/behaviors.json";
-  {
-    std::ofstream out(path + ".tmp", std::ios::trunc);
-    out << nlohmann::json{{"runs", list}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    if (!out) return;  // the status file is advisory; the log already has every error
-  }
-  std::rename((path + ".tmp").c_str(), path.c_str());
+  // The status file is advisory (the log already has every error): a failed write is ignored.
+  std::string ignored;
+  delivery::replace_private_file(
+      state_dir + "/behaviors.json",
+      nlohmann::json{{"runs", list}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+      ignored);
 }
 
 nlohmann::json load_behavior_runs(const std::string& state_dir) {

@@ -81,11 +81,23 @@ void Parser::check_keys(const toml::table& table, std::string_view where,
   }
 }
 
+// TOML can say "\u0000", but the system calls that take a path or a name end it there: the agent
+// would use another path than the one written.
+bool Parser::holds_nul(const toml::node& node, const std::string& name) {
+  const auto* s = node.as_string();
+  if (!s || s->get().find('\0') == std::string::npos) return false;
+  error(&node, name + " must not contain a NUL byte (\\u0000)");
+  return true;
+}
+
 std::optional<std::string> Parser::string(const toml::table& table, std::string_view key,
                                           std::string_view where) {
   const toml::node* node = table.get(key);
   if (!node) return std::nullopt;
-  if (const auto* s = node->as_string()) return s->get();
+  if (const auto* s = node->as_string()) {
+    if (!holds_nul(*node, std::string(where) + "." + std::string(key))) return s->get();
+    return std::nullopt;
+  }
   error(node, std::string(where) + "." + std::string(key) + " must be a string");
   return std::nullopt;
 }
@@ -111,8 +123,11 @@ std::vector<std::string> Parser::string_list(const toml::table& table, std::stri
     return out;
   }
   for (const auto& item : *array) {
-    if (const auto* s = item.as_string()) out.push_back(s->get());
-    else error(&item, name + " must hold only strings");
+    if (const auto* s = item.as_string()) {
+      if (!holds_nul(item, name)) out.push_back(s->get());
+    } else {
+      error(&item, name + " must hold only strings");
+    }
   }
   return out;
 }
@@ -159,6 +174,8 @@ void Parser::parse_agent(const toml::table& t, Config& config) {
   if (auto v = string(t, "state_dir", "agent")) {
     if (v->empty()) error(t.get("state_dir"), "agent.state_dir must not be empty");
     else config.state_dir = normalise(*v, base_dir_);
+    config.state_dir_line = static_cast<int>(t.get("state_dir")->source().begin.line);
+    config.state_dir_column = static_cast<int>(t.get("state_dir")->source().begin.column);
   }
   if (auto v = string(t, "log_file", "agent"); v && !v->empty()) {
     config.log_file = normalise(*v, base_dir_);
@@ -226,6 +243,10 @@ void Parser::parse_delivery(const toml::table& t, Config& config) {
     if (const auto* array = node->as_array()) {
       for (const auto& item : *array) {
         if (auto d = duration(item, "delivery.retry")) config.delivery.retry.push_back(*d);
+      }
+      // An empty schedule is not "never retry": the dispatcher would take its default one.
+      if (array->empty()) {
+        error(node, "delivery.retry must list at least one duration, such as [\"1m\", \"5m\"]");
       }
     } else {
       error(node, "delivery.retry must be a list of durations, such as [\"1m\", \"5m\"]");

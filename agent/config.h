@@ -79,6 +79,8 @@ struct NotifyConfig {
 struct Config {
   std::string file;       // the rules file as given
   std::string state_dir;  // absolute
+  int state_dir_line = 0;  // where state_dir is set; 0 = the default
+  int state_dir_column = 0;
   std::string log_file;   // "" = stderr
   std::string log_format = "json";  // json | text
   std::string root;       // "" or absolute: reported paths are relative to it, with a leading /
@@ -118,11 +120,13 @@ std::optional<Config> parse_config(std::string_view text, const std::string& fil
 // Reads and parses the file at `file`.
 std::optional<Config> load_config(const std::string& file, std::vector<ConfigError>& errors);
 
-// True when the rules file holds a secret or an Authorization header.
+// True when the rules file holds a secret, an Authorization header, or a URL with a password or
+// a query parameter named like a credential (what delivery::mask_url hides).
 bool holds_secrets(const Config& config);
 
 // What only the filesystem can tell: folders that exist, a state_dir that can be created and
-// written. Appends to `errors`; returns warnings (folders missing but whose parent exists).
+// written and that no other user can write (delivery::state_dir_problem). Appends to `errors`;
+// returns warnings (folders missing but whose parent exists; secrets every user can read).
 std::vector<std::string> check_environment(const Config& config, std::vector<ConfigError>& errors);
 
 }  // namespace folderhook::agent

@@ -9,6 +9,8 @@
 #include <filesystem>
 
 #include "agent/config.h"
+#include "delivery/state_dir.h"
+#include "delivery/url.h"
 
 namespace folderhook::agent {
 namespace {
@@ -25,6 +27,9 @@ bool parent_exists(const std::string& path) {
 bool holds_secrets(const Config& config) {
   for (const FolderRule& rule : config.folders) {
     if (!rule.secret.empty()) return true;
+    for (const std::string& url : rule.urls) {
+      if (delivery::mask_url(url) != url) return true;
+    }
     for (const auto& [name, value] : rule.headers) {
       std::string lower = name;
       std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
@@ -39,8 +44,8 @@ std::vector<std::string> check_environment(const Config& config, std::vector<Con
   struct stat st {};
   if (holds_secrets(config) && ::stat(config.file.c_str(), &st) == 0 && (st.st_mode & S_IROTH)) {
     warnings.push_back(
-        "the rules file holds a secret or an Authorization header and every user "
-        "can read it; chmod o-r it");
+        "the rules file holds a secret, an Authorization header or a URL with a password "
+        "or token, and every user can read it; chmod o-r it");
   }
   for (const FolderRule& rule : config.folders) {
     std::error_code ec;
@@ -68,21 +73,10 @@ std::vector<std::string> check_environment(const Config& config, std::vector<Con
                           std::strerror(errno) + "); HTTPS receivers could not be verified"});
   }
 
-  // Without creating anything: the state_dir, or the nearest ancestor that exists, must be
-  // writable so that `run` can create it.
-  fs::path probe(config.state_dir);
-  std::error_code ec;
-  while (!fs::exists(probe, ec) && probe.has_parent_path() && probe != probe.parent_path()) {
-    probe = probe.parent_path();
-  }
-  if (fs::exists(probe, ec) && !fs::is_directory(probe, ec)) {
-    errors.push_back({config.file, 0, 0,
-                      "agent.state_dir '" + config.state_dir + "': '" + probe.string() +
-                          "' is not a directory"});
-  } else if (::access(probe.c_str(), W_OK | X_OK) != 0) {
-    errors.push_back({config.file, 0, 0,
-                      "agent.state_dir '" + config.state_dir + "' is not writable (" +
-                          probe.string() + ": " + std::strerror(errno) + ")"});
+  if (const std::string problem = delivery::state_dir_problem(config.state_dir);
+      !problem.empty()) {
+    errors.push_back({config.file, config.state_dir_line, config.state_dir_column,
+                      "agent.state_dir '" + config.state_dir + "' " + problem});
   }
   return warnings;
 }

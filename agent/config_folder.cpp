@@ -100,7 +100,7 @@ void Parser::parse_folder(const toml::table& t, Config& config) {
           error(&value, "folder.headers." + name + " must be a string");
         else if (text->get().find_first_of("\r\n") != std::string::npos) {
           error(&value, "folder.headers." + name + " must not contain a line break");
-        } else {
+        } else if (!holds_nul(value, "folder.headers." + name)) {
           rule.headers.emplace_back(name, text->get());
         }
       }
@@ -226,6 +226,15 @@ void Parser::check_folders(const Config& config) {
       errors_.push_back({file_, rule.line, rule.column,
                          "folder '" + rule.path + "' lies inside agent.state_dir '" + state +
                              "'; the agent's own files are never reported"});
+    } else if (!rule.path.empty() && state.rfind(rule.path + "/", 0) == 0) {
+      // The folder's users could rename the state_dir away and put their own in its place, and
+      // the folder's behaviors would act on the agent's files.
+      errors_.push_back({file_, config.state_dir_line ? config.state_dir_line : rule.line,
+                         config.state_dir_line ? config.state_dir_column : rule.column,
+                         "agent.state_dir '" + state + "' lies inside the watched folder '" +
+                             rule.path +
+                             "', whose users could rename or replace it; put it outside every "
+                             "watched folder"});
     }
   }
 }

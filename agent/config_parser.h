@@ -56,6 +56,8 @@ class Parser {
  private:
   // config.cpp. A value of the wrong type is reported and read as absent (or an empty list).
   void error(const toml::node* node, std::string message);
+  // Reports a string `node` (named `name`) that holds a NUL byte; true if it does.
+  bool holds_nul(const toml::node& node, const std::string& name);
   void check_keys(const toml::table& table, std::string_view where,
                   std::span<const std::string_view> known);
   std::optional<std::string> string(const toml::table& table, std::string_view key,

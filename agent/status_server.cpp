@@ -1,8 +1,16 @@
 #include "agent/status_server.h"
 
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 
 #include <httplib.h>
 
@@ -13,17 +21,137 @@ namespace {
 
 // The loop refreshes its heartbeat every second; three missed beats mean it is stuck.
 constexpr int64_t kLoopStaleMs = 3000;
+// A request must arrive whole within this time of a worker taking its connection: a client
+// that sends its header lines slowly holds a worker that long at most (cpp-httplib's own
+// read timeout applies to each read, so a line every few seconds held one for ever).
+constexpr std::chrono::milliseconds kRequestDeadline{2000};
+// And the answer must be taken within this time of the same moment (a client that reads
+// slowly holds a worker no longer).
+constexpr std::chrono::milliseconds kAnswerDeadline{10'000};
+// Workers: each connection holds one until it is answered or its deadline passes.
+constexpr size_t kWorkers = 16;
+constexpr int kBacklog = 128;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
+void address_of(const sockaddr_storage& addr, socklen_t len, std::string& ip, int& port) {
+  char host[NI_MAXHOST] = {};
+  char service[NI_MAXSERV] = {};
+  if (::getnameinfo(reinterpret_cast<const sockaddr*>(&addr), len, host, sizeof host,
+                    service, sizeof service, NI_NUMERICHOST | NI_NUMERICSERV) == 0) {
+    ip = host;
+    port = std::atoi(service);
+  }
+}
+
+// One connection of the status endpoint: every read waits only until the request's deadline,
+// every write until the answer's.
+class DeadlineStream final : public httplib::Stream {
+ public:
+  explicit DeadlineStream(int fd)
+      : fd_(fd),
+        read_deadline_(std::chrono::steady_clock::now() + kRequestDeadline),
+        write_deadline_(std::chrono::steady_clock::now() + kAnswerDeadline) {}
+
+  bool is_readable() const override { return wait(POLLIN, read_deadline_); }
+  bool is_writable() const override { return wait(POLLOUT, write_deadline_); }
+  ssize_t read(char* data, size_t size) override {
+    if (!is_readable()) return -1;
+    ssize_t n;
+    do n = ::recv(fd_, data, size, 0); while (n < 0 && errno == EINTR);
+    return n;
+  }
+  ssize_t write(const char* data, size_t size) override {
+    if (!is_writable()) return -1;
+    ssize_t n;
+    do n = ::send(fd_, data, size, MSG_NOSIGNAL); while (n < 0 && errno == EINTR);
+    return n;
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (::getpeername(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      address_of(addr, len, ip, port);
+    }
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      address_of(addr, len, ip, port);
+    }
+  }
+  socket_t socket() const override { return fd_; }
+
+ private:
+  bool wait(short events, std::chrono::steady_clock::time_point deadline) const {
+    pollfd p{fd_, events, 0};
+    int n;
+    do {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      n = ::poll(&p, 1, static_cast<int>(left.count()));
+    } while (n < 0 && errno == EINTR);
+    return n > 0;
+  }
+  int fd_;
+  std::chrono::steady_clock::time_point read_deadline_;
+  std::chrono::steady_clock::time_point write_deadline_;
+};
+
+// cpp-httplib's server with one request per connection, read within kRequestDeadline.
+class BoundedServer final : public httplib::Server {
+ public:
+  // cpp-httplib listens with a backlog of 5: a few slow clients connecting at once filled it,
+  // and the next client's SYN was dropped and sent again a second later. Linux takes a second
+  // listen() on a listening socket as a new backlog.
+  void widen_backlog() { ::listen(svr_sock_, kBacklog); }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    DeadlineStream stream(sock);
+    bool closed = false;
+    const bool ok = process_request(stream, /*close_connection=*/true, closed, nullptr);
+    ::shutdown(sock, SHUT_RDWR);
+    ::close(sock);
+    return ok;
+  }
+};
+
+// Why binding HOST:PORT fails, as the kernel says it: cpp-httplib only says that it failed.
+std::string bind_error(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+    return gai_strerror(rc);
+  }
+  std::string why = "cannot bind";
+  const int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, found->ai_protocol);
+  if (fd >= 0) {
+    const int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0) {
+      why = errno == EADDRINUSE ? "address in use" : std::strerror(errno);
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return why;
+}
+
 }  // namespace
 
 StatusServer::StatusServer(const Metrics& metrics, std::string state_dir)
     : metrics_(metrics), state_dir_(std::move(state_dir)),
-      server_(std::make_unique<httplib::Server>()) {}
+      server_(std::make_unique<BoundedServer>()) {}
 
 StatusServer::~StatusServer() {
   if (thread_.joinable()) {
@@ -33,8 +161,13 @@ StatusServer::~StatusServer() {
 }
 
 bool StatusServer::start(const std::string& listen, std::string& error) {
-  server_->set_read_timeout(5, 0);
-  server_->set_write_timeout(5, 0);
+  // SO_REUSEADDR alone (a restart may bind while old connections linger in TIME_WAIT);
+  // cpp-httplib's default SO_REUSEPORT would let a second server share a port that is in use.
+  server_->set_socket_options([](socket_t sock) {
+    const int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  server_->new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
   server_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     const int64_t stale = now_ms() - metrics_.loop_alive_ms();
     std::string reason;
@@ -52,13 +185,15 @@ bool StatusServer::start(const std::string& listen, std::string& error) {
   const auto colon = listen.rfind(':');
   std::string host = listen.substr(0, colon);
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = std::stoi(listen.substr(colon + 1));
+  const int wanted = std::stoi(listen.substr(colon + 1));
+  int port = wanted;
   if (port == 0) port = server_->bind_to_any_port(host.c_str());
   else if (!server_->bind_to_port(host.c_str(), port)) port = -1;
   if (port <= 0) {
-    error = "cannot listen on agent.status_listen " + listen + " (in use, or not an address here)";
+    error = "cannot listen on " + listen + ": " + bind_error(host, wanted) + " (agent.status_listen)";
     return false;
   }
+  static_cast<BoundedServer&>(*server_).widen_backlog();
   port_ = port;
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "status-http");

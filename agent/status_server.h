@@ -1,6 +1,9 @@
 // StatusServer: GET /healthz and GET /metrics on agent.status_listen, served by cpp-httplib on
 // threads of its own. It reads only Metrics (atomics) and the outbox through its own SQLite
-// connection, so it never touches the loop.
+// connection, so it never touches the loop. One request per connection, which must arrive
+// whole within 2 s and whose answer the client must take within 10 s; 16 workers: clients that
+// dribble their headers cannot starve the others.
+// The port is never shared (no SO_REUSEPORT): a port in use is an error.
 #pragma once
 
 #include <memory>
@@ -22,7 +25,8 @@ class StatusServer {
   StatusServer(const StatusServer&) = delete;
   StatusServer& operator=(const StatusServer&) = delete;
 
-  // "HOST:PORT". False with `error` when it cannot bind.
+  // "HOST:PORT". False with `error` ("cannot listen on HOST:PORT: address in use ...") when it
+  // cannot bind.
   bool start(const std::string& listen, std::string& error);
   int port() const { return port_; }
 

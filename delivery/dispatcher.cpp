@@ -11,6 +11,7 @@
 
 #include "delivery/dispatcher_impl.h"
 #include "delivery/retry.h"
+#include "delivery/state_dir.h"
 
 namespace folderhook::delivery {
 namespace detail {
@@ -236,6 +237,12 @@ std::unique_ptr<Dispatcher> open_dispatcher(DispatcherOptions options, Logger lo
   if (options.state_dir.empty()) {
     error = "state_dir is empty";
     return nullptr;
+  }
+  std::vector<std::string> tightened;
+  if (!prepare_state_dir(options.state_dir, tightened, error)) return nullptr;
+  if (!tightened.empty()) {
+    logger("warn", "state_dir was readable by other users; tightened",
+           {{"state_dir", options.state_dir}, {"changed", tightened}});
   }
   auto lock = StateLock::acquire(options.state_dir, error);
   if (!lock) return nullptr;

@@ -60,7 +60,7 @@ struct NotifyOptions {
 };
 
 struct DispatcherOptions {
-  std::string state_dir;  // created if missing; holds outbox.db and the lock
+  std::string state_dir;  // created 0700 if missing; holds outbox.db and the lock (0600)
   std::chrono::milliseconds timeout{10'000};  // connect and read, per URL
   std::vector<std::chrono::milliseconds> retry;  // waits after each failed attempt;
                                                  // empty = default_retry_schedule() (retry.h)
@@ -132,8 +132,9 @@ class Dispatcher {
 };
 
 // Opens (or creates) the outbox in options.state_dir, takes its exclusive lock, and starts the
-// threads; pending deliveries from an earlier run are sent again. On failure returns nullptr
-// and sets `error` (one line, for the operator).
+// threads; pending deliveries from an earlier run are sent again. The state_dir is made private
+// first (prepare_state_dir, state_dir.h; what it tightens is logged as a warning). On failure
+// returns nullptr and sets `error` (one line, for the operator).
 std::unique_ptr<Dispatcher> open_dispatcher(DispatcherOptions options, Logger logger,
                                             std::string& error);
 

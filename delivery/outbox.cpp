@@ -14,6 +14,7 @@
 
 #include "delivery/request_codec.h"
 #include "delivery/sqlite_stmt.h"
+#include "delivery/state_dir.h"
 
 namespace folderhook::delivery {
 namespace {
@@ -90,18 +91,10 @@ int64_t unix_ms_now() {
 }
 
 std::unique_ptr<StateLock> StateLock::acquire(const std::string& state_dir, std::string& error) {
-  std::error_code ec;
-  std::filesystem::create_directories(state_dir, ec);
-  if (ec) {
-    error = "cannot create state_dir '" + state_dir + "': " + ec.message();
-    return nullptr;
-  }
+  if (!create_state_dir(state_dir, error)) return nullptr;
   const std::string path = state_dir + "/lock";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    error = "cannot open '" + path + "': " + std::strerror(errno);
-    return nullptr;
-  }
+  const int fd = open_private_file(path, O_RDWR, error);
+  if (fd < 0) return nullptr;
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     char buf[32] = {};
@@ -127,13 +120,13 @@ std::unique_ptr<StateLock> StateLock::acquire(const std::string& state_dir, std:
 StateLock::~StateLock() { ::close(fd_); }
 
 std::unique_ptr<Outbox> Outbox::open(const std::string& state_dir, std::string& error) {
-  std::error_code ec;
-  std::filesystem::create_directories(state_dir, ec);
-  if (ec) {
-    error = "cannot create state_dir '" + state_dir + "': " + ec.message();
-    return nullptr;
-  }
+  if (!create_state_dir(state_dir, error)) return nullptr;
   const std::string path = state_dir + "/outbox.db";
+  // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's
+  // mode, whatever the umask.
+  const int fd = open_private_file(path, O_RDWR, error);
+  if (fd < 0) return nullptr;
+  ::close(fd);
   sqlite3* db = nullptr;
   if (sqlite3_open_v2(path.c_str(), &db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

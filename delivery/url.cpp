@@ -181,6 +181,68 @@ std::optional<Url> parse_url(std::string_view text, std::string& error) {
   return url;
 }
 
+bool names_a_credential(std::string_view name) {
+  // Words of the name: split at anything not a letter or digit, and where camelCase turns to
+  // upper case ("apiKey", "X-Amz-Signature", "access_token").
+  std::string words;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    const bool upper_after_lower = std::isupper(c) != 0 && i > 0 &&
+                                   std::islower(static_cast<unsigned char>(name[i - 1])) != 0;
+    if (c >= 0x80 || std::isalnum(c) == 0 || upper_after_lower) words.push_back(' ');
+    if (c < 0x80 && std::isalnum(c) != 0) words.push_back(static_cast<char>(std::tolower(c)));
+  }
+  static constexpr std::string_view kWords[] = {
+      "key",  "sig", "signature", "secret", "password", "passwd", "pass",  "pwd",
+      "auth", "authorization", "token", "credential", "credentials", "jwt", "hmac", "session"};
+  // Names written as one word that still carry a credential ("apikey", "authtoken").
+  static constexpr std::string_view kParts[] = {"token", "secret", "passw", "apikey",
+                                                "signature", "credential"};
+  std::string joined;
+  size_t begin = 0;
+  while (begin <= words.size()) {
+    size_t end = words.find(' ', begin);
+    if (end == std::string::npos) end = words.size();
+    const std::string_view word = std::string_view(words).substr(begin, end - begin);
+    for (const std::string_view w : kWords) {
+      if (word == w) return true;
+    }
+    joined += word;
+    begin = end + 1;
+  }
+  for (const std::string_view part : kParts) {
+    if (joined.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// Replaces the value of every query (or fragment) parameter whose name names a credential.
+std::string mask_query(std::string_view query) {
+  std::string out;
+  size_t begin = 0;
+  while (begin <= query.size()) {
+    size_t end = query.find_first_of("&;#", begin);
+    if (end == std::string_view::npos) end = query.size();
+    const std::string_view param = query.substr(begin, end - begin);
+    const auto eq = param.find('=');
+    const std::string_view name = param.substr(0, eq);
+    const std::optional<std::string> decoded = percent_decode(name);
+    if (eq != std::string_view::npos && names_a_credential(decoded ? *decoded : name)) {
+      out += name;
+      out += "=***";
+    } else {
+      out += param;
+    }
+    if (end < query.size()) out.push_back(query[end]);
+    begin = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string mask_url(std::string_view text) {
   const auto sep = text.find("://");
   const size_t start = sep == std::string_view::npos ? 0 : sep + 3;
@@ -189,10 +251,21 @@ std::string mask_url(std::string_view text) {
       text.substr(start, auth_end == std::string_view::npos ? std::string_view::npos
                                                             : auth_end - start);
   const auto at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::string(text);
   std::string out(text.substr(0, start));
-  out += "***@";
-  out += text.substr(start + at + 1);
+  if (at == std::string_view::npos) {
+    out += authority;
+  } else {
+    out += "***@";
+    out += authority.substr(at + 1);
+  }
+  if (auth_end == std::string_view::npos) return out;
+  const std::string_view rest = text.substr(auth_end);
+  const auto query = rest.find_first_of("?#");
+  out += rest.substr(0, query);
+  if (query != std::string_view::npos) {
+    out.push_back(rest[query]);
+    out += mask_query(rest.substr(query + 1));
+  }
   return out;
 }
 

@@ -32,10 +32,19 @@ struct Url {
 // failure returns nullopt and sets `error` to one line naming what is wrong.
 std::optional<Url> parse_url(std::string_view text, std::string& error);
 
-// The URL with any password (and user) replaced by "***", for logs and status output.
-// A text that does not parse as a URL comes back with everything before the last '@' of the
-// authority masked, so a secret never leaks through a malformed URL either.
+// The URL with any password (and user) replaced by "***", and the value of every query or
+// fragment parameter whose name names a credential (names_a_credential) replaced by "***",
+// for logs and status output. A text that does not parse as a URL comes back with everything
+// before the last '@' of the authority masked, so a secret never leaks through a malformed
+// URL either.
 std::string mask_url(std::string_view text);
+
+// True when a query parameter's (decoded) name looks like it carries a credential: one of its
+// words (split at non-alphanumerics and at camelCase) is key, sig, signature, secret, password,
+// pass, pwd, auth, token, credential, jwt, hmac, session...; or it contains token, secret,
+// passw, apikey, signature or credential written as one word ("apikey", "authtoken").
+// Case-insensitive. Errs towards masking: a log without a value is still useful.
+bool names_a_credential(std::string_view name);
 
 // Appends "?query" (or "&query" when the URL already has a query) to a URL or request target.
 std::string append_query(std::string_view url_or_target, std::string_view query);

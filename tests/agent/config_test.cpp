@@ -305,3 +305,63 @@ TEST_CASE("delivery.pipelining is off by default, and true or false only") {
   REQUIRE(messages.size() == 1);
   CHECK(messages[0].find("delivery.pipelining must be true or false") != std::string::npos);
 }
+
+TEST_CASE("an empty retry schedule is refused at its place: the default would apply instead") {
+  const auto errors = errors_of("[delivery]\nretry = []\n[[folder]]\npath = \"/srv/in\"\n"
+                                "urls = [\"http://a/hook\"]\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "rules.toml:2:9: delivery.retry must list at least one duration, such as "
+                     "[\"1m\", \"5m\"]");
+}
+
+TEST_CASE("a NUL byte in a path, a list or a header is refused at its place") {
+  const auto errors = errors_of(R"([agent]
+state_dir = "/var/lib/f\u0000h"
+[[folder]]
+path = "/srv/in\u0000/x"
+urls = ["http://a/hook"]
+include = ["a\u0000"]
+headers = { X-A = "b\u0000c" }
+[[folder.behavior]]
+kind = "move_after"
+after = "1d"
+to = "/srv/in/\u0000"
+)");
+  REQUIRE(errors.size() == 5);
+  CHECK(errors[0] == "rules.toml:2:13: agent.state_dir must not contain a NUL byte (\\u0000)");
+  CHECK(errors[1] == "rules.toml:4:8: folder.path must not contain a NUL byte (\\u0000)");
+  CHECK(errors[2] == "rules.toml:6:12: folder.include must not contain a NUL byte (\\u0000)");
+  CHECK(errors[3] == "rules.toml:7:19: folder.headers.X-A must not contain a NUL byte (\\u0000)");
+  CHECK(errors[4].rfind("rules.toml:11:6: ", 0) == 0);
+  CHECK(errors[4].find("NUL byte") != std::string::npos);
+}
+
+TEST_CASE("a state_dir inside a watched folder is refused at the state_dir's place") {
+  const auto errors = errors_of(R"([agent]
+state_dir = "/srv/in/.folderhook"
+[[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+)");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "rules.toml:2:13: agent.state_dir '/srv/in/.folderhook' lies inside the "
+                     "watched folder '/srv/in', whose users could rename or replace it; put it "
+                     "outside every watched folder");
+  // A sibling whose name only starts like the folder's is outside it.
+  CHECK(errors_of("[agent]\nstate_dir = \"/srv/in2\"\n[[folder]]\npath = \"/srv/in\"\n"
+                  "urls = [\"http://a/hook\"]\n")
+            .empty());
+}
+
+TEST_CASE("a URL with a password or a credential in its query counts as a secret in the rules") {
+  const auto holds = [](const std::string& url) {
+    std::vector<ConfigError> errors;
+    const auto config = parse_config("[[folder]]\npath = \"/srv/in\"\nurls = [\"" + url + "\"]\n",
+                                     "rules.toml", "/base", errors);
+    REQUIRE(config);
+    return holds_secrets(*config);
+  };
+  CHECK(holds("https://user:pw@h/hook"));
+  CHECK(holds("https://h/hook?a=1&api_key=k"));
+  CHECK_FALSE(holds("https://h/hook?a=1"));
+}

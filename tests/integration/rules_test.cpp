@@ -33,13 +33,6 @@ std::string verify(const Webhook& hook, const std::string& form, const TempDir& 
   return read_file(dir / "verdict");
 }
 
-int status_port(AgentProcess& agent) {
-  const std::string out = agent.output();
-  const auto at = out.find("\"status_port\":");
-  REQUIRE(at != std::string::npos);
-  return std::stoi(out.substr(at + 14));
-}
-
 }  // namespace
 
 TEST_CASE("POST sends the fields as a JSON object with the folder's headers") {

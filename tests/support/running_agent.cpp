@@ -23,6 +23,13 @@ std::string rules_template(const std::string& delivery, const std::string& folde
          "\n[[folder]]\npath = \"{IN}\"\nurls = [\"{URL}\"]\ninterface = \"sftp\"\n" + folder;
 }
 
+int status_port(AgentProcess& agent) {
+  const std::string out = agent.output();
+  const auto at = out.find("\"status_port\":");
+  REQUIRE(at != std::string::npos);
+  return std::stoi(out.substr(at + 14));
+}
+
 RunningAgent::RunningAgent(const std::string& rules, bool start_now) {
   shell("mkdir " + in);
   write_rules(rules);

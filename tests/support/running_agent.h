@@ -16,6 +16,9 @@ namespace folderhook::test {
 std::string rules_template(const std::string& delivery = "", const std::string& folder = "",
                            const std::string& agent = "");
 
+// The status endpoint's port, from the agent's `watching` line (status_listen = "HOST:0").
+int status_port(AgentProcess& agent);
+
 struct RunningAgent {
   TempDir dir;
   Receiver receiver;
