@@ -1,4 +1,5 @@
 #include "agent/agent.h"
+#include "agent/wall_clock.h"
 
 #include <algorithm>
 #include <csignal>
@@ -14,11 +15,6 @@ namespace {
 
 constexpr uint64_t kHeartbeatMs = 1000;
 constexpr unsigned kRulesPollMs = 1000;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // The directories to watch: each folder's, as `links` (in the same order) resolve it.
 std::vector<watch::RootOptions> roots_of(const Config& config, const FolderLinks& links) {

@@ -11,17 +11,12 @@
 #include <cstring>
 
 #include "agent/behaviors.h"
+#include "agent/wall_clock.h"
 #include "agent/router.h"
 #include "watch/watch_table.h"
 
 namespace folderhook::agent {
 namespace {
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 watch::FileAction robot_action(watch::Action kind, const std::string& path,
                                const std::string& destination, watch::ObjectType type,

@@ -1,4 +1,5 @@
 #include "agent/status_server.h"
+#include "agent/wall_clock.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -31,11 +32,6 @@ constexpr std::chrono::milliseconds kAnswerDeadline{10'000};
 // Workers: each connection holds one until it is answered or its deadline passes.
 constexpr size_t kWorkers = 16;
 constexpr int kBacklog = 128;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 void address_of(const sockaddr_storage& addr, socklen_t len, std::string& ip, int& port) {
   char host[NI_MAXHOST] = {};

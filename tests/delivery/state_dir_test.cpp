@@ -14,12 +14,11 @@
 using namespace folderhook::delivery;
 using folderhook::test::mode_of;
 using folderhook::test::shell;
-using folderhook::test::TempDir;
 using folderhook::test::UmaskFor;
 using folderhook::test::write_file;
 
 TEST_CASE("a new state_dir is 0700 and the lock, the outbox, its WAL and SHM 0600 with umask 0") {
-  TempDir dir;
+  folderhook::test::TempDir dir;
   const std::string state = dir / "a/b/state";
   UmaskFor umask(0);
   std::string error;
@@ -36,7 +35,7 @@ TEST_CASE("a new state_dir is 0700 and the lock, the outbox, its WAL and SHM 060
 }
 
 TEST_CASE("prepare_state_dir tightens an existing state_dir and its files, and says what it changed") {
-  TempDir dir;
+  folderhook::test::TempDir dir;
   const std::string state = dir / "state";
   REQUIRE(shell("mkdir -m 755 " + state + " && touch " + state + "/outbox.db " + state +
                 "/behaviors.json " + state + "/private && chmod 644 " + state + "/outbox.db && "
@@ -60,7 +59,7 @@ TEST_CASE("prepare_state_dir tightens an existing state_dir and its files, and s
 }
 
 TEST_CASE("a state_dir that others can write or that another user owns is refused, unchanged") {
-  TempDir dir;
+  folderhook::test::TempDir dir;
   const std::string state = dir / "state";
   REQUIRE(shell("mkdir -m 775 " + state) == 0);
   std::vector<std::string> tightened;
@@ -81,7 +80,7 @@ TEST_CASE("a state_dir that others can write or that another user owns is refuse
 }
 
 TEST_CASE("state_dir_problem: fine when creatable, and says why when not, leaving nothing") {
-  TempDir dir;
+  folderhook::test::TempDir dir;
   CHECK(state_dir_problem(dir / "new/deeper/state") == "");
   CHECK(::access((dir / "new").c_str(), F_OK) != 0);  // the probe removed what it made
   REQUIRE(shell("ln -s " + dir / "nowhere" + " " + dir / "dangling") == 0);
@@ -95,7 +94,7 @@ TEST_CASE("state_dir_problem: fine when creatable, and says why when not, leavin
 }
 
 TEST_CASE("replace_private_file writes 0600 whatever the umask, and replaces the old content") {
-  TempDir dir;
+  folderhook::test::TempDir dir;
   UmaskFor umask(0);
   const std::string path = dir / "behaviors.json";
   write_file(path, "old");
