@@ -90,7 +90,9 @@ ReplayedRequest with_current_rule(const delivery::Request& stored, const FolderR
   if (rule->method != stored.method) {
     const bool multipart = stored.content_type.starts_with("multipart/");
     std::optional<Fields> fields;
-    if (!multipart) fields = stored.method == "POST" ? json_fields(stored.body) : query_fields(stored.query);
+    if (!multipart) {
+      fields = stored.method == "POST" ? json_fields(stored.body) : query_fields(stored.query);
+    }
     if (!fields) {
       out.kept_stored = multipart ? "its file content cannot be sent with " + rule->method
                                   : "its stored fields cannot be read";

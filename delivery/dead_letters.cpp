@@ -88,8 +88,7 @@ int replay_dead_letters(const std::string& state_dir, std::optional<int64_t> sin
         replayed.id = row_id;
         blob = encode_request(replayed);
       }
-      ok = ins.bind(1, row_id).bind_blob(2, blob).bind(3, now).run() &&
-           del.bind(1, row_id).run();
+      ok = ins.bind(1, row_id).bind_blob(2, blob).bind(3, now).run() && del.bind(1, row_id).run();
       ++moved;
     }
   }
