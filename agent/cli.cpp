@@ -77,7 +77,14 @@ int main_cli(int argc, char** argv) {
   auto* replay = app.add_subcommand("replay", "Put dead letters back into the outbox");
   replay->add_option("-c,--config", config_file, "The rules file (rules.toml)")->required();
   replay->add_option("--since", since, "Only those that died at or after this UTC time (2026-11-26T10:00:00Z)");
-  replay->add_option("--id", id, "Only the dead letter with this id");
+  replay->add_option("--id", id, "Only the dead letter with this id (exit 1 if there is none)");
+  bool stored = false;
+  replay->add_flag("--stored", stored,
+                   "Send to the stored URLs, method, headers and secret, not the current rules'");
+
+  auto* dead_letters = app.add_subcommand("dead-letters", "List the dead letters: id, action, path, URL, last status and error, when it died");
+  dead_letters->add_option("-c,--config", config_file, "The rules file (rules.toml)")->required();
+  dead_letters->add_flag("--json", json, "One JSON object per line");
 
   std::string folder;
   auto* test_hook = app.add_subcommand("test-hook", "Send a test webhook (test=1) to every URL of a folder; exit 0 if any accepted it");
@@ -110,7 +117,8 @@ int main_cli(int argc, char** argv) {
     const std::optional<Config> config = load_checked(config_file, warnings);
     if (!config) return kConfigError;
     if (*status) return status_command(*config, json);
-    if (*replay) return replay_command(*config, since, id);
+    if (*replay) return replay_command(*config, since, id, stored);
+    if (*dead_letters) return dead_letters_command(*config, json);
     if (*test_hook) {
       std::error_code ec;
       const auto absolute = std::filesystem::absolute(folder, ec).lexically_normal().string();

@@ -5,9 +5,13 @@
 
 #include "agent/behaviors.h"
 #include "agent/log.h"
+#include "agent/replay.h"
 #include "agent/router.h"
 #include "agent/webhook.h"
+#include "delivery/dead_letters.h"
+#include "delivery/retry.h"
 #include "delivery/status.h"
+#include "delivery/url.h"
 
 namespace folderhook::agent {
 namespace {
@@ -64,7 +68,8 @@ int status_command(const Config& config, bool json) {
   return 0;
 }
 
-int replay_command(const Config& config, const std::string& since, const std::string& id) {
+int replay_command(const Config& config, const std::string& since, const std::string& id,
+                   bool stored) {
   std::optional<int64_t> since_ms;
   if (!since.empty()) {
     since_ms = parse_iso_utc(since);
@@ -74,14 +79,66 @@ int replay_command(const Config& config, const std::string& since, const std::st
       return 2;
     }
   }
+  std::vector<std::string> kept;
+  const delivery::ReplayRewrite rewrite = [&](const delivery::Request& request) {
+    if (stored) return request;
+    ReplayedRequest replayed = with_current_rule(request, current_rule_of(config.folders, request));
+    if (!replayed.kept_stored.empty()) {
+      kept.push_back(request.id + " (" + display_value(request.path) + "): " + replayed.kept_stored);
+    }
+    return replayed.request;
+  };
   std::string error;
   const int moved = delivery::replay_dead_letters(
-      config.state_dir, since_ms, id.empty() ? std::nullopt : std::optional<std::string>(id), error);
+      config.state_dir, since_ms, id.empty() ? std::nullopt : std::optional<std::string>(id),
+      rewrite, error);
   if (moved < 0) {
     std::cerr << "folderhook replay: " << error << "\n";
     return 2;
   }
-  std::cout << moved << " dead letter(s) back in the outbox\n";
+  if (!id.empty() && moved == 0) {
+    std::cerr << "folderhook replay: no dead letter with id '" << display_value(id) << "' in "
+              << config.state_dir << " (`folderhook dead-letters` lists them)\n";
+    return 1;
+  }
+  for (const std::string& k : kept) {
+    std::cout << "kept the stored URLs, method, headers and secret of " << k << "\n";
+  }
+  std::cout << moved << " dead letter(s) back in the outbox"
+            << (stored ? " with their stored URLs" : "") << "\n";
+  return 0;
+}
+
+int dead_letters_command(const Config& config, bool json) {
+  std::string error;
+  const auto rows = delivery::list_dead_letters(config.state_dir, error);
+  if (!rows) {
+    std::cerr << config.file << ": cannot read the dead letters in " << config.state_dir << ": "
+              << error << "\n";
+    return 2;
+  }
+  for (const delivery::DeadLetterRow& row : *rows) {
+    std::string urls;
+    for (const std::string& url : row.urls) urls += (urls.empty() ? "" : " ") + delivery::mask_url(url);
+    const std::string died = delivery::format_iso_utc(row.died_ms);
+    if (json) {
+      const nlohmann::json line = {{"id", row.id},
+                                   {"action", row.action},
+                                   {"path", row.path},
+                                   {"url", urls},
+                                   {"attempts", row.attempts},
+                                   {"last_status", row.last_status},
+                                   {"last_error", row.last_error},
+                                   {"died_at", died}};
+      std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      continue;
+    }
+    std::cout << row.id << "  " << died << "  " << (row.action.empty() ? "?" : row.action) << "  "
+              << display_value(row.path) << "\n    url " << urls << "  last status "
+              << (row.last_status ? std::to_string(row.last_status) : std::string("none"))
+              << (row.last_error.empty() ? "" : ": " + display_value(row.last_error)) << "\n";
+  }
+  if (!json) std::cout << rows->size() << " dead letter(s)\n";
   return 0;
 }
 

@@ -51,33 +51,40 @@ std::string reported_path(std::string_view path, std::string_view root) {
   return std::string(rest);
 }
 
-std::string webhook_query(const watch::FileAction& action, const FolderRule& rule,
-                          std::string_view root) {
+std::string fields_query(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string query;
-  for_each_field(action, rule, root, [&query](std::string_view name, std::string_view value) {
+  for (const auto& [name, value] : fields) {
     if (!query.empty()) query += '&';
     query += name;
     query += '=';
     query += delivery::percent_encode(value);
-  });
+  }
   return query;
+}
+
+nlohmann::json fields_json(const std::vector<std::pair<std::string, std::string>>& fields) {
+  nlohmann::json body = nlohmann::json::object();
+  for (const auto& [name, text] : fields) {
+    if (printable_utf8(text) == text) {
+      body[name] = text;
+    } else {
+      // Round-trip through the replacing dumper: invalid bytes become U+FFFD.
+      body[name] = nlohmann::json::parse(
+          nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      body[name + "_base64"] = delivery::base64_encode(text);
+    }
+  }
+  return body;
+}
+
+std::string webhook_query(const watch::FileAction& action, const FolderRule& rule,
+                          std::string_view root) {
+  return fields_query(webhook_fields(action, rule, root));
 }
 
 nlohmann::json webhook_json(const watch::FileAction& action, const FolderRule& rule,
                             std::string_view root) {
-  nlohmann::json body = nlohmann::json::object();
-  for_each_field(action, rule, root, [&body](std::string_view name, std::string_view value) {
-    const std::string text(value);
-    if (printable_utf8(text) == text) {
-      body[std::string(name)] = text;
-    } else {
-      // Round-trip through the replacing dumper: invalid bytes become U+FFFD.
-      body[std::string(name)] = nlohmann::json::parse(
-          nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      body[std::string(name) + "_base64"] = delivery::base64_encode(text);
-    }
-  });
-  return body;
+  return fields_json(webhook_fields(action, rule, root));
 }
 
 std::vector<std::pair<std::string, std::string>> webhook_fields(const watch::FileAction& action,

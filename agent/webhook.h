@@ -38,6 +38,10 @@ std::vector<std::pair<std::string, std::string>> webhook_fields(const watch::Fil
                                                                 const FolderRule& rule,
                                                                 std::string_view root = "");
 
+// The query string and the JSON body of given fields, as webhook_query and webhook_json make them.
+std::string fields_query(const std::vector<std::pair<std::string, std::string>>& fields);
+nlohmann::json fields_json(const std::vector<std::pair<std::string, std::string>>& fields);
+
 delivery::Request make_request(const watch::FileAction& action, const FolderRule& rule,
                                std::string_view root = "");
 

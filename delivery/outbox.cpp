@@ -119,6 +119,15 @@ std::unique_ptr<StateLock> StateLock::acquire(const std::string& state_dir, std:
 
 StateLock::~StateLock() { ::close(fd_); }
 
+std::unique_ptr<Outbox> Outbox::open_existing(const std::string& state_dir, std::string& error) {
+  std::error_code ec;
+  if (!std::filesystem::exists(state_dir + "/outbox.db", ec)) {
+    error = "no outbox in state_dir '" + state_dir + "' (has the agent ever run there?)";
+    return nullptr;
+  }
+  return open(state_dir, error);
+}
+
 std::unique_ptr<Outbox> Outbox::open(const std::string& state_dir, std::string& error) {
   if (!create_state_dir(state_dir, error)) return nullptr;
   const std::string path = state_dir + "/outbox.db";

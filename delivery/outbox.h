@@ -111,6 +111,9 @@ struct DeadSummary {
 class Outbox {
  public:
   static std::unique_ptr<Outbox> open(const std::string& state_dir, std::string& error);
+  // For the command line: nullptr and `error` when state_dir has no outbox yet, rather than
+  // creating one (a typo in state_dir must not look like an empty outbox).
+  static std::unique_ptr<Outbox> open_existing(const std::string& state_dir, std::string& error);
   ~Outbox();
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;

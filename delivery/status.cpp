@@ -1,7 +1,5 @@
 #include "delivery/status.h"
 
-#include <filesystem>
-
 #include "delivery/attempt.h"
 #include "delivery/http_sender.h"
 #include "delivery/outbox.h"
@@ -12,15 +10,6 @@
 namespace folderhook::delivery {
 namespace {
 
-std::unique_ptr<Outbox> open_existing(const std::string& state_dir, std::string& error) {
-  std::error_code ec;
-  if (!std::filesystem::exists(state_dir + "/outbox.db", ec)) {
-    error = "no outbox in state_dir '" + state_dir + "' (has the agent ever run there?)";
-    return nullptr;
-  }
-  return Outbox::open(state_dir, error);
-}
-
 nlohmann::json iso_or_null(int64_t ms) {
   return ms > 0 ? nlohmann::json(format_iso_utc(ms)) : nlohmann::json(nullptr);
 }
@@ -28,7 +17,7 @@ nlohmann::json iso_or_null(int64_t ms) {
 }  // namespace
 
 nlohmann::json read_status(const std::string& state_dir, std::string& error) {
-  auto outbox = open_existing(state_dir, error);
+  auto outbox = Outbox::open_existing(state_dir, error);
   if (!outbox) return nullptr;
   sqlite3* db = outbox->handle();
   // One read transaction: the figures are one consistent snapshot even while the agent writes.
@@ -83,44 +72,6 @@ nlohmann::json read_status(const std::string& state_dir, std::string& error) {
   std::string ignored;
   exec(db, "COMMIT", ignored);
   return out;
-}
-
-int replay_dead_letters(const std::string& state_dir, std::optional<int64_t> since_unix_ms,
-                        const std::optional<std::string>& id, std::string& error) {
-  auto outbox = open_existing(state_dir, error);
-  if (!outbox) return -1;
-  sqlite3* db = outbox->handle();
-  if (!exec(db, "BEGIN IMMEDIATE", error)) return -1;
-  constexpr const char* kWhere = " WHERE (?1 IS NULL OR died_ms >= ?1) AND (?2 IS NULL OR id = ?2)";
-  const std::string insert =
-      std::string("INSERT OR IGNORE INTO outbox(id, request, attempts, next_at_ms, enqueued_ms) "
-                  "SELECT id, request, 0, 0, ?3 FROM dead_letters") + kWhere + " ORDER BY died_ms";
-  const std::string remove = std::string("DELETE FROM dead_letters") + kWhere;
-  Stmt ins(db, insert.c_str());
-  Stmt del(db, remove.c_str());
-  auto bind = [&](Stmt& s) {
-    since_unix_ms ? s.bind(1, *since_unix_ms) : s.bind_null(1);
-    id ? s.bind(2, *id) : s.bind_null(2);
-  };
-  bool ok = ins.ok() && del.ok();
-  int moved = 0;
-  if (ok) {
-    bind(ins);
-    ins.bind(3, unix_ms_now());
-    ok = ins.run();
-  }
-  if (ok) {
-    bind(del);
-    ok = del.run();
-    moved = sqlite3_changes(db);
-  }
-  if (!ok || !exec(db, "COMMIT", error)) {
-    if (!ok) error = sqlite3_errmsg(db);
-    std::string ignored;
-    exec(db, "ROLLBACK", ignored);
-    return -1;
-  }
-  return moved;
 }
 
 std::vector<TestHookResult> send_test(const Request& request, const DispatcherOptions& options) {

@@ -1,5 +1,6 @@
-// What the command line reads and changes in a state_dir, also while an agent runs on it
-// (SQLite WAL lets a reader and a second writer in beside the agent's connection).
+// What `status` reads in a state_dir, also while an agent runs on it (SQLite WAL lets a
+// reader in beside the agent's connection), and the sending of `test-hook`. The dead letters'
+// listing and replay are in dead_letters.h.
 #pragma once
 
 #include <chrono>
@@ -21,12 +22,6 @@ namespace folderhook::delivery {
 //            "last_success_at": ISO|null, "last_attempt_at": ISO}]}
 // On failure returns null json and sets `error` (e.g. no outbox.db in state_dir).
 nlohmann::json read_status(const std::string& state_dir, std::string& error);
-
-// Moves dead letters back into the outbox with their ids, attempts reset: those that died at
-// or after since_unix_ms, and/or the one with `id`. A running agent picks them up within a
-// few seconds; otherwise the next start sends them. Returns how many moved, or -1 and `error`.
-int replay_dead_letters(const std::string& state_dir, std::optional<int64_t> since_unix_ms,
-                        const std::optional<std::string>& id, std::string& error);
 
 struct TestHookResult {
   std::string url;    // masked

@@ -6,6 +6,7 @@
 
 #include "delivery/dispatcher.h"
 #include "delivery/outbox.h"
+#include "delivery/dead_letters.h"
 #include "delivery/status.h"
 #include "harness.h"
 
@@ -13,6 +14,8 @@ using namespace folderhook::delivery;
 using namespace folderhook::delivery::test;
 
 namespace {
+
+const ReplayRewrite kAsStored = [](const Request& stored) { return stored; };
 
 Request make(const std::vector<std::string>& urls, const std::string& query,
              const std::string& path, const std::string& rule = "/demo") {
@@ -161,7 +164,7 @@ TEST_CASE("a schedule that runs out makes dead letters and one email; replay sen
     if (l["outcome"] == "dead") dead_ids.insert(l["id"]);
   }
   Receiver rx({}, port);
-  CHECK(replay_dead_letters(dir.path(), std::nullopt, std::nullopt, e) == 3);
+  CHECK(replay_dead_letters(dir.path(), std::nullopt, std::nullopt, kAsStored, e) == 3);
   REQUIRE(rx.wait([](const auto& v) { return v.size() == 3; }, 10s));
   std::set<std::string> got_ids;
   for (const auto& r : rx.received()) {
@@ -195,14 +198,14 @@ TEST_CASE("replay selects by time and by id") {
   for (const auto& l : log.attempts()) {
     if (l["outcome"] == "dead" && l["path"] == "/b") id = l["id"];
   }
-  CHECK(replay_dead_letters(dir.path(), unix_ms_now() + 60'000, std::nullopt, error) == 0);
-  CHECK(replay_dead_letters(dir.path(), std::nullopt, std::string("msg_nope"), error) == 0);
-  CHECK(replay_dead_letters(dir.path(), std::nullopt, id, error) == 1);
+  CHECK(replay_dead_letters(dir.path(), unix_ms_now() + 60'000, std::nullopt, kAsStored, error) == 0);
+  CHECK(replay_dead_letters(dir.path(), std::nullopt, std::string("msg_nope"), kAsStored, error) == 0);
+  CHECK(replay_dead_letters(dir.path(), std::nullopt, id, kAsStored, error) == 1);
   const auto status = read_status(dir.path(), error);
   CHECK(status["pending"] == 1);
   CHECK(status["dead_letters"] == 1);
   TempDir empty;
-  CHECK(replay_dead_letters(empty.path(), std::nullopt, std::nullopt, error) == -1);
+  CHECK(replay_dead_letters(empty.path(), std::nullopt, std::nullopt, kAsStored, error) == -1);
   CHECK(error.find("no outbox") != std::string::npos);
   CHECK(read_status(empty.path(), error).is_null());
 }
