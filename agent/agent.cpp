@@ -129,6 +129,9 @@ void Agent::watching() {
                            {"config", config_.file}};
   if (status_) fields["status_port"] = status_->port();
   log_.write("info", "watching", fields);
+  // /readyz: the figures first, so that it never sees "watching" with the start's stale ones.
+  refresh_metrics();
+  metrics_.set_watching();
 }
 
 // Each folder given as a symlink, by both its names: at start, and at a reload for those new
@@ -219,8 +222,13 @@ Agent::Logger Agent::delivery_logger() {
 
 void Agent::beat() {
   metrics_.set_loop_alive_ms(now_ms());
-  const watch::WatchStats stats = watcher_->stats();
-  metrics_.set_watcher(stats.watches, stats.overflows, stats.degraded);
+  refresh_metrics();
+}
+
+void Agent::refresh_metrics() {
+  metrics_.set_watcher(watcher_->stats());
+  const delivery::MemoryFigures memory = dispatcher_->memory();
+  metrics_.set_outbox(memory.outbox_failing, memory.uncommitted);
 }
 
 // A valid rules file replaces the rules at once; an invalid one is logged and the old rules
