@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <set>
@@ -226,7 +227,16 @@ void Agent::beat() {
 }
 
 void Agent::refresh_metrics() {
-  metrics_.set_watcher(watcher_->stats());
+  watch::WatchStats stats = watcher_->stats();
+  // fanotify says `watching` before its start scan has looked for the roots: the folders are
+  // looked at here too (a stat each, once a second), so /readyz is never 200 for a missing one.
+  uint64_t missing = 0;
+  for (const FolderLink& link : links_) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(link.watched, ec)) ++missing;
+  }
+  stats.missing_roots = std::max(stats.missing_roots, missing);
+  metrics_.set_watcher(stats);
   const delivery::MemoryFigures memory = dispatcher_->memory();
   metrics_.set_outbox(memory.outbox_failing, memory.uncommitted);
 }
