@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <set>
@@ -125,6 +126,9 @@ void Agent::watching() {
                            {"config", config_.file}};
   if (status_) fields["status_port"] = status_->port();
   log_.write("info", "watching", fields);
+  // /readyz: the figures first, so that it never sees "watching" with the start's stale ones.
+  refresh_metrics();
+  metrics_.set_watching();
 }
 
 // Each folder given as a symlink, by both its names: at start, and at a reload for those new
@@ -215,8 +219,22 @@ Agent::Logger Agent::delivery_logger() {
 
 void Agent::beat() {
   metrics_.set_loop_alive_ms(now_ms());
-  const watch::WatchStats stats = watcher_->stats();
-  metrics_.set_watcher(stats.watches, stats.overflows, stats.degraded);
+  refresh_metrics();
+}
+
+void Agent::refresh_metrics() {
+  watch::WatchStats stats = watcher_->stats();
+  // fanotify says `watching` before its start scan has looked for the roots: the folders are
+  // looked at here too (a stat each, once a second), so /readyz is never 200 for a missing one.
+  uint64_t missing = 0;
+  for (const FolderLink& link : links_) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(link.watched, ec)) ++missing;
+  }
+  stats.missing_roots = std::max(stats.missing_roots, missing);
+  metrics_.set_watcher(stats);
+  const delivery::MemoryFigures memory = dispatcher_->memory();
+  metrics_.set_outbox(memory.outbox_failing, memory.uncommitted);
 }
 
 // A valid rules file replaces the rules at once; an invalid one is logged and the old rules

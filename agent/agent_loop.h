@@ -92,6 +92,8 @@ class Agent {
   Logger logger();
   Logger delivery_logger();
   void beat();
+  // The watcher's and the dispatcher's figures into metrics_ (for the status server).
+  void refresh_metrics();
   void reload(std::string_view why);
   void start_signal(uv_signal_t& handle, int signum);
   void stop(int signum);

@@ -9,6 +9,7 @@
 #include "agent/router.h"
 #include "agent/webhook.h"
 #include "delivery/dead_letters.h"
+#include "delivery/lock_holder.h"
 #include "delivery/retry.h"
 #include "delivery/status.h"
 #include "delivery/url.h"
@@ -40,11 +41,24 @@ int status_command(const Config& config, bool json) {
     return 2;
   }
   status["behaviors"] = load_behavior_runs(config.state_dir);
+  // Whether an agent runs on the state_dir: the holder of its lock.
+  std::string lock_error;
+  const int pid = delivery::state_dir_holder(config.state_dir, lock_error);
+  if (pid < 0) {
+    status["agent"] = {{"running", nullptr}, {"error", lock_error}};
+  } else {
+    status["agent"] = {{"running", pid > 0}, {"pid", pid > 0 ? nlohmann::json(pid) : nlohmann::json()}};
+  }
   if (json) {
     std::cout << status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return 0;
   }
   auto show = [](const nlohmann::json& v) { return v.is_null() ? std::string("-") : v.is_string() ? v.get<std::string>() : v.dump(); };
+  std::cout << "agent:          "
+            << (pid < 0   ? "unknown (" + lock_error + ")"
+                : pid > 0 ? "running (pid " + std::to_string(pid) + ")"
+                          : std::string("not running"))
+            << "\n";
   std::cout << "pending:        " << show(status["pending"]) << "\n"
             << "oldest pending: " << show(status["oldest_pending_at"]) << " (age "
             << show(status["oldest_pending_age_s"]) << " s)\n"

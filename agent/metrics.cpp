@@ -49,10 +49,17 @@ void Metrics::count_attempt(std::string_view outcome, int64_t ms) {
   latency_sum_ms_.fetch_add(static_cast<uint64_t>(ms < 0 ? 0 : ms), kRelaxed);
 }
 
-void Metrics::set_watcher(uint64_t watches, uint64_t overflows, bool degraded) {
-  watches_.store(watches, kRelaxed);
-  overflows_.store(overflows, kRelaxed);
-  degraded_.store(degraded, kRelaxed);
+void Metrics::set_watcher(const watch::WatchStats& stats) {
+  watches_.store(stats.watches, kRelaxed);
+  overflows_.store(stats.overflows, kRelaxed);
+  degraded_.store(stats.degraded, kRelaxed);
+  missing_roots_.store(stats.missing_roots, kRelaxed);
+  actors_gone_.store(stats.actors_gone, kRelaxed);
+}
+
+void Metrics::set_outbox(bool failing, uint64_t held) {
+  outbox_failing_.store(failing, kRelaxed);
+  held_in_memory_.store(held, kRelaxed);
 }
 
 std::string Metrics::render(const nlohmann::json& status) const {
@@ -98,6 +105,15 @@ std::string Metrics::render(const nlohmann::json& status) const {
   sample(out, "folderhook_queue_overflows_total", "", overflows_.load(kRelaxed));
   family(out, "folderhook_degraded", "gauge", "1 when some directory could not be watched.");
   sample(out, "folderhook_degraded", "", degraded_.load(kRelaxed) ? 1 : 0);
+  family(out, "folderhook_missing_folders", "gauge",
+         "Watched folders that do not exist (looked for again).");
+  sample(out, "folderhook_missing_folders", "", missing_roots_.load(kRelaxed));
+  family(out, "folderhook_held_in_memory", "gauge",
+         "New requests held in memory because the outbox cannot be written (full disk).");
+  sample(out, "folderhook_held_in_memory", "", held_in_memory_.load(kRelaxed));
+  family(out, "folderhook_actor_gone_total", "counter",
+         "fanotify: events whose process was gone before it could be looked up.");
+  sample(out, "folderhook_actor_gone_total", "", actors_gone_.load(kRelaxed));
   return out;
 }
 

@@ -143,6 +143,21 @@ std::string bind_error(const std::string& host, int port) {
   return why;
 }
 
+// Why the agent is not ready, one reason a line; "" when it is. Liveness (/healthz) is apart.
+std::string not_ready(const Metrics& metrics) {
+  std::string reasons;
+  if (!metrics.watching()) reasons += "starting: not watching yet (the start walk is adding watches)\n";
+  if (metrics.outbox_failing()) {
+    reasons += "outbox cannot be written (disk full?): " +
+               std::to_string(metrics.held_in_memory()) + " new requests held in memory\n";
+  }
+  if (const uint64_t missing = metrics.missing_roots(); missing > 0) {
+    reasons += std::to_string(missing) + " watched folder(s) do not exist (see the log)\n";
+  }
+  if (metrics.degraded()) reasons += "some directories could not be watched (see the log)\n";
+  return reasons;
+}
+
 }  // namespace
 
 StatusServer::StatusServer(const Metrics& metrics, std::string state_dir)
@@ -171,6 +186,14 @@ bool StatusServer::start(const std::string& listen, std::string& error) {
     else if (metrics_.degraded()) reason = "some directories could not be watched (see the log)";
     res.status = reason.empty() ? 200 : 503;
     res.set_content(reason.empty() ? "ok\n" : reason + "\n", "text/plain");
+  });
+  server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    std::string reasons = not_ready(metrics_);
+    if (const int64_t stale = now_ms() - metrics_.loop_alive_ms(); stale > kLoopStaleMs) {
+      reasons += "event loop has not run for " + std::to_string(stale) + " ms\n";
+    }
+    res.status = reasons.empty() ? 200 : 503;
+    res.set_content(reasons.empty() ? "ready\n" : reasons, "text/plain");
   });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     std::string error;

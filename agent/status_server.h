@@ -1,4 +1,6 @@
-// StatusServer: GET /healthz and GET /metrics on agent.status_listen, served by cpp-httplib on
+// StatusServer: GET /healthz (liveness), GET /readyz (readiness: 503 with the reasons, one a
+// line, until the agent watches, while the outbox cannot be written, while a folder cannot be
+// watched) and GET /metrics on agent.status_listen, served by cpp-httplib on
 // threads of its own. It reads only Metrics (atomics) and the outbox through its own SQLite
 // connection, so it never touches the loop. One request per connection, which must arrive
 // whole within 2 s and whose answer the client must take within 10 s; 16 workers: clients that

@@ -98,6 +98,9 @@ struct MemoryFigures {
   size_t held = 0;       // now
   size_t peak = 0;       // the most at once since the start
   uint64_t read_back = 0;  // requests read back from the outbox (resume, backlog, retries)
+  // The outbox cannot be written (full disk): `uncommitted` new requests wait in memory.
+  bool outbox_failing = false;
+  size_t uncommitted = 0;
 };
 
 class Dispatcher {

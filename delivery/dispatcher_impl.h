@@ -89,7 +89,12 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   void read_index(IndexRead done) override;
   void after_commit(Committed done) override;
   MemoryFigures memory() const override {
-    return MemoryFigures{window_.limit(), window_.held(), window_.peak(), window_.read_back()};
+    return MemoryFigures{window_.limit(),
+                         window_.held(),
+                         window_.peak(),
+                         window_.read_back(),
+                         outbox_failing_.load(std::memory_order_relaxed),
+                         uncommitted_.load(std::memory_order_relaxed)};
   }
   void shutdown() override;
 
@@ -156,6 +161,9 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   std::atomic<bool> stopping_{false};
   std::vector<int64_t> own_seqs_;  // writer thread: seqs committed since the last poll
   size_t held_count_ = 0;  // guarded by wmu_: inserts the writer holds after a failed commit
+  // The writer's, for memory(): its last commit failed; the inserts it holds since.
+  std::atomic<bool> outbox_failing_{false};
+  std::atomic<size_t> uncommitted_{0};
   // Group commit figures, writer thread only.
   uint64_t commits_ = 0;
   size_t largest_commit_ = 0;

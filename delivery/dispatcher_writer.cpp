@@ -318,6 +318,8 @@ void DispatcherImpl::run_writer() {
       poll_foreign_rows();
       last_poll = std::chrono::steady_clock::now();
     }
+    outbox_failing_.store(failing, std::memory_order_relaxed);
+    uncommitted_.store(held.size(), std::memory_order_relaxed);
     lock.lock();
     held_count_ = held.size();
     if (stop && committed && submitted_.empty() && completions_.empty() &&

@@ -484,6 +484,7 @@ WatchStats ActionBuilder::stats() const {
   WatchStats stats = stats_;
   stats.watches = table_.size();
   stats.indexing = !index_stack_.empty();
+  stats.missing_roots = missing_roots_.size();
   return stats;
 }
 

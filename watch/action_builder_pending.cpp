@@ -325,6 +325,14 @@ void ActionBuilder::trim_history(Timestamp now) {
 void ActionBuilder::emit(Action action, const std::string& path, const std::string& destination,
                          ObjectType type, uid_t uid, std::chrono::system_clock::time_point at,
                          const Actor& actor, uint64_t slot) {
+  // Said here rather than when the event is read: most events of short-lived processes
+  // (readers, temp files, ignored paths) report nothing, and a line for each was noise.
+  if (actor.gone) {
+    log("info",
+        "the process behind an event was gone before it could be looked up: the folder's "
+        "interface and the file's owner stand in",
+        {{"pid", actor.pid}, {"path", path}});
+  }
   FileAction out;
   out.action = action;
   out.path = path;

@@ -11,6 +11,7 @@ struct Actor {
   int pid = 0;            // 0: unknown (inotify, or an event without a process)
   std::string username;   // the process's real uid as a name; "" when the process was gone
   std::string interface;  // the interface its process names map to; "" when none matched
+  bool gone = false;      // the process had exited before it could be looked up
 };
 
 }  // namespace folderhook::watch

@@ -125,6 +125,7 @@ class Engine : public EngineShell<Engine> {
     WatchStats stats = builder_.stats();
     stats.marks = marked_.size();
     stats.rescans = runner_.rescans();
+    stats.actors_gone = actors_gone_;
     return stats;
   }
 
@@ -294,9 +295,9 @@ class Engine : public EngineShell<Engine> {
     bool gone = false;
     Actor actor = actors_.resolve(pid, gone);
     if (gone) {
-      logger_("info",
-              "the process behind an event was gone before it could be looked up: the folder's "
-              "interface and the file's owner stand in",
+      // The info line waits until the event is reported (ActionBuilder::emit).
+      ++actors_gone_;
+      logger_("debug", "the process behind an event was gone before it could be looked up",
               {{"pid", pid}, {"path", dir + "/" + name}});
     }
     builder_.feed_path(PathRecord{dir, name, mask, cookie, std::move(actor)}, now);
@@ -349,6 +350,7 @@ class Engine : public EngineShell<Engine> {
   std::map<int, uint32_t> legacy_from_;
   uint32_t cookie_ = 0;
   uint64_t unresolved_ = 0;
+  uint64_t actors_gone_ = 0;  // lookups that found the process gone (WatchStats::actors_gone)
   // The sift's: the start scan worker's until go_live, then the loop's.
   HeldFanotifyEvents held_{self_, max_queued_events()};
 };

@@ -109,6 +109,7 @@ Actor ActorResolver::resolve(int pid, bool& gone) {
       actor = it->second.first;
     } else {
       gone = true;
+      actor.gone = true;  // cached with it: the batch's later events are the gone process's too
     }
   } else {
     actor.username = user_name_(chain.front().uid);

@@ -46,7 +46,8 @@ class ActorResolver {
                 std::string proc = "/proc");
 
   // The actor behind `pid`, looked up now (once per batch). `gone` is set when the process no
-  // longer exists and was not seen recently: the actor then has no username or interface.
+  // longer exists and was not seen recently (the first lookup in a batch): the actor then has no
+  // username or interface, and Actor::gone set (also when taken from the batch after).
   Actor resolve(int pid, bool& gone);
   // Events of a later read() look the process up again: a pid may exec another program.
   void new_batch();

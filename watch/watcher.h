@@ -117,6 +117,8 @@ struct WatchStats {
   bool degraded = false;  // some directory could not be watched (ENOSPC, ...)
   uint64_t marks = 0;     // fanotify: filesystems marked
   bool indexing = false;  // fanotify: the index of the watched trees is still being built
+  uint64_t missing_roots = 0;  // watched folders that do not exist (looked for again)
+  uint64_t actors_gone = 0;    // fanotify: events whose process was gone before its lookup
 };
 
 class Watcher {
