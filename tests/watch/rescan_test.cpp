@@ -240,34 +240,36 @@ TEST_CASE("rescan: an overflow read while the rescan waits to list: it lists aga
   CHECK(rig.rescans() == 2);
 }
 
-TEST_CASE("rescan: an overflow read in the read that ends a rescan, after its listing: another "
-          "rescan names what it hid") {
+namespace {
+
+// An overflow record read in the runner's `drain`-th read (1: the one that ends the first
+// rescan, before its difference is applied; 2: the one after its log line), `hidden` made just
+// before it with every record of it lost: another rescan names it, once.
+void overflow_in_drain(int drain, const std::string& hidden) {
   Rig rig;
   Rig::write(rig.root + "/a", "a");
-  rig.at_drain(1, [&] {
-    Rig::write(rig.root + "/c", "c");
-    rig.read({kOverflow}, false);
+  rig.at_drain(drain, [&] {
+    Rig::write(rig.root + "/" + hidden, hidden);
+    rig.read({kOverflow}, false);  // the runner asked for this read: it looks for overflows
   });
   rig.read({kOverflow});
   INFO(rig.log);
   REQUIRE(rig.run_until_settled(2));
-  CHECK(rig.reported == Reported{{"create " + rig.root + "/a", 1}, {"create " + rig.root + "/c", 1}});
+  CHECK(rig.reported ==
+        Reported{{"create " + rig.root + "/a", 1}, {"create " + rig.root + "/" + hidden, 1}});
   CHECK(rig.rescans() == 2);
+}
+
+}  // namespace
+
+TEST_CASE("rescan: an overflow read in the read that ends a rescan, after its listing: another "
+          "rescan names what it hid") {
+  overflow_in_drain(1, "c");
 }
 
 TEST_CASE("rescan: an overflow read in the read after a rescan's log line: another rescan names "
           "what it hid, with nothing else read after") {
-  Rig rig;
-  Rig::write(rig.root + "/a", "a");
-  rig.at_drain(2, [&] {
-    Rig::write(rig.root + "/d", "d");
-    rig.read({kOverflow}, false);
-  });
-  rig.read({kOverflow});
-  INFO(rig.log);
-  REQUIRE(rig.run_until_settled(2));
-  CHECK(rig.reported == Reported{{"create " + rig.root + "/a", 1}, {"create " + rig.root + "/d", 1}});
-  CHECK(rig.rescans() == 2);
+  overflow_in_drain(2, "d");
 }
 
 TEST_CASE("rescan: an overflow read after a rescan is done starts another") {
