@@ -72,7 +72,16 @@ void Agent::on_actions(std::vector<watch::FileAction>&& actions, bool robot) {
     append_index_changes(watched, batch.index_changes);
     const watch::FileAction& action =
         linked ? renamed.emplace(configured_action(links_, watched)) : watched;
-    for (const FolderRule* routed : route(config_.folders, action)) {
+    const auto routes = route(config_.folders, action);
+    if (watched.actor_gone_pid != 0 && !routes.empty()) {
+      // Said only for what a folder reports: most events of short-lived processes (readers,
+      // temp files, paths no folder includes) report nothing, and a line for each was noise.
+      log_.write("info",
+                 "the process behind an event was gone before it could be looked up: the "
+                 "folder's interface and the file's owner stand in",
+                 {{"pid", watched.actor_gone_pid}, {"path", action.path}});
+    }
+    for (const FolderRule* routed : routes) {
       FolderRule as_robot;
       if (robot) {
         as_robot = *routed;

@@ -325,14 +325,6 @@ void ActionBuilder::trim_history(Timestamp now) {
 void ActionBuilder::emit(Action action, const std::string& path, const std::string& destination,
                          ObjectType type, uid_t uid, std::chrono::system_clock::time_point at,
                          const Actor& actor, uint64_t slot) {
-  // Said here rather than when the event is read: most events of short-lived processes
-  // (readers, temp files, ignored paths) report nothing, and a line for each was noise.
-  if (actor.gone) {
-    log("info",
-        "the process behind an event was gone before it could be looked up: the folder's "
-        "interface and the file's owner stand in",
-        {{"pid", actor.pid}, {"path", path}});
-  }
   FileAction out;
   out.action = action;
   out.path = path;
@@ -343,6 +335,7 @@ void ActionBuilder::emit(Action action, const std::string& path, const std::stri
                                                                : fs_.user_name(uid);
   out.actor_username = actor.username;
   out.actor_interface = actor.interface;
+  out.actor_gone_pid = actor.gone ? actor.pid : 0;
   out.type = type;
   out.meta.uid = uid;
   if (action != Action::kDestroy && action != Action::kRead) {

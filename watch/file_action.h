@@ -45,6 +45,9 @@ struct FileAction {
   // uses `username` and the folder's interface.
   std::string actor_username;
   std::string actor_interface;
+  // fanotify: the pid of the process behind it, when that process had exited before it could
+  // be looked up (the folder's interface and the file's owner stand in); 0 otherwise.
+  int actor_gone_pid = 0;
   ObjectType type = ObjectType::kFile;
   bool catch_up = false;    // reported by a rescan rather than a live kernel event
   // The object as it was when reported (for destroy: as last seen; zero when unknown): what

@@ -6,7 +6,6 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,32 +20,13 @@
 
 #include "tests/integration/no_loss.h"
 #include "tests/support/running_agent.h"
+#include "tests/support/tmpfs.h"
 
 using namespace folderhook::test;
 using namespace folderhook::test::no_loss;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A tmpfs mounted on `dir` for the test's life; why() says why when it could not be.
-class Tmpfs {
- public:
-  explicit Tmpfs(const std::string& dir) : dir_(dir) {
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=256m") != 0) {
-      why_ = std::string("mount -t tmpfs: ") + std::strerror(errno);
-    }
-  }
-  ~Tmpfs() {
-    if (why_.empty()) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  Tmpfs(const Tmpfs&) = delete;
-  Tmpfs& operator=(const Tmpfs&) = delete;
-  const std::string& why() const { return why_; }
-
- private:
-  std::string dir_;
-  std::string why_;
-};
 
 // Makes `names` in `dir` as fast as one process can (open, write, close, as an upload does),
 // in a child process, and waits for it. The agent `pid` is stopped until the first `paused`
@@ -93,7 +73,7 @@ bool write_burst(const std::string& dir, const std::vector<std::string>& names, 
 void burst_on_tmpfs(const std::string& backend, int files, int queue, int paused) {
   if (!backend_here(backend)) return;
   RunningAgent r(rules_for(backend), false);
-  Tmpfs tmpfs(r.in);
+  Tmpfs tmpfs(r.in, "size=256m");
   if (!tmpfs.why().empty()) {
     MESSAGE("SKIPPED: " << tmpfs.why());
     return;

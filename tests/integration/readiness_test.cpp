@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/running_agent.h"
+#include "tests/support/tmpfs.h"
 #include "tests/support/wait.h"
 
 namespace folderhook::test {
@@ -103,6 +104,48 @@ TEST_CASE("/readyz is 503 with the reason while a configured folder does not exi
   CHECK(ready.body == "ready\n");
 }
 
+TEST_CASE("/readyz is 503 while the outbox cannot be written, and nothing held is lost") {
+  RunningAgent r(rules_template("", "", "status_listen = \"127.0.0.1:0\"\n"), false);
+  // The state_dir on a 4 MiB file system that the test fills once the agent has started.
+  REQUIRE(shell("mkdir -m 700 " + r.dir / "state") == 0);
+  Tmpfs small(r.dir / "state", "size=4m,mode=0700");
+  if (!small.why().empty()) {
+    MESSAGE("SKIPPED: " << small.why());
+    return;
+  }
+  r.start();
+  const int port = status_port(*r.agent);
+  REQUIRE(get(port, "/readyz").status == 200);
+  // dd ends with "No space left on device": every block of the file system is the filler's.
+  shell("dd if=/dev/zero of=" + r.dir / "state/filler" + " bs=64k 2>/dev/null");
+
+  constexpr int kFiles = 300;
+  for (int i = 0; i < kFiles; ++i) write_file(r.in + "/f" + std::to_string(i), "x");
+  Answer full;
+  const bool refused = wait_until([&] {
+    full = get(port, "/readyz");
+    return full.status == 503;
+  });
+  INFO("agent log:\n" << r.agent->output());
+  REQUIRE(refused);
+  CHECK(full.body.find("outbox cannot be written (disk full?): ") == 0);
+  CHECK(samples_of(get(port, "/metrics").body)["folderhook_held_in_memory"] > 0);
+  CHECK(get(port, "/healthz").status == 200);
+
+  // Room again: what was held is committed and delivered, every file once.
+  REQUIRE(shell("rm " + r.dir / "state/filler") == 0);
+  CHECK(wait_until([&] { return get(port, "/readyz").status == 200; }, std::chrono::seconds(30)));
+  REQUIRE(r.receiver.wait_for(kFiles, std::chrono::seconds(60)));
+  std::map<std::string, int> seen;
+  for (const Webhook& hook : r.receiver.received()) ++seen[hook.param("path")];
+  CHECK(seen.size() == kFiles);
+  for (const auto& [path, times] : seen) {
+    CAPTURE(path);
+    CHECK(times == 1);
+  }
+  CHECK(samples_of(get(port, "/metrics").body)["folderhook_held_in_memory"] == 0);
+}
+
 TEST_CASE("/metrics has the requests held in memory and the actors gone") {
   RunningAgent r(rules_template("", "", "status_listen = \"127.0.0.1:0\"\n"));
   REQUIRE(r.agent->wait_for_output("\"msg\":\"watching\""));
@@ -111,6 +154,40 @@ TEST_CASE("/metrics has the requests held in memory and the actors gone") {
   CHECK(samples.at("folderhook_held_in_memory") == 0);
   CHECK(samples.count("folderhook_actor_gone_total") == 1);
   CHECK(samples.count("folderhook_missing_folders") == 1);
+}
+
+TEST_CASE("fanotify: a writer gone before its lookup is counted, and logged only when reported") {
+  RunningAgent r(rules_template("", "include = [\"kept-*\"]\n",
+                                "backend = \"fanotify\"\nstatus_listen = \"127.0.0.1:0\"\n"),
+                 false);
+  r.start();
+  const int port = status_port(*r.agent);
+  // Every writer has exited (and been reaped) before the agent, stopped meanwhile, reads its
+  // events: one write filtered out by `include`, one reported.
+  REQUIRE(::kill(r.agent->pid(), SIGSTOP) == 0);
+  const int wrote = shell("sh -c 'echo x > " + r.in + "/skipped-1' && sh -c 'echo x > " + r.in +
+                          "/kept-1'");
+  REQUIRE(::kill(r.agent->pid(), SIGCONT) == 0);
+  REQUIRE(wrote == 0);
+  const Webhook kept = r.nth(1);
+  CHECK(kept.param("path") == r.in + "/kept-1");
+
+  INFO("agent log:\n" << r.agent->output());
+  // The figures reach /metrics with the agent's next heartbeat (once a second).
+  CHECK(wait_until([&] {
+    return samples_of(get(port, "/metrics").body)["folderhook_actor_gone_total"] >= 2;
+  }));
+  int info_lines = 0;
+  std::istringstream log(r.agent->output());
+  for (std::string line; std::getline(log, line);) {
+    if (line.find("the process behind an event was gone") == std::string::npos ||
+        line.find("\"level\":\"info\"") == std::string::npos) {
+      continue;  // the debug line of each lookup is not the question
+    }
+    CHECK(line.find("skipped-1") == std::string::npos);
+    if (line.find("kept-1") != std::string::npos) ++info_lines;
+  }
+  CHECK(info_lines >= 1);
 }
 
 TEST_CASE("status says whether an agent runs on the state_dir, with its pid") {
