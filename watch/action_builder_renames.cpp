@@ -12,26 +12,33 @@ namespace folderhook::watch {
 bool ActionBuilder::unlinked_after_link(const std::string& path, Timestamp now) {
   // Nothing created without an OPEN since the last look: the common delete costs nothing.
   if (!unopened_creates_) return false;
+  // A link is a pending write that no OPEN followed, not reported yet (it waits out the settle
+  // window). Looked for before the unlinked name is looked up: a delete after plain creates,
+  // all named at their close, finds none and clears the flag.
+  const auto is_candidate = [](const PendingWrite& w) {
+    return w.is_new && !w.opened && !w.closed && !w.temp && !w.from_scan;
+  };
+  if (std::none_of(writes_.begin(), writes_.end(),
+                   [&](const auto& w) { return is_candidate(w.second); })) {
+    unopened_creates_ = false;
+    return false;
+  }
   const Entry* entry = table_.known(path);
   if (entry == nullptr || entry->kind != FileKind::kRegular || entry->ino == 0) return false;
-  // A link is a pending write that no OPEN followed, not reported yet (it waits out the settle
-  // window). Each is stat()ed once, only when a delete comes while it waits.
+  // Each candidate is stat()ed once, only when a delete comes while it waits.
   std::optional<std::string> link;
-  bool candidates = false;
   for (auto& [name, write] : writes_) {
-    if (!write.is_new || write.opened || write.closed || write.temp || write.from_scan) continue;
-    candidates = true;
+    if (!is_candidate(write) || name == path) continue;
     if (!write.link_ino) {
       const auto info = fs_.stat(name);
       write.link_ino = info && info->kind == FileKind::kRegular ? static_cast<uint32_t>(info->ino)
                                                                 : 0;
     }
-    if (*write.link_ino == entry->ino && name != path) {
+    if (*write.link_ino == entry->ino) {
       link = name;
       break;
     }
   }
-  if (!candidates) unopened_creates_ = false;
   if (!link) return false;
   const Entry moved = *entry;
   writes_.erase(*link);

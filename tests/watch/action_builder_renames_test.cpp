@@ -35,7 +35,7 @@ struct Renames {
 
 const Scope kScopes[] = {Scope::kPerDirectory, Scope::kWholeFilesystem};
 
-const char* scope_name(Scope scope) {
+std::string scope_name(Scope scope) {
   return scope == Scope::kPerDirectory ? "inotify" : "fanotify";
 }
 
