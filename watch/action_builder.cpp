@@ -459,6 +459,7 @@ void ActionBuilder::assume_lost_closes(Timestamp now) {
     }
   }
   open_counts_.clear();
+  moved_in_.clear();  // an OPEN of it may have been lost: its next close is a write
 }
 
 bool ActionBuilder::ignored(const std::string& path) const {

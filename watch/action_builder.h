@@ -231,7 +231,7 @@ class ActionBuilder {
   void on_overflow(Timestamp now);
   // After lost records: a pending write may never see its close, and the open counts may never
   // see theirs. Every write waiting for a close settles on its size instead (as a file found
-  // by a scan), and the open counts are forgotten.
+  // by a scan), and the open counts and the files moved in (MovedIn) are forgotten.
   void assume_lost_closes(Timestamp now);
 
   // trees, roots and watches (action_builder_tree.cpp, action_builder_roots.cpp)

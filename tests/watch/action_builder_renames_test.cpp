@@ -207,4 +207,17 @@ TEST_CASE("an update of a file moved in a minute earlier is still an update") {
   }
 }
 
+TEST_CASE("after lost records, a moved-in file's close is an update: its OPEN may be lost") {
+  for (const Scope scope : kScopes) {
+    CAPTURE(scope_name(scope));
+    Renames r(scope);
+    r.start();
+    r.h.fs.write("/r/m", "moved");
+    r.record("/r", IN_MOVED_TO, "m", 5);
+    r.record("/r", IN_Q_OVERFLOW, "");
+    r.record("/r", IN_CLOSE_WRITE, "m");
+    CHECK(r.h.actions() == Lines{"create file /r/m", "update file /r/m"});
+  }
+}
+
 }  // namespace folderhook::watch::testing
