@@ -42,6 +42,14 @@ struct FolderRule {
   std::set<watch::Action> actions;  // default: all six
   std::vector<std::string> include; // globs on the path relative to the folder; empty = all
   std::vector<std::string> exclude;
+  // More filters (empty or unset: everything): the username and the interface as reported,
+  // the object's type, and a file's size after the operation (a destroy or a directory is
+  // never filtered out by size).
+  std::vector<std::string> users;
+  std::vector<std::string> interfaces;
+  std::set<watch::ObjectType> types;
+  uint64_t min_size = 0;
+  std::optional<uint64_t> max_size;
   std::vector<std::string> temp_patterns;
   std::string method = "GET";       // GET | POST (a JSON body)
   std::vector<std::pair<std::string, std::string>> headers;  // sent with every request

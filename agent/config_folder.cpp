@@ -78,6 +78,8 @@ void Parser::parse_folder(const toml::table& t, Config& config) {
     }
   }
 
+  parse_filters(t, rule);
+
   if (auto v = string(t, "method", "folder")) {
     if (*v == "GET" || *v == "POST")
       rule.method = *v;
@@ -126,14 +128,7 @@ void Parser::parse_folder(const toml::table& t, Config& config) {
       rule.file_field = *v;
     }
   }
-  if (auto v = string(t, "max_file_bytes", "folder")) {
-    if (auto size = parse_size(*v))
-      rule.max_file_bytes = *size;
-    else
-      error(t.get("max_file_bytes"),
-            "folder.max_file_bytes must be a size such as \"10MiB\" "
-            "(B, KiB, MiB, GiB, KB, MB, GB)");
-  }
+  if (auto size = size_key(t, "max_file_bytes")) rule.max_file_bytes = *size;
 
   each_table(t, "behavior", "folder.behavior",
              [&](const toml::table& behavior) { parse_behavior(behavior, rule); });
@@ -146,6 +141,43 @@ void Parser::parse_folder(const toml::table& t, Config& config) {
   }
   config.folders.push_back(std::move(rule));
 }
+
+// users, interfaces, types, min_size, max_size: what a folder's receivers get, beside actions,
+// include and exclude.
+void Parser::parse_filters(const toml::table& t, FolderRule& rule) {
+  rule.users = string_list(t, "users", "folder");
+  rule.interfaces = string_list(t, "interfaces", "folder");
+  for (const std::string& name : rule.interfaces) {
+    if (std::find(std::begin(kInterfaces), std::end(kInterfaces), name) == std::end(kInterfaces)) {
+      error(t.get("interfaces"), "folder.interfaces: unknown interface '" + name +
+                                     "' (web, ftp, robot, jsapi, restapi, sftp, dav)");
+    }
+  }
+  for (const std::string& name : string_list(t, "types", "folder")) {
+    if (name == "file")
+      rule.types.insert(watch::ObjectType::kFile);
+    else if (name == "directory")
+      rule.types.insert(watch::ObjectType::kDirectory);
+    else
+      error(t.get("types"), "folder.types: unknown type '" + name + "' (file, directory)");
+  }
+  if (auto size = size_key(t, "min_size")) rule.min_size = *size;
+  rule.max_size = size_key(t, "max_size");
+  if (rule.max_size && rule.min_size > *rule.max_size) {
+    error(t.get("max_size"), "folder.max_size is below folder.min_size: no file would be reported");
+  }
+}
+
+// A size key of [[folder]] ("10MiB", "512", ...); nullopt when unset or not a size (an error).
+std::optional<uint64_t> Parser::size_key(const toml::table& t, std::string_view key) {
+  const auto v = string(t, key, "folder");
+  if (!v) return std::nullopt;
+  if (auto size = parse_size(*v)) return size;
+  error(t.get(key), "folder." + std::string(key) +
+                        " must be a size such as \"10MiB\" (B, KiB, MiB, GiB, KB, MB, GB)");
+  return std::nullopt;
+}
+
 
 void Parser::parse_behavior(const toml::table& t, FolderRule& rule) {
   check_keys(t, "[[folder.behavior]]", kBehaviorKeys);

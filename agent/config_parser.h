@@ -38,7 +38,8 @@ inline constexpr std::string_view kDeliveryKeys[] = {
 inline constexpr std::string_view kNotifyKeys[] = {"smtp_url", "from", "to"};
 inline constexpr std::string_view kFolderKeys[] = {
     "path",          "urls",   "interface", "username", "actions",    "include",        "exclude",
-    "temp_patterns", "method", "headers",   "secret",   "file_field", "max_file_bytes", "behavior"};
+    "temp_patterns", "method", "headers",   "secret",   "file_field", "max_file_bytes", "behavior",
+    "users",         "interfaces", "types",   "min_size", "max_size"};
 inline constexpr std::string_view kBehaviorKeys[] = {"kind", "after", "include",
                                                      "remove_empty_dirs", "to"};
 
@@ -77,6 +78,8 @@ class Parser {
   // config_folder.cpp.
   void parse_folder(const toml::table& t, Config& config);
   void parse_behavior(const toml::table& t, FolderRule& rule);
+  void parse_filters(const toml::table& t, FolderRule& rule);
+  std::optional<uint64_t> size_key(const toml::table& t, std::string_view key);
   // After every table is read: the folders against each other, agent.root and agent.state_dir.
   void check_folders(const Config& config);
 

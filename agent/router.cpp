@@ -1,5 +1,8 @@
 #include "agent/router.h"
 
+#include <algorithm>
+
+#include "agent/webhook.h"
 #include "watch/glob.h"
 #include "watch/watch_table.h"
 
@@ -21,6 +24,22 @@ bool rule_wants_path(const FolderRule& rule, std::string_view path) {
   return !any_match(rule.exclude, relative);
 }
 
+bool listed(const std::vector<std::string>& list, std::string_view value) {
+  return list.empty() || std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// The filters that do not look at a path: who, through what, what kind, how big.
+bool rule_wants_object(const FolderRule& rule, const watch::FileAction& action) {
+  if (!rule.types.empty() && !rule.types.contains(action.type)) return false;
+  if (!listed(rule.users, reported_username(action, rule))) return false;
+  if (!listed(rule.interfaces, reported_interface(action, rule))) return false;
+  if (action.action == watch::Action::kDestroy || action.type == watch::ObjectType::kDirectory) {
+    return true;  // a destroy has no size left, a directory none that means anything
+  }
+  const uint64_t size = action.meta.size;
+  return size >= rule.min_size && (!rule.max_size || size <= *rule.max_size);
+}
+
 }  // namespace
 
 std::vector<const FolderRule*> route(const std::vector<FolderRule>& rules,
@@ -29,7 +48,7 @@ std::vector<const FolderRule*> route(const std::vector<FolderRule>& rules,
   const bool has_destination =
       action.action == watch::Action::kMove || action.action == watch::Action::kCopy;
   for (const FolderRule& rule : rules) {
-    if (!rule.actions.contains(action.action)) continue;
+    if (!rule.actions.contains(action.action) || !rule_wants_object(rule, action)) continue;
     if (rule_wants_path(rule, action.path) ||
         (has_destination && rule_wants_path(rule, action.destination))) {
       out.push_back(&rule);

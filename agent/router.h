@@ -10,8 +10,9 @@
 namespace folderhook::agent {
 
 // Every rule whose folder contains the action's path or destination, whose actions include it,
-// and whose include/exclude globs (on the path relative to the folder) let it through; once
-// per rule, in the order of the rules file.
+// whose include/exclude globs (on the path relative to the folder) let it through, and whose
+// users, interfaces, types, min_size and max_size (FolderRule) let it through; once per rule,
+// in the order of the rules file.
 std::vector<const FolderRule*> route(const std::vector<FolderRule>& rules,
                                      const watch::FileAction& action);
 

@@ -18,19 +18,25 @@ template <typename Add>
 void for_each_field(const watch::FileAction& action, const FolderRule& rule,
                     std::string_view root, Add&& add) {
   add("action", watch::to_string(action.action));
-  // The interface and user of the process that did it (fanotify) before the folder's; a
-  // folder's fixed username wins over both.
-  add("interface", action.actor_interface.empty() ? rule.interface : action.actor_interface);
+  add("interface", reported_interface(action, rule));
   add("path", reported_path(action.path, root));
   if (has_destination(action.action)) add("destination", reported_path(action.destination, root));
   add("at", format_at(action.at));
-  add("username", !rule.username.empty()          ? rule.username
-                  : !action.actor_username.empty() ? action.actor_username
-                                                   : action.username);
+  add("username", reported_username(action, rule));
   add("type", watch::to_string(action.type));
 }
 
 }  // namespace
+
+std::string_view reported_interface(const watch::FileAction& action, const FolderRule& rule) {
+  return action.actor_interface.empty() ? rule.interface : action.actor_interface;
+}
+
+std::string_view reported_username(const watch::FileAction& action, const FolderRule& rule) {
+  return !rule.username.empty()          ? rule.username
+         : !action.actor_username.empty() ? action.actor_username
+                                          : action.username;
+}
 
 std::string format_at(std::chrono::system_clock::time_point at) {
   const std::time_t seconds = std::chrono::system_clock::to_time_t(

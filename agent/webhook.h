@@ -22,6 +22,11 @@ std::string format_at(std::chrono::system_clock::time_point at);
 // ("/srv/files" + "/srv/files/in/a" -> "/in/a"; the root itself -> "/").
 std::string reported_path(std::string_view path, std::string_view root);
 
+// The interface and username as reported: the process's that did it (fanotify) before the
+// folder's interface and the file's owner; a folder's fixed username wins over both.
+std::string_view reported_interface(const watch::FileAction& action, const FolderRule& rule);
+std::string_view reported_username(const watch::FileAction& action, const FolderRule& rule);
+
 // The query string without '?': action, interface, path, destination (move and copy only), at,
 // username, type; every value percent-encoded from its exact bytes.
 std::string webhook_query(const watch::FileAction& action, const FolderRule& rule,

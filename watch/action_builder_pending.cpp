@@ -339,8 +339,9 @@ void ActionBuilder::emit(Action action, const std::string& path, const std::stri
   out.actor_gone_pid = actor.gone ? actor.pid : 0;
   out.type = type;
   out.meta.uid = uid;
-  if (action != Action::kDestroy && action != Action::kRead) {
-    // What the index records: the object as it is now (gone already: its destroy follows).
+  if (action != Action::kDestroy) {
+    // The object as it is now (gone already: its destroy follows): what the index records, and
+    // the size a folder's min_size and max_size look at (a read's too).
     if (const auto info = fs_.stat(destination.empty() ? path : destination)) {
       out.meta = meta_of(*info, at);
     }

@@ -51,7 +51,7 @@ struct FileAction {
   ObjectType type = ObjectType::kFile;
   bool catch_up = false;    // reported by a rescan rather than a live kernel event
   // The object as it was when reported (for destroy: as last seen; zero when unknown): what
-  // the index records for `path` (`destination` for move and copy).
+  // the index records for `path` (`destination` for move and copy; nothing for a read).
   FileMeta meta;
 };
 

@@ -365,3 +365,51 @@ TEST_CASE("a URL with a password or a credential in its query counts as a secret
   CHECK(holds("https://h/hook?a=1&api_key=k"));
   CHECK_FALSE(holds("https://h/hook?a=1"));
 }
+
+TEST_CASE("the filters users, interfaces, types, min_size and max_size are parsed") {
+  std::vector<ConfigError> errors;
+  const auto config = parse_config(R"([[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+users = ["alice", "bob"]
+interfaces = ["sftp", "dav"]
+types = ["file"]
+min_size = "1KiB"
+max_size = "2MB"
+)", "rules.toml", "/base", errors);
+  REQUIRE(errors.empty());
+  REQUIRE(config);
+  REQUIRE(config->folders.size() == 1);
+  const FolderRule& rule = config->folders[0];
+  CHECK(rule.users == std::vector<std::string>{"alice", "bob"});
+  CHECK(rule.interfaces == std::vector<std::string>{"sftp", "dav"});
+  CHECK(rule.types == std::set<folderhook::watch::ObjectType>{folderhook::watch::ObjectType::kFile});
+  CHECK(rule.min_size == 1024);
+  CHECK(rule.max_size == 2'000'000u);
+}
+
+TEST_CASE("bad filters are refused with their place") {
+  const auto errors = errors_of(R"([[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+interfaces = ["smb"]
+types = ["link"]
+min_size = "big"
+max_size = "1KiB"
+)");
+  REQUIRE(errors.size() == 3);
+  CHECK(errors[0] == "rules.toml:4:14: folder.interfaces: unknown interface 'smb' (web, ftp, "
+                     "robot, jsapi, restapi, sftp, dav)");
+  CHECK(errors[1] == "rules.toml:5:9: folder.types: unknown type 'link' (file, directory)");
+  CHECK(errors[2] == "rules.toml:6:12: folder.min_size must be a size such as \"10MiB\" (B, KiB, "
+                     "MiB, GiB, KB, MB, GB)");
+  const auto below = errors_of(R"([[folder]]
+path = "/srv/in"
+urls = ["http://a/hook"]
+min_size = "2KiB"
+max_size = "1KiB"
+)");
+  REQUIRE(below.size() == 1);
+  CHECK(below[0] == "rules.toml:5:12: folder.max_size is below folder.min_size: no file would be "
+                    "reported");
+}

@@ -76,3 +76,56 @@ TEST_CASE("include and exclude globs apply to the path relative to the folder") 
   CHECK(route(rules, op(Action::kCreate, "/a/report.txt")).empty());
   CHECK(route(rules, op(Action::kCreate, "/a/sub/.~lock.csv")).empty());
 }
+
+TEST_CASE("users and interfaces filter on what is reported: the actor's before the folder's") {
+  FolderRule r = rule("/a");
+  r.interface = "sftp";
+  r.users = {"alice"};
+  r.interfaces = {"sftp", "dav"};
+  const std::vector<FolderRule> rules{r};
+  watch::FileAction by_alice = op(Action::kCreate, "/a/x");
+  by_alice.username = "alice";  // the owner, with no actor (inotify)
+  CHECK(route(rules, by_alice).size() == 1);
+  watch::FileAction by_bob = by_alice;
+  by_bob.actor_username = "bob";  // bob wrote alice's file (fanotify)
+  CHECK(route(rules, by_bob).empty());
+  watch::FileAction over_ftp = by_alice;
+  over_ftp.actor_interface = "ftp";
+  CHECK(route(rules, over_ftp).empty());
+  watch::FileAction over_dav = by_alice;
+  over_dav.actor_interface = "dav";
+  CHECK(route(rules, over_dav).size() == 1);
+
+  FolderRule fixed = r;
+  fixed.username = "alice";  // a folder's fixed username is what is reported, and filtered on
+  CHECK(route(std::vector<FolderRule>{fixed}, by_bob).size() == 1);
+}
+
+TEST_CASE("types keep files or directories") {
+  FolderRule r = rule("/a");
+  r.types = {watch::ObjectType::kDirectory};
+  const std::vector<FolderRule> rules{r};
+  watch::FileAction dir = op(Action::kCreate, "/a/d");
+  dir.type = watch::ObjectType::kDirectory;
+  CHECK(route(rules, dir).size() == 1);
+  CHECK(route(rules, op(Action::kCreate, "/a/f")).empty());
+}
+
+TEST_CASE("min_size and max_size bound a file's size, never a destroy or a directory") {
+  FolderRule r = rule("/a");
+  r.min_size = 10;
+  r.max_size = 100;
+  const std::vector<FolderRule> rules{r};
+  auto sized = [](Action kind, uint64_t size, watch::ObjectType type = watch::ObjectType::kFile) {
+    watch::FileAction a = op(kind, "/a/f");
+    a.meta.size = size;
+    a.type = type;
+    return a;
+  };
+  CHECK(route(rules, sized(Action::kCreate, 9)).empty());
+  CHECK(route(rules, sized(Action::kCreate, 10)).size() == 1);
+  CHECK(route(rules, sized(Action::kUpdate, 100)).size() == 1);
+  CHECK(route(rules, sized(Action::kRead, 101)).empty());
+  CHECK(route(rules, sized(Action::kDestroy, 0)).size() == 1);
+  CHECK(route(rules, sized(Action::kCreate, 0, watch::ObjectType::kDirectory)).size() == 1);
+}

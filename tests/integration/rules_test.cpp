@@ -84,6 +84,40 @@ TEST_CASE("with agent.root, paths are reported relative to it with a leading sla
   CHECK(r.nth(2).param("destination") == "/in/renamed");
 }
 
+TEST_CASE("types, sizes, users and interfaces filter what a folder reports") {
+  RunningAgent r(rules_template("",
+                                "types = [\"file\"]\nmin_size = \"10B\"\nmax_size = \"1KiB\"\n"
+                                "users = [\"root\"]\ninterfaces = [\"sftp\"]\n"));
+  REQUIRE(shell("cd " + r.in + " && mkdir d && printf x > small && head -c 2048 /dev/zero > big"
+                " && printf 0123456789ab > medium && rm small") == 0);
+  // In the order they happened: once the destroy is in, nothing filtered out came before it.
+  REQUIRE(r.receiver.wait_for(2));
+  const auto hooks = r.receiver.received();
+  REQUIRE(hooks.size() == 2);
+  CHECK(hooks[0].param("action") == "create");
+  CHECK(hooks[0].param("path") == r.in + "/medium");
+  CHECK(hooks[1].param("action") == "destroy");  // never filtered out by its size
+  CHECK(hooks[1].param("path") == r.in + "/small");
+}
+
+TEST_CASE("a folder whose users or interfaces are not the reported ones gets nothing") {
+  RunningAgent r(rules_template("", "users = [\"nobody-in-particular\"]\n") +
+                     "\n[[folder]]\npath = \"{IN}/sub\"\nurls = [\"{URL}\"]\ninterface = \"ftp\"\n"
+                     "interfaces = [\"sftp\", \"dav\"]\n" +
+                     "\n[[folder]]\npath = \"{IN}/sub/marker\"\nurls = [\"{URL}\"]\n",
+                 false);
+  REQUIRE(shell("mkdir -p " + r.in + "/sub/marker") == 0);
+  r.start();
+  REQUIRE(shell("cd " + r.in + " && printf x > a && printf x > sub/b && printf x > sub/marker/c") ==
+          0);
+  // The outer folders filter out a and b (and c); the innermost reports c, after them.
+  REQUIRE(r.receiver.wait_for(1));
+  const auto hooks = r.receiver.received();
+  REQUIRE(hooks.size() == 1);
+  CHECK(hooks[0].param("path") == r.in + "/sub/marker/c");
+  CHECK(hooks[0].param("interface") == "web");
+}
+
 TEST_CASE("nested folders each get their own delivery") {
   RunningAgent r(rules_template() + "\n[[folder]]\npath = \"{IN}/inner\"\nurls = [\"{URL}inner\"]\n"
                                     "interface = \"dav\"\n",
