@@ -5,7 +5,8 @@
 // Why: with fanotify the agent looks up the process behind an event when it reads the event;
 // a session whose server process exits right after its last operation (vsftpd, sftp-server when
 // the client quits) may be gone by then, and the operation falls back to the folder's interface.
-// A person's session stays open while they work: the gate keeps the test's open too.
+// A person's session stays open while they work, and they see one step done before the next:
+// a gate after each step lets the test wait for that step's webhooks too.
 #pragma once
 
 #include <fcntl.h>
