@@ -66,7 +66,11 @@ void ServerProcess::stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
   int status = 0;
-  ::waitpid(pid_, &status, 0);
+  // A server that does not stop in time is killed: a test never hangs on it.
+  if (!wait_until([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; })) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+  }
   pid_ = -1;
 }
 

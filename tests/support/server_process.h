@@ -14,8 +14,8 @@ namespace folderhook::test {
 class ServerProcess {
  public:
   ServerProcess() = default;
-  // Stops it (SIGTERM, then waits for it): sshd, vsftpd and nginx's master each stop their own
-  // listener on SIGTERM; nginx's master also waits for its workers.
+  // Stops it: SIGTERM, then SIGKILL if it has not exited within 10 s. sshd, vsftpd and nginx's
+  // master each stop their own listener on SIGTERM; nginx's master also waits for its workers.
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
