@@ -176,7 +176,9 @@ void ActionBuilder::on_file_created(const std::string& path, Timestamp now) {
   write.temp = is_temp_name(path);
   write.at = now.wall;
   write.first_seq = seq_;
-  // A hard link, symlink or special file gets no OPEN: it is created after this window.
+  unopened_creates_ = true;
+  // A hard link, symlink or special file gets no OPEN: it is created after this window, unless
+  // the old name of a link is unlinked within it (unlinked_after_link).
   schedule_write(path, writes_[path] = write, now.mono + options_.settle);
 }
 
@@ -186,6 +188,7 @@ void ActionBuilder::on_open(const std::string& path) {
     return;
   }
   ++open_counts_[path];
+  if (!moved_in_.empty()) moved_in_.erase(path);  // its close is this opener's: a write
   if (auto it = writes_.find(path); it != writes_.end() && !it->second.closed) {
     // A writer holds it: the upload is complete only when it closes.
     it->second.opened = true;
@@ -212,6 +215,7 @@ void count_close(std::map<std::string, int>& open_counts, const std::string& pat
 void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
   count_close(open_counts_, path);
   const auto info = fs_.stat(path);
+  if (closed_as_moved_in(path, info)) return;
   auto it = writes_.find(path);
   if (it == writes_.end()) {
     PendingWrite write;
@@ -285,6 +289,7 @@ void ActionBuilder::on_deleted(const std::string& path, bool is_dir, Timestamp n
   const bool was_pending = writes_.count(path) != 0;
   flush_write_now(path, now);
   open_counts_.erase(path);
+  if (unlinked_after_link(path, now)) return;
   if (const Entry* entry = table_.known(path)) {
     const ObjectType type =
         entry->kind == FileKind::kDirectory ? ObjectType::kDirectory : ObjectType::kFile;
@@ -350,7 +355,8 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     const bool existed = table_.is_known(path);
     emit(existed ? Action::kUpdate : Action::kCreate, path, "", ObjectType::kFile, uid, now.wall,
          actor_);
-    table_.set_known(path, Entry{info ? info->kind : FileKind::kRegular, uid});
+    table_.set_known(path, info ? Entry::of(*info) : Entry{FileKind::kRegular, uid});
+    if (info && info->kind == FileKind::kRegular) note_moved_in(path, *info, now);
     return;
   }
   PendingMove move = std::move(found->second);
@@ -395,7 +401,7 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     entry = *old;
     table_.forget(move.path);
   } else if (const auto info = fs_.stat(path)) {
-    entry = Entry{info->kind, info->uid};
+    entry = Entry::of(*info);
   }
   emit(Action::kMove, move.path, path, ObjectType::kFile, entry.uid, now.wall, actor_, move.slot);
   table_.set_known(path, entry);
@@ -453,6 +459,7 @@ void ActionBuilder::assume_lost_closes(Timestamp now) {
     }
   }
   open_counts_.clear();
+  moved_in_.clear();  // an OPEN of it may have been lost: its next close is a write
 }
 
 bool ActionBuilder::ignored(const std::string& path) const {
@@ -493,7 +500,8 @@ const ActionBuilder::Entry* ActionBuilder::lookup(const std::string& path) {
   if (!whole_fs()) return nullptr;
   // Not indexed yet. A file gone by now was a regular file: fanotify marks directories.
   const auto info = fs_.stat(path);
-  Entry entry{info ? info->kind : FileKind::kRegular, info ? info->uid : kUnknownUid, true};
+  const Entry entry =
+      info ? Entry::of(*info, true) : Entry{FileKind::kRegular, kUnknownUid, true};
   return &table_.set_known(path, entry);
 }
 

@@ -153,7 +153,18 @@ class ActionBuilder {
     std::chrono::system_clock::time_point at;
     uint64_t first_seq = 0;   // reads overlapping [first_seq, due] are copy candidates
     uint64_t size_seen = 0;
+    // Never opened: may be a hard link. Its inode's low 32 bits once a delete made us look
+    // (0: not a regular file), so that a burst of deletes stats it once.
+    std::optional<uint32_t> link_ino;
     Actor actor;              // the last writer
+  };
+  // A file moved in from outside every folder, as the create (or update) described it: a
+  // descriptor opened before the rename may still close it (nginx renames a PUT's body into
+  // place, then closes it). Such a close is no new write while the content is unchanged.
+  struct MovedIn {
+    uint64_t size = 0;
+    int64_t mtime_ns = 0;
+    SteadyTime expires;
   };
   struct PendingRead {
     SteadyTime deadline;
@@ -206,11 +217,21 @@ class ActionBuilder {
   void on_moved_from(const std::string& path, bool is_dir, uint32_t cookie, Timestamp now);
   void on_moved_to(const std::string& path, bool is_dir, uint32_t cookie, Timestamp now);
   void on_self_gone(int wd, const std::string& dir, Timestamp now);
+
+  // renames done another way (action_builder_renames.cpp)
+  // The known regular file `path` was unlinked: when a name created since without an OPEN (a
+  // hard link) holds its inode, reports the pair as one move and returns true.
+  bool unlinked_after_link(const std::string& path, Timestamp now);
+  // A regular file moved in from outside every folder was reported at its MOVED_TO.
+  void note_moved_in(const std::string& path, const FileInfo& info, Timestamp now);
+  // A CLOSE_WRITE of `path` (as it is now: `info`) by a descriptor opened before it moved in,
+  // which changed nothing the create or update did not already say: true when it says nothing.
+  bool closed_as_moved_in(const std::string& path, const std::optional<FileInfo>& info);
   void root_gone(const std::string& dir, Timestamp now);
   void on_overflow(Timestamp now);
   // After lost records: a pending write may never see its close, and the open counts may never
   // see theirs. Every write waiting for a close settles on its size instead (as a file found
-  // by a scan), and the open counts are forgotten.
+  // by a scan), and the open counts and the files moved in (MovedIn) are forgotten.
   void assume_lost_closes(Timestamp now);
 
   // trees, roots and watches (action_builder_tree.cpp, action_builder_roots.cpp)
@@ -308,6 +329,10 @@ class ActionBuilder {
   mutable DueQueue<std::string> read_due_;
   mutable DueQueue<uint32_t> move_due_;
   std::map<std::string, SteadyTime> copy_sources_;  // their next close is not a read
+  // A create may have left a pending write that no OPEN followed (a link): cleared when a
+  // delete's look at writes_ finds none, so that a burst of deletes looks once.
+  bool unopened_creates_ = false;
+  std::map<std::string, MovedIn> moved_in_;  // erased by an OPEN of the file, or expired
 
   std::map<uint64_t, Slot> slots_;
   uint64_t next_slot_ = 1;

@@ -49,7 +49,7 @@ std::vector<std::string> ActionBuilder::apply_catch_up(std::vector<FileAction> a
     }
     const Entry entry{action.type == ObjectType::kDirectory ? FileKind::kDirectory
                                                             : FileKind::kRegular,
-                      action.meta.uid};
+                      action.meta.uid, false, static_cast<uint32_t>(action.meta.ino)};
     switch (action.action) {
       case Action::kCreate:
       case Action::kUpdate:

@@ -229,7 +229,7 @@ void ActionBuilder::name_write(const std::string& path, const FileInfo& info, Ti
   } else {
     emit(Action::kUpdate, path, "", object_type(info.kind), info.uid, done.at, done.actor);
   }
-  table_.set_known(path, Entry{info.kind, info.uid});
+  table_.set_known(path, Entry::of(info));
 }
 
 void ActionBuilder::flush_write_now(const std::string& path, Timestamp) {
@@ -242,7 +242,7 @@ void ActionBuilder::flush_write_now(const std::string& path, Timestamp) {
   const auto info = fs_.stat(path);
   Entry entry;
   if (const Entry* known = table_.known(path)) entry = *known;
-  if (info) entry = Entry{info->kind, info->uid};
+  if (info) entry = Entry::of(*info);
   emit(write.is_new ? Action::kCreate : Action::kUpdate, path, "", object_type(entry.kind),
        entry.uid, write.at, write.actor);
   table_.set_known(path, entry);
@@ -320,6 +320,7 @@ void ActionBuilder::trim_history(Timestamp now) {
   }
   std::erase_if(self_reads_, [&](const auto& s) { return s.second.expires < now.mono; });
   std::erase_if(copy_sources_, [&](const auto& s) { return s.second < now.mono; });
+  std::erase_if(moved_in_, [&](const auto& m) { return m.second.expires < now.mono; });
 }
 
 void ActionBuilder::emit(Action action, const std::string& path, const std::string& destination,

@@ -196,7 +196,7 @@ void ActionBuilder::add_listing(const std::string& dir, WatchTable::Ref dir_ref,
     if (mode == ScanMode::kMovedIn) {
       emit(Action::kCreate, path, "", ObjectType::kFile, info->uid, now.wall, actor_);
     }
-    set_known(path, found.name, Entry{info->kind, info->uid, mode == ScanMode::kInitial});
+    set_known(path, found.name, Entry::of(*info, mode == ScanMode::kInitial));
   }
   // Depth first, in name order: parents are reported before their children.
   if (stack) stack->insert(stack->end(), subdirs.rbegin(), subdirs.rend());

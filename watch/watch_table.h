@@ -95,9 +95,18 @@ class WatchTable {
   // An object known to exist (and to the receiver).
   struct Known {
     Known() = default;
-    Known(FileKind k, uid_t owner, bool from_index = false)
-        : uid(owner), kind(k), indexed(from_index) {}
+    Known(FileKind k, uid_t owner, bool from_index = false, uint32_t inode = 0)
+        : uid(owner), ino(inode), kind(k), indexed(from_index) {}
+    // What a stat (or a listing) says of it.
+    static Known of(const FileInfo& info, bool from_index = false) {
+      return Known(info.kind, info.uid, from_index, static_cast<uint32_t>(info.ino));
+    }
     uid_t uid = 0;
+    // The low 32 bits of its inode number (0: unknown), to recognise the old name of a hard
+    // link when it is unlinked (link + unlink is a rename). 32 bits keep a node at 64 bytes;
+    // ext4's inode numbers fit, and elsewhere a match is only ever looked for between a name
+    // just linked and a name just unlinked.
+    uint32_t ino = 0;
     FileKind kind = FileKind::kRegular;
     // Found by the background index (fanotify) and never reported: a CREATE for it is a
     // genuine create, since the filesystem mark predates the listing.
@@ -166,9 +175,11 @@ class WatchTable {
     uint32_t next = kNone;  // siblings, in no particular order
     uint32_t prev = kNone;
     int wd = -1;  // -1: not watched
-    Known known;
+    // is_known sits in the tail padding of `known`: a node stays at 64 bytes.
+    [[no_unique_address]] Known known;
     bool is_known = false;
   };
+  static_assert(sizeof(Node) <= 64, "one node per object: keep the tree's memory as measured");
 
   // The node of `path`; kNone when absent. `create` makes the missing nodes on the way.
   uint32_t find(std::string_view path) const;

@@ -23,6 +23,7 @@ class FakeFileSystem : public FileSystem {
     std::string content;
     int64_t mtime_ns = 0;
     int64_t ctime_ns = 0;
+    uint64_t ino = 0;  // 0 unless a test gives one (set_ino, link)
   };
 
   // --- the tree ---
@@ -46,6 +47,9 @@ class FakeFileSystem : public FileSystem {
     for (auto& [path, node] : moved) nodes_[path] = node;
   }
   bool exists(const std::string& path) const { return nodes_.count(path) != 0; }
+  void set_ino(const std::string& path, uint64_t ino) { nodes_.at(path).ino = ino; }
+  // A hard link: a second name with the same inode (the content is copied, not shared).
+  void link(const std::string& from, const std::string& to) { nodes_[to] = nodes_.at(from); }
   void set_times(const std::string& path, int64_t mtime_ns, int64_t ctime_ns) {
     nodes_.at(path).mtime_ns = mtime_ns;
     nodes_.at(path).ctime_ns = ctime_ns;
@@ -84,6 +88,7 @@ class FakeFileSystem : public FileSystem {
     FileInfo info{node->second.kind, node->second.uid, node->second.content.size()};
     info.mtime_ns = node->second.mtime_ns;
     info.ctime_ns = node->second.ctime_ns;
+    info.ino = node->second.ino;
     return info;
   }
   std::vector<std::string> list(const std::string& dir) override {

@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include <sys/inotify.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -223,6 +224,19 @@ TEST_CASE("rescan: an overflow read before the rescan starts: what it hid is rep
   CHECK(rig.reported == Reported{{"create " + rig.root + "/a", 1}});
   CHECK(rig.rescans() == 1);
   CHECK(rig.stored(rig.root + "/a"));
+}
+
+TEST_CASE("rescan: a hard link and an unlink of the old name, their records lost, are one move") {
+  Rig rig;
+  // What OpenSSH's sftp-server does for a plain rename: link(old, new), unlink(old).
+  REQUIRE(::link((rig.root + "/old").c_str(), (rig.root + "/new").c_str()) == 0);
+  REQUIRE(::unlink((rig.root + "/old").c_str()) == 0);
+  rig.read({kOverflow});
+  INFO(rig.log);
+  REQUIRE(rig.run_until_settled(1));
+  CHECK(rig.reported == Reported{{"move " + rig.root + "/old", 1}});
+  CHECK(rig.stored(rig.root + "/new"));
+  CHECK_FALSE(rig.stored(rig.root + "/old"));
 }
 
 TEST_CASE("rescan: an overflow read while the rescan waits to list: it lists again after") {
