@@ -176,6 +176,7 @@ int test_hook_command(const Config& config, const std::string& folder_path) {
   action.at = std::chrono::system_clock::now();
   action.username = "folderhook";
   delivery::Request request = make_request(action, *rule, config.root);
+  request.fields.emplace_back("test", "1");
   if (request.method == "POST") {
     nlohmann::json body = nlohmann::json::parse(request.body);
     body["test"] = 1;

@@ -34,6 +34,7 @@
 
 #include "delivery/index_change.h"
 #include "delivery/request.h"
+#include "delivery/sink.h"
 
 namespace folderhook::delivery {
 
@@ -41,8 +42,6 @@ namespace folderhook::delivery {
 // Called from delivery's own threads; the implementation must be thread-safe.
 using Logger = std::function<void(std::string_view level, std::string_view msg,
                                   const nlohmann::json& fields)>;
-
-enum class SuccessPolicy { kAny2xx, kExactly200 };
 
 // The pipeline depth the agent uses when pipelining is on: deep enough that a first sender is
 // not bound by the round trip, shallow enough that a receiver which closes early costs little.
@@ -91,6 +90,11 @@ struct DispatcherOptions {
   std::chrono::milliseconds retry_in_memory{5'000};
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
 };
+
+// What the sinks need of the options (sink.h).
+inline SinkOptions sink_options(const DispatcherOptions& options) {
+  return SinkOptions{options.timeout, options.ca_file, options.user_agent, options.success};
+}
 
 // How many committed requests are in memory (see window in DispatcherOptions).
 struct MemoryFigures {
