@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/no_loss.h"
@@ -26,8 +27,8 @@ constexpr const char* kNatsSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 // rules_template with `urls` in place of the receiver's URL.
 std::string nats_rules(const std::string& urls, const std::string& delivery = "",
-                       const std::string& folder = "") {
-  std::string rules = rules_template(delivery, folder);
+                       const std::string& folder = "", const std::string& agent = "") {
+  std::string rules = rules_template(delivery, folder, agent);
   const std::string from = "urls = [\"{URL}\"]";
   rules.replace(rules.find(from), from.size(), "urls = [" + urls + "]");
   return rules;
@@ -287,7 +288,7 @@ TEST_CASE("nats: test-hook and status cover NATS URLs; check names a bad one's l
   REQUIRE(server.started());
   REQUIRE(add_stream(server.url(), "FILES", {"files.>"}) == "");
   const std::string url = "nats://127.0.0.1:" + std::to_string(server.port()) + "/files.{action}";
-  RunningAgent r(nats_rules("\"" + url + "\""), false);
+  RunningAgent r(nats_rules("\"" + url + "\"", "", "", "status_listen = \"127.0.0.1:0\"\n"), false);
   std::string out;
   CHECK(run_folderhook({"test-hook", "--config", r.dir / "rules.toml", r.in}, out) == 0);
   CHECK(out.rfind(url + ": no answer in ", 0) == 0);
@@ -306,6 +307,11 @@ TEST_CASE("nats: test-hook and status cover NATS URLs; check names a bad one's l
   CHECK(status["urls"][0]["url"] == url);
   CHECK(status["urls"][0]["consecutive_failures"] == 0);
   CHECK(status["urls"][0]["last_success_at"].is_string());
+  httplib::Client client("127.0.0.1", status_port(*r.agent));
+  const auto metrics = client.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("folderhook_attempts_total{outcome=\"delivered\"} 1\n") !=
+        std::string::npos);
   CHECK(r.agent->stop(SIGTERM) == 0);
 
   write_file(r.dir / "bad.toml",

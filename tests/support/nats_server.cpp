@@ -124,9 +124,9 @@ NatsCluster::NatsCluster() {
                          "/js\" }\ncluster {\n  name: folderhook_test\n  listen: 127.0.0.1:" +
                          std::to_string(routes[i]) + "\n  routes: [";
     for (int j = 0; j < 3; ++j) {
-      if (j != i) config += " nats-route://127.0.0.1:" + std::to_string(routes[j]);
+      if (j != i) config += "\n    nats-route://127.0.0.1:" + std::to_string(routes[j]);
     }
-    config += " ]\n}\n";
+    config += "\n  ]\n}\n";
     nodes_.push_back(std::unique_ptr<NatsServer>(new NatsServer(config, ports[i], dir)));
   }
 }
