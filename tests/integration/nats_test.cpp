@@ -170,6 +170,27 @@ TEST_CASE("nats: no stream for the subject, or JetStream off, is a failed attemp
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
 
+TEST_CASE("nats: a full stream refuses the message: a failed attempt with JetStream's reason") {
+  NatsServer server;
+  REQUIRE(server.started());
+  REQUIRE(add_stream(server.url(), "FULL", {"files.>"}, 1, 120, /*max_msgs=*/1) == "");
+  RunningAgent r(nats_rules("\"nats://127.0.0.1:" + std::to_string(server.port()) + "/files.{action}\"",
+                            "retry = [\"10s\"]\n"));
+  write_file(r.in + "/a.txt", "x");
+  REQUIRE(wait_until([&] { return stream_count(server.url(), "FULL") == 1; }));
+  write_file(r.in + "/b.txt", "x");
+  INFO("agent log:\n" << r.agent->output());
+  REQUIRE(r.agent->wait_for_output("\"outcome\":\"retry\""));
+  const auto lines = no_loss::log_lines(r.agent->output(), "delivery");
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[1]["path"] == r.in + "/b.txt");
+  CHECK(lines[1]["error"].get<std::string>().rfind(
+            "JetStream refused the message on 'files.create': ", 0) == 0);
+  CHECK(lines[1]["error"].get<std::string>().find("(error code ") != std::string::npos);
+  CHECK(stream_count(server.url(), "FULL") == 1);
+  CHECK(r.agent->stop(SIGTERM) == 0);
+}
+
 TEST_CASE("nats: the server down when the operations happen, up later: each operation in the stream once") {
   NatsServer server;
   REQUIRE(server.started());

@@ -146,7 +146,7 @@ std::string NatsCluster::servers() const {
 
 std::string add_stream(const std::string& servers, const std::string& name,
                        const std::vector<std::string>& subjects, int replicas,
-                       int64_t duplicate_window_s) {
+                       int64_t duplicate_window_s, int64_t max_msgs) {
   std::string error = "not tried";
   std::vector<const char*> subj;
   for (const auto& s : subjects) subj.push_back(s.c_str());
@@ -166,6 +166,10 @@ std::string add_stream(const std::string& servers, const std::string& name,
         cfg.Replicas = replicas;
         cfg.Storage = js_FileStorage;
         cfg.Duplicates = duplicate_window_s * 1'000'000'000;
+        if (max_msgs > 0) {
+          cfg.MaxMsgs = max_msgs;
+          cfg.Discard = js_DiscardNew;
+        }
         jsStreamInfo* si = nullptr;
         jsErrCode code = static_cast<jsErrCode>(0);
         const natsStatus s = js_AddStream(&si, c.js, &cfg, nullptr, &code);

@@ -64,10 +64,11 @@ struct StreamMessage {
 };
 
 // `servers`: "nats://h:p" or "nats://h:p,h:p,...". Creates a stream (file storage) and waits
-// until JetStream accepts it (a cluster elects its leaders first). "" or the error.
+// until JetStream accepts it (a cluster elects its leaders first). max_msgs > 0: a stream that
+// holds at most that many and refuses new ones beyond (discard new). "" or the error.
 std::string add_stream(const std::string& servers, const std::string& name,
                        const std::vector<std::string>& subjects, int replicas = 1,
-                       int64_t duplicate_window_s = 120);
+                       int64_t duplicate_window_s = 120, int64_t max_msgs = 0);
 // Every message in the stream, in order; `error` set (and nothing returned) when it cannot.
 std::vector<StreamMessage> read_stream(const std::string& servers, const std::string& name,
                                        std::string& error);
