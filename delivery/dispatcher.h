@@ -1,6 +1,6 @@
 // Dispatcher: the public face of delivery/. Commits each submitted Request to the SQLite outbox
-// (group commit) before its first attempt, sends it to the primary URL then each redundant URL
-// until one accepts, retries on the schedule, and moves it to the dead letters when the
+// (group commit) before its first attempt, sends it (through the sink of each URL's scheme,
+// sink.h) to the primary URL then each redundant URL until one accepts, retries on the schedule, and moves it to the dead letters when the
 // schedule runs out. Owns its own threads; never touches the caller's event loop.
 //
 // Threads: one writer owns the SQLite write connection and commits everything (new requests,
@@ -10,7 +10,8 @@
 //
 // Ordering promise: within one URL set, first attempts start in submission order; with more
 // than one first sender they may arrive out of order by up to first_senders - 1 places (times
-// pipeline_depth when pipelining). Retries are unordered. Delivery is at least once: a receiver
+// pipeline_depth when pipelining). A URL set whose primary is NATS has one first sender
+// (LaneShape, sink_set.h), so its publishes keep the order. Retries are unordered. Delivery is at least once: a receiver
 // dedupes on webhook-id.
 //
 // Memory: at most `window` committed requests are held in memory (queued, in flight, or
