@@ -193,7 +193,11 @@ int test_hook_command(const Config& config, const std::string& folder_path) {
   bool any_ok = false;
   for (const auto& result : delivery::send_test(request, options)) {
     any_ok = any_ok || result.ok;
-    std::cout << result.url << ": " << (result.status ? std::to_string(result.status) : "no answer")
+    // A NATS URL has no status: its acknowledgement is the answer.
+    std::cout << result.url << ": "
+              << (result.status ? std::to_string(result.status)
+                  : result.ok   ? std::string("acknowledged")
+                                : std::string("no answer"))
               << " in " << result.ms << " ms" << (result.ok ? ", accepted" : "")
               << (result.error.empty() ? "" : ": " + result.error) << "\n";
   }

@@ -312,7 +312,7 @@ TEST_CASE("nats: test-hook and status cover NATS URLs; check names a bad one's l
   RunningAgent r(nats_rules("\"" + url + "\"", "", "", "status_listen = \"127.0.0.1:0\"\n"), false);
   std::string out;
   CHECK(run_folderhook({"test-hook", "--config", r.dir / "rules.toml", r.in}, out) == 0);
-  CHECK(out.rfind(url + ": no answer in ", 0) == 0);
+  CHECK(out.rfind(url + ": acknowledged in ", 0) == 0);
   CHECK(out.find(", accepted") != std::string::npos);
   std::string error;
   const auto messages = read_stream(server.url(), "FILES", error);
