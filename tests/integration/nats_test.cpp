@@ -191,6 +191,28 @@ TEST_CASE("nats: a full stream refuses the message: a failed attempt with JetStr
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
 
+TEST_CASE("nats: nats_token authenticates to a server that requires it, and is never logged") {
+  NatsServer server(/*jetstream=*/true, "tok3n-s3cret");
+  REQUIRE(server.started());
+  const std::string with_token = "nats://tok3n-s3cret@127.0.0.1:" + std::to_string(server.port());
+  REQUIRE(add_stream(with_token, "FILES", {"files.>"}) == "");
+  const std::string url = "\"nats://127.0.0.1:" + std::to_string(server.port()) + "/files.{action}\"";
+  // Without the token: refused, with the server's reason.
+  RunningAgent without(nats_rules(url), false);
+  std::string out;
+  CHECK(run_folderhook({"test-hook", "--config", without.dir / "rules.toml", without.in}, out) == 1);
+  CHECK(out.find("cannot connect to NATS") != std::string::npos);
+  RunningAgent r(nats_rules(url, "", "nats_token = \"tok3n-s3cret\"\n"));
+  write_file(r.in + "/a.txt", "x");
+  INFO("agent log:\n" << r.agent->output());
+  REQUIRE(r.agent->wait_for_output("\"outcome\":\"delivered\""));
+  CHECK(stream_count(with_token, "FILES") == 1);
+  CHECK(r.agent->output().find("tok3n") == std::string::npos);
+  CHECK(run_folderhook({"status", "--config", r.dir / "rules.toml"}, out) == 0);
+  CHECK(out.find("tok3n") == std::string::npos);
+  CHECK(r.agent->stop(SIGTERM) == 0);
+}
+
 TEST_CASE("nats: the server down when the operations happen, up later: each operation in the stream once") {
   NatsServer server;
   REQUIRE(server.started());

@@ -66,9 +66,11 @@ struct Js {
 
 }  // namespace
 
-NatsServer::NatsServer(bool jetstream) : own_dir_(std::make_unique<TempDir>()) {
+NatsServer::NatsServer(bool jetstream, const std::string& token)
+    : own_dir_(std::make_unique<TempDir>()) {
   port_ = unused_port();
   std::string config = "listen: 127.0.0.1:" + std::to_string(port_) + "\n";
+  if (!token.empty()) config += "authorization { token: \"" + token + "\" }\n";
   if (jetstream) config += "jetstream { store_dir: \"" + *own_dir_ / "js" + "\" }\n";
   config_file_ = *own_dir_ / "nats.conf";
   log_file_ = *own_dir_ / "nats.log";

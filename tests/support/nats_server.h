@@ -17,8 +17,9 @@ namespace folderhook::test {
 
 class NatsServer {
  public:
-  // jetstream false: a plain NATS server (publishes to JetStream get no answer). Started.
-  explicit NatsServer(bool jetstream = true);
+  // jetstream false: a plain NATS server (publishes to JetStream get no answer). A token: the
+  // server requires it of every client. Started.
+  explicit NatsServer(bool jetstream = true, const std::string& token = "");
   ~NatsServer();  // stops it (SIGTERM, then waits)
   NatsServer(const NatsServer&) = delete;
   NatsServer& operator=(const NatsServer&) = delete;
