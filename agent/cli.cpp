@@ -8,6 +8,7 @@
 
 #include "agent/agent.h"
 #include "agent/commands.h"
+#include "agent/nats_stream_command.h"
 #include "agent/config.h"
 #include "agent/listen.h"
 #include "agent/log.h"
@@ -96,6 +97,21 @@ int main_cli(int argc, char** argv) {
   behaviors->add_option("-c,--config", config_file, "The rules file (rules.toml)")->required();
   behaviors->add_flag("--dry-run", dry_run, "Only list (required: the running agent performs behaviors)")->required();
 
+  NatsStreamArgs stream;
+  auto* nats_stream = app.add_subcommand(
+      "nats-stream", "Create (or update) the JetStream stream a folder's NATS URLs publish into");
+  nats_stream->add_option("-c,--config", config_file, "The rules file (rules.toml)")->required();
+  nats_stream->add_option("folder", stream.folder, "The folder's path as rules.toml gives it")
+      ->required();
+  nats_stream->add_option("--name", stream.name, "The stream's name")->required();
+  nats_stream->add_option("--replicas", stream.replicas, "Copies of each message (1, 3 or 5 in a cluster)")
+      ->capture_default_str();
+  nats_stream->add_flag("--memory", stream.memory, "Keep messages in memory instead of files");
+  nats_stream->add_option("--duplicate-window", stream.duplicate_window,
+                          "How long a Nats-Msg-Id is remembered to drop a re-sent message")
+      ->capture_default_str();
+  nats_stream->add_option("--max-age", stream.max_age, "Remove messages older than this (default: keep)");
+
   std::string host = "127.0.0.1";
   int port = 8787;
   auto* listen = app.add_subcommand("listen", "Receive webhooks and print each one (answers 200)");
@@ -125,6 +141,12 @@ int main_cli(int argc, char** argv) {
       return test_hook_command(*config, ec ? folder : absolute);
     }
     if (*behaviors) return behaviors_dry_run_command(*config);
+    if (*nats_stream) {
+      std::error_code ec;
+      const auto absolute = std::filesystem::absolute(stream.folder, ec).lexically_normal().string();
+      if (!ec) stream.folder = absolute;
+      return nats_stream_command(*config, stream);
+    }
   } catch (const std::exception& e) {
     // Last line of defence: a bug must end as one clear line, never a stack trace.
     std::cerr << "folderhook: internal error: " << e.what() << "\n";

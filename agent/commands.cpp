@@ -176,6 +176,7 @@ int test_hook_command(const Config& config, const std::string& folder_path) {
   action.at = std::chrono::system_clock::now();
   action.username = "folderhook";
   delivery::Request request = make_request(action, *rule, config.root);
+  request.fields.emplace_back("test", "1");
   if (request.method == "POST") {
     nlohmann::json body = nlohmann::json::parse(request.body);
     body["test"] = 1;
@@ -192,7 +193,11 @@ int test_hook_command(const Config& config, const std::string& folder_path) {
   bool any_ok = false;
   for (const auto& result : delivery::send_test(request, options)) {
     any_ok = any_ok || result.ok;
-    std::cout << result.url << ": " << (result.status ? std::to_string(result.status) : "no answer")
+    // A NATS URL has no status: its acknowledgement is the answer.
+    std::cout << result.url << ": "
+              << (result.status ? std::to_string(result.status)
+                  : result.ok   ? std::string("acknowledged")
+                                : std::string("no answer"))
               << " in " << result.ms << " ms" << (result.ok ? ", accepted" : "")
               << (result.error.empty() ? "" : ": " + result.error) << "\n";
   }

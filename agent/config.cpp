@@ -113,7 +113,15 @@ std::vector<std::string> Parser::string_list(const toml::table& table, std::stri
     for (std::string item; std::getline(in, item, ',');) {
       const auto first = item.find_first_not_of(" \t");
       const auto last = item.find_last_not_of(" \t");
-      if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
+      if (first == std::string::npos) continue;
+      std::string piece = item.substr(first, last - first + 1);
+      // "nats://a:4222,b:4222/s": a piece with no scheme continues a NATS URL's server list.
+      if (!out.empty() && piece.find("://") == std::string::npos &&
+          (out.back().starts_with("nats://") || out.back().starts_with("tls://"))) {
+        out.back() += "," + piece;
+      } else {
+        out.push_back(std::move(piece));
+      }
     }
     return out;
   }

@@ -56,6 +56,8 @@ struct FolderRule {
   std::string secret;               // "whsec_<base64>" signs requests; "" = unsigned
   std::string file_field;           // POST only: send the file's content as this multipart field
   uint64_t max_file_bytes = 10 << 20;  // larger files are sent without content
+  // nats_token and nats_creds (made absolute), for NATS URLs (delivery::Request::settings).
+  std::vector<std::pair<std::string, std::string>> nats_settings;
   std::vector<Behavior> behaviors;
   int line = 0;                     // where the [[folder]] table starts, for later messages
   int column = 0;

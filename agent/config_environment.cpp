@@ -27,6 +27,9 @@ bool parent_exists(const std::string& path) {
 bool holds_secrets(const Config& config) {
   for (const FolderRule& rule : config.folders) {
     if (!rule.secret.empty()) return true;
+    for (const auto& [name, value] : rule.nats_settings) {
+      if (name == "nats_token") return true;
+    }
     for (const std::string& url : rule.urls) {
       if (delivery::mask_url(url) != url) return true;
     }

@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <fstream>
 
 #include "agent/config_parser.h"
 #include "agent/duration.h"
 #include "delivery/signature.h"
+#include "delivery/sink_set.h"
 #include "delivery/url.h"
 
 namespace folderhook::agent::detail {
@@ -37,8 +39,24 @@ void Parser::parse_folder(const toml::table& t, Config& config) {
     error(t.get("urls"), "folder.urls must hold at least one URL");
   for (const std::string& url : rule.urls) {
     std::string why;
-    if (!delivery::parse_url(url, why)) {
-      error(t.get("urls"), "folder.urls: '" + url + "' is not a usable URL: " + why);
+    if (!delivery::valid_url(url, why)) {
+      error(t.get("urls"),
+            "folder.urls: '" + delivery::mask_url(url) + "' is not a usable URL: " + why);
+    }
+  }
+  // "" is the default (none); for HTTP URLs they are not used.
+  for (const char* key : {"nats_token", "nats_creds"}) {
+    auto v = string(t, key, "folder");
+    if (!v || v->empty()) continue;
+    if (std::string_view(key) == "nats_creds") {
+      const std::string path = normalise(*v, base_dir_);
+      if (!std::ifstream(path).good()) {
+        error(t.get(key), "folder.nats_creds: cannot read '" + path + "'");
+        continue;
+      }
+      rule.nats_settings.emplace_back(key, path);
+    } else {
+      rule.nats_settings.emplace_back(key, *v);
     }
   }
 

@@ -39,7 +39,7 @@ inline constexpr std::string_view kNotifyKeys[] = {"smtp_url", "from", "to"};
 inline constexpr std::string_view kFolderKeys[] = {
     "path",          "urls",   "interface", "username", "actions",    "include",        "exclude",
     "temp_patterns", "method", "headers",   "secret",   "file_field", "max_file_bytes", "behavior",
-    "users",         "interfaces", "types",   "min_size", "max_size"};
+    "users",         "interfaces", "types",   "min_size", "max_size",   "nats_token",     "nats_creds"};
 inline constexpr std::string_view kBehaviorKeys[] = {"kind", "after", "include",
                                                      "remove_empty_dirs", "to"};
 

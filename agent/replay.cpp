@@ -87,8 +87,14 @@ ReplayedRequest with_current_rule(const delivery::Request& stored, const FolderR
     return out;
   }
   delivery::Request& r = out.request;
+  const bool multipart = stored.content_type.starts_with("multipart/");
+  if (r.fields.empty() && !multipart) {
+    // A row from before the outbox kept the fields: read them back from the HTTP framing, for
+    // current URLs that are not HTTP (NATS publishes the fields).
+    auto fields = stored.method == "POST" ? json_fields(stored.body) : query_fields(stored.query);
+    if (fields) r.fields = std::move(*fields);
+  }
   if (rule->method != stored.method) {
-    const bool multipart = stored.content_type.starts_with("multipart/");
     std::optional<Fields> fields;
     if (!multipart) {
       fields = stored.method == "POST" ? json_fields(stored.body) : query_fields(stored.query);
@@ -112,6 +118,7 @@ ReplayedRequest with_current_rule(const delivery::Request& stored, const FolderR
   r.urls = rule->urls;
   r.headers = rule->headers;
   r.secret = rule->secret;
+  r.settings = rule->nats_settings;
   return out;
 }
 

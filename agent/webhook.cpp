@@ -3,7 +3,7 @@
 #include <ctime>
 
 #include "agent/log.h"
-#include "delivery/signature.h"
+#include "delivery/payload.h"
 #include "delivery/url.h"
 
 namespace folderhook::agent {
@@ -69,18 +69,7 @@ std::string fields_query(const std::vector<std::pair<std::string, std::string>>&
 }
 
 nlohmann::json fields_json(const std::vector<std::pair<std::string, std::string>>& fields) {
-  nlohmann::json body = nlohmann::json::object();
-  for (const auto& [name, text] : fields) {
-    if (printable_utf8(text) == text) {
-      body[name] = text;
-    } else {
-      // Round-trip through the replacing dumper: invalid bytes become U+FFFD.
-      body[name] = nlohmann::json::parse(
-          nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-      body[name + "_base64"] = delivery::base64_encode(text);
-    }
-  }
-  return body;
+  return delivery::fields_json(fields);
 }
 
 std::string webhook_query(const watch::FileAction& action, const FolderRule& rule,
@@ -108,14 +97,16 @@ delivery::Request make_request(const watch::FileAction& action, const FolderRule
   delivery::Request request;
   request.method = rule.method;
   request.urls = rule.urls;
+  request.fields = webhook_fields(action, rule, root);
   if (rule.method == "POST") {
-    request.body = webhook_json(action, rule, root).dump();
+    request.body = fields_json(request.fields).dump();
     request.content_type = "application/json";
   } else {
-    request.query = webhook_query(action, rule, root);
+    request.query = fields_query(request.fields);
   }
   request.headers = rule.headers;
   request.secret = rule.secret;
+  request.settings = rule.nats_settings;
   request.action = std::string(watch::to_string(action.action));
   request.path = action.path;
   request.rule = rule.path;

@@ -22,6 +22,8 @@ import tempfile
 import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, BENCH)
+import nats_scenario  # noqa: E402  (beside this file)
 ROOT = os.path.dirname(BENCH)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -575,7 +577,27 @@ def verdict(ok):
     return "n/a" if ok is None else ("yes" if ok else "NO")
 
 
-def build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds):
+def scenario_nats(ctx, n, runs):
+    rows = {"fh": [], "ceiling": [], "r": [], "alone": [], "r_alone": []}
+    loss = []
+    for i in range(runs):
+        alone = writer_alone(ctx, n)
+        r = nats_scenario.nats_run(ctx, n, Folderhook, folder_for)
+        rows["alone"].append(alone)
+        rows["r_alone"].append(r["rate"] / alone if r["rate"] and alone else None)
+        loss.append(("folderhook (JetStream)", r["received"], r["written"]))
+        rows["fh"].append(r["rate"])
+        rows["ceiling"].append(r["ceiling"])
+        rows["r"].append(r["rate"] / r["ceiling"] if r["rate"] and r["ceiling"] else None)
+        log(f"jetstream run {i + 1}: folderhook {r['rate'] or 0:.0f}/s ({r['received']}/{n} in the "
+            f"stream, attempts {r['outcomes']}); bare nats.c publish loop {r['ceiling'] or 0:.0f}/s "
+            f"{r['ceiling_error']}; writer alone {alone or 0:.0f} files/s")
+    out = {k: median(vs) for k, vs in rows.items()}
+    out["loss"] = loss
+    return out
+
+
+def build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js=None):
     rows = []
     add = lambda *r: rows.append(r)
     mib = lambda k: None if k is None else k / 1024
@@ -630,7 +652,18 @@ def build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds):
         # A create is named at the writer's close (no settle window on this path): the figures
         # are the whole pipeline, kernel to naming to outbox commit to nginx.
         add("latency max ms", fmt(lat["max"], digits=1), "", "", "", "", "")
-    loss = (tp["loss"] if tp else []) + (lat["loss"] if lat else [])
+    if js:
+        met = verdict(js["r"] >= 0.5 if js["r"] is not None else None)
+        reach = js["alone"] / js["ceiling"] if js["alone"] and js["ceiling"] else None
+        if met == "NO" and reach is not None and reach < 0.5:
+            # No watcher can publish more files than the writer makes.
+            met = f"NO: out of reach here (the writer alone makes {reach:.2f}x the ceiling)"
+        add(f"JetStream: {n:,} creates published into a stream on this machine, messages/s",
+            fmt(js["fh"]), "bare nats.c async publish loop (ceiling)", fmt(js["ceiling"]),
+            ratio(js["r"]), ">= 0.50x", met)
+        add("", "", "the writer alone, no watcher (files/s: the most any watcher can deliver)",
+            fmt(js["alone"]), ratio(js["r_alone"]), "", "")
+    loss = (tp["loss"] if tp else []) + (lat["loss"] if lat else []) + (js["loss"] if js else [])
     for who in dict.fromkeys(w for w, _, _ in loss):
         got = sum(g for w, g, _ in loss if w == who)
         wrote = sum(x for w, _, x in loss if w == who)
@@ -659,7 +692,8 @@ def main():
     ap.add_argument("--folderhook", required=True)
     ap.add_argument("--writer", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("--only", default="startup,throughput,latency")
+    ap.add_argument("--only", default="startup,throughput,latency,nats")
+    ap.add_argument("--nats-publish", help="bench/nats_publish.c, built (the JetStream ceiling)")
     ap.add_argument("--results", default=os.path.join(BENCH, "RESULTS.md"))
     ap.add_argument("--files", type=int, help="files per throughput run (default 100,000; 10,000 with --quick)")
     a = ap.parse_args()
@@ -677,6 +711,7 @@ def main():
     ctx.trees = os.path.join(os.path.dirname(a.work), "folderhook-bench-trees")
     os.makedirs(ctx.trees, exist_ok=True)
     ctx.folderhook, ctx.writer = a.folderhook, a.writer
+    ctx.nats_publish = a.nats_publish
     ctx.procs = Procs(a.work)
     ctx.folders = []
     ctx.perf = perf_supported()
@@ -693,12 +728,13 @@ def main():
         tp = scenario_throughput(ctx, n, pipe_n, connections, runs, 2 if quick else 5,
                                  () if quick else (4,)) if "throughput" in only else None
         lat = scenario_latency(ctx, rate, seconds, runs) if "latency" in only else None
+        js = scenario_nats(ctx, n, runs) if "nats" in only else None
     finally:
         ctx.procs.stop_all()
         for folder in ctx.folders:
             shutil.rmtree(folder, ignore_errors=True)
 
-    table = build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds)
+    table = build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js)
     print(table)
     kernel = platform.release()
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

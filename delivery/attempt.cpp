@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "delivery/signature.h"
+#include "delivery/url.h"
 
 namespace folderhook::delivery {
 namespace {
@@ -13,13 +14,58 @@ int64_t ms_since(Clock::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
 }
 
-std::string status_error(int status, SuccessPolicy policy) {
-  std::string e = "HTTP " + std::to_string(status);
-  if (status >= 300 && status < 400) e += " (redirects are not followed)";
-  if (status >= 200 && status < 300 && policy == SuccessPolicy::kExactly200) {
-    e += " (success = \"200\" demands exactly 200)";
+bool is_aborted(const AttemptResult& result) {
+  return !result.urls.empty() && result.urls.back().error == kAborted;
+}
+
+// Folds the answer of one URL into the attempt.
+void record_url(const Request& request, AttemptResult& result, const std::string& url,
+                SinkResult&& answer, int64_t ms) {
+  UrlResult ur;
+  ur.url = mask_url(url);
+  ur.status = answer.status;
+  ur.ms = ms;
+  const bool accepted = answer.verdict == SinkResult::Verdict::kAccepted;
+  ur.rejected = answer.verdict == SinkResult::Verdict::kRejected;
+  if (!accepted) ur.error = answer.error.empty() ? "refused" : std::move(answer.error);
+  if (answer.retry_after && (!result.retry_after || *answer.retry_after > *result.retry_after)) {
+    result.retry_after = answer.retry_after;
   }
-  return e;
+  result.body = std::move(answer.body);
+  result.url = ur.url;
+  result.status = ur.status;
+  if (!accepted) {
+    if (!result.error.empty()) result.error += "; ";
+    result.error += request.urls.size() > 1 ? ur.url + ": " + ur.error : ur.error;
+  }
+  result.urls.push_back(std::move(ur));
+  if (accepted) {
+    result.delivered = true;
+    result.error.clear();
+  }
+}
+
+// Hands `requests[slots]` to the sink of `url` as one batch.
+void send_to(const std::vector<const Request*>& requests, const std::vector<size_t>& slots,
+             const std::string& url, SinkSet& sinks, std::vector<AttemptResult>& results) {
+  const auto start = Clock::now();
+  std::string error;
+  Sink* sink = sinks.for_url(url, error);
+  std::vector<SinkResult> answers;
+  if (sink == nullptr) {
+    answers.assign(slots.size(), SinkResult{SinkResult::Verdict::kRejected, 0,
+                                            "invalid URL: " + error, "", std::nullopt});
+  } else {
+    std::vector<const Request*> batch;
+    batch.reserve(slots.size());
+    for (const size_t s : slots) batch.push_back(requests[s]);
+    answers = sink->deliver(batch, url);
+    answers.resize(slots.size());  // a sink that breaks its contract fails, never crashes
+  }
+  const int64_t ms = ms_since(start);
+  for (size_t k = 0; k < slots.size(); ++k) {
+    record_url(*requests[slots[k]], results[slots[k]], url, std::move(answers[k]), ms);
+  }
 }
 
 }  // namespace
@@ -45,135 +91,41 @@ std::optional<std::vector<std::pair<std::string, std::string>>> webhook_headers(
   return headers;
 }
 
-namespace {
-
-// The call to request.urls[index], or nullopt and `error` when the URL or the secret is bad.
-std::optional<HttpCall> make_call(const Request& request, size_t index,
-                                  const std::string& user_agent, std::string& error) {
-  const auto url = parse_url(request.urls[index], error);
-  if (!url) {
-    error = "invalid URL: " + error;
-    return std::nullopt;
-  }
-  const int64_t ts = std::chrono::duration_cast<std::chrono::seconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-  auto headers = webhook_headers(request, user_agent, ts, error);
-  if (!headers) return std::nullopt;
-  HttpCall call;
-  call.method = request.method.empty() ? "GET" : request.method;
-  call.url = *url;
-  call.target = append_query(url->target, request.query);
-  call.headers = std::move(*headers);
-  call.body = request.body;
-  call.content_type = request.content_type;
-  return call;
-}
-
-// Folds the answer of one URL into the attempt; true when that URL accepted.
-bool record_url(const Request& request, AttemptResult& result, UrlResult ur, HttpResult* http,
-                SuccessPolicy policy) {
-  if (http != nullptr) {
-    ur.status = http->status;
-    if (!http->error.empty()) {
-      ur.error = std::move(http->error);
-    } else if (!is_success(http->status, policy)) {
-      ur.error = status_error(http->status, policy);
-    }
-    if (http->status == 429 || http->status == 503) {
-      const auto ra = parse_retry_after(http->retry_after, unix_ms_now());
-      if (ra && (!result.retry_after || *ra > *result.retry_after)) result.retry_after = ra;
-    }
-    result.body = std::move(http->body);
-  }
-  result.url = ur.url;
-  result.status = ur.status;
-  const bool accepted = ur.error.empty();
-  if (!accepted) {
-    if (!result.error.empty()) result.error += "; ";
-    result.error += request.urls.size() > 1 ? ur.url + ": " + ur.error : ur.error;
-  }
-  result.urls.push_back(std::move(ur));
-  if (accepted) {
-    result.delivered = true;
-    result.error.clear();
-  }
-  return accepted;
-}
-
-// Tries request.urls from `index` on, one by one, until one accepts.
-void try_urls(const Request& request, size_t index, HttpSender& sender, SuccessPolicy policy,
-              const std::string& user_agent, AttemptResult& result) {
-  for (; index < request.urls.size(); ++index) {
-    const auto url_start = Clock::now();
-    UrlResult ur;
-    ur.url = mask_url(request.urls[index]);
-    std::string error;
-    bool accepted;
-    if (auto call = make_call(request, index, user_agent, error)) {
-      HttpResult http = sender.send(*call);
-      ur.ms = ms_since(url_start);
-      accepted = record_url(request, result, std::move(ur), &http, policy);
-    } else {
-      ur.error = std::move(error);
-      accepted = record_url(request, result, std::move(ur), nullptr, policy);
-    }
-    if (accepted) break;
-    if (result.error == "aborted" || result.urls.back().error == "aborted") break;
-  }
-}
-
-}  // namespace
-
-AttemptResult run_attempt(const Request& request, HttpSender& sender, SuccessPolicy policy,
-                          const std::string& user_agent) {
-  const auto start = Clock::now();
-  AttemptResult result;
-  try_urls(request, 0, sender, policy, user_agent, result);
-  if (request.urls.empty()) result.error = "no URL to send to";
-  result.ms = ms_since(start);
-  return result;
+AttemptResult run_attempt(const Request& request, SinkSet& sinks) {
+  return std::move(run_attempts({&request}, sinks).front());
 }
 
 std::vector<AttemptResult> run_attempts(const std::vector<const Request*>& requests,
-                                        HttpSender& sender, SuccessPolicy policy,
-                                        const std::string& user_agent) {
+                                        SinkSet& sinks) {
   const auto start = Clock::now();
   std::vector<AttemptResult> results(requests.size());
-  // The first URL of every request, in one batch; `slot` maps a call back to its request.
-  std::vector<HttpCall> calls;
-  std::vector<size_t> slot;
-  for (size_t i = 0; i < requests.size(); ++i) {
-    const Request& request = *requests[i];
-    if (request.urls.empty()) continue;
-    std::string error;
-    if (auto call = make_call(request, 0, user_agent, error)) {
-      calls.push_back(std::move(*call));
-      slot.push_back(i);
-    } else {
-      UrlResult ur;
-      ur.url = mask_url(request.urls[0]);
-      ur.error = std::move(error);
-      record_url(request, results[i], std::move(ur), nullptr, policy);
+  // URL by URL: those not yet accepted (nor abandoned) go to their next URL. Requests of one
+  // batch usually share their URLs (one lane); consecutive ones with the same URL go together.
+  for (size_t index = 0;; ++index) {
+    std::vector<size_t> slots;
+    const std::string* url = nullptr;
+    bool any = false;
+    auto flush = [&] {
+      if (!slots.empty()) send_to(requests, slots, *url, sinks, results);
+      slots.clear();
+    };
+    for (size_t i = 0; i < requests.size(); ++i) {
+      const Request& request = *requests[i];
+      if (index >= request.urls.size() || results[i].delivered || is_aborted(results[i])) continue;
+      any = true;
+      if (url != nullptr && *url != request.urls[index]) flush();
+      url = &request.urls[index];
+      slots.push_back(i);
     }
-  }
-  std::vector<HttpResult> answers = sender.send_batch(calls);
-  const int64_t batch_ms = ms_since(start);
-  for (size_t c = 0; c < calls.size(); ++c) {
-    const Request& request = *requests[slot[c]];
-    UrlResult ur;
-    ur.url = mask_url(request.urls[0]);
-    ur.ms = batch_ms;
-    record_url(request, results[slot[c]], std::move(ur), &answers[c], policy);
+    flush();
+    if (!any) break;
   }
   for (size_t i = 0; i < requests.size(); ++i) {
     AttemptResult& result = results[i];
-    const Request& request = *requests[i];
-    const bool aborted = !result.urls.empty() && result.urls.back().error == "aborted";
-    if (!result.delivered && !aborted) {
-      try_urls(request, result.urls.size(), sender, policy, user_agent, result);
-    }
-    if (request.urls.empty()) result.error = "no URL to send to";
+    if (requests[i]->urls.empty()) result.error = "no URL to send to";
+    bool all_rejected = !result.urls.empty();
+    for (const auto& u : result.urls) all_rejected = all_rejected && u.rejected;
+    result.rejected = !result.delivered && all_rejected;
     result.ms = ms_since(start);
   }
   return results;

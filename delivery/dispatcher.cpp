@@ -153,7 +153,12 @@ void DispatcherImpl::dispatch(std::shared_ptr<Item> item) {
   std::lock_guard lock(lanes_mu_);
   if (stopped_) return;  // committed: sent at the next start
   auto& lane = lanes_[key];
-  if (!lane) lane = std::make_unique<Lane>(*this, options_.first_senders, options_.retry_senders);
+  if (!lane) {
+    const std::string primary = item->request.urls.empty() ? "" : item->request.urls.front();
+    lane = std::make_unique<Lane>(
+        *this, lane_shape(primary, options_.first_senders, options_.pipeline_depth),
+        options_.retry_senders);
+  }
   if (item->attempts == 0) {
     lane->push_first(std::move(item));
   } else {
@@ -182,7 +187,7 @@ void DispatcherImpl::attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
                                   const AttemptResult& result) {
   for (const auto& u : result.urls) {
     // Abandoned by shutdown: the row stays pending and is sent again at the next start.
-    if (u.error == "aborted") return;
+    if (u.error == kAborted) return;
   }
   const int attempt = item->attempts + 1;
   const int64_t now = unix_ms_now();
@@ -208,7 +213,10 @@ void DispatcherImpl::attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
     post(std::move(part), std::move(entry), {item->seq, 0});
     return;
   }
-  if (const auto delay = retry_delay(options_.retry, attempt, unit_random(), result.retry_after)) {
+  const auto delay = result.rejected ? std::nullopt
+                                     : retry_delay(options_.retry, attempt, unit_random(),
+                                                   result.retry_after);
+  if (delay) {
     const int64_t next_at = now + delay->count();
     part.retries.push_back(RetryUpdate{r.id, attempt, next_at, result.status, result.error});
     entry.outcome = AttemptLog::Outcome::kRetry;

@@ -1,6 +1,6 @@
 // Dispatcher: the public face of delivery/. Commits each submitted Request to the SQLite outbox
-// (group commit) before its first attempt, sends it to the primary URL then each redundant URL
-// until one accepts, retries on the schedule, and moves it to the dead letters when the
+// (group commit) before its first attempt, sends it (through the sink of each URL's scheme,
+// sink.h) to the primary URL then each redundant URL until one accepts, retries on the schedule, and moves it to the dead letters when the
 // schedule runs out. Owns its own threads; never touches the caller's event loop.
 //
 // Threads: one writer owns the SQLite write connection and commits everything (new requests,
@@ -10,7 +10,8 @@
 //
 // Ordering promise: within one URL set, first attempts start in submission order; with more
 // than one first sender they may arrive out of order by up to first_senders - 1 places (times
-// pipeline_depth when pipelining). Retries are unordered. Delivery is at least once: a receiver
+// pipeline_depth when pipelining). A URL set whose primary is NATS has one first sender
+// (LaneShape, sink_set.h), so its publishes keep the order. Retries are unordered. Delivery is at least once: a receiver
 // dedupes on webhook-id.
 //
 // Memory: at most `window` committed requests are held in memory (queued, in flight, or
@@ -34,6 +35,7 @@
 
 #include "delivery/index_change.h"
 #include "delivery/request.h"
+#include "delivery/sink.h"
 
 namespace folderhook::delivery {
 
@@ -41,8 +43,6 @@ namespace folderhook::delivery {
 // Called from delivery's own threads; the implementation must be thread-safe.
 using Logger = std::function<void(std::string_view level, std::string_view msg,
                                   const nlohmann::json& fields)>;
-
-enum class SuccessPolicy { kAny2xx, kExactly200 };
 
 // The pipeline depth the agent uses when pipelining is on: deep enough that a first sender is
 // not bound by the round trip, shallow enough that a receiver which closes early costs little.
@@ -91,6 +91,11 @@ struct DispatcherOptions {
   std::chrono::milliseconds retry_in_memory{5'000};
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
 };
+
+// What the sinks need of the options (sink.h).
+inline SinkOptions sink_options(const DispatcherOptions& options) {
+  return SinkOptions{options.timeout, options.ca_file, options.user_agent, options.success};
+}
 
 // How many committed requests are in memory (see window in DispatcherOptions).
 struct MemoryFigures {

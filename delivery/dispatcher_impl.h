@@ -14,7 +14,7 @@
 //     under wmu_ (submitted_, submitted_index_, index_reads_, writer_stopping_).
 //   - the owner's thread: start() (which starts the WAL helpers and the writer), take_index(),
 //     shutdown() (once; the destructor calls it too).
-//   - a lane's sender threads: options(), make_sender(), attempt_done() and the post() it
+//   - a lane's sender threads: options(), make_sinks(), attempt_done() and the post() it
 //     makes (under wmu_: completions_, attempt_logs_, released_).
 //   - the writer thread: run_writer() and what it calls; dispatch() through the window
 //     (under lanes_mu_, shared with shutdown()); own_seqs_, poll_mark_ and the commit figures
@@ -37,7 +37,7 @@
 
 #include "delivery/attempt.h"
 #include "delivery/dispatcher.h"
-#include "delivery/http_sender.h"
+#include "delivery/sink_set.h"
 #include "delivery/lane.h"
 #include "delivery/notifier.h"
 #include "delivery/outbox.h"
@@ -101,8 +101,8 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   // Called by a Lane's sender thread with the result of one attempt.
   void attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
                     const AttemptResult& result) override;
-  std::unique_ptr<HttpSender> make_sender() const override {
-    return make_http_sender(options_.timeout, options_.ca_file);
+  std::unique_ptr<SinkSet> make_sinks() const override {
+    return std::make_unique<SinkSet>(sink_options(options_));
   }
   const DispatcherOptions& options() const override { return options_; }
 

@@ -8,12 +8,14 @@
 
 namespace folderhook::delivery {
 
-Lane::Lane(LaneOwner& owner, int first_senders, int retry_senders) : owner_(owner) {
+Lane::Lane(LaneOwner& owner, LaneShape shape, int retry_senders)
+    : owner_(owner), batch_(std::max<size_t>(1, shape.batch)) {
+  const int first_senders = std::max(1, shape.first_senders);
   for (int i = 0; i < first_senders + retry_senders; ++i) {
-    senders_.push_back(owner_.make_sender());
+    senders_.push_back(owner_.make_sinks());
   }
   for (int i = 0; i < first_senders + retry_senders; ++i) {
-    HttpSender& sender = *senders_[static_cast<size_t>(i)];
+    SinkSet& sender = *senders_[static_cast<size_t>(i)];
     if (i < first_senders) {
       threads_.emplace_back([this, &sender] {
         pthread_setname_np(pthread_self(), "sender");
@@ -45,7 +47,7 @@ void Lane::stop() {
   }
 }
 
-void Lane::run_first(HttpSender& sender) {
+void Lane::run_first(SinkSet& sender) {
   std::vector<std::shared_ptr<Item>> items;
   std::vector<const Request*> requests;
   for (;;) {
@@ -55,18 +57,15 @@ void Lane::run_first(HttpSender& sender) {
       std::unique_lock lock(mu_);
       cv_first_.wait(lock, [this] { return stopping_ || !first_.empty(); });
       if (stopping_) return;
-      // Whatever has queued up, in order, up to the pipeline depth: one batch on one
-      // connection (see HttpSender::send_batch).
-      const size_t depth = static_cast<size_t>(std::max(1, owner_.options().pipeline_depth));
-      while (!first_.empty() && items.size() < depth) {
+      // Whatever has queued up, in order, up to the lane's batch: one call of the sink.
+      while (!first_.empty() && items.size() < batch_) {
         items.push_back(std::move(first_.front()));
         first_.pop_front();
       }
       in_flight_ += static_cast<int>(items.size());
     }
     for (const auto& item : items) requests.push_back(&item->request);
-    const auto& options = owner_.options();
-    const auto results = run_attempts(requests, sender, options.success, options.user_agent);
+    const auto results = run_attempts(requests, sender);
     for (size_t i = 0; i < items.size(); ++i) owner_.attempt_done(items[i], *this, results[i]);
     std::lock_guard lock(mu_);
     in_flight_ -= static_cast<int>(items.size());
@@ -74,16 +73,15 @@ void Lane::run_first(HttpSender& sender) {
   }
 }
 
-void Lane::attempt(const std::shared_ptr<Item>& item, HttpSender& sender) {
-  const auto& options = owner_.options();
-  const auto result = run_attempt(item->request, sender, options.success, options.user_agent);
+void Lane::attempt(const std::shared_ptr<Item>& item, SinkSet& sender) {
+  const auto result = run_attempt(item->request, sender);
   owner_.attempt_done(item, *this, result);
   std::lock_guard lock(mu_);
   --in_flight_;
   cv_idle_.notify_all();
 }
 
-void Lane::run_retry(HttpSender& sender) {
+void Lane::run_retry(SinkSet& sender) {
   for (;;) {
     std::shared_ptr<Item> item;
     {

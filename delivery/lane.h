@@ -1,7 +1,7 @@
 // Lane: the sender threads of one URL set. First attempts leave in submission order from a
-// FIFO: a first-attempt thread takes the oldest one, or with pipelining (options().pipeline_depth
-// > 1) whatever has queued up to that depth, sent as one pipelined batch on its connection; with
-// one such thread they arrive in order; with several, they may arrive out of order;
+// FIFO: a first-attempt thread takes the oldest one, or whatever has queued up to the lane's
+// batch (LaneShape: the pipeline depth for HTTP, large for NATS), handed to the sink as one
+// batch; with one such thread they arrive in order; with several, they may arrive out of order;
 // retries wait in a separate queue ordered by due time, served by their own threads, so that
 // retries never delay first attempts. A dead or slow URL set only ever occupies its own lane.
 #pragma once
@@ -18,7 +18,7 @@
 
 #include "delivery/attempt.h"
 #include "delivery/dispatcher.h"
-#include "delivery/http_sender.h"
+#include "delivery/sink_set.h"
 #include "delivery/request.h"
 
 namespace folderhook::delivery {
@@ -38,7 +38,7 @@ class LaneOwner {
  public:
   virtual ~LaneOwner() = default;
   virtual const DispatcherOptions& options() const = 0;
-  virtual std::unique_ptr<HttpSender> make_sender() const = 0;
+  virtual std::unique_ptr<SinkSet> make_sinks() const = 0;
   // The result of one attempt; may push the item back as a retry.
   virtual void attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
                             const AttemptResult& result) = 0;
@@ -48,7 +48,7 @@ class LaneOwner {
 // threads that send them. A dead or slow URL set only ever occupies its own threads.
 class Lane {
  public:
-  Lane(LaneOwner& owner, int first_senders, int retry_senders);
+  Lane(LaneOwner& owner, LaneShape shape, int retry_senders);
   ~Lane() { stop(); }
   Lane(const Lane&) = delete;
   Lane& operator=(const Lane&) = delete;
@@ -70,11 +70,12 @@ class Lane {
   void stop();
 
  private:
-  void run_first(HttpSender& sender);
-  void run_retry(HttpSender& sender);
-  void attempt(const std::shared_ptr<Item>& item, HttpSender& sender);
+  void run_first(SinkSet& sinks);
+  void run_retry(SinkSet& sinks);
+  void attempt(const std::shared_ptr<Item>& item, SinkSet& sinks);
 
   LaneOwner& owner_;
+  const size_t batch_;
   std::mutex mu_;
   std::condition_variable cv_first_;
   std::condition_variable cv_retry_;
@@ -83,7 +84,7 @@ class Lane {
   std::deque<std::shared_ptr<Item>> first_;
   std::multimap<int64_t, std::shared_ptr<Item>> retries_;
   bool stopping_ = false;
-  std::vector<std::unique_ptr<HttpSender>> senders_;
+  std::vector<std::unique_ptr<SinkSet>> senders_;
   std::vector<std::thread> threads_;
 };
 

@@ -1,5 +1,9 @@
 // Request: one delivery as agent/ hands it to delivery/: everything needed to send it, so that
-// a delivery in the outbox never depends on the rules in force when it is retried.
+// a delivery in the outbox never depends on the rules in force when it is retried. `fields`
+// say what happened, whatever the URL's kind; method, query, body and content_type are the
+// HTTP framing of the same fields that the folder's settings chose (a multipart upload also
+// carries the file's bytes). A sink builds its message from what it needs: HTTP sends the
+// framing, NATS a JSON object of the fields (payload.h).
 #pragma once
 
 #include <cstdint>
@@ -18,6 +22,13 @@ struct Request {
   std::string content_type;         // POST only
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers, in order
   std::string secret;               // "whsec_..." enables Standard Webhooks signatures; "" = none
+  // The operation's fields (action, interface, path, destination, at, username, type, and
+  // test for test-hook) as (name, exact bytes), in order. Empty in rows written before
+  // version 3 of the outbox's encoding (those only ever had HTTP URLs).
+  std::vector<std::pair<std::string, std::string>> fields;
+  // The folder's settings for sinks other than HTTP, by name ("nats_token", "nats_creds": the
+  // path of an NKey/JWT .creds file), in order. Secrets: never logged.
+  std::vector<std::pair<std::string, std::string>> settings;
   // Labels for logs, status and dead-letter email; never sent.
   std::string action;
   std::string path;

@@ -5,8 +5,10 @@
 namespace folderhook::delivery {
 namespace {
 
-// 2 added catch_up; rows written by version 1 are still read.
-constexpr char kVersion = 2;
+// 2 added catch_up, 3 the operation's fields and the sink settings; rows written by versions 1 and 2 are still read
+// (an agent upgraded with rows pending delivers them).
+constexpr char kVersion = 3;
+constexpr char kVersionWithoutFields = 2;
 constexpr char kVersionWithoutCatchUp = 1;
 
 void put_u64(std::string& out, uint64_t v) {
@@ -63,14 +65,23 @@ std::string encode_request(const Request& r) {
   put_str(out, r.rule);
   put_u64(out, static_cast<uint64_t>(r.created_ms));
   put_u64(out, r.catch_up ? 1 : 0);
+  for (const auto* pairs : {&r.fields, &r.settings}) {
+    put_u64(out, pairs->size());
+    for (const auto& [k, v] : *pairs) {
+      put_str(out, k);
+      put_str(out, v);
+    }
+  }
   return out;
 }
 
 std::optional<Request> decode_request(std::string_view blob) {
-  if (blob.empty() || (blob.front() != kVersion && blob.front() != kVersionWithoutCatchUp)) {
+  if (blob.empty() || (blob.front() != kVersion && blob.front() != kVersionWithoutFields &&
+                       blob.front() != kVersionWithoutCatchUp)) {
     return std::nullopt;
   }
-  const bool has_catch_up = blob.front() == kVersion;
+  const bool has_catch_up = blob.front() != kVersionWithoutCatchUp;
+  const bool has_fields = blob.front() == kVersion;
   Reader in(blob.substr(1));
   Request r;
   uint64_t n = 0;
@@ -90,9 +101,19 @@ std::optional<Request> decode_request(std::string_view blob) {
   uint64_t created = 0;
   uint64_t catch_up = 0;
   if (!in.str(r.secret) || !in.str(r.action) || !in.str(r.path) || !in.str(r.rule) ||
-      !in.u64(created) || (has_catch_up && !in.u64(catch_up)) || !in.done()) {
+      !in.u64(created) || (has_catch_up && !in.u64(catch_up))) {
     return std::nullopt;
   }
+  if (has_fields) {
+    for (auto* pairs : {&r.fields, &r.settings}) {
+      if (!in.u64(n) || n > blob.size()) return std::nullopt;
+      pairs->resize(n);
+      for (auto& [k, v] : *pairs) {
+        if (!in.str(k) || !in.str(v)) return std::nullopt;
+      }
+    }
+  }
+  if (!in.done()) return std::nullopt;
   r.created_ms = static_cast<int64_t>(created);
   r.catch_up = catch_up != 0;
   return r;

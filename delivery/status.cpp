@@ -1,7 +1,7 @@
 #include "delivery/status.h"
 
 #include "delivery/attempt.h"
-#include "delivery/http_sender.h"
+#include "delivery/sink_set.h"
 #include "delivery/outbox.h"
 #include "delivery/retry.h"
 #include "delivery/sqlite_stmt.h"
@@ -76,12 +76,12 @@ nlohmann::json read_status(const std::string& state_dir, std::string& error) {
 
 std::vector<TestHookResult> send_test(const Request& request, const DispatcherOptions& options) {
   std::vector<TestHookResult> results;
-  auto sender = make_http_sender(options.timeout, options.ca_file);
+  SinkSet sinks(sink_options(options));
   for (const auto& url : request.urls) {
     Request one = request;
     one.urls = {url};
     if (one.id.empty()) one.id = "msg_test_" + std::to_string(unix_ms_now());
-    const AttemptResult r = run_attempt(one, *sender, options.success, options.user_agent);
+    const AttemptResult r = run_attempt(one, sinks);
     results.push_back(TestHookResult{mask_url(url), r.status, r.error, r.ms, r.delivered});
   }
   return results;

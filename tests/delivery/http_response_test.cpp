@@ -1,5 +1,5 @@
 // ResponseParser: one HTTP/1.1 response out of a connection's bytes, without I/O.
-#include "delivery/http_response.h"
+#include "delivery/http/response.h"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "delivery/http_response.h"
+#include "delivery/http/response.h"
 
 #include <algorithm>
 #include <cctype>

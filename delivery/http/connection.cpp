@@ -1,4 +1,4 @@
-#include "delivery/http_connection.h"
+#include "delivery/http/connection.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

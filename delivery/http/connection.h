@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "delivery/http_response.h"
+#include "delivery/http/response.h"
 #include "delivery/url.h"
 
 typedef struct ssl_ctx_st SSL_CTX;

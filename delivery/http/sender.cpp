@@ -1,10 +1,10 @@
-#include "delivery/http_sender.h"
+#include "delivery/http/sender.h"
 
 #include <atomic>
 #include <map>
 #include <mutex>
 
-#include "delivery/http_connection.h"
+#include "delivery/http/connection.h"
 #include "delivery/signature.h"
 
 namespace folderhook::delivery {
