@@ -12,9 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/no_loss.h"
+#include "tests/support/nats_credentials.h"
 #include "tests/support/nats_server.h"
 #include "tests/support/running_agent.h"
 #include "tests/support/smtp_server.h"
+#include "tests/support/test_ca.h"
 #include "tests/support/wait.h"
 
 using namespace folderhook::test;
@@ -210,6 +212,68 @@ TEST_CASE("nats: nats_token authenticates to a server that requires it, and is n
   CHECK(r.agent->output().find("tok3n") == std::string::npos);
   CHECK(run_folderhook({"status", "--config", r.dir / "rules.toml"}, out) == 0);
   CHECK(out.find("tok3n") == std::string::npos);
+  CHECK(r.agent->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("nats: tls:// is verified against ca_file: delivered with the server's CA, refused without it") {
+  TestCa ca;
+  NatsServer::Options tls;
+  tls.tls_cert = ca.cert;
+  tls.tls_key = ca.key;
+  NatsServer server(tls);
+  REQUIRE(server.started());
+  const std::string reader = "tls://127.0.0.1:" + std::to_string(server.port());
+  REQUIRE(add_stream(reader, "FILES", {"files.>"}) == "");
+  const std::string url = "\"tls://127.0.0.1:" + std::to_string(server.port()) + "/files.{action}\"";
+  // The system's CAs do not know the test's CA: the handshake fails, nothing is published.
+  RunningAgent untrusted(nats_rules(url), false);
+  std::string out;
+  CHECK(run_folderhook({"test-hook", "--config", untrusted.dir / "rules.toml", untrusted.in}, out) == 1);
+  CHECK(out.find("cannot connect to NATS") != std::string::npos);
+  CHECK(stream_count(reader, "FILES") == 0);
+  // A plain nats:// URL to the same server is refused too: it only speaks TLS.
+  RunningAgent plain(nats_rules("\"nats://127.0.0.1:" + std::to_string(server.port()) + "/files.x\""), false);
+  CHECK(run_folderhook({"test-hook", "--config", plain.dir / "rules.toml", plain.in}, out) == 1);
+  RunningAgent r(nats_rules(url, "ca_file = \"" + ca.ca + "\"\n"));
+  write_file(r.in + "/a.txt", "x");
+  INFO("agent log:\n" << r.agent->output());
+  REQUIRE(r.agent->wait_for_output("\"outcome\":\"delivered\""));
+  std::string error;
+  const auto messages = read_stream(reader, "FILES", error);
+  REQUIRE(error == "");
+  REQUIRE(messages.size() == 1);
+  CHECK(messages[0].subject == "files.create");
+  CHECK(json::parse(messages[0].data).value("path", "") == r.in + "/a.txt");
+  CHECK(r.agent->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("nats: nats_creds (an NKey and a user JWT) authenticates to a server in operator mode, and is never logged") {
+  TempDir keys;
+  const NatsCredentials creds = make_nats_credentials(keys.path());
+  REQUIRE(creds.creds_file != "");
+  NatsServer::Options operator_mode;
+  operator_mode.extra_config = creds.server_config;
+  NatsServer server(operator_mode);
+  REQUIRE(server.started());
+  set_reader_credentials(creds.creds_file);
+  struct Reset {
+    ~Reset() { set_reader_credentials(""); }
+  } reset;
+  REQUIRE(add_stream(server.url(), "FILES", {"files.>"}) == "");
+  const std::string url = "\"" + server.url() + "/files.{action}\"";
+  // Without credentials: refused, with the server's reason.
+  RunningAgent without(nats_rules(url), false);
+  std::string out;
+  CHECK(run_folderhook({"test-hook", "--config", without.dir / "rules.toml", without.in}, out) == 1);
+  CHECK(out.find("cannot connect to NATS") != std::string::npos);
+  RunningAgent r(nats_rules(url, "", "nats_creds = \"" + creds.creds_file + "\"\n"));
+  write_file(r.in + "/a.txt", "x");
+  INFO("agent log:\n" << r.agent->output());
+  REQUIRE(r.agent->wait_for_output("\"outcome\":\"delivered\""));
+  CHECK(stream_count(server.url(), "FILES") == 1);
+  CHECK(r.agent->output().find(creds.user_seed) == std::string::npos);
+  CHECK(run_folderhook({"status", "--config", r.dir / "rules.toml"}, out) == 0);
+  CHECK(out.find(creds.user_seed) == std::string::npos);
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
 
