@@ -317,6 +317,63 @@ TEST_CASE("nats: the server down when the operations happen, up later: each oper
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
 
+TEST_CASE("nats: publishes whose acknowledgement never came are sent again with the same Nats-Msg-Id, and JetStream drops the copy") {
+  // The server is frozen (SIGSTOP) with the agent connected: its publishes wait in the
+  // server's socket, unanswered, so each first attempt fails by timeout and is retried. When
+  // the server runs again it reads both the first publish and at least one retry of each
+  // operation: the stream must hold each once.
+  NatsServer server;
+  REQUIRE(server.started());
+  REQUIRE(add_stream(server.url(), "FILES", {"files.>"}) == "");
+  std::string retries = "retry = [";
+  for (int i = 0; i < 40; ++i) retries += std::string(i ? ", " : "") + "\"300ms\"";
+  RunningAgent r(nats_rules("\"" + server.url() + "/files.{action}\"", retries + "]\ntimeout = \"1s\"\n"));
+  write_file(r.in + "/before", "x");
+  REQUIRE(wait_until([&] { return stream_count(server.url(), "FILES") == 1; }));
+  REQUIRE(::kill(server.pid(), SIGSTOP) == 0);
+  struct Thaw {
+    pid_t pid;
+    ~Thaw() { ::kill(pid, SIGCONT); }
+  } thaw{server.pid()};
+  constexpr int kFiles = 30;
+  for (int i = 0; i < kFiles; ++i) write_file(r.in + "/f" + std::to_string(i), "x");
+  INFO("agent log:\n" << r.agent->output());
+  // Each was published and its acknowledgement waited for in vain.
+  const auto unacknowledged = [&] {
+    std::set<std::string> ids;
+    for (const auto& l : no_loss::log_lines(r.agent->output(), "delivery")) {
+      if (l["outcome"] == "retry" &&
+          l["error"].get<std::string>().find("no acknowledgement from JetStream") != std::string::npos) {
+        ids.insert(l["id"].get<std::string>());
+      }
+    }
+    return ids;
+  };
+  REQUIRE(wait_until([&] { return unacknowledged().size() == kFiles; }, 30s));
+  REQUIRE(::kill(server.pid(), SIGCONT) == 0);
+  REQUIRE(wait_until([&] {
+    int delivered = 0;
+    for (const auto& l : no_loss::log_lines(r.agent->output(), "delivery")) {
+      delivered += l["outcome"] == "delivered";
+    }
+    return delivered == kFiles + 1;
+  }, 60s));
+  // Every operation was published at least twice (the first attempt, then the one delivered).
+  for (const auto& l : no_loss::log_lines(r.agent->output(), "delivery")) {
+    if (l["outcome"] == "delivered" && l["path"] != r.in + "/before") CHECK(l["attempt"].get<int>() >= 2);
+  }
+  std::string error;
+  const auto messages = read_stream(server.url(), "FILES", error);
+  REQUIRE(error == "");
+  std::map<std::string, int> copies;
+  const auto got = distinct_in_stream(messages, r.dir.path(), &copies);
+  CHECK(messages.size() == kFiles + 1);
+  CHECK(got.size() == kFiles + 1);
+  for (const auto& [id, n] : copies) CHECK_MESSAGE(n == 1, id);
+  for (const auto& id : unacknowledged()) CHECK_MESSAGE(copies.count(id) == 1, id);
+  CHECK(r.agent->stop(SIGTERM) == 0);
+}
+
 TEST_CASE("nats: the agent killed with SIGKILL mid-burst and restarted: every operation in the stream, none twice") {
   NatsServer server;
   REQUIRE(server.started());

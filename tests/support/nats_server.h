@@ -36,6 +36,7 @@ class NatsServer {
   int port() const { return port_; }
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
   std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
+  pid_t pid() const { return pid_; }  // -1 when stopped
   // Ends it with `signal` (SIGTERM waits for a clean stop) and reaps it.
   void stop(int signal);
   // Starts it again, same port and store; true when it accepts connections.
