@@ -289,3 +289,34 @@ TEST_CASE("exec: test-hook runs the program with FOLDERHOOK_TEST=1 and prints it
   CHECK(out.rfind("exec:" + scripts / "hook.sh: failed in ", 0) == 0);
   CHECK(out.find(" ms: exit status 4: broken\n") != std::string::npos);
 }
+
+TEST_CASE("exec: a stop kills a program still running with its group; the operation runs again at the next start with its id") {
+  TempDir scripts;
+  exec_script(scripts / "hook.sh",
+              "echo \"$FOLDERHOOK_ID\" >> " + scripts / "ids\n"
+              "if mkdir " + scripts / "hung" + " 2>/dev/null; then\n"
+              "  sleep 300 &\n"
+              "  echo $! > " + scripts / "sleep.new\n"
+              "  mv " + scripts / "sleep.new " + scripts / "sleep\n"
+              "  wait\n"
+              "fi\n"
+              "exit 0");
+  RunningAgent r(exec_rules("\"exec:" + scripts / "hook.sh\"", "timeout = \"60s\"\n"),
+                 /*start_now=*/false);
+  r.start();
+  write_file(r.in + "/a.txt", "x");
+  REQUIRE(wait_until([&] { return !read_file(scripts / "sleep").empty(); }));
+  const std::string sleep_pid = read_file(scripts / "sleep").substr(0, read_file(scripts / "sleep").find('\n'));
+  const auto stop_at = std::chrono::steady_clock::now();
+  CHECK(r.agent->stop(SIGTERM) == 0);
+  // The lane's grace for attempts in flight, then the program and its group are killed.
+  CHECK(std::chrono::steady_clock::now() - stop_at < std::chrono::seconds(8));
+  CHECK(wait_until([&] { return gone(sleep_pid); }));
+  CHECK(no_loss::log_lines(r.agent->output(), "delivery").empty());
+  r.start();
+  INFO("agent log:\n" << r.agent->output());
+  REQUIRE(wait_until([&] { return outcomes(r, "delivered").size() == 1; }));
+  const std::string id = outcomes(r, "delivered").front()["id"];
+  CHECK(read_file(scripts / "ids") == id + "\n" + id + "\n");
+  CHECK(r.agent->stop(SIGTERM) == 0);
+}
