@@ -70,7 +70,9 @@ std::string signal_name(int sig) {
 std::string run_error(const ProgramRun& run, std::chrono::milliseconds timeout) {
   std::string e;
   switch (run.end) {
-    case ProgramRun::End::kExited: e = "exit status " + std::to_string(run.code); break;
+    case ProgramRun::End::kExited:
+      e = "exit status " + std::to_string(run.code);
+      break;
     case ProgramRun::End::kSignaled:
       e = "killed by " + signal_name(run.code) + " (" + std::to_string(run.code) + ")";
       break;
@@ -78,8 +80,10 @@ std::string run_error(const ProgramRun& run, std::chrono::milliseconds timeout) 
       e = "still running after " + std::to_string(timeout.count()) +
           " ms: killed with its process group";
       break;
-    case ProgramRun::End::kAborted: return std::string(kAborted);
-    case ProgramRun::End::kCannotRun: return run.error;
+    case ProgramRun::End::kAborted:
+      return std::string(kAborted);
+    case ProgramRun::End::kCannotRun:
+      return run.error;
   }
   const std::string err = exec_stderr_line(run.stderr_head);
   return err.empty() ? e : e + ": " + err;
@@ -152,8 +156,7 @@ class ExecSink final : public Sink {
     bool taken = false;
     {
       std::unique_lock lock(slots->mu);
-      slots->freed.wait_until(lock, start_by,
-                              [&] { return aborted() || slots->running < limit; });
+      slots->freed.wait_until(lock, start_by, [&] { return aborted() || slots->running < limit; });
       if (!aborted() && slots->running < limit) {
         ++slots->running;
         taken = true;
@@ -178,7 +181,8 @@ class ExecSink final : public Sink {
       return exec_result(Verdict::kFailed,
                          "not started: " + std::to_string(std::max(1, options_.connections)) +
                              " programs of this folder were still running after " +
-                             std::to_string(options_.timeout.count()) + " ms ([delivery] connections)");
+                             std::to_string(options_.timeout.count()) +
+                             " ms ([delivery] connections)");
     }
     const std::string input = fields_json(request.fields).dump() + "\n";
     const ProgramRun run =
@@ -197,8 +201,8 @@ class ExecSink final : public Sink {
   SinkOptions options_;
   int abort_fd_;
   std::mutex mu_;
-  bool aborted_ = false;                // guarded by mu_
-  std::shared_ptr<Slots> waiting_on_;   // guarded by mu_: the slots take_slot() waits on
+  bool aborted_ = false;               // guarded by mu_
+  std::shared_ptr<Slots> waiting_on_;  // guarded by mu_: the slots take_slot() waits on
 };
 
 }  // namespace

@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-
 #include <nlohmann/json.hpp>
 
 namespace folderhook::delivery {
@@ -33,8 +32,9 @@ std::optional<std::string> parse_exec_url(std::string_view url, std::string& err
     return std::nullopt;
   }
   if (path.front() != '/') {
-    error = "the program '" + std::string(path) +
-            "' is not an absolute path (write exec:/full/path/to/program; no shell, no PATH search)";
+    error =
+        "the program '" + std::string(path) +
+        "' is not an absolute path (write exec:/full/path/to/program; no shell, no PATH search)";
     return std::nullopt;
   }
   if (path.starts_with("//")) {

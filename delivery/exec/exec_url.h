@@ -17,7 +17,8 @@ namespace folderhook::delivery {
 constexpr size_t kExecStderrKept = 2048;
 
 // The PATH a program runs with (its only variable besides the FOLDERHOOK_ ones).
-inline constexpr std::string_view kExecPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+inline constexpr std::string_view kExecPath =
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 // True when the URL's scheme is exec ("exec:", any case).
 bool is_exec_url(std::string_view url);

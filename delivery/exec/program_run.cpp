@@ -49,7 +49,9 @@ bool make_pipe(Fd& read_end, Fd& write_end) {
   return true;
 }
 
-void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+void set_nonblocking(int fd) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 // Writes what the pipe takes now. SIGPIPE (the program closed its stdin early) is blocked on
 // this thread for the write and taken off again, so that a process that does not ignore it
@@ -148,10 +150,11 @@ ProgramRun run_program(const std::string& program, const std::vector<std::string
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);  // SIGPIPE is ignored in the agent: not in it
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = -1;
-  const int spawned = ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
+  const int spawned =
+      ::posix_spawn(&pid, program.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (spawned != 0) {
@@ -180,15 +183,15 @@ ProgramRun run_program(const std::string& program, const std::vector<std::string
     if (in_write.get() >= 0) fds[n++] = {in_write.get(), POLLOUT, 0};
     const int abort_at = abort_fd >= 0 ? static_cast<int>(n) : -1;
     if (abort_fd >= 0) fds[n++] = {abort_fd, POLLIN, 0};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - SteadyClock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
     if (left.count() <= 0) {
       run.end = ProgramRun::End::kTimedOut;
       break;
     }
     // Without a pidfd the exit is seen at the EOF of stderr (or the timeout): wake every 50 ms.
-    const int wait_ms = static_cast<int>(pidfd.get() >= 0 ? left.count()
-                                                            : std::min<int64_t>(left.count(), 50));
+    const int wait_ms =
+        static_cast<int>(pidfd.get() >= 0 ? left.count() : std::min<int64_t>(left.count(), 50));
     const int ready = ::poll(fds, n, wait_ms);
     if (ready < 0 && errno != EINTR) {
       run.end = ProgramRun::End::kTimedOut;  // cannot wait on it: kill it rather than leak it
@@ -214,7 +217,8 @@ ProgramRun run_program(const std::string& program, const std::vector<std::string
       err_read.reset();
     }
     if (in_at >= 0 && fds[in_at].revents != 0) {
-      const ssize_t w = write_no_sigpipe(in_write.get(), input.data() + written, input.size() - written);
+      const ssize_t w =
+          write_no_sigpipe(in_write.get(), input.data() + written, input.size() - written);
       if (w > 0) written += static_cast<size_t>(w);
       // Done, or the program closed its stdin (EPIPE): it read what it wanted.
       if (written == input.size() || (w < 0 && errno != EAGAIN && errno != EINTR)) in_write.reset();

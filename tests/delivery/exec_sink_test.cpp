@@ -31,8 +31,9 @@ Request exec_request(const std::string& url, const std::string& rule = "/srv/in"
   r.id = "msg_exec_unit";
   r.urls = {url};
   r.rule = rule;
-  r.fields = {{"action", "create"}, {"interface", "sftp"}, {"path", "/srv/in/a.txt"},
-              {"at", "2026-12-03T00:00:00+00:00"}, {"username", "alice"}, {"type", "file"}};
+  r.fields = {{"action", "create"},      {"interface", "sftp"},
+              {"path", "/srv/in/a.txt"}, {"at", "2026-12-03T00:00:00+00:00"},
+              {"username", "alice"},     {"type", "file"}};
   return r;
 }
 
@@ -101,19 +102,24 @@ TEST_CASE("check refuses an exec: program that is missing, a directory or not ex
 
 TEST_CASE("an exec: program's environment is PATH, the id and each field's exact bytes") {
   Request r = exec_request("exec:/bin/true");
-  r.fields = {{"action", "move"}, {"path", "/in/a\nb\xff.txt"}, {"destination", "/in/c d"},
-              {"test", "1"}, {"odd-name", "v"}};
-  CHECK(exec_environment(r) ==
-        std::vector<std::string>{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                                 "FOLDERHOOK_ID=msg_exec_unit", "FOLDERHOOK_ACTION=move",
-                                 "FOLDERHOOK_PATH=/in/a\nb\xff.txt", "FOLDERHOOK_DESTINATION=/in/c d",
-                                 "FOLDERHOOK_TEST=1", "FOLDERHOOK_ODD_NAME=v"});
+  r.fields = {{"action", "move"},
+              {"path", "/in/a\nb\xff.txt"},
+              {"destination", "/in/c d"},
+              {"test", "1"},
+              {"odd-name", "v"}};
+  CHECK(
+      exec_environment(r) ==
+      std::vector<std::string>{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                               "FOLDERHOOK_ID=msg_exec_unit", "FOLDERHOOK_ACTION=move",
+                               "FOLDERHOOK_PATH=/in/a\nb\xff.txt", "FOLDERHOOK_DESTINATION=/in/c d",
+                               "FOLDERHOOK_TEST=1", "FOLDERHOOK_ODD_NAME=v"});
 }
 
 TEST_CASE("an exec: program's stderr becomes one log-safe line") {
   CHECK(exec_stderr_line("") == "");
   CHECK(exec_stderr_line("disk full\n") == "disk full");
-  CHECK(exec_stderr_line("line one\r\nline two\n\n\tthree  four ") == "line one line two three four");
+  CHECK(exec_stderr_line("line one\r\nline two\n\n\tthree  four ") ==
+        "line one line two three four");
   CHECK(exec_stderr_line("bad \xff byte") == "bad \xef\xbf\xbd byte");
   // Cut in the middle of a character at the 2 KB limit: replaced, never an invalid line.
   CHECK(exec_stderr_line("caf\xc3") == "caf\xef\xbf\xbd");
@@ -131,11 +137,12 @@ TEST_CASE("an exec: program inherits no descriptor of the agent's and floods std
   const int leaked = ::open("/dev/null", O_RDONLY);
   REQUIRE(leaked > 2);
   const std::string program = exec_test_script(
-      dir / "fds.sh",
-      "if [ -e /proc/$$/fd/" + std::to_string(leaked) + " ]; then echo open > " + dir / "fd" +
-          "; else echo closed > " + dir / "fd" + "; fi\n"
-          "head -c 8000000 /dev/zero\n"
-          "cat > " + dir / "stdin");
+      dir / "fds.sh", "if [ -e /proc/$$/fd/" + std::to_string(leaked) + " ]; then echo open > " +
+                          dir / "fd" + "; else echo closed > " + dir / "fd" +
+                          "; fi\n"
+                          "head -c 8000000 /dev/zero\n"
+                          "cat > " +
+                          dir / "stdin");
   auto sink = make_exec_sink(quick());
   const auto start = std::chrono::steady_clock::now();
   const SinkResult result = deliver_one(*sink, exec_request("exec:" + program));
@@ -155,7 +162,8 @@ TEST_CASE("an exec: program inherits no descriptor of the agent's and floods std
 TEST_CASE("an exec: program that dies by a signal, or is gone, is a failed attempt that says so") {
   ExecTempDir dir;
   auto sink = make_exec_sink(quick());
-  const std::string segv = exec_test_script(dir / "segv.sh", "echo about to stop >&2\nkill -TERM $$");
+  const std::string segv =
+      exec_test_script(dir / "segv.sh", "echo about to stop >&2\nkill -TERM $$");
   SinkResult r = deliver_one(*sink, exec_request("exec:" + segv));
   CHECK(r.verdict == SinkResult::Verdict::kFailed);
   CHECK(r.error == "killed by SIGTERM (15): about to stop");
@@ -163,7 +171,8 @@ TEST_CASE("an exec: program that dies by a signal, or is gone, is a failed attem
   r = deliver_one(*sink, exec_request("exec:" + dir / "gone"));
   CHECK(r.verdict == SinkResult::Verdict::kFailed);
   CHECK(r.error == "cannot run " + dir / "gone" + ": No such file or directory");
-  const std::string two_k = exec_test_script(dir / "long.sh", "head -c 5000 /dev/zero | tr '\\0' x >&2\nexit 7");
+  const std::string two_k =
+      exec_test_script(dir / "long.sh", "head -c 5000 /dev/zero | tr '\\0' x >&2\nexit 7");
   r = deliver_one(*sink, exec_request("exec:" + two_k));
   CHECK(r.error == "exit status 7: " + std::string(kExecStderrKept, 'x'));
   CHECK(::waitpid(-1, nullptr, WNOHANG) == -1);
@@ -172,13 +181,14 @@ TEST_CASE("an exec: program that dies by a signal, or is gone, is a failed attem
 TEST_CASE("abort() stops an exec: program in the middle of its run, with its process group") {
   ExecTempDir dir;
   const std::string program =
-      exec_test_script(dir / "hang.sh", "sleep 60 &\necho $! > " + dir / "child.new\nmv " + dir / "child.new " +
-                                  dir / "child\nwait");
+      exec_test_script(dir / "hang.sh", "sleep 60 &\necho $! > " + dir / "child.new\nmv " +
+                                            dir / "child.new " + dir / "child\nwait");
   auto sink = make_exec_sink(quick(std::chrono::seconds(60)));
   const Request request = exec_request("exec:" + program);
   SinkResult result;
   std::thread sender([&] { result = deliver_one(*sink, request); });
-  REQUIRE(folderhook::test::wait_until([&] { return ::access((dir / "child").c_str(), F_OK) == 0; }));
+  REQUIRE(
+      folderhook::test::wait_until([&] { return ::access((dir / "child").c_str(), F_OK) == 0; }));
   const pid_t child = std::stoi(folderhook::test::read_file(dir / "child"));
   const auto aborted_at = std::chrono::steady_clock::now();
   sink->abort();
@@ -187,7 +197,8 @@ TEST_CASE("abort() stops an exec: program in the middle of its run, with its pro
   CHECK(result.error == kAborted);
   // The background sleep, in the program's group, was killed too (a zombie until init reaps it).
   CHECK(folderhook::test::wait_until([&] {
-    const std::string stat = folderhook::test::read_file("/proc/" + std::to_string(child) + "/stat");
+    const std::string stat =
+        folderhook::test::read_file("/proc/" + std::to_string(child) + "/stat");
     return stat.empty() || stat.find(") Z ") != std::string::npos;
   }));
   // Every later call stops at once.

@@ -8,9 +8,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "tests/integration/no_loss.h"
 #include "tests/support/running_agent.h"
@@ -62,15 +61,19 @@ bool gone(const std::string& pid) {
 
 }  // namespace
 
-TEST_CASE("exec: create, move and destroy run the program with the fields in its environment and the JSON on stdin, exactly") {
+TEST_CASE(
+    "exec: create, move and destroy run the program with the fields in its environment and the "
+    "JSON on stdin, exactly") {
   TempDir scripts;
   const std::string runs = scripts / "runs";
   // The program records its whole environment as it was exec'd, its stdin, and the base64 of
   // FOLDERHOOK_PATH's bytes (to compare with the JSON's path_base64).
-  exec_script(scripts / "hook.sh", "out=" + runs + "/$FOLDERHOOK_ACTION\n"
-                                   "cat /proc/$$/environ > \"$out.env\"\n"
-                                   "printf '%s' \"$FOLDERHOOK_PATH\" | base64 -w0 > \"$out.b64\"\n"
-                                   "cat > \"$out.stdin\"");
+  exec_script(scripts / "hook.sh",
+              "out=" + runs +
+                  "/$FOLDERHOOK_ACTION\n"
+                  "cat /proc/$$/environ > \"$out.env\"\n"
+                  "printf '%s' \"$FOLDERHOOK_PATH\" | base64 -w0 > \"$out.b64\"\n"
+                  "cat > \"$out.stdin\"");
   shell("mkdir " + runs);
   RunningAgent r(exec_rules("\"exec:" + scripts / "hook.sh\""), /*start_now=*/false);
   r.start();
@@ -132,15 +135,20 @@ TEST_CASE("exec: create, move and destroy run the program with the fields in its
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
 
-TEST_CASE("exec: a program that exits 1 is retried with the same id and delivered when it exits 0; its stderr is the error") {
+TEST_CASE(
+    "exec: a program that exits 1 is retried with the same id and delivered when it exits 0; its "
+    "stderr is the error") {
   TempDir scripts;
-  exec_script(scripts / "hook.sh",
-              "if mkdir " + scripts / "failed-once" + " 2>/dev/null; then\n"
-              "  printf 'cannot reach the archive\\nsecond line\\n' >&2\n"
-              "  echo \"$FOLDERHOOK_ID\" > " + scripts / "first-id\n"
-              "  exit 1\n"
-              "fi\n"
-              "echo \"$FOLDERHOOK_ID\" >> " + scripts / "delivered");
+  exec_script(scripts / "hook.sh", "if mkdir " + scripts / "failed-once" +
+                                       " 2>/dev/null; then\n"
+                                       "  printf 'cannot reach the archive\\nsecond line\\n' >&2\n"
+                                       "  echo \"$FOLDERHOOK_ID\" > " +
+                                       scripts /
+                                           "first-id\n"
+                                           "  exit 1\n"
+                                           "fi\n"
+                                           "echo \"$FOLDERHOOK_ID\" >> " +
+                                       scripts / "delivered");
   RunningAgent r(exec_rules("\"exec:" + scripts / "hook.sh\"", "retry = [\"300ms\"]\n"),
                  /*start_now=*/false);
   r.start();
@@ -162,21 +170,30 @@ TEST_CASE("exec: a program that exits 1 is retried with the same id and delivere
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
 
-TEST_CASE("exec: a program still running after the timeout is killed with its process group and retried") {
+TEST_CASE(
+    "exec: a program still running after the timeout is killed with its process group and "
+    "retried") {
   TempDir scripts;
-  exec_script(scripts / "hook.sh",
-              "if mkdir " + scripts / "hung" + " 2>/dev/null; then\n"
-              "  echo hanging >&2\n"
-              "  sleep 300 &\n"
-              "  echo $! > " + scripts / "sleep.new\n"
-              "  echo $$ > " + scripts / "leader\n"
-              "  mv " + scripts / "sleep.new " + scripts / "sleep\n"
-              "  wait\n"
-              "fi\n"
-              "exit 0");
-  RunningAgent r(exec_rules("\"exec:" + scripts / "hook.sh\"",
-                            "timeout = \"1s\"\nretry = [\"300ms\"]\n"),
-                 /*start_now=*/false);
+  exec_script(scripts / "hook.sh", "if mkdir " + scripts / "hung" +
+                                       " 2>/dev/null; then\n"
+                                       "  echo hanging >&2\n"
+                                       "  sleep 300 &\n"
+                                       "  echo $! > " +
+                                       scripts /
+                                           "sleep.new\n"
+                                           "  echo $$ > " +
+                                       scripts /
+                                           "leader\n"
+                                           "  mv " +
+                                       scripts / "sleep.new " +
+                                       scripts /
+                                           "sleep\n"
+                                           "  wait\n"
+                                           "fi\n"
+                                           "exit 0");
+  RunningAgent r(
+      exec_rules("\"exec:" + scripts / "hook.sh\"", "timeout = \"1s\"\nretry = [\"300ms\"]\n"),
+      /*start_now=*/false);
   r.start();
   INFO("agent log:\n" << r.agent->output());
   write_file(r.in + "/a.txt", "x");
@@ -189,16 +206,22 @@ TEST_CASE("exec: a program still running after the timeout is killed with its pr
   CHECK(lines[0]["ms"].get<int64_t>() < 5000);
   CHECK(lines[1]["outcome"] == "delivered");
   // The program (reaped by the agent) and the sleep it left in its group are both gone.
-  CHECK(wait_until([&] { return gone(read_file(scripts / "sleep").substr(0, read_file(scripts / "sleep").find('\n'))); }));
+  CHECK(wait_until([&] {
+    return gone(read_file(scripts / "sleep").substr(0, read_file(scripts / "sleep").find('\n')));
+  }));
   const std::string leader = read_file(scripts / "leader");
   CHECK(read_file("/proc/" + leader.substr(0, leader.find('\n')) + "/stat").empty());
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
 
-TEST_CASE("exec: a failing exec primary with an HTTP redundant URL is delivered over HTTP with the same id") {
+TEST_CASE(
+    "exec: a failing exec primary with an HTTP redundant URL is delivered over HTTP with the same "
+    "id") {
   TempDir scripts;
-  exec_script(scripts / "hook.sh", "echo \"$FOLDERHOOK_ID\" > " + scripts / "id\n"
-                                   "echo 'archive offline' >&2\nexit 3");
+  exec_script(scripts / "hook.sh",
+              "echo \"$FOLDERHOOK_ID\" > " + scripts /
+                                                 "id\n"
+                                                 "echo 'archive offline' >&2\nexit 3");
   RunningAgent r(exec_rules("\"exec:" + scripts / "hook.sh\", \"{URL}\""), /*start_now=*/false);
   r.start();
   write_file(r.in + "/a.txt", "x");
@@ -221,19 +244,28 @@ TEST_CASE("exec: at most `connections` programs run at once for a folder, retrie
   // threads) overlap with first attempts.
   exec_script(scripts / "hook.sh",
               "i=0\n"
-              "while ! mkdir " + scripts / "slot.$i" + " 2>/dev/null; do i=$((i+1)); done\n"
-              "echo $i >> " + scripts / "slots\n"
-              "sleep 0.3\n"
-              "rmdir " + scripts / "slot.$i\n"
-              "if mkdir " + scripts / "seen.$FOLDERHOOK_ID" + " 2>/dev/null; then exit 1; fi\n"
-              "exit 0");
+              "while ! mkdir " +
+                  scripts / "slot.$i" +
+                  " 2>/dev/null; do i=$((i+1)); done\n"
+                  "echo $i >> " +
+                  scripts /
+                      "slots\n"
+                      "sleep 0.3\n"
+                      "rmdir " +
+                  scripts /
+                      "slot.$i\n"
+                      "if mkdir " +
+                  scripts / "seen.$FOLDERHOOK_ID" +
+                  " 2>/dev/null; then exit 1; fi\n"
+                  "exit 0");
   RunningAgent r(exec_rules("\"exec:" + scripts / "hook.sh\"",
                             "connections = 3\nretry = [\"50ms\", \"50ms\", \"50ms\"]\n"),
                  /*start_now=*/false);
   r.start();
   INFO("agent log:\n" << r.agent->output());
   for (int i = 0; i < 12; ++i) write_file(r.in + "/f" + std::to_string(i), "x");
-  REQUIRE(wait_until([&] { return outcomes(r, "delivered").size() == 12; }, std::chrono::seconds(30)));
+  REQUIRE(
+      wait_until([&] { return outcomes(r, "delivered").size() == 12; }, std::chrono::seconds(30)));
   std::istringstream slots(read_file(scripts / "slots"));
   int most = -1;
   int runs = 0;
@@ -243,13 +275,15 @@ TEST_CASE("exec: at most `connections` programs run at once for a folder, retrie
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
 
-TEST_CASE("check refuses an exec: URL whose program is relative, missing or not executable, at its line") {
+TEST_CASE(
+    "check refuses an exec: URL whose program is relative, missing or not executable, at its "
+    "line") {
   TempDir dir;
   shell("mkdir " + dir / "in");
   write_file(dir / "plain.sh", "#!/bin/sh\n");
   REQUIRE(::chmod((dir / "plain.sh").c_str(), 0644) == 0);
-  const std::string head = "[agent]\nstate_dir = \"" + dir / "state" + "\"\n\n[[folder]]\npath = \"" +
-                           dir / "in" + "\"\n";
+  const std::string head = "[agent]\nstate_dir = \"" + dir / "state" +
+                           "\"\n\n[[folder]]\npath = \"" + dir / "in" + "\"\n";
   const std::pair<std::string, std::string> cases[] = {
       {"[\"exec:hook.sh\"]",
        "'exec:hook.sh' is not a usable URL: the program 'hook.sh' is not an absolute path "
@@ -257,9 +291,9 @@ TEST_CASE("check refuses an exec: URL whose program is relative, missing or not 
       {"[\"exec:" + dir / "missing.sh\"]",
        "'exec:" + dir / "missing.sh" + "' is not a usable URL: the program '" + dir / "missing.sh" +
            "' cannot be found: No such file or directory"},
-      {"[\"exec:" + dir / "plain.sh\"]",
-       "'exec:" + dir / "plain.sh" + "' is not a usable URL: the program '" + dir / "plain.sh" +
-           "' is not executable (mode 0644)"},
+      {"[\"exec:" + dir / "plain.sh\"]", "'exec:" + dir / "plain.sh" +
+                                             "' is not a usable URL: the program '" +
+                                             dir / "plain.sh" + "' is not executable (mode 0644)"},
       // In a comma-separated string, an exec: URL after a NATS one is a URL of its own.
       {"\"nats://127.0.0.1:4222/files, exec:" + dir / "missing.sh\"",
        "'exec:" + dir / "missing.sh" + "' is not a usable URL: the program '" + dir / "missing.sh" +
@@ -276,8 +310,12 @@ TEST_CASE("check refuses an exec: URL whose program is relative, missing or not 
 
 TEST_CASE("exec: test-hook runs the program with FOLDERHOOK_TEST=1 and prints its outcome") {
   TempDir scripts;
-  exec_script(scripts / "hook.sh", "echo \"$FOLDERHOOK_TEST $FOLDERHOOK_PATH\" > " + scripts / "ran\n"
-                                   "[ -e " + scripts / "fail" + " ] && { echo broken >&2; exit 4; }\nexit 0");
+  exec_script(scripts / "hook.sh", "echo \"$FOLDERHOOK_TEST $FOLDERHOOK_PATH\" > " +
+                                       scripts /
+                                           "ran\n"
+                                           "[ -e " +
+                                       scripts / "fail" +
+                                       " ] && { echo broken >&2; exit 4; }\nexit 0");
   RunningAgent r(exec_rules("\"exec:" + scripts / "hook.sh\""), /*start_now=*/false);
   std::string out;
   CHECK(run_folderhook({"test-hook", "--config", r.dir / "rules.toml", r.in}, out) == 0);
@@ -290,23 +328,34 @@ TEST_CASE("exec: test-hook runs the program with FOLDERHOOK_TEST=1 and prints it
   CHECK(out.find(" ms: exit status 4: broken\n") != std::string::npos);
 }
 
-TEST_CASE("exec: a stop kills a program still running with its group; the operation runs again at the next start with its id") {
+TEST_CASE(
+    "exec: a stop kills a program still running with its group; the operation runs again at the "
+    "next start with its id") {
   TempDir scripts;
-  exec_script(scripts / "hook.sh",
-              "echo \"$FOLDERHOOK_ID\" >> " + scripts / "ids\n"
-              "if mkdir " + scripts / "hung" + " 2>/dev/null; then\n"
-              "  sleep 300 &\n"
-              "  echo $! > " + scripts / "sleep.new\n"
-              "  mv " + scripts / "sleep.new " + scripts / "sleep\n"
-              "  wait\n"
-              "fi\n"
-              "exit 0");
+  exec_script(scripts / "hook.sh", "echo \"$FOLDERHOOK_ID\" >> " +
+                                       scripts /
+                                           "ids\n"
+                                           "if mkdir " +
+                                       scripts / "hung" +
+                                       " 2>/dev/null; then\n"
+                                       "  sleep 300 &\n"
+                                       "  echo $! > " +
+                                       scripts /
+                                           "sleep.new\n"
+                                           "  mv " +
+                                       scripts / "sleep.new " +
+                                       scripts /
+                                           "sleep\n"
+                                           "  wait\n"
+                                           "fi\n"
+                                           "exit 0");
   RunningAgent r(exec_rules("\"exec:" + scripts / "hook.sh\"", "timeout = \"60s\"\n"),
                  /*start_now=*/false);
   r.start();
   write_file(r.in + "/a.txt", "x");
   REQUIRE(wait_until([&] { return !read_file(scripts / "sleep").empty(); }));
-  const std::string sleep_pid = read_file(scripts / "sleep").substr(0, read_file(scripts / "sleep").find('\n'));
+  const std::string sleep_pid =
+      read_file(scripts / "sleep").substr(0, read_file(scripts / "sleep").find('\n'));
   const auto stop_at = std::chrono::steady_clock::now();
   CHECK(r.agent->stop(SIGTERM) == 0);
   // The lane's grace for attempts in flight, then the program and its group are killed.
