@@ -190,7 +190,8 @@ class ExecSink final : public Sink {
     {
       std::lock_guard lock(slots->mu);
       --slots->running;
-      slots->freed.notify_one();
+      // All: a woken waiter that was aborted meanwhile would not pass the slot on.
+      slots->freed.notify_all();
     }
     if (run.end == ProgramRun::End::kExited && run.code == 0) {
       return exec_result(Verdict::kAccepted, "");
