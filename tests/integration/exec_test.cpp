@@ -136,8 +136,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "exec: a program that exits 1 is retried with the same id and delivered when it exits 0; its "
-    "stderr is the error") {
+    "exec: a program that exits 1 is retried with the same id and delivered when it exits 0, with its "
+    "stderr as the error") {
   TempDir scripts;
   exec_script(scripts / "hook.sh", "if mkdir " + scripts / "failed-once" +
                                        " 2>/dev/null; then\n"
@@ -329,7 +329,7 @@ TEST_CASE("exec: test-hook runs the program with FOLDERHOOK_TEST=1 and prints it
 }
 
 TEST_CASE(
-    "exec: a stop kills a program still running with its group; the operation runs again at the "
+    "exec: a stop kills a program still running with its group and the operation runs again at the "
     "next start with its id") {
   TempDir scripts;
   exec_script(scripts / "hook.sh", "echo \"$FOLDERHOOK_ID\" >> " +
