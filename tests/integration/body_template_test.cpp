@@ -54,7 +54,7 @@ TEST_CASE("a Slack-like template arrives as valid JSON with the exact odd name, 
 }
 
 TEST_CASE("{{id}} is the webhook-id, the same in the body after a failed attempt and a restart") {
-  RunningAgent r(rules_template("retry = [\"1h\"]\n",
+  RunningAgent r(rules_template("retry = [\"2s\"]\n",
                                 "body_template = '''{\"id\": \"{{id}}\", \"size\": \"{{size}}\", "
                                 "\"raw\": \"{{path_base64}}\", \"path\": \"{{path}}\"}'''\n"),
                  /*start_now=*/false);
@@ -67,7 +67,7 @@ TEST_CASE("{{id}} is the webhook-id, the same in the body after a failed attempt
   REQUIRE(r.agent->stop(SIGTERM) == 0);
 
   r.receiver.set_status(200);
-  r.start();  // the pending delivery is sent again at start, as stored
+  r.start();  // the pending delivery is sent again when its retry is due, as stored
   const Webhook second = r.nth(2);
   INFO("body: " << first.body);
   const json body = json::parse(first.body);
