@@ -1,6 +1,7 @@
 // [[folder]] body_template and content_type (config_parser.h): the POST body as a Mustache
 // template. Read after method, file_field and urls, which it is checked against.
 #include <algorithm>
+#include <cctype>
 
 #include "agent/body_template.h"
 #include "agent/config_parser.h"
@@ -37,14 +38,17 @@ void Parser::parse_body_template(const toml::table& t, FolderRule& rule) {
           "folder.body_template cannot be used with file_field (its body is multipart/form-data)");
     ok = false;
   }
-  const bool nats_only =
-      !rule.urls.empty() && std::all_of(rule.urls.begin(), rule.urls.end(), [](const auto& url) {
-        return url.rfind("nats://", 0) == 0 || url.rfind("tls://", 0) == 0;
-      });
-  if (nats_only) {
+  // NATS and exec: URLs (and any other kind that is not HTTP) get the JSON object of the fields
+  // whatever the folder's body: a template with no HTTP URL to shape is a mistake.
+  const bool has_http = std::any_of(rule.urls.begin(), rule.urls.end(), [](std::string url) {
+    std::transform(url.begin(), url.end(), url.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+  });
+  if (!rule.urls.empty() && !has_http) {
     error(t.get("body_template"),
           "folder.body_template shapes the body of HTTP POSTs, and this folder has no HTTP URL "
-          "(NATS URLs always publish the JSON object of the fields)");
+          "(NATS and exec: URLs always get the JSON object of the fields)");
     ok = false;
   }
   std::string content_type = "application/json";

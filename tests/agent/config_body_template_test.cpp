@@ -87,7 +87,7 @@ TEST_CASE("body_template refuses GET, file_field, a folder of NATS URLs and a ba
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].to_string() ==
         "rules.toml:4:17: folder.body_template shapes the body of HTTP POSTs, and this folder has "
-        "no HTTP URL (NATS URLs always publish the JSON object of the fields)");
+        "no HTTP URL (NATS and exec: URLs always get the JSON object of the fields)");
   CHECK(template_config_errors("body_template = \"{{path}}\"\ncontent_type = \"text/plain\\r\\n"
                                "X-Injected: 1\"\n") ==
         std::vector<std::string>{"rules.toml:5:16: folder.content_type must not hold control "
