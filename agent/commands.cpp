@@ -177,7 +177,10 @@ int test_hook_command(const Config& config, const std::string& folder_path) {
   action.username = "folderhook";
   delivery::Request request = make_request(action, *rule, config.root);
   request.fields.emplace_back("test", "1");
-  if (request.method == "POST") {
+  if (!rule->body_template.empty()) {
+    // Sent as rendered: the receiver's fixed format has no place for a test member. The path
+    // (folderhook-test-hook.txt) tells it apart.
+  } else if (request.method == "POST") {
     nlohmann::json body = nlohmann::json::parse(request.body);
     body["test"] = 1;
     request.body = body.dump();

@@ -56,6 +56,10 @@ struct FolderRule {
   std::string secret;               // "whsec_<base64>" signs requests; "" = unsigned
   std::string file_field;           // POST only: send the file's content as this multipart field
   uint64_t max_file_bytes = 10 << 20;  // larger files are sent without content
+  // A Mustache template of the POST body (agent/body_template.h; "" = the JSON object of the
+  // fields) and the Content-Type it is sent as, which also chooses how values are escaped.
+  std::string body_template;
+  std::string content_type;         // "" unless body_template is set; then default application/json
   // nats_token and nats_creds (made absolute), for NATS URLs (delivery::Request::settings).
   std::vector<std::pair<std::string, std::string>> nats_settings;
   std::vector<Behavior> behaviors;

@@ -147,6 +147,7 @@ void Parser::parse_folder(const toml::table& t, Config& config) {
     }
   }
   if (auto size = size_key(t, "max_file_bytes")) rule.max_file_bytes = *size;
+  parse_body_template(t, rule);
 
   each_table(t, "behavior", "folder.behavior",
              [&](const toml::table& behavior) { parse_behavior(behavior, rule); });

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/body_template.h"
 #include "agent/webhook.h"
 #include "delivery/signature.h"
 #include "delivery/url.h"
@@ -94,23 +95,32 @@ ReplayedRequest with_current_rule(const delivery::Request& stored, const FolderR
     auto fields = stored.method == "POST" ? json_fields(stored.body) : query_fields(stored.query);
     if (fields) r.fields = std::move(*fields);
   }
-  if (rule->method != stored.method) {
-    std::optional<Fields> fields;
-    if (!multipart) {
-      fields = stored.method == "POST" ? json_fields(stored.body) : query_fields(stored.query);
-    }
-    if (!fields) {
-      out.kept_stored = multipart ? "its file content cannot be sent with " + rule->method
+  // The body is built again when the rule's form of it differs from the stored one: another
+  // method, a body_template now (rendered again: it may be the fix being replayed), or a
+  // templated body whose folder has none now. The stored fields are the source.
+  const bool template_now = !rule->body_template.empty();
+  const bool was_templated = stored.method == "POST" && !multipart && !r.fields.empty() &&
+                             stored.body != fields_json(r.fields).dump();
+  if (rule->method != stored.method || template_now || was_templated) {
+    if (multipart || r.fields.empty()) {
+      out.kept_stored = multipart ? "its file content cannot be sent with " +
+                                        (template_now ? "a body_template" : rule->method)
                                   : "its stored fields cannot be read";
       return out;
     }
     r.method = rule->method;
-    if (rule->method == "POST") {
+    if (template_now) {
+      // The size is not stored: {{size}} is absent in a body rendered again.
       r.query.clear();
-      r.body = fields_json(*fields).dump();
+      r.body = render_template(rule->body_template, rule->content_type,
+                               template_values(r.fields, r.id, std::nullopt));
+      r.content_type = rule->content_type;
+    } else if (rule->method == "POST") {
+      r.query.clear();
+      r.body = fields_json(r.fields).dump();
       r.content_type = "application/json";
     } else {
-      r.query = fields_query(*fields);
+      r.query = fields_query(r.fields);
       r.body.clear();
       r.content_type.clear();
     }

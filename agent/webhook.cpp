@@ -2,8 +2,10 @@
 
 #include <ctime>
 
+#include "agent/body_template.h"
 #include "agent/log.h"
 #include "delivery/payload.h"
+#include "delivery/signature.h"
 #include "delivery/url.h"
 
 namespace folderhook::agent {
@@ -92,13 +94,47 @@ std::vector<std::pair<std::string, std::string>> webhook_fields(const watch::Fil
   return fields;
 }
 
+std::optional<uint64_t> reported_size(const watch::FileAction& action) {
+  // As the folder's min_size sees it, when the agent could stat the file (a real object has an
+  // inode). A destroy has none left, a directory none that means anything.
+  if (action.type != watch::ObjectType::kFile || action.action == watch::Action::kDestroy ||
+      action.meta.ino == 0) {
+    return std::nullopt;
+  }
+  return action.meta.size;
+}
+
+std::vector<std::pair<std::string, std::string>> template_values(
+    std::vector<std::pair<std::string, std::string>> fields, std::string_view id,
+    std::optional<uint64_t> size) {
+  auto values = std::move(fields);
+  values.emplace_back("id", std::string(id));
+  if (size) values.emplace_back("size", std::to_string(*size));
+  for (const char* name : {"path", "destination"}) {
+    for (size_t i = 0; i < values.size(); ++i) {
+      if (values[i].first == name) {
+        values.emplace_back(std::string(name) + "_base64", delivery::base64_encode(values[i].second));
+        break;
+      }
+    }
+  }
+  return values;
+}
+
 delivery::Request make_request(const watch::FileAction& action, const FolderRule& rule,
                                std::string_view root) {
   delivery::Request request;
   request.method = rule.method;
   request.urls = rule.urls;
   request.fields = webhook_fields(action, rule, root);
-  if (rule.method == "POST") {
+  if (!rule.body_template.empty()) {
+    // The id is chosen here rather than by the outbox, so that {{id}} is in the body that is
+    // stored, signed and sent on every retry (the outbox keeps an id it is given).
+    request.id = delivery::new_request_id();
+    request.body = render_template(rule.body_template, rule.content_type,
+                                   template_values(request.fields, request.id, reported_size(action)));
+    request.content_type = rule.content_type;
+  } else if (rule.method == "POST") {
     request.body = fields_json(request.fields).dump();
     request.content_type = "application/json";
   } else {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,6 +49,18 @@ std::vector<std::pair<std::string, std::string>> webhook_fields(const watch::Fil
 std::string fields_query(const std::vector<std::pair<std::string, std::string>>& fields);
 nlohmann::json fields_json(const std::vector<std::pair<std::string, std::string>>& fields);
 
+// A file's size in bytes after the operation (a read's as read), as min_size sees it; nullopt
+// for a destroy, a directory, or a file gone before the agent could stat it.
+std::optional<uint64_t> reported_size(const watch::FileAction& action);
+
+// The variables of a folder's body_template (body_template.h): `fields` (webhook_fields), then
+// id, size when known, path_base64 and destination_base64 (the exact bytes, base64).
+std::vector<std::pair<std::string, std::string>> template_values(
+    std::vector<std::pair<std::string, std::string>> fields, std::string_view id,
+    std::optional<uint64_t> size);
+
+// The Request for `action` under `rule`. With a body_template its id is chosen here and
+// rendered into the body; otherwise the outbox chooses it when it commits the request.
 delivery::Request make_request(const watch::FileAction& action, const FolderRule& rule,
                                std::string_view root = "");
 

@@ -5,10 +5,8 @@
 // 2 s polls for rows another process wrote. A failed commit (full disk) is held and tried again
 // every second.
 #include <malloc.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
-#include <random>
 #include <utility>
 
 #include "delivery/dispatcher_impl.h"
@@ -18,22 +16,6 @@ namespace folderhook::delivery::detail {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string new_id() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    // RAND_bytes fails only without entropy; fall back to the standard library's source.
-    std::random_device rd;
-    for (auto& b : bytes) b = static_cast<unsigned char>(rd());
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "msg_";
-  for (const auto b : bytes) {
-    id += kHex[b >> 4];
-    id += kHex[b & 0xF];
-  }
-  return id;
-}
 
 // A commit of at least this many index changes (a first index, a whole folder's catch-up) is
 // followed by malloc_trim().
@@ -217,7 +199,7 @@ void DispatcherImpl::run_writer() {
     lock.unlock();
 
     for (auto& r : incoming) {
-      if (r.id.empty()) r.id = new_id();
+      if (r.id.empty()) r.id = new_request_id();
     }
     auto prepend = [](auto& to, auto& from) {
       to.insert(to.begin(), std::make_move_iterator(from.begin()),

@@ -37,4 +37,8 @@ struct Request {
   bool catch_up = false;            // found by a rescan (start, overflow), not a live event
 };
 
+// A new id, "msg_" and 32 random hex digits. The outbox gives one to each request committed
+// without an id; a sender that must know the id before (a body that holds it) sets its own.
+std::string new_request_id();
+
 }  // namespace folderhook::delivery

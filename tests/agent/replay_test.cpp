@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "agent/webhook.h"
+#include "delivery/signature.h"
 
 using namespace folderhook;
 using agent::FolderRule;
@@ -91,4 +92,36 @@ TEST_CASE("a multipart request keeps its method and body when the rule now says 
   CHECK(replayed.request.body == stored.body);
   CHECK(replayed.request.urls == stored.urls);
   CHECK(!replayed.kept_stored.empty());
+}
+
+TEST_CASE("a folder with a body_template now gets the body rendered again, with the stored id") {
+  FolderRule templated = rule("/srv/in", "http://h/hook", "POST");
+  templated.body_template = R"({"id": "{{id}}", "p": "{{path}}", "b": "{{path_base64}}"{{#size}}, "s": 1{{/size}}})";
+  templated.content_type = "application/vnd.x+json";
+  for (const FolderRule& before : {rule("/srv/in", "http://h/hook"),
+                                   rule("/srv/in", "http://h/hook", "POST")}) {
+    const delivery::Request stored = stored_for(before);
+    const auto replayed = agent::with_current_rule(stored, &templated);
+    CHECK(replayed.kept_stored.empty());
+    CHECK(replayed.request.method == "POST");
+    CHECK(replayed.request.query.empty());
+    CHECK(replayed.request.content_type == "application/vnd.x+json");
+    const auto body = nlohmann::json::parse(replayed.request.body);
+    CHECK(body["id"] == "msg_1");
+    CHECK(body["p"] == "/srv/in/caf\xEF\xBF\xBD.csv");
+    CHECK(delivery::base64_decode(body["b"].get<std::string>()) == "/srv/in/caf\xE9.csv");
+    CHECK_FALSE(body.contains("s"));  // the size is not stored
+  }
+}
+
+TEST_CASE("a templated body whose folder has no template now is sent as the fields' JSON") {
+  FolderRule templated = rule("/srv/in", "http://h/hook", "POST");
+  templated.body_template = "{{path}}";
+  templated.content_type = "text/plain";
+  const FolderRule post = rule("/srv/in", "http://h/hook", "POST");
+  const delivery::Request stored = stored_for(templated);
+  CHECK(stored.body == "/srv/in/caf\xE9.csv");
+  const auto replayed = agent::with_current_rule(stored, &post);
+  CHECK(replayed.request.content_type == "application/json");
+  CHECK(nlohmann::json::parse(replayed.request.body) == nlohmann::json::parse(stored_for(post).body));
 }
