@@ -15,6 +15,7 @@
 
 #include "agent/config_parser.h"
 #include "agent/duration.h"
+#include "delivery/retry.h"
 
 namespace folderhook::agent {
 namespace {
@@ -154,7 +155,8 @@ std::vector<std::string> Parser::string_list(const toml::table& table, std::stri
 std::optional<std::chrono::milliseconds> Parser::duration(const toml::node& node,
                                                           std::string name) {
   const auto* s = node.as_string();
-  auto parsed = s ? parse_duration(s->get()) : std::nullopt;
+  std::string why;
+  auto parsed = s ? delivery::parse_duration(s->get(), why) : std::nullopt;
   if (!parsed) {
     error(&node, name + " must be a duration such as \"500ms\", \"10s\", \"5m\", \"2h\" or \"3d\"");
   }
@@ -324,7 +326,7 @@ std::optional<Config> Parser::parse(std::string_view text) {
   Config config;
   config.file = file_;
   config.state_dir = "/var/lib/folderhook";
-  config.delivery.retry = default_retry_schedule();
+  config.delivery.retry = delivery::default_retry_schedule();
   config.interfaces = default_interfaces();
   check_keys(root, "the rules file", kTopKeys);
 
@@ -377,13 +379,6 @@ std::vector<std::pair<std::string, std::vector<std::string>>> default_interfaces
           {"ftp", {"vsftpd", "proftpd", "pure-ftpd"}},
           {"dav", {"webdav", "webdavd", "davserver"}},
           {"web", {"nginx", "apache2", "httpd", "lighttpd"}}};
-}
-
-std::vector<std::chrono::milliseconds> default_retry_schedule() {
-  using std::chrono::hours;
-  using std::chrono::minutes;
-  return {minutes(1), minutes(5), minutes(30), hours(2), hours(5),
-          hours(10),  hours(14),  hours(20),   hours(20)};
 }
 
 std::optional<Config> parse_config(std::string_view text, const std::string& file,

@@ -123,7 +123,6 @@ std::vector<KnownKeys> known_keys();
 std::vector<std::string> default_temp_patterns();
 // The process names of each interface when [interfaces] does not list it.
 std::vector<std::pair<std::string, std::vector<std::string>>> default_interfaces();
-std::vector<std::chrono::milliseconds> default_retry_schedule();
 
 // Parses rules.toml text. Relative paths are resolved against `base_dir` (the agent's working
 // directory). On success `errors` is empty.

@@ -4,25 +4,6 @@
 
 namespace folderhook::agent {
 
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
-  uint64_t value = 0;
-  const char* begin = text.data();
-  const char* end = text.data() + text.size();
-  auto [rest, ec] = std::from_chars(begin, end, value);
-  if (ec != std::errc{} || rest == begin) return std::nullopt;
-  const std::string_view unit(rest, static_cast<size_t>(end - rest));
-  uint64_t scale = 0;
-  if (unit == "ms") scale = 1;
-  else if (unit == "s") scale = 1000;
-  else if (unit == "m") scale = 60'000;
-  else if (unit == "h") scale = 3'600'000;
-  else if (unit == "d") scale = 86'400'000;
-  else return std::nullopt;
-  constexpr uint64_t kMaxMs = uint64_t{365} * 86'400'000;  // a year: beyond that is a typo
-  if (value > kMaxMs / scale) return std::nullopt;
-  return std::chrono::milliseconds(static_cast<int64_t>(value * scale));
-}
-
 std::optional<uint64_t> parse_size(std::string_view text) {
   uint64_t value = 0;
   const char* end = text.data() + text.size();

@@ -1,4 +1,4 @@
-// Durations and sizes as rules.toml writes them: "250ms", "10s", "5m", "2h", "3d"; "10MiB".
+// Durations and sizes as rules.toml writes them: "2h" (formatted), "10MiB" (parsed).
 #pragma once
 
 #include <chrono>
@@ -9,8 +9,7 @@
 
 namespace folderhook::agent {
 
-// A non-negative integer followed by one unit: ms, s, m, h, d. Nothing else is accepted.
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+// Durations are parsed by delivery::parse_duration (delivery/retry.h), the one parser of them.
 std::string format_duration(std::chrono::milliseconds d);
 
 // A non-negative integer and a unit: B, KiB, MiB, GiB (powers of 1024) or KB, MB, GB (of 1000).

@@ -16,7 +16,9 @@ namespace folderhook::agent {
 // Moves the paths out of `rows`.
 watch::Index to_watch_index(std::vector<delivery::IndexRow>&& rows);
 delivery::IndexRow to_row(const std::string& path, const watch::IndexEntry& entry);
-// What `action` does to the stored index, as watch::apply_to_index() does it in memory.
+// What `action` does to the stored index: create, update and copy record the object at path
+// (destination for copy), destroy erases the path and all beneath it, move moves the subtree
+// and records the object at its destination (when it has metadata), read changes nothing.
 void append_index_changes(const watch::FileAction& action,
                           std::vector<delivery::IndexChange>& out);
 std::vector<delivery::IndexChange> index_changes(watch::IndexUpdate&& update);

@@ -7,6 +7,7 @@
 #include "delivery/dispatcher.h"
 #include "delivery/nats/nats_stream.h"
 #include "delivery/nats/nats_url.h"
+#include "delivery/retry.h"
 #include "delivery/url.h"
 
 namespace folderhook::agent {
@@ -34,9 +35,10 @@ int nats_stream_command(const Config& config, const NatsStreamArgs& args) {
   spec.name = args.name;
   spec.replicas = args.replicas;
   spec.memory = args.memory;
-  const auto window = parse_duration(args.duplicate_window);
+  std::string why;
+  const auto window = delivery::parse_duration(args.duplicate_window, why);
   const auto max_age = args.max_age.empty() ? std::optional<std::chrono::milliseconds>(0)
-                                            : parse_duration(args.max_age);
+                                            : delivery::parse_duration(args.max_age, why);
   if (spec.name.empty() || spec.name.find_first_of(". *>\t\r\n") != std::string::npos ||
       !window || !max_age || spec.replicas < 1 || spec.replicas > 5) {
     std::cerr << "folderhook nats-stream: --name must be a word without '.', '*', '>' or "

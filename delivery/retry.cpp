@@ -50,11 +50,12 @@ std::optional<Millis> parse_retry_after(std::string_view value, int64_t now_unix
 }
 
 std::optional<Millis> parse_duration(std::string_view text, std::string& error) {
+  constexpr int64_t kYearMs = int64_t{365} * 86'400'000;  // beyond that is a typo
   size_t digits = 0;
   int64_t n = 0;
   while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])) != 0) {
-    if (n > 1'000'000'000) {
-      error = "duration '" + std::string(text) + "' is too large";
+    if (n > kYearMs) {
+      error = "duration '" + std::string(text) + "' is longer than a year";
       return std::nullopt;
     }
     n = n * 10 + (text[digits] - '0');
@@ -66,14 +67,22 @@ std::optional<Millis> parse_duration(std::string_view text, std::string& error) 
             "' must be a whole number with a unit: ms, s, m, h or d (e.g. \"30s\")";
     return std::nullopt;
   }
-  if (unit == "ms") return Millis(n);
-  if (unit == "s") return Millis(n * 1000);
-  if (unit == "m") return Millis(n * 60'000);
-  if (unit == "h") return Millis(n * 3'600'000);
-  if (unit == "d") return Millis(n * 86'400'000);
-  error = "duration '" + std::string(text) + "' has an unknown unit '" + std::string(unit) +
-          "' (expected ms, s, m, h or d)";
-  return std::nullopt;
+  int64_t scale = 0;
+  if (unit == "ms") scale = 1;
+  else if (unit == "s") scale = 1000;
+  else if (unit == "m") scale = 60'000;
+  else if (unit == "h") scale = 3'600'000;
+  else if (unit == "d") scale = 86'400'000;
+  if (scale == 0) {
+    error = "duration '" + std::string(text) + "' has an unknown unit '" + std::string(unit) +
+            "' (expected ms, s, m, h or d)";
+    return std::nullopt;
+  }
+  if (n > kYearMs / scale) {
+    error = "duration '" + std::string(text) + "' is longer than a year";
+    return std::nullopt;
+  }
+  return Millis(n * scale);
 }
 
 std::string format_iso_utc(int64_t unix_ms) {

@@ -85,30 +85,6 @@ void move_tree(Index& index, const std::string& from, const std::string& to) {
   for (auto& [p, e] : moved) index[p] = e;
 }
 
-void apply_to_index(Index& index, const FileAction& action) {
-  const IndexEntry entry{action.type, action.meta};
-  switch (action.action) {
-    case Action::kRead:
-      return;
-    case Action::kCreate:
-    case Action::kUpdate:
-      if (action.type == ObjectType::kFile) erase_tree(index, action.path);  // was a directory
-      index[action.path] = entry;
-      return;
-    case Action::kCopy:
-      erase_tree(index, action.destination);
-      index[action.destination] = entry;
-      return;
-    case Action::kDestroy:
-      erase_tree(index, action.path);
-      return;
-    case Action::kMove:
-      move_tree(index, action.path, action.destination);
-      if (action.meta.ino != 0) index[action.destination] = entry;
-      return;
-  }
-}
-
 CatchUp diff_index(const Index& before, const Index& now,
                    std::chrono::system_clock::time_point at) {
   CatchUp out;

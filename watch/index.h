@@ -46,11 +46,6 @@ ObjectType object_type_of(FileKind kind);
 void erase_tree(Index& index, const std::string& path);
 // Moves `from` and everything beneath it to `to`, replacing whatever was at `to`.
 void move_tree(Index& index, const std::string& from, const std::string& to);
-// What reporting `action` does to the index: create, update and copy record the object at
-// path (destination for copy), destroy erases the path and all beneath it, move moves the
-// subtree and records the object at its destination (when the action has metadata), read
-// changes nothing.
-void apply_to_index(Index& index, const FileAction& action);
 
 // What a catch-up reports: the actions (catch_up set, `at` the scan time, username empty: the
 // caller names meta.uid) and the entries whose recorded metadata changed without anything to

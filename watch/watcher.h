@@ -56,7 +56,7 @@ struct IndexUpdate {
 // runs on a worker, its scan is diffed against `index` and the difference reported (catch_up
 // set) before any live action; an overflow rescans every root on a worker and reports what the
 // lost records hid. Every action then carries the FileMeta the index needs: the caller keeps
-// its stored index current by apply_to_index() on each action and by on_index(), and
+// its stored index current with what each action does to it and with on_index(), and
 // read_index reads it back for each scan (the index is not held in memory between scans).
 struct CatchUpOptions {
   using IndexReader = std::function<std::optional<Index>(std::string& error)>;

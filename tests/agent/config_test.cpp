@@ -1,4 +1,5 @@
 #include "agent/config.h"
+#include "delivery/retry.h"
 
 #include <doctest/doctest.h>
 
@@ -43,13 +44,13 @@ TEST_CASE("the minimal rules file gives one folder with defaults for the rest") 
   CHECK(f.actions.size() == 6);
   CHECK(f.temp_patterns == default_temp_patterns());
   CHECK(config->delivery.timeout == 10s);
-  CHECK(config->delivery.retry == default_retry_schedule());
+  CHECK(config->delivery.retry == folderhook::delivery::default_retry_schedule());
   CHECK_FALSE(config->delivery.exactly_200);
 }
 
 TEST_CASE("the default retry schedule spans about three days") {
   std::chrono::milliseconds total{0};
-  for (auto wait : default_retry_schedule()) total += wait;
+  for (auto wait : folderhook::delivery::default_retry_schedule()) total += wait;
   CHECK(total > 72h - 6h);
   CHECK(total < 72h + 6h);
 }

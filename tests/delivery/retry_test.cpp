@@ -84,6 +84,26 @@ TEST_CASE("durations carry a unit") {
   CHECK_FALSE(parse_duration("-1s", error));
 }
 
+TEST_CASE("durations without a unit, with a sign, spaces or an unknown unit are refused") {
+  for (const char* bad : {"", "10", "s", "-1s", "1.5s", "10 s", "10sec", "1w", " 1s", "1s "}) {
+    CAPTURE(bad);
+    std::string error;
+    CHECK_FALSE(parse_duration(bad, error).has_value());
+    CHECK(error != "");
+  }
+  std::string error;
+  CHECK(parse_duration("0s", error) == 0ms);
+}
+
+TEST_CASE("a duration longer than a year is refused rather than overflowing") {
+  std::string error;
+  CHECK_FALSE(parse_duration("99999999999999999999d", error).has_value());
+  CHECK(error.find("longer than a year") != std::string::npos);
+  CHECK_FALSE(parse_duration("366d", error).has_value());
+  CHECK_FALSE(parse_duration("8761h", error).has_value());
+  CHECK(parse_duration("365d", error) == 365 * 24h);
+}
+
 TEST_CASE("next_at is ISO UTC with milliseconds") {
   CHECK(format_iso_utc(0) == "1970-01-01T00:00:00.000Z");
   CHECK(format_iso_utc(1445412480123) == "2015-10-21T07:28:00.123Z");

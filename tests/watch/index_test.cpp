@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/watch/fake_file_system.h"
+#include "tests/watch/index_model.h"
 
 namespace folderhook::watch {
 namespace {

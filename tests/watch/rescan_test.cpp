@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 
+#include "tests/watch/index_model.h"
 #include "tests/watch/temp_folder.h"
 #include "watch/action_builder.h"
 #include "watch/catch_up_runner.h"
