@@ -1,0 +1,205 @@
+// `folderhook relay` against real nats-server processes and real HTTP receivers started here:
+// relays sharing one durable consumer split a stream and deliver each message once; a
+// receiver down then up gets the retries with the same webhook-id; every URL down through a
+// short schedule makes a dead letter in JetStream, the email, and `replay` delivers it; a
+// relay killed mid-stream loses nothing.
+#include <doctest/doctest.h>
+#include <signal.h>
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/agent_process.h"
+#include "tests/support/nats_server.h"
+#include "tests/support/receiver.h"
+#include "tests/support/smtp_server.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
+
+using namespace folderhook::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+// An operation as an agent's NATS URL publishes it (delivery/payload.h): the JSON object of
+// its fields, Nats-Msg-Id = webhook-id.
+StreamMessage operation(int i, const std::string& dir = "/in") {
+  StreamMessage m;
+  m.subject = "files.create";
+  m.data = nlohmann::json{{"action", "create"},
+                          {"interface", "sftp"},
+                          {"path", dir + "/f" + std::to_string(i) + " a&b.txt"},
+                          {"at", "2026-12-03T10:00:00+00:00"},
+                          {"username", "alice"},
+                          {"type", "file"}}
+               .dump();
+  const std::string id = "msg_relay" + std::to_string(i);
+  m.headers = {{"Nats-Msg-Id", id}, {"webhook-id", id}, {"Content-Type", "application/json"}};
+  return m;
+}
+
+std::vector<StreamMessage> operations(int from, int to, const std::string& dir = "/in") {
+  std::vector<StreamMessage> out;
+  for (int i = from; i < to; ++i) out.push_back(operation(i, dir));
+  return out;
+}
+
+// A JetStream server with stream FILES (files.>) and relay files written on demand.
+struct RelaySetup {
+  TempDir dir;
+  NatsServer server;
+  std::string servers = "nats://" + server.host_port();
+
+  RelaySetup() {
+    REQUIRE(server.started());
+    REQUIRE(add_stream(servers, "FILES", {"files.>"}) == "");
+  }
+
+  // The relay's file; `folders` holds [[folder]] tables, `extra` more tables.
+  std::string write(const std::string& name, const std::string& folders,
+                    const std::string& delivery = "timeout = \"2s\"\n",
+                    const std::string& extra = "") {
+    const std::string file = dir / name;
+    write_file(file, "[agent]\nstatus_listen = \"127.0.0.1:0\"\n\n[relay]\nsource = \"" + servers +
+                         "/FILES\"\nconsumer = \"hooks\"\n\n[delivery]\n" + delivery + "\n" +
+                         extra + "\n" + folders);
+    return file;
+  }
+
+  std::unique_ptr<AgentProcess> start(const std::string& file, const std::string& log) {
+    auto p = std::make_unique<AgentProcess>(std::vector<std::string>{"relay", "--config", file},
+                                            dir / log);
+    REQUIRE_MESSAGE(p->wait_for_output("\"msg\":\"relaying\""), p->output());
+    return p;
+  }
+};
+
+std::string folder(const std::string& path, const std::string& url,
+                   const std::string& more = "") {
+  return "[[folder]]\npath = \"" + path + "\"\nurls = [\"" + url + "\"]\n" + more + "\n";
+}
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+nlohmann::json relay_status(const std::string& file) {
+  std::string out;
+  if (run_folderhook({"status", "--config", file, "--json"}, out) != 0) return {{"error", out}};
+  return nlohmann::json::parse(out, nullptr, false);
+}
+
+// webhook-id -> how many requests carried it.
+std::map<std::string, int> ids_received(const Receiver& receiver) {
+  std::map<std::string, int> ids;
+  for (const Webhook& w : receiver.received()) ++ids[w.header("webhook-id")];
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("relay: check validates the relay's file and names what is wrong") {
+  TempDir dir;
+  const std::string good = dir / "relay.toml";
+  write_file(good, "[relay]\nsource = \"nats://127.0.0.1:4222/FILES\"\n\n[[folder]]\npath = "
+                   "\"/in\"\nurls = [\"http://127.0.0.1:9/hook\"]\n");
+  std::string out;
+  CHECK(run_folderhook({"check", "--config", good}, out) == 0);
+  CHECK(out.find("relay of stream FILES (consumer folderhook-relay, dead letters in FILES_DEAD)") !=
+        std::string::npos);
+
+  const std::string bad = dir / "bad.toml";
+  write_file(bad, "[relay]\nsource = \"nats://127.0.0.1:4222/FILES.x\"\nconsumr = \"a\"\n\n"
+                  "[[folder]]\npath = \"/in\"\nurls = [\"nats://127.0.0.1:4222/s\"]\n");
+  CHECK(run_folderhook({"check", "--config", bad}, out) == 2);
+  CHECK(out.find("relay.source must end with /STREAM") != std::string::npos);
+  CHECK(out.find("unknown key 'consumr' in [relay]") != std::string::npos);
+  CHECK(out.find("a relay delivers over HTTP only") != std::string::npos);
+  const std::string sized = dir / "sized.toml";
+  write_file(sized, "[relay]\nsource = \"nats://127.0.0.1:4222/FILES\"\n\n[[folder]]\npath = "
+                    "\"/in\"\nurls = [\"http://127.0.0.1:9/hook\"]\nmin_size = 5\n");
+  CHECK(run_folderhook({"check", "--config", sized}, out) == 2);
+  CHECK(out.find("folder.min_size is not used by a relay") != std::string::npos);
+  // An agent's file is still the agent's.
+  CHECK(run_folderhook({"relay", "--config", dir / "missing.toml"}, out) == 2);
+}
+
+TEST_CASE("relay: two relays on one consumer deliver every message once, split between them, as the agent's request") {
+  RelaySetup s;
+  Receiver receiver;
+  receiver.set_delay(5ms);  // both relays get their share
+  const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const std::string file = s.write(
+      "relay.toml", folder("/in", receiver.url(),
+                           "headers = { X-Team = \"ops\" }\nsecret = \"" + secret + "\"") +
+                        folder("/other", receiver.url("/other")));
+  constexpr int kMessages = 300;
+  REQUIRE(publish_messages(s.servers, operations(0, kMessages)) == "");
+  // Routed by path prefix: none of these is under a [[folder]]'s path.
+  REQUIRE(publish_messages(s.servers, operations(1000, 1010, "/elsewhere")) == "");
+  auto a = s.start(file, "a.log");
+  auto b = s.start(file, "b.log");
+  REQUIRE_MESSAGE(receiver.wait_for(kMessages, 60s), (a->output() + b->output()));
+  REQUIRE(wait_until([&] { return relay_status(file).value("pending", int64_t{-1}) == 0; }, 20s));
+
+  const auto ids = ids_received(receiver);
+  CHECK(ids.size() == kMessages);
+  for (const auto& [id, n] : ids) {
+    CAPTURE(id);
+    CHECK(n == 1);
+  }
+  const size_t by_a = count_of(a->output(), "\"outcome\":\"delivered\"");
+  const size_t by_b = count_of(b->output(), "\"outcome\":\"delivered\"");
+  CHECK(by_a + by_b == kMessages);
+  CHECK(by_a > 0);
+  CHECK(by_b > 0);
+
+  // The agent's request: GET with the fields in the webhook's order, the folder's headers, the
+  // signature, webhook-id = the message's Nats-Msg-Id.
+  const Webhook w = receiver.received().front();
+  CHECK(w.method == "GET");
+  CHECK(w.path == "/hook");
+  CHECK(w.names() == std::vector<std::string>{"action", "interface", "path", "at", "username", "type"});
+  CHECK(w.param("path").find(" a&b.txt") != std::string::npos);
+  CHECK(w.header("x-team") == "ops");
+  CHECK(w.header("webhook-signature").rfind("v1,", 0) == 0);
+  CHECK(w.header("webhook-id").rfind("msg_relay", 0) == 0);
+  for (const Webhook& hook : receiver.received()) {
+    CAPTURE(hook.param("path"));
+    CHECK(hook.param("path").rfind("/in/", 0) == 0);  // routed by the path's prefix
+  }
+  const nlohmann::json status = relay_status(file);
+  CHECK(status.value("redelivered", int64_t{-1}) == 0);
+  CHECK(status.value("dead_letters", int64_t{-1}) == 0);
+  CHECK(a->stop(SIGTERM) == 0);
+  CHECK(b->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("relay: a receiver down then up: retried on the schedule with the same webhook-id, then delivered") {
+  RelaySetup s;
+  Receiver receiver;
+  receiver.set_status(503);
+  const std::string file = s.write("relay.toml", folder("/in", receiver.url()),
+                                   "timeout = \"2s\"\nretry = [\"300ms\", \"300ms\", \"300ms\", "
+                                   "\"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", "
+                                   "\"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\", \"300ms\"]\n");
+  REQUIRE(publish_messages(s.servers, operations(0, 3)) == "");
+  auto relay = s.start(file, "relay.log");
+  REQUIRE(receiver.wait_for(6, 20s));  // each tried at least twice while it answers 503
+  CHECK(relay->output().find("\"outcome\":\"retry\"") != std::string::npos);
+  CHECK(relay->output().find("\"status\":503") != std::string::npos);
+  receiver.set_status(200);
+  REQUIRE_MESSAGE(wait_until([&] { return count_of(relay->output(), "\"outcome\":\"delivered\"") == 3; },
+                             20s),
+                  relay->output());
+  const auto ids = ids_received(receiver);
+  CHECK(ids.size() == 3);  // every retry carried its message's webhook-id
+  for (const auto& [id, n] : ids) CHECK(n >= 2);
+  CHECK(relay_status(file).value("pending", int64_t{-1}) == 0);
+  CHECK(relay->stop(SIGTERM) == 0);
+}
