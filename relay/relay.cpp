@@ -89,7 +89,7 @@ void Relay::log_delivery(std::string_view level, const Fetched& m, const Fields&
                          const std::string& next_at) {
   nlohmann::json f = {{"id", m.id},
                       {"action", field(fields, "action")},
-                      {"path", agent::display_value(field(fields, "path"))},
+                      {"path", field(fields, "path")},
                       {"url", o.url},
                       {"attempt", m.delivered},
                       {"status", o.status},
@@ -168,7 +168,7 @@ void Relay::handle(StreamConsumer& consumer, Fetched& m) {
   if (rules.empty()) {
     ++counters_.unrouted;
     log_.write("debug", "no folder wants the message",
-               {{"id", m.id}, {"path", agent::display_value(field(*fields, "path"))}});
+               {{"id", m.id}, {"path", field(*fields, "path")}});
     if (!consumer.ack(m, error)) log_.write("warn", "acknowledgement failed", {{"error", error}});
     return;
   }

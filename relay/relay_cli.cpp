@@ -111,13 +111,13 @@ int dead_letters_command(const RelayConfig& config, bool json) {
                                   {"stream_seq", d.info.stream_seq},
                                   {"subject", d.info.subject},
                                   {"action", d.action},
-                                  {"path", agent::display_value(d.path)},
+                                  {"path", d.path},
                                   {"url", d.info.url},
                                   {"attempts", d.info.attempts},
                                   {"last_status", d.info.last_status},
                                   {"last_error", d.info.last_error},
                                   {"died_at", died}}
-                       .dump()
+                       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                 << "\n";
     } else {
       std::cout << d.info.id << " " << d.action << " " << agent::display_value(d.path) << " "

@@ -9,7 +9,9 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <sstream>
 
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/agent_process.h"
@@ -99,6 +101,25 @@ std::map<std::string, int> ids_received(const Receiver& receiver) {
   std::map<std::string, int> ids;
   for (const Webhook& w : receiver.received()) ++ids[w.header("webhook-id")];
   return ids;
+}
+
+// The relay's status endpoint, from its "relaying" line.
+int status_port_of(AgentProcess& relay) {
+  const std::string out = relay.output();
+  const auto at = out.find("\"status_listen\":\"127.0.0.1:");
+  REQUIRE(at != std::string::npos);
+  return std::stoi(out.substr(at + 27));
+}
+
+std::vector<nlohmann::json> dead_letters(const std::string& file) {
+  std::string out;
+  std::vector<nlohmann::json> rows;
+  if (run_folderhook({"dead-letters", "--config", file, "--json"}, out) != 0) return rows;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) rows.push_back(nlohmann::json::parse(line, nullptr, false));
+  }
+  return rows;
 }
 
 }  // namespace
@@ -202,4 +223,112 @@ TEST_CASE("relay: a receiver down then up: retried on the schedule with the same
   for (const auto& [id, n] : ids) CHECK(n >= 2);
   CHECK(relay_status(file).value("pending", int64_t{-1}) == 0);
   CHECK(relay->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("relay: every URL down through a short schedule: a dead letter in JetStream, the email, and replay delivers it with its webhook-id") {
+  RelaySetup s;
+  Receiver receiver;
+  receiver.set_status(503);
+  SmtpServer smtp;
+  REQUIRE(smtp.started());
+  Receiver backup;
+  backup.set_status(500);
+  const std::string file =
+      s.write("relay.toml", "[[folder]]\npath = \"/in\"\nurls = [\"" + receiver.url() + "\", \"" +
+                                backup.url("/b") + "\"]\n",
+              "timeout = \"2s\"\nretry = [\"200ms\", \"200ms\"]\n",
+              "[notify]\nsmtp_url = \"" + smtp.url() + "\"\nto = [\"ops@example.com\"]\n");
+  REQUIRE(publish_messages(s.servers, operations(0, 2)) == "");
+  auto relay = s.start(file, "relay.log");
+  REQUIRE_MESSAGE(
+      wait_until([&] { return count_of(relay->output(), "\"outcome\":\"dead\"") == 2; }, 20s),
+      relay->output());
+  CHECK(receiver.count() == 6);  // three attempts each: the first and the two retries
+  CHECK(backup.count() == 6);    // the redundant URL after the primary, every time
+
+  const std::vector<nlohmann::json> dead = dead_letters(file);
+  REQUIRE(dead.size() == 2);
+  CHECK(dead[0]["id"] == "msg_relay0");
+  CHECK(dead[0]["attempts"] == 3);
+  CHECK(dead[0]["last_status"] == 500);
+  CHECK(dead[0]["subject"] == "files.create");
+  CHECK(dead[0]["path"] == "/in/f0 a&b.txt");
+  CHECK(stream_count(s.servers, "FILES_DEAD") == 2);  // kept in JetStream, the README's stream
+  nlohmann::json status = relay_status(file);
+  CHECK(status.value("dead_letters", int64_t{-1}) == 2);
+  CHECK(status.value("pending", int64_t{-1}) == 0);  // a dead letter is acknowledged
+
+  REQUIRE(wait_until([&] { return !smtp.messages().empty(); }, 20s));
+  const std::string email = smtp.messages().front();
+  CHECK(email.find("2 webhook deliveries failed for /in") != std::string::npos);
+  CHECK(email.find("/in/f0 a&b.txt") != std::string::npos);
+
+  receiver.set_status(200);
+  std::string out;
+  CHECK(run_folderhook({"replay", "--config", file, "--id", "msg_relay1"}, out) == 0);
+  CHECK(out.find("replayed 1 dead letter(s)") != std::string::npos);
+  REQUIRE_MESSAGE(wait_until([&] { return count_of(relay->output(), "\"outcome\":\"delivered\"") == 1; },
+                             20s),
+                  relay->output());
+  CHECK(receiver.received().back().header("webhook-id") == "msg_relay1");
+  CHECK(dead_letters(file).size() == 1);
+  CHECK(run_folderhook({"replay", "--config", file, "--id", "msg_nothing"}, out) == 1);
+  CHECK(run_folderhook({"replay", "--config", file}, out) == 0);
+  REQUIRE(wait_until([&] { return count_of(relay->output(), "\"outcome\":\"delivered\"") == 2; }, 20s));
+  CHECK(receiver.received().back().header("webhook-id") == "msg_relay0");
+  CHECK(dead_letters(file).empty());
+  CHECK(relay_status(file).value("dead_letters", int64_t{-1}) == 0);
+  CHECK(relay->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("relay: one of two relays killed with SIGKILL mid-stream: every message delivered, a duplicate only with the same webhook-id; healthz, metrics and status say so") {
+  RelaySetup s;
+  Receiver receiver;
+  receiver.set_delay(10ms);
+  const std::string file = s.write("relay.toml", folder("/in", receiver.url()),
+                                   "timeout = \"2s\"\n", "");
+  // A short AckWait: the killed relay's messages go to the other one after 3 s.
+  std::string text = read_file(file);
+  text.replace(text.find("consumer = \"hooks\""), 18, "consumer = \"hooks\"\nack_wait = \"3s\"");
+  write_file(file, text);
+  constexpr int kMessages = 400;
+  REQUIRE(publish_messages(s.servers, operations(0, kMessages)) == "");
+  auto a = s.start(file, "a.log");
+  auto b = s.start(file, "b.log");
+  REQUIRE(wait_until([&] { return count_of(a->output(), "\"outcome\":\"delivered\"") >= 50; }, 30s));
+  CHECK(a->stop(SIGKILL) == 128 + SIGKILL);
+  REQUIRE_MESSAGE(wait_until([&] { return ids_received(receiver).size() == kMessages; }, 60s),
+                  b->output());
+  REQUIRE(wait_until([&] { return relay_status(file).value("pending", int64_t{-1}) == 0; }, 20s));
+
+  // A message delivered twice (the killed relay's request arrived, its acknowledgement never
+  // left) carries the same webhook-id both times: one id per path.
+  std::map<std::string, std::set<std::string>> ids_by_path;
+  for (const Webhook& w : receiver.received()) ids_by_path[w.param("path")].insert(w.header("webhook-id"));
+  CHECK(ids_by_path.size() == kMessages);
+  for (const auto& [path, ids] : ids_by_path) {
+    CAPTURE(path);
+    CHECK(ids.size() == 1);
+  }
+  const size_t duplicates = receiver.count() - kMessages;
+  CHECK(duplicates <= 16);  // at most the killed relay's batch in flight
+  MESSAGE("duplicates after SIGKILL: " << duplicates);
+
+  httplib::Client http("127.0.0.1", status_port_of(*b));
+  const auto health = http.Get("/healthz");
+  REQUIRE(health);
+  CHECK(health->status == 200);
+  const auto metrics = http.Get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("folderhook_relay_consumer_pending 0") != std::string::npos);
+  CHECK(metrics->body.find("folderhook_relay_consumer_redelivered 0") != std::string::npos);
+  CHECK(metrics->body.find("folderhook_deliveries_total ") != std::string::npos);
+  const auto status = http.Get("/status");
+  REQUIRE(status);
+  const nlohmann::json json = nlohmann::json::parse(status->body, nullptr, false);
+  CHECK(json.value("pending", int64_t{-1}) == 0);
+  CHECK(json.contains("redelivered"));
+  // The killed relay's messages were handed out again: the server counted them.
+  CHECK(b->output().find("\"attempt\":2") != std::string::npos);
+  CHECK(b->stop(SIGTERM) == 0);
 }
