@@ -20,109 +20,13 @@
 #include "tests/support/smtp_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
+#include "tests/integration/relay_fixture.h"
 
 using namespace folderhook::test;
 using namespace std::chrono_literals;
 
-namespace {
+using namespace folderhook::test::relay_fixture;
 
-// An operation as an agent's NATS URL publishes it (delivery/payload.h): the JSON object of
-// its fields, Nats-Msg-Id = webhook-id.
-StreamMessage operation(int i, const std::string& dir = "/in") {
-  StreamMessage m;
-  m.subject = "files.create";
-  m.data = nlohmann::json{{"action", "create"},
-                          {"interface", "sftp"},
-                          {"path", dir + "/f" + std::to_string(i) + " a&b.txt"},
-                          {"at", "2026-12-03T10:00:00+00:00"},
-                          {"username", "alice"},
-                          {"type", "file"}}
-               .dump();
-  const std::string id = "msg_relay" + std::to_string(i);
-  m.headers = {{"Nats-Msg-Id", id}, {"webhook-id", id}, {"Content-Type", "application/json"}};
-  return m;
-}
-
-std::vector<StreamMessage> operations(int from, int to, const std::string& dir = "/in") {
-  std::vector<StreamMessage> out;
-  for (int i = from; i < to; ++i) out.push_back(operation(i, dir));
-  return out;
-}
-
-// A JetStream server with stream FILES (files.>) and relay files written on demand.
-struct RelaySetup {
-  TempDir dir;
-  NatsServer server;
-  std::string servers = "nats://" + server.host_port();
-
-  RelaySetup() {
-    REQUIRE(server.started());
-    REQUIRE(add_stream(servers, "FILES", {"files.>"}) == "");
-  }
-
-  // The relay's file; `folders` holds [[folder]] tables, `extra` more tables.
-  std::string write(const std::string& name, const std::string& folders,
-                    const std::string& delivery = "timeout = \"2s\"\n",
-                    const std::string& extra = "") {
-    const std::string file = dir / name;
-    write_file(file, "[agent]\nstatus_listen = \"127.0.0.1:0\"\n\n[relay]\nsource = \"" + servers +
-                         "/FILES\"\nconsumer = \"hooks\"\n\n[delivery]\n" + delivery + "\n" +
-                         extra + "\n" + folders);
-    return file;
-  }
-
-  std::unique_ptr<AgentProcess> start(const std::string& file, const std::string& log) {
-    auto p = std::make_unique<AgentProcess>(std::vector<std::string>{"relay", "--config", file},
-                                            dir / log);
-    REQUIRE_MESSAGE(p->wait_for_output("\"msg\":\"relaying\""), p->output());
-    return p;
-  }
-};
-
-std::string folder(const std::string& path, const std::string& url,
-                   const std::string& more = "") {
-  return "[[folder]]\npath = \"" + path + "\"\nurls = [\"" + url + "\"]\n" + more + "\n";
-}
-
-size_t count_of(const std::string& text, const std::string& what) {
-  size_t n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
-nlohmann::json relay_status(const std::string& file) {
-  std::string out;
-  if (run_folderhook({"status", "--config", file, "--json"}, out) != 0) return {{"error", out}};
-  return nlohmann::json::parse(out, nullptr, false);
-}
-
-// webhook-id -> how many requests carried it.
-std::map<std::string, int> ids_received(const Receiver& receiver) {
-  std::map<std::string, int> ids;
-  for (const Webhook& w : receiver.received()) ++ids[w.header("webhook-id")];
-  return ids;
-}
-
-// The relay's status endpoint, from its "relaying" line.
-int status_port_of(AgentProcess& relay) {
-  const std::string out = relay.output();
-  const auto at = out.find("\"status_listen\":\"127.0.0.1:");
-  REQUIRE(at != std::string::npos);
-  return std::stoi(out.substr(at + 27));
-}
-
-std::vector<nlohmann::json> dead_letters(const std::string& file) {
-  std::string out;
-  std::vector<nlohmann::json> rows;
-  if (run_folderhook({"dead-letters", "--config", file, "--json"}, out) != 0) return rows;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) rows.push_back(nlohmann::json::parse(line, nullptr, false));
-  }
-  return rows;
-}
-
-}  // namespace
 
 TEST_CASE("relay: check validates the relay's file and names what is wrong") {
   TempDir dir;
@@ -285,12 +189,9 @@ TEST_CASE("relay: one of two relays killed with SIGKILL mid-stream: every messag
   RelaySetup s;
   Receiver receiver;
   receiver.set_delay(10ms);
-  const std::string file = s.write("relay.toml", folder("/in", receiver.url()),
-                                   "timeout = \"2s\"\n", "");
   // A short AckWait: the killed relay's messages go to the other one after 3 s.
-  std::string text = read_file(file);
-  text.replace(text.find("consumer = \"hooks\""), 18, "consumer = \"hooks\"\nack_wait = \"3s\"");
-  write_file(file, text);
+  const std::string file = s.write("relay.toml", folder("/in", receiver.url()),
+                                   "timeout = \"2s\"\n", "ack_wait = \"3s\"\n");
   constexpr int kMessages = 400;
   REQUIRE(publish_messages(s.servers, operations(0, kMessages)) == "");
   auto a = s.start(file, "a.log");
