@@ -34,6 +34,7 @@ int64_t relay_now_ms() {
 struct Outcome {
   bool delivered = true;
   bool rejected = true;  // every failed set refused it for good: dead at once
+  bool aborted = false;  // a stop abandoned an attempt: not a failure
   std::optional<delivery::Millis> retry_after;
   int status = 0;
   std::string error;
@@ -113,6 +114,7 @@ Outcome Relay::deliver(const Fetched& m, const Fields& fields,
     o.rule = rule->path;
     if (r.delivered) continue;
     o.delivered = false;
+    if (!r.urls.empty() && r.urls.back().error == delivery::kAborted) o.aborted = true;
     o.rejected = o.rejected && r.rejected;
     if (!o.error.empty()) o.error += "; ";
     o.error += r.error;
@@ -181,7 +183,7 @@ void Relay::handle(StreamConsumer& consumer, Fetched& m) {
     ++counters_.delivered;
     return;
   }
-  if (o.error == delivery::kAborted) {
+  if (o.aborted) {
     // Stopping: hand it back at once for another relay (or the next start).
     consumer.nak(m, 0ms, error);
     return;
