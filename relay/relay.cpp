@@ -23,6 +23,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kFetchWait = 1s;        // how long an idle fetch waits (and how soon a stop is seen)
 constexpr auto kReconnectWait = 1s;
+// Fetches that fail in a row (200 ms apart) before the consumer is bound again from scratch.
+constexpr int kFetchFailuresBeforeReopen = 25;
 
 int64_t relay_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -208,6 +210,7 @@ int Relay::run(const std::atomic<bool>& stop) {
   const RelaySettings& r = config_.relay;
   std::unique_ptr<StreamConsumer> consumer;
   bool said_down = false;
+  int failed_fetches = 0;
   RelayStatusServer status(config_, counters_);
   if (std::string error; !status.start(error)) {
     log_.write("error", error);
@@ -238,10 +241,18 @@ int Relay::run(const std::atomic<bool>& stop) {
     std::vector<Fetched> batch = consumer->fetch(r.batch, kFetchWait, error);
     if (!error.empty()) {
       counters_.connected = false;
-      log_.write("warn", "fetch failed", {{"error", error}});
+      if (failed_fetches++ == 0) log_.write("warn", "fetch failed; trying again", {{"error", error}});
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (failed_fetches >= kFetchFailuresBeforeReopen) {
+        // The consumer may be gone (deleted by hand): open() makes it again.
+        status.set_consumer(nullptr);
+        consumer.reset();
+        failed_fetches = 0;
+      }
       continue;
     }
+    if (failed_fetches > 0) log_.write("info", "fetching again", {});
+    failed_fetches = 0;
     counters_.connected = true;
     auto touched = Clock::now();
     for (size_t i = 0; i < batch.size(); ++i) {
