@@ -185,7 +185,7 @@ TEST_CASE("relay: every URL down through a short schedule: a dead letter in JetS
   CHECK(relay->stop(SIGTERM) == 0);
 }
 
-TEST_CASE("relay: one of two relays killed with SIGKILL mid-stream: every message delivered, a duplicate only with the same webhook-id; healthz, metrics and status say so") {
+TEST_CASE("relay: one of two relays killed with SIGKILL mid-stream: every message delivered, a duplicate only with the same webhook-id, and healthz, metrics and status say so") {
   RelaySetup s;
   Receiver receiver;
   receiver.set_delay(10ms);

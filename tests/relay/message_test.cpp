@@ -75,7 +75,7 @@ TEST_CASE("route_fields: by path prefix (or a move's destination), actions, incl
   CHECK(relay::route_fields(rules, sample("/inbox/a.txt")).size() == 1);  // not under /in
 }
 
-TEST_CASE("relay_request: the folder's method, headers and secret; the message's id") {
+TEST_CASE("relay_request: the folder's method, headers and secret, and the message's id") {
   agent::FolderRule rule = rule_for("/in");
   rule.headers = {{"X-Team", "ops"}};
   rule.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
