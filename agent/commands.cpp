@@ -193,9 +193,11 @@ int test_hook_command(const Config& config, const std::string& folder_path) {
   bool any_ok = false;
   for (const auto& result : delivery::send_test(request, options)) {
     any_ok = any_ok || result.ok;
-    // A NATS URL has no status: its acknowledgement is the answer.
+    // A NATS URL has no status: its acknowledgement is the answer; an exec: URL's is its exit.
+    const bool exec = result.url.rfind("exec:", 0) == 0;
     std::cout << result.url << ": "
               << (result.status ? std::to_string(result.status)
+                  : exec        ? std::string(result.ok ? "exit status 0" : "failed")
                   : result.ok   ? std::string("acknowledged")
                                 : std::string("no answer"))
               << " in " << result.ms << " ms" << (result.ok ? ", accepted" : "")

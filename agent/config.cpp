@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -34,6 +35,16 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     }
   }
   return row[b.size()];
+}
+
+// "exec:/path" in any case: a URL of its own in a comma-separated list, never a NATS server.
+bool starts_exec_url(std::string_view piece) {
+  constexpr std::string_view kScheme = "exec:";
+  if (piece.size() < kScheme.size()) return false;
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(piece[i])) != kScheme[i]) return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -116,7 +127,7 @@ std::vector<std::string> Parser::string_list(const toml::table& table, std::stri
       if (first == std::string::npos) continue;
       std::string piece = item.substr(first, last - first + 1);
       // "nats://a:4222,b:4222/s": a piece with no scheme continues a NATS URL's server list.
-      if (!out.empty() && piece.find("://") == std::string::npos &&
+      if (!out.empty() && piece.find("://") == std::string::npos && !starts_exec_url(piece) &&
           (out.back().starts_with("nats://") || out.back().starts_with("tls://"))) {
         out.back() += "," + piece;
       } else {

@@ -24,6 +24,7 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 import nats_scenario  # noqa: E402  (beside this file)
+import two_packet_scenario  # noqa: E402
 ROOT = os.path.dirname(BENCH)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -597,7 +598,24 @@ def scenario_nats(ctx, n, runs):
     return out
 
 
-def build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js=None):
+def scenario_two_packet(ctx, n, runs):
+    rows = {"fh": [], "peer": [], "r": []}
+    loss = []
+    for i in range(runs):
+        r = two_packet_scenario.two_packet_run(ctx, n, Folderhook, folder_for)
+        rows["fh"].append(r["rate"])
+        rows["peer"].append(r["peer"])
+        rows["r"].append(r["rate"] / r["peer"] if r["rate"] and r["peer"] else None)
+        loss.append(("folderhook (two-packet receiver)", r["received"], r["written"]))
+        log(f"two-packet run {i + 1}: folderhook {r['rate']:.0f}/s ({r['received']}/{n}); "
+            f"http.client keep-alive {r['peer']:.1f}/s")
+    out = {k: median(vs) for k, vs in rows.items()}
+    out["loss"] = loss
+    out["n"] = n
+    return out
+
+
+def build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js=None, tw=None):
     rows = []
     add = lambda *r: rows.append(r)
     mib = lambda k: None if k is None else k / 1024
@@ -663,7 +681,13 @@ def build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js=No
             ratio(js["r"]), ">= 0.50x", met)
         add("", "", "the writer alone, no watcher (files/s: the most any watcher can deliver)",
             fmt(js["alone"]), ratio(js["r_alone"]), "", "")
+    if tw:
+        add(f"two-packet receiver (Python http.server, HTTP/1.1): {tw['n']:,} creates, deliveries/s "
+            "(connections=1)", fmt(tw["fh"]), "http.client reusing a connection (the 40 ms stall; "
+            "folderhook's rate before)", fmt(tw["peer"], digits=1), ratio(tw["r"], 1), ">= 20x",
+            verdict(tw["r"] >= 20 if tw["r"] is not None else None))
     loss = (tp["loss"] if tp else []) + (lat["loss"] if lat else []) + (js["loss"] if js else [])
+    loss += tw["loss"] if tw else []
     for who in dict.fromkeys(w for w, _, _ in loss):
         got = sum(g for w, g, _ in loss if w == who)
         wrote = sum(x for w, _, x in loss if w == who)
@@ -692,7 +716,7 @@ def main():
     ap.add_argument("--folderhook", required=True)
     ap.add_argument("--writer", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("--only", default="startup,throughput,latency,nats")
+    ap.add_argument("--only", default="startup,throughput,latency,nats,twopacket")
     ap.add_argument("--nats-publish", help="bench/nats_publish.c, built (the JetStream ceiling)")
     ap.add_argument("--results", default=os.path.join(BENCH, "RESULTS.md"))
     ap.add_argument("--files", type=int, help="files per throughput run (default 100,000; 10,000 with --quick)")
@@ -729,12 +753,13 @@ def main():
                                  () if quick else (4,)) if "throughput" in only else None
         lat = scenario_latency(ctx, rate, seconds, runs) if "latency" in only else None
         js = scenario_nats(ctx, n, runs) if "nats" in only else None
+        tw = scenario_two_packet(ctx, 2_000 if quick else 10_000, runs) if "twopacket" in only else None
     finally:
         ctx.procs.stop_all()
         for folder in ctx.folders:
             shutil.rmtree(folder, ignore_errors=True)
 
-    table = build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js)
+    table = build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js, tw)
     print(table)
     kernel = platform.release()
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -94,7 +94,8 @@ struct DispatcherOptions {
 
 // What the sinks need of the options (sink.h).
 inline SinkOptions sink_options(const DispatcherOptions& options) {
-  return SinkOptions{options.timeout, options.ca_file, options.user_agent, options.success};
+  return SinkOptions{options.timeout, options.ca_file, options.user_agent, options.success,
+                     options.first_senders};
 }
 
 // How many committed requests are in memory (see window in DispatcherOptions).

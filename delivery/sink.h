@@ -1,6 +1,6 @@
 // Sink: one kind of destination behind one family of URL schemes (http/ for http and https,
-// nats/ for nats and tls). delivery/ keeps what every destination shares (the outbox, the
-// window, the lanes, the retry schedule, dead letters, the email, status) and hands a sink a
+// nats/ for nats and tls, exec/ for exec:). delivery/ keeps what every destination shares (the
+// outbox, the window, the lanes, the retry schedule, dead letters, the email, status) and hands a sink a
 // batch of committed requests for one of their URLs; the sink answers, per request, accepted,
 // failed (retried on the schedule) or rejected for good (a dead letter at once).
 //
@@ -46,6 +46,8 @@ struct SinkOptions {
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
   std::string user_agent = "folderhook";
   SuccessPolicy success = SuccessPolicy::kAny2xx;  // HTTP's rule for an accepting status
+  // [delivery] connections: exec: runs at most this many programs of one URL per folder at once.
+  int connections = 1;
 };
 
 struct SinkResult {

@@ -1,5 +1,5 @@
 // SinkSet: the sinks of one sender thread, one per kind of URL, made when first needed. The
-// only place that knows which folder serves which scheme (http/, nats/).
+// only place that knows which folder serves which scheme (http/, nats/, exec/).
 #pragma once
 
 #include <atomic>

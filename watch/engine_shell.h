@@ -10,16 +10,19 @@
 //   void before_polling();                // the moment before live reading starts
 //   void sift_start_queue();              // CatchUpRunner::Hooks::sift (worker)
 //   bool prepare_roots(const std::vector<RootOptions>&, std::string& error);  // set_roots
-// and makes EngineShell<Derived> a friend. Loop thread only; nothing throws out of a callback.
+// and makes EngineShell<Derived> a friend (they may be private); self() checks all of it at
+// compile time. Loop thread only; nothing throws out of a callback.
 #pragma once
 
 #include <uv.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <concepts>
 #include <exception>
 #include <functional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -178,7 +181,22 @@ class EngineShell {
   bool polling_ = false;  // live reading has started
 
  private:
-  Derived& self() { return *static_cast<Derived*>(this); }
+  Derived& self() {
+    // The contract above, checked where Derived is complete and its privates are ours to see.
+    static_assert(std::is_base_of_v<EngineShell<Derived>, Derived>,
+                  "EngineShell<Derived>: Derived must derive from it (CRTP)");
+    static_assert(
+        requires(Derived& d, const std::vector<RootOptions>& roots, std::string& error) {
+          { d.builder_ } -> std::same_as<ActionBuilder&>;
+          { d.runner_ } -> std::same_as<CatchUpRunner&>;
+          { d.read_all() } -> std::same_as<void>;
+          { d.before_polling() } -> std::same_as<void>;
+          { d.sift_start_queue() } -> std::same_as<void>;
+          { d.prepare_roots(roots, error) } -> std::same_as<bool>;
+        },
+        "EngineShell<Derived>: Derived lacks a member of the contract at the top of engine_shell.h");
+    return *static_cast<Derived*>(this);
+  }
 
   static void on_readable(uv_poll_t* handle, int status, int) {
     auto* shell = static_cast<EngineShell*>(handle->data);

@@ -85,9 +85,9 @@ std::string existing_ancestor(std::string path) {
 // The fanotify engine: the shell (watch/engine_shell.h) around the group descriptor, the
 // builder in whole-filesystem scope, the catch-up runner, and what turns events into paths
 // and actors.
-class Engine : public EngineShell<Engine> {
+class FanotifyEngine : public EngineShell<FanotifyEngine> {
  public:
-  Engine(uv_loop_t* loop, int fd, bool has_rename, WatchOptions options,
+  FanotifyEngine(uv_loop_t* loop, int fd, bool has_rename, WatchOptions options,
          CatchUpOptions catch_up, ActionSink sink, Logger logger)
       : EngineShell(loop, fd, "fanotify", std::move(sink), std::move(logger)),
         has_rename_(has_rename),
@@ -130,7 +130,7 @@ class Engine : public EngineShell<Engine> {
   }
 
  private:
-  friend class EngineShell<Engine>;
+  friend class EngineShell<FanotifyEngine>;
 
   // What the start scan's sift kept came before anything still queued: each kept read is
   // handled now as the read it was part of would have been, had it been made now.
@@ -355,7 +355,7 @@ class Engine : public EngineShell<Engine> {
   HeldFanotifyEvents held_{self_, max_queued_events()};
 };
 
-using FanotifyWatcher = EngineWatcher<Engine>;
+using FanotifyWatcher = EngineWatcher<FanotifyEngine>;
 
 }  // namespace
 
@@ -380,7 +380,7 @@ std::unique_ptr<Watcher> start_fanotify_watcher(uv_loop_t* loop, WatchOptions& o
   }
   if (!logger) logger = [](std::string_view, std::string_view, const nlohmann::json&) {};
   CatchUpOptions catch_up = std::move(options.catch_up);
-  auto* engine = new Engine(loop, fd, has_rename, options, std::move(catch_up), std::move(sink),
+  auto* engine = new FanotifyEngine(loop, fd, has_rename, options, std::move(catch_up), std::move(sink),
                             std::move(logger));
   // A failed start hands the catch-up back, so that the caller can try inotify with it.
   const auto failed = [&] {

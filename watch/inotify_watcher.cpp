@@ -21,9 +21,9 @@ namespace {
 
 // The inotify engine: the shell (watch/engine_shell.h) around the inotify descriptor, the
 // builder in per-directory scope and the catch-up runner.
-class Engine : public EngineShell<Engine> {
+class InotifyEngine : public EngineShell<InotifyEngine> {
  public:
-  Engine(uv_loop_t* loop, int fd, WatchOptions options, CatchUpOptions catch_up,
+  InotifyEngine(uv_loop_t* loop, int fd, WatchOptions options, CatchUpOptions catch_up,
          ActionSink sink, Logger logger)
       : EngineShell(loop, fd, "inotify", std::move(sink), std::move(logger)),
         fs_(fd),
@@ -52,7 +52,7 @@ class Engine : public EngineShell<Engine> {
   }
 
  private:
-  friend class EngineShell<Engine>;
+  friend class EngineShell<InotifyEngine>;
 
   // The records the start walk took off the queue (RealFileSystem::sift_queue) came before
   // anything still queued.
@@ -100,7 +100,7 @@ class Engine : public EngineShell<Engine> {
   CatchUpRunner runner_;
 };
 
-using InotifyWatcher = EngineWatcher<Engine>;
+using InotifyWatcher = EngineWatcher<InotifyEngine>;
 
 }  // namespace
 
@@ -115,7 +115,7 @@ std::unique_ptr<Watcher> start_inotify_watcher(uv_loop_t* loop, WatchOptions opt
   }
   if (!logger) logger = [](std::string_view, std::string_view, const nlohmann::json&) {};
   CatchUpOptions catch_up = std::move(options.catch_up);
-  auto* engine = new Engine(loop, fd, std::move(options), std::move(catch_up), std::move(sink),
+  auto* engine = new InotifyEngine(loop, fd, std::move(options), std::move(catch_up), std::move(sink),
                             std::move(logger));
   try {
     if (!engine->start(error)) {

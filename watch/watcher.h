@@ -75,8 +75,7 @@ struct CatchUpOptions {
   // indexed, so a start killed mid-walk leaves them unindexed (the next start drops their rows:
   // reset_roots). Before it hands over a batch the walk waits for after_index to say the one
   // before is stored, so at most two batches exist at once whatever the tree's size. 0: one
-  // update after the walk. 4,096: no slower than larger batches at 100,000 directories, and
-  // about 1 MiB less at the peak than 8,192 (README, start-up memory).
+  // update after the walk. The default's measurements: README, start-up memory.
   size_t index_batch = 4096;
   // Loop thread, after an on_index(): calls `stored` (on any thread, once) when everything
   // handed to on_index() so far is stored, or could not be. Empty: the walk does not wait.

@@ -165,6 +165,11 @@ bool HttpConnection::write_all(std::string_view data) {
   return true;
 }
 
+void HttpConnection::ack_now() {
+  const int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
 long HttpConnection::receive(char* data, size_t size) {
   for (;;) {
     if (ssl_ != nullptr) {
@@ -204,6 +209,12 @@ HttpConnection::ReadEnd HttpConnection::read_response(ResponseParser& parser,
       if (parser.state() == ResponseParser::State::kError) return ReadEnd::kFailed;
     }
     if (Clock::now() > deadline) return ReadEnd::kDeadline;
+    // Part of a response is here and the rest is not: acknowledge what came at once. A server
+    // that writes its headers and its body in two send() calls (Python's http.server does) holds
+    // the body under Nagle until the headers are acknowledged, and on a keep-alive connection
+    // Linux delays that ACK by 40 ms or more. TCP_QUICKACK sends the pending ACK now; it is not
+    // sticky, so it is set each time. A response that arrives whole (nginx) never gets here.
+    if (parser.started()) ack_now();
     const long n = receive(chunk, sizeof chunk);
     if (n > 0) {
       buffer_.append(chunk, static_cast<size_t>(n));

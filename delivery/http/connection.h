@@ -46,6 +46,8 @@ class HttpConnection {
   HttpConnection(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
   // >0 bytes, 0 end of stream, -1 timeout, -2 error or reset.
   long receive(char* data, size_t size);
+  // Sends the ACK of what was received without the delayed-ACK wait.
+  void ack_now();
 
   int fd_;
   SSL* ssl_;

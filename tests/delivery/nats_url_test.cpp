@@ -60,7 +60,7 @@ TEST_CASE("the URLs a rules file may hold: http, https, nats and tls; nothing el
   CHECK(valid_url("nats://h:1,h:2/s.{action}", error));
   CHECK(valid_url("tls://h/s", error));
   CHECK_FALSE(valid_url("ftp://h/x", error));
-  CHECK(error.find("expected http, https, nats or tls") != std::string::npos);
+  CHECK(error.find("expected http, https, nats, tls or exec") != std::string::npos);
   CHECK_FALSE(valid_url("nats://h", error));
 }
 

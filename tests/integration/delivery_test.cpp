@@ -5,8 +5,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <sstream>
+#include <vector>
+
 #include "tests/support/running_agent.h"
+#include "tests/support/server_process.h"
 #include "tests/support/smtp_server.h"
+#include "tests/support/test_ca.h"
 #include "tests/support/wait.h"
 
 using namespace folderhook::test;
@@ -97,28 +103,6 @@ TEST_CASE("a second agent on the same state_dir exits 2 and names the first") {
   CHECK(r.agent->running());
 }
 
-namespace {
-
-// A private CA and a certificate for 127.0.0.1 that it signed, made with the openssl command.
-struct TestCa {
-  TempDir dir;
-  std::string ca = dir / "ca.pem";
-  std::string cert = dir / "server.pem";
-  std::string key = dir / "server.key";
-  TestCa() {
-    const std::string d = dir.path();
-    REQUIRE(shell("cd " + d + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem "
-                  "-days 2 -subj /CN=folderhook-test-ca 2>/dev/null && "
-                  "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
-                  "-subj /CN=127.0.0.1 2>/dev/null && "
-                  "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && "
-                  "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-                  "-out server.pem -days 2 -extfile san.ext 2>/dev/null") == 0);
-  }
-};
-
-}  // namespace
-
 TEST_CASE("HTTPS receivers are verified: delivered with their CA, refused without it") {
   TestCa ca;
   Receiver https(ca.cert, ca.key);
@@ -154,4 +138,40 @@ TEST_CASE("a stop lets an attempt in flight finish, so its answer is recorded an
   REQUIRE(r.agent->stop(SIGTERM) == 0);
   CHECK(r.agent->output().find("\"outcome\":\"delivered\"") != std::string::npos);
   CHECK(status_of(r)["pending"] == 0);
+}
+
+TEST_CASE("a receiver that sends headers and body in two packets gets no delayed-ACK stall") {
+  // Python's http.server on HTTP/1.1 keep-alive writes a response in two send() calls and
+  // holds the second under Nagle until the first is acknowledged; a client that lets Linux
+  // delay that ACK waits 40 ms or more (TCP_DELACK_MIN) on every request. The agent logs each
+  // attempt's duration as `ms`: stalled, every one is >= 40.
+  TempDir server_dir;
+  const int port = unused_port();
+  const std::string script = std::string(VERIFIER_DIR) + "/../../support/two_packet_receiver.py";
+  ServerProcess receiver;
+  REQUIRE_MESSAGE(receiver.start({"/usr/bin/python3", script, std::to_string(port),
+                                  server_dir / "requests.log"},
+                                 server_dir / "server.log", port),
+                  receiver.why());
+  RunningAgent r(rules_template(), /*start_now=*/false);
+  std::string rules = rules_template();
+  rules.replace(rules.find("{URL}"), 5, "http://127.0.0.1:" + std::to_string(port) + "/hook");
+  r.write_rules(rules);
+  r.start();
+  constexpr int kFiles = 40;
+  for (int i = 0; i < kFiles; ++i) write_file(r.in + "/f" + std::to_string(i), "x");
+  std::vector<long> ms;
+  REQUIRE_MESSAGE(wait_until([&] {
+                    ms.clear();
+                    std::istringstream lines(r.agent->output());
+                    for (std::string line; std::getline(lines, line);) {
+                      if (line.find("\"outcome\":\"delivered\"") == std::string::npos) continue;
+                      ms.push_back(json::parse(line).at("ms").get<long>());
+                    }
+                    return ms.size() == kFiles;
+                  }, std::chrono::seconds(30)),
+                  r.agent->output());
+  std::sort(ms.begin(), ms.end());
+  INFO("attempt durations in ms, sorted: " << json(ms).dump());
+  CHECK(ms[kFiles / 2] < 20);
 }

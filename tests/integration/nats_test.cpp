@@ -12,9 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/integration/no_loss.h"
+#include "tests/support/nats_credentials.h"
 #include "tests/support/nats_server.h"
 #include "tests/support/running_agent.h"
 #include "tests/support/smtp_server.h"
+#include "tests/support/test_ca.h"
 #include "tests/support/wait.h"
 
 using namespace folderhook::test;
@@ -213,6 +215,68 @@ TEST_CASE("nats: nats_token authenticates to a server that requires it, and is n
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
 
+TEST_CASE("nats: tls:// is verified against ca_file: delivered with the server's CA, refused without it") {
+  TestCa ca;
+  NatsServer::Options tls;
+  tls.tls_cert = ca.cert;
+  tls.tls_key = ca.key;
+  NatsServer server(tls);
+  REQUIRE(server.started());
+  const std::string reader = "tls://127.0.0.1:" + std::to_string(server.port());
+  REQUIRE(add_stream(reader, "FILES", {"files.>"}) == "");
+  const std::string url = "\"tls://127.0.0.1:" + std::to_string(server.port()) + "/files.{action}\"";
+  // The system's CAs do not know the test's CA: the handshake fails, nothing is published.
+  RunningAgent untrusted(nats_rules(url), false);
+  std::string out;
+  CHECK(run_folderhook({"test-hook", "--config", untrusted.dir / "rules.toml", untrusted.in}, out) == 1);
+  CHECK(out.find("cannot connect to NATS") != std::string::npos);
+  CHECK(stream_count(reader, "FILES") == 0);
+  // A plain nats:// URL to the same server is refused too: it only speaks TLS.
+  RunningAgent plain(nats_rules("\"nats://127.0.0.1:" + std::to_string(server.port()) + "/files.x\""), false);
+  CHECK(run_folderhook({"test-hook", "--config", plain.dir / "rules.toml", plain.in}, out) == 1);
+  RunningAgent r(nats_rules(url, "ca_file = \"" + ca.ca + "\"\n"));
+  write_file(r.in + "/a.txt", "x");
+  INFO("agent log:\n" << r.agent->output());
+  REQUIRE(r.agent->wait_for_output("\"outcome\":\"delivered\""));
+  std::string error;
+  const auto messages = read_stream(reader, "FILES", error);
+  REQUIRE(error == "");
+  REQUIRE(messages.size() == 1);
+  CHECK(messages[0].subject == "files.create");
+  CHECK(json::parse(messages[0].data).value("path", "") == r.in + "/a.txt");
+  CHECK(r.agent->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("nats: nats_creds (an NKey and a user JWT) authenticates to a server in operator mode, and is never logged") {
+  TempDir keys;
+  const NatsCredentials creds = make_nats_credentials(keys.path());
+  REQUIRE(creds.creds_file != "");
+  NatsServer::Options operator_mode;
+  operator_mode.extra_config = creds.server_config;
+  NatsServer server(operator_mode);
+  REQUIRE(server.started());
+  set_reader_credentials(creds.creds_file);
+  struct Reset {
+    ~Reset() { set_reader_credentials(""); }
+  } reset;
+  REQUIRE(add_stream(server.url(), "FILES", {"files.>"}) == "");
+  const std::string url = "\"" + server.url() + "/files.{action}\"";
+  // Without credentials: refused, with the server's reason.
+  RunningAgent without(nats_rules(url), false);
+  std::string out;
+  CHECK(run_folderhook({"test-hook", "--config", without.dir / "rules.toml", without.in}, out) == 1);
+  CHECK(out.find("cannot connect to NATS") != std::string::npos);
+  RunningAgent r(nats_rules(url, "", "nats_creds = \"" + creds.creds_file + "\"\n"));
+  write_file(r.in + "/a.txt", "x");
+  INFO("agent log:\n" << r.agent->output());
+  REQUIRE(r.agent->wait_for_output("\"outcome\":\"delivered\""));
+  CHECK(stream_count(server.url(), "FILES") == 1);
+  CHECK(r.agent->output().find(creds.user_seed) == std::string::npos);
+  CHECK(run_folderhook({"status", "--config", r.dir / "rules.toml"}, out) == 0);
+  CHECK(out.find(creds.user_seed) == std::string::npos);
+  CHECK(r.agent->stop(SIGTERM) == 0);
+}
+
 TEST_CASE("nats: the server down when the operations happen, up later: each operation in the stream once") {
   NatsServer server;
   REQUIRE(server.started());
@@ -250,6 +314,63 @@ TEST_CASE("nats: the server down when the operations happen, up later: each oper
   CHECK(messages.size() == kFiles + 1);
   CHECK(got.size() == kFiles + 1);
   for (const auto& [id, n] : copies) CHECK_MESSAGE(n == 1, id);
+  CHECK(r.agent->stop(SIGTERM) == 0);
+}
+
+TEST_CASE("nats: publishes whose acknowledgement never came are sent again with the same Nats-Msg-Id, and JetStream drops the copy") {
+  // The server is frozen (SIGSTOP) with the agent connected: its publishes wait in the
+  // server's socket, unanswered, so each first attempt fails by timeout and is retried. When
+  // the server runs again it reads both the first publish and at least one retry of each
+  // operation: the stream must hold each once.
+  NatsServer server;
+  REQUIRE(server.started());
+  REQUIRE(add_stream(server.url(), "FILES", {"files.>"}) == "");
+  std::string retries = "retry = [";
+  for (int i = 0; i < 40; ++i) retries += std::string(i ? ", " : "") + "\"300ms\"";
+  RunningAgent r(nats_rules("\"" + server.url() + "/files.{action}\"", retries + "]\ntimeout = \"1s\"\n"));
+  write_file(r.in + "/before", "x");
+  REQUIRE(wait_until([&] { return stream_count(server.url(), "FILES") == 1; }));
+  REQUIRE(::kill(server.pid(), SIGSTOP) == 0);
+  struct Thaw {
+    pid_t pid;
+    ~Thaw() { ::kill(pid, SIGCONT); }
+  } thaw{server.pid()};
+  constexpr int kFiles = 30;
+  for (int i = 0; i < kFiles; ++i) write_file(r.in + "/f" + std::to_string(i), "x");
+  INFO("agent log:\n" << r.agent->output());
+  // Each was published and its acknowledgement waited for in vain.
+  const auto unacknowledged = [&] {
+    std::set<std::string> ids;
+    for (const auto& l : no_loss::log_lines(r.agent->output(), "delivery")) {
+      if (l["outcome"] == "retry" &&
+          l["error"].get<std::string>().find("no acknowledgement from JetStream") != std::string::npos) {
+        ids.insert(l["id"].get<std::string>());
+      }
+    }
+    return ids;
+  };
+  REQUIRE(wait_until([&] { return unacknowledged().size() == kFiles; }, 30s));
+  REQUIRE(::kill(server.pid(), SIGCONT) == 0);
+  REQUIRE(wait_until([&] {
+    int delivered = 0;
+    for (const auto& l : no_loss::log_lines(r.agent->output(), "delivery")) {
+      delivered += l["outcome"] == "delivered";
+    }
+    return delivered == kFiles + 1;
+  }, 60s));
+  // Every operation was published at least twice (the first attempt, then the one delivered).
+  for (const auto& l : no_loss::log_lines(r.agent->output(), "delivery")) {
+    if (l["outcome"] == "delivered" && l["path"] != r.in + "/before") CHECK(l["attempt"].get<int>() >= 2);
+  }
+  std::string error;
+  const auto messages = read_stream(server.url(), "FILES", error);
+  REQUIRE(error == "");
+  std::map<std::string, int> copies;
+  const auto got = distinct_in_stream(messages, r.dir.path(), &copies);
+  CHECK(messages.size() == kFiles + 1);
+  CHECK(got.size() == kFiles + 1);
+  for (const auto& [id, n] : copies) CHECK_MESSAGE(n == 1, id);
+  for (const auto& id : unacknowledged()) CHECK_MESSAGE(copies.count(id) == 1, id);
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
 

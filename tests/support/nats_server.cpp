@@ -31,6 +31,8 @@ bool accepts(int port) {
   return ok;
 }
 
+std::string reader_creds;
+
 // A connection and its JetStream context, freed together.
 struct Js {
   natsConnection* nc = nullptr;
@@ -42,7 +44,7 @@ struct Js {
     std::string rest = servers.substr(servers.find("://") + 3);
     for (size_t start = 0;;) {
       const size_t comma = rest.find(',', start);
-      list.push_back("nats://" + rest.substr(start, comma - start));
+      list.push_back(servers.substr(0, servers.find("://") + 3) + rest.substr(start, comma - start));
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
@@ -50,6 +52,11 @@ struct Js {
     for (const auto& s : list) ptrs.push_back(s.c_str());
     natsOptions_SetServers(o, ptrs.data(), static_cast<int>(ptrs.size()));
     natsOptions_SetTimeout(o, 2000);
+    if (!reader_creds.empty()) natsOptions_SetUserCredentialsFromFiles(o, reader_creds.c_str(), nullptr);
+    if (servers.rfind("tls://", 0) == 0) {
+      natsOptions_SetSecure(o, true);
+      natsOptions_SkipServerVerification(o, true);
+    }
     if (natsConnection_Connect(&nc, o) == NATS_OK) {
       jsOptions jo;
       jsOptions_Init(&jo);
@@ -66,12 +73,18 @@ struct Js {
 
 }  // namespace
 
-NatsServer::NatsServer(bool jetstream, const std::string& token)
+void set_reader_credentials(const std::string& creds_file) { reader_creds = creds_file; }
+
+NatsServer::NatsServer(const Options& options)
     : own_dir_(std::make_unique<TempDir>()) {
   port_ = unused_port();
   std::string config = "listen: 127.0.0.1:" + std::to_string(port_) + "\n";
-  if (!token.empty()) config += "authorization { token: \"" + token + "\" }\n";
-  if (jetstream) config += "jetstream { store_dir: \"" + *own_dir_ / "js" + "\" }\n";
+  if (!options.token.empty()) config += "authorization { token: \"" + options.token + "\" }\n";
+  if (!options.tls_cert.empty()) {
+    config += "tls { cert_file: \"" + options.tls_cert + "\"\n key_file: \"" + options.tls_key + "\" }\n";
+  }
+  config += options.extra_config;
+  if (options.jetstream) config += "jetstream { store_dir: \"" + *own_dir_ / "js" + "\" }\n";
   config_file_ = *own_dir_ / "nats.conf";
   log_file_ = *own_dir_ / "nats.log";
   write_file(config_file_, config);

@@ -17,9 +17,17 @@ namespace folderhook::test {
 
 class NatsServer {
  public:
-  // jetstream false: a plain NATS server (publishes to JetStream get no answer). A token: the
-  // server requires it of every client. Started.
-  explicit NatsServer(bool jetstream = true, const std::string& token = "");
+  struct Options {
+    bool jetstream = true;  // false: publishes to JetStream get no answer
+    std::string token;      // required of every client
+    std::string tls_cert;   // with tls_key (PEM files): the server speaks only TLS ("tls://...")
+    std::string tls_key;
+    std::string extra_config;  // appended to the config file (e.g. an operator and resolver)
+  };
+  // Started.
+  explicit NatsServer(const Options& options);
+  explicit NatsServer(bool jetstream = true, const std::string& token = "")
+      : NatsServer(Options{jetstream, token, "", "", ""}) {}
   ~NatsServer();  // stops it (SIGTERM, then waits)
   NatsServer(const NatsServer&) = delete;
   NatsServer& operator=(const NatsServer&) = delete;
@@ -28,6 +36,7 @@ class NatsServer {
   int port() const { return port_; }
   std::string url() const { return "nats://127.0.0.1:" + std::to_string(port_); }
   std::string host_port() const { return "127.0.0.1:" + std::to_string(port_); }
+  pid_t pid() const { return pid_; }  // -1 when stopped
   // Ends it with `signal` (SIGTERM waits for a clean stop) and reaps it.
   void stop(int signal);
   // Starts it again, same port and store; true when it accepts connections.
@@ -64,7 +73,12 @@ struct StreamMessage {
   std::map<std::string, std::string> headers;
 };
 
-// `servers`: "nats://h:p" or "nats://h:p,h:p,...". Creates a stream (file storage) and waits
+// The .creds file the helpers below connect with ("" = none, the default): for a server that
+// requires decentralized authentication (nats_credentials.h).
+void set_reader_credentials(const std::string& creds_file);
+
+// `servers`: "nats://h:p" or "nats://h:p,h:p,..."; "tls://..." connects over TLS without
+// verifying the server (the test's own reader; what the agent verifies is under test). Creates a stream (file storage) and waits
 // until JetStream accepts it (a cluster elects its leaders first). max_msgs > 0: a stream that
 // holds at most that many and refuses new ones beyond (discard new). "" or the error.
 std::string add_stream(const std::string& servers, const std::string& name,
