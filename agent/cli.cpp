@@ -112,6 +112,10 @@ int main_cli(int argc, char** argv) {
       ->capture_default_str();
   nats_stream->add_option("--max-age", stream.max_age, "Remove messages older than this (default: keep)");
 
+  // Listed for --help only: agent/main.cpp hands `relay` to relay/ before this parser runs.
+  app.add_subcommand("relay", "Deliver a JetStream stream's messages as webhooks (folderhook relay --help)")
+      ->allow_extras();
+
   std::string host = "127.0.0.1";
   int port = 8787;
   auto* listen = app.add_subcommand("listen", "Receive webhooks and print each one (answers 200)");

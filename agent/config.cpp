@@ -328,7 +328,13 @@ std::optional<Config> Parser::parse(std::string_view text) {
   config.state_dir = "/var/lib/folderhook";
   config.delivery.retry = delivery::default_retry_schedule();
   config.interfaces = default_interfaces();
-  check_keys(root, "the rules file", kTopKeys);
+  if (extra_tables_.empty()) {
+    check_keys(root, "the rules file", kTopKeys);
+  } else {
+    std::vector<std::string_view> top(std::begin(kTopKeys), std::end(kTopKeys));
+    top.insert(top.end(), extra_tables_.begin(), extra_tables_.end());
+    check_keys(root, "the rules file", top);
+  }
 
   auto section = [&](std::string_view name, auto&& parse_one) {
     const toml::node* node = root.get(name);
@@ -388,6 +394,11 @@ std::optional<Config> parse_config(std::string_view text, const std::string& fil
 }
 
 std::optional<Config> load_config(const std::string& file, std::vector<ConfigError>& errors) {
+  return load_config(file, errors, {});
+}
+
+std::optional<Config> load_config(const std::string& file, std::vector<ConfigError>& errors,
+                                  const std::vector<std::string>& extra_tables) {
   std::error_code ec;
   if (fs::is_directory(file, ec)) {
     errors.push_back({file, 0, 0, "is a directory, not a rules file"});
@@ -402,7 +413,9 @@ std::optional<Config> load_config(const std::string& file, std::vector<ConfigErr
   std::stringstream text;
   text << in.rdbuf();
   std::string cwd = fs::current_path(ec).string();
-  return parse_config(text.str(), file, cwd, errors);
+  detail::Parser parser(file, cwd, errors);
+  parser.allow_tables(extra_tables);
+  return parser.parse(text.str());
 }
 
 }  // namespace folderhook::agent

@@ -133,6 +133,11 @@ std::optional<Config> parse_config(std::string_view text, const std::string& fil
 // Reads and parses the file at `file`.
 std::optional<Config> load_config(const std::string& file, std::vector<ConfigError>& errors);
 
+// The same for another program's file with rules.toml's schema (`folderhook relay`): the
+// top-level tables named in `extra_tables` are accepted, left unread for the caller.
+std::optional<Config> load_config(const std::string& file, std::vector<ConfigError>& errors,
+                                  const std::vector<std::string>& extra_tables);
+
 // True when the rules file holds a secret, an Authorization header, or a URL with a password or
 // a query parameter named like a credential (what delivery::mask_url hides).
 bool holds_secrets(const Config& config);

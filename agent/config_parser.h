@@ -51,6 +51,8 @@ class Parser {
  public:
   Parser(const std::string& file, const std::string& base_dir, std::vector<ConfigError>& errors)
       : file_(file), base_dir_(base_dir), errors_(errors) {}
+  // Top-level tables accepted beside kTopKeys and left unread (another program's, load_config).
+  void allow_tables(const std::vector<std::string>& tables) { extra_tables_ = tables; }
 
   // The whole rules file: the Config, or nullopt when the error list holds anything.
   std::optional<Config> parse(std::string_view text);
@@ -89,6 +91,7 @@ class Parser {
   const std::string& file_;
   const std::string& base_dir_;
   std::vector<ConfigError>& errors_;
+  std::vector<std::string> extra_tables_;
 };
 
 }  // namespace folderhook::agent::detail

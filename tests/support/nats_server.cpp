@@ -257,3 +257,31 @@ std::vector<StreamMessage> read_stream(const std::string& servers, const std::st
 }
 
 }  // namespace folderhook::test
+
+namespace folderhook::test {
+
+std::string publish_messages(const std::string& servers,
+                             const std::vector<StreamMessage>& messages) {
+  Js c(servers);
+  if (c.js == nullptr) return "cannot connect to " + servers;
+  for (const StreamMessage& m : messages) {
+    natsMsg* msg = nullptr;
+    natsStatus s = natsMsg_Create(&msg, m.subject.c_str(), nullptr, m.data.data(),
+                                  static_cast<int>(m.data.size()));
+    for (const auto& [name, value] : m.headers) {
+      if (s == NATS_OK) s = natsMsgHeader_Set(msg, name.c_str(), value.c_str());
+    }
+    jsPubAck* ack = nullptr;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    if (s == NATS_OK) s = js_PublishMsg(&ack, c.js, msg, nullptr, &code);
+    natsMsg_Destroy(msg);
+    jsPubAck_Destroy(ack);
+    if (s != NATS_OK) {
+      return std::string("js_PublishMsg: ") + natsStatus_GetText(s) + " (code " +
+             std::to_string(static_cast<int>(code)) + ")";
+    }
+  }
+  return "";
+}
+
+}  // namespace folderhook::test

@@ -91,3 +91,11 @@ std::vector<StreamMessage> read_stream(const std::string& servers, const std::st
 int64_t stream_count(const std::string& servers, const std::string& name);
 
 }  // namespace folderhook::test
+
+namespace folderhook::test {
+
+// Publishes each message (subject, data, headers) into JetStream and waits for each
+// acknowledgement; "" or the first error.
+std::string publish_messages(const std::string& servers, const std::vector<StreamMessage>& messages);
+
+}  // namespace folderhook::test
