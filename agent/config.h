@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "delivery/lane_policy.h"
 #include "watch/file_action.h"
 
 namespace folderhook::agent {
@@ -58,6 +59,8 @@ struct FolderRule {
   uint64_t max_file_bytes = 10 << 20;  // larger files are sent without content
   // nats_token and nats_creds (made absolute), for NATS URLs (delivery::Request::settings).
   std::vector<std::pair<std::string, std::string>> nats_settings;
+  // max_per_second, batch_max and batch_wait: how its URL set is paced and batched.
+  delivery::LanePolicy pacing;
   std::vector<Behavior> behaviors;
   int line = 0;                     // where the [[folder]] table starts, for later messages
   int column = 0;

@@ -39,7 +39,8 @@ inline constexpr std::string_view kNotifyKeys[] = {"smtp_url", "from", "to"};
 inline constexpr std::string_view kFolderKeys[] = {
     "path",          "urls",   "interface", "username", "actions",    "include",        "exclude",
     "temp_patterns", "method", "headers",   "secret",   "file_field", "max_file_bytes", "behavior",
-    "users",         "interfaces", "types",   "min_size", "max_size",   "nats_token",     "nats_creds"};
+    "users",         "interfaces", "types",   "min_size", "max_size",   "nats_token",     "nats_creds",
+    "max_per_second", "batch_max", "batch_wait"};
 inline constexpr std::string_view kBehaviorKeys[] = {"kind", "after", "include",
                                                      "remove_empty_dirs", "to"};
 
@@ -80,6 +81,8 @@ class Parser {
   void parse_behavior(const toml::table& t, FolderRule& rule);
   void parse_filters(const toml::table& t, FolderRule& rule);
   std::optional<uint64_t> size_key(const toml::table& t, std::string_view key);
+  // max_per_second, batch_max, batch_wait (after method, urls and file_field are read).
+  void parse_pacing(const toml::table& t, FolderRule& rule);
   // After every table is read: the folders against each other, agent.root and agent.state_dir.
   void check_folders(const Config& config);
 

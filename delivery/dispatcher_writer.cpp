@@ -5,12 +5,12 @@
 // 2 s polls for rows another process wrote. A failed commit (full disk) is held and tried again
 // every second.
 #include <malloc.h>
-#include <openssl/rand.h>
 
 #include <algorithm>
 #include <random>
 #include <utility>
 
+#include "delivery/batch.h"
 #include "delivery/dispatcher_impl.h"
 #include "delivery/retry.h"
 
@@ -18,22 +18,6 @@ namespace folderhook::delivery::detail {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string new_id() {
-  unsigned char bytes[16];
-  if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    // RAND_bytes fails only without entropy; fall back to the standard library's source.
-    std::random_device rd;
-    for (auto& b : bytes) b = static_cast<unsigned char>(rd());
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "msg_";
-  for (const auto b : bytes) {
-    id += kHex[b >> 4];
-    id += kHex[b & 0xF];
-  }
-  return id;
-}
 
 // A commit of at least this many index changes (a first index, a whole folder's catch-up) is
 // followed by malloc_trim().
@@ -48,6 +32,7 @@ void DispatcherImpl::log_attempts(std::vector<AttemptLog>& entries) {
                              {"attempt", e.attempt},        {"status", e.status},
                              {"error", std::move(e.error)}, {"ms", e.ms},
                              {"catch_up", e.catch_up}};
+    if (e.members > 0) fields["batch"] = e.members;
     switch (e.outcome) {
       case AttemptLog::Outcome::kDelivered:
         fields["outcome"] = "delivered";
@@ -110,7 +95,7 @@ void DispatcherImpl::wait_for_work(std::unique_lock<std::mutex>& lock,
   const auto give_up = std::chrono::steady_clock::now() + idle;
   for (;;) {
     if (writer_stopping_ || !submitted_.empty() || !submitted_index_.empty() ||
-        !index_reads_.empty()) {
+        !index_reads_.empty() || !batch_marks_.empty()) {
       return;
     }
     const auto now = std::chrono::steady_clock::now();
@@ -204,6 +189,8 @@ void DispatcherImpl::run_writer() {
     const bool stop = writer_stopping_;
     Batch batch = std::move(completions_);
     completions_ = Batch{};
+    batch.batch_marks = std::exchange(batch_marks_, {});
+    auto mark_waiters = std::exchange(mark_waiters_, {});
     std::vector<AttemptLog> logs = std::move(attempt_logs_);
     attempt_logs_.clear();
     std::vector<DeliveryWindow::Release> released = std::move(held_released);
@@ -217,7 +204,7 @@ void DispatcherImpl::run_writer() {
     lock.unlock();
 
     for (auto& r : incoming) {
-      if (r.id.empty()) r.id = new_id();
+      if (r.id.empty()) r.id = new_message_id();
     }
     auto prepend = [](auto& to, auto& from) {
       to.insert(to.begin(), std::make_move_iterator(from.begin()),
@@ -277,7 +264,9 @@ void DispatcherImpl::run_writer() {
         held_released = std::move(released);
         held_completions = std::move(batch);
         held_completions.inserts.clear();
+        held_completions.batch_marks.clear();  // their lanes are told, and send anyway
         if (stop && ++failures_while_stopping >= 3) {
+          for (auto& waiter : mark_waiters) waiter->set_value(false);
           logger_("error", "outbox still not writable at shutdown: held requests lost",
                   {{"error", error}, {"lost", held.size()}});
           log_attempts(logs);
@@ -296,6 +285,9 @@ void DispatcherImpl::run_writer() {
         }
       }
     }
+    // A lane waits on its batch's membership before it sends the batch.
+    for (auto& waiter : mark_waiters) waiter->set_value(committed);
+    mark_waiters.clear();
     if (large && committed) {
       // A first index is written once and then freed: its pages go back to the system, not to
       // the heap's free lists (glibc keeps freed memory above the heap's top otherwise).
