@@ -224,9 +224,7 @@ void Parser::parse_pacing(const toml::table& t, FolderRule& rule) {
     if (auto d = duration(*node, "folder.batch_wait")) {
       if (d->count() < 1 || *d > std::chrono::hours(1)) {
         error(node, "folder.batch_wait must be from 1ms to 1h");
-      } else if (rule.pacing.batch_max <= 1) {
-        error(node, "folder.batch_wait needs batch_max above 1");
-      } else {
+      } else {  // without batch_max above 1 it has nothing to wait for
         rule.pacing.batch_wait = *d;
       }
     }
