@@ -179,3 +179,49 @@ TEST_CASE("kill -9 while a batch is still forming: after the restart every opera
   }
   CHECK(paths.size() == 7);
 }
+
+TEST_CASE("a signed batch verifies with the standardwebhooks package over the whole array") {
+  const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  RunningAgent r(rules_template("", "method = \"POST\"\nbatch_max = 3\nbatch_wait = \"200ms\"\n"
+                                    "secret = \"" + secret + "\"\n"));
+  for (int i = 0; i < 3; ++i) write_file(numbered(r.in, i), "x");
+  const Webhook hook = r.nth(1);
+  REQUIRE(json::parse(hook.body).size() == 3);
+  const json c = {{"secret", secret},
+                  {"form", "post"},
+                  {"payload", hook.body},
+                  {"headers",
+                   {{"webhook-id", hook.header("webhook-id")},
+                    {"webhook-timestamp", hook.header("webhook-timestamp")},
+                    {"webhook-signature", hook.header("webhook-signature")}}}};
+  write_file(r.dir / "case.json", c.dump());
+  shell(std::string("cd ") + VERIFIER_DIR + " && node verify.js " + r.dir / "case.json" + " > " +
+        r.dir / "verdict 2>&1");
+  CHECK(read_file(r.dir / "verdict") == "verified\n");
+}
+
+TEST_CASE("a dead batch leaves each member a dead letter, and replay sends them all again") {
+  RunningAgent r(rules_template("retry = [\"100ms\"]\n",
+                                "method = \"POST\"\nbatch_max = 3\nbatch_wait = \"200ms\"\n"),
+                 /*start_now=*/false);
+  r.receiver.set_status(500);
+  r.start();
+  for (int i = 0; i < 3; ++i) write_file(numbered(r.in, i), "x");
+  const Webhook first = r.nth(1);
+  REQUIRE(r.agent->wait_for_output("\"outcome\":\"dead\""));
+  REQUIRE(wait_until([&] { return status_of(r)["dead_letters"] == 3; }));
+  CHECK(status_of(r)["pending"] == 0);
+  r.receiver.set_status(200);
+  std::string out;
+  REQUIRE(run_folderhook({"replay", "--config", r.dir / "rules.toml"}, out) == 0);
+  CHECK(out == "3 dead letter(s) back in the outbox\n");
+  REQUIRE(wait_until([&] { return status_of(r)["pending"] == 0; }, 20s));
+  std::set<std::string> replayed;
+  for (const auto& hook : r.receiver.received()) {
+    if (hook.header("webhook-id") == first.header("webhook-id")) continue;  // the batch's tries
+    for (const auto& id : member_ids(hook)) replayed.insert(id);
+  }
+  const auto ids = member_ids(first);
+  CHECK(replayed == std::set<std::string>(ids.begin(), ids.end()));  // each keeps its own id
+  CHECK(status_of(r)["dead_letters"] == 0);
+}
