@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "delivery/lane_policy.h"
 #include "watch/file_action.h"
 
 namespace folderhook::agent {
@@ -62,6 +63,8 @@ struct FolderRule {
   std::string content_type;         // "" unless body_template is set; then default application/json
   // nats_token and nats_creds (made absolute), for NATS URLs (delivery::Request::settings).
   std::vector<std::pair<std::string, std::string>> nats_settings;
+  // max_per_second, batch_max and batch_wait: how its URL set is paced and batched.
+  delivery::LanePolicy pacing;
   std::vector<Behavior> behaviors;
   int line = 0;                     // where the [[folder]] table starts, for later messages
   int column = 0;

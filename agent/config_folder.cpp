@@ -149,6 +149,8 @@ void Parser::parse_folder(const toml::table& t, Config& config) {
   if (auto size = size_key(t, "max_file_bytes")) rule.max_file_bytes = *size;
   parse_body_template(t, rule);
 
+  parse_pacing(t, rule);
+
   each_table(t, "behavior", "folder.behavior",
              [&](const toml::table& behavior) { parse_behavior(behavior, rule); });
 
@@ -197,6 +199,54 @@ std::optional<uint64_t> Parser::size_key(const toml::table& t, std::string_view 
   return std::nullopt;
 }
 
+// max_per_second (a number: fractions allowed), batch_max (a whole number) and batch_wait (a
+// duration). A batch is one HTTP POST of a JSON array: GET, a file's content (file_field) and
+// URLs of other kinds (a NATS message is one operation) cannot take one.
+void Parser::parse_pacing(const toml::table& t, FolderRule& rule) {
+  if (const toml::node* node = t.get("max_per_second")) {
+    const auto rate = node->value<double>();  // an integer or a float
+    if (!rate || node->is_boolean() || !(*rate >= 0) || *rate > delivery::kMaxRate) {
+      error(node, "folder.max_per_second must be a number from 0 (no limit) to 1000000, such as "
+                  "50 or 0.5 (one every 2 s)");
+    } else {
+      rule.pacing.max_per_second = *rate;
+    }
+  }
+  const toml::node* max_node = t.get("batch_max");
+  if (max_node) {
+    const auto* n = max_node->as_integer();
+    if (!n || n->get() < 1 || n->get() > static_cast<int64_t>(delivery::kMaxBatch)) {
+      error(max_node, "folder.batch_max must be a whole number from 1 (no batching) to 1000");
+    } else {
+      rule.pacing.batch_max = static_cast<size_t>(n->get());
+    }
+  }
+  if (const toml::node* node = t.get("batch_wait")) {
+    if (auto d = duration(*node, "folder.batch_wait")) {
+      if (d->count() < 1 || *d > std::chrono::hours(1)) {
+        error(node, "folder.batch_wait must be from 1ms to 1h");
+      } else {  // without batch_max above 1 it has nothing to wait for
+        rule.pacing.batch_wait = *d;
+      }
+    }
+  }
+  if (rule.pacing.batch_max <= 1) return;
+  if (rule.method != "POST") {
+    error(max_node, "folder.batch_max needs method = \"POST\": a batch is one JSON array body");
+  } else if (!rule.file_field.empty()) {
+    error(max_node, "folder.batch_max cannot go with file_field: a batch carries no file content");
+  }
+  for (const std::string& url : rule.urls) {
+    std::string scheme = url.substr(0, url.find("://"));
+    std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (scheme != "http" && scheme != "https") {
+      error(max_node, "folder.batch_max: '" + delivery::mask_url(url) +
+                          "' is not an http(s) URL; only an HTTP POST can carry a batch "
+                          "(a NATS message is one operation)");
+    }
+  }
+}
 
 void Parser::parse_behavior(const toml::table& t, FolderRule& rule) {
   check_keys(t, "[[folder.behavior]]", kBehaviorKeys);

@@ -40,7 +40,7 @@ inline constexpr std::string_view kFolderKeys[] = {
     "path",          "urls",   "interface", "username", "actions",    "include",        "exclude",
     "temp_patterns", "method", "headers",   "secret",   "file_field", "max_file_bytes", "behavior",
     "users",         "interfaces", "types",   "min_size", "max_size",   "nats_token",     "nats_creds",
-    "body_template", "content_type"};
+    "body_template", "content_type", "max_per_second", "batch_max", "batch_wait"};
 inline constexpr std::string_view kBehaviorKeys[] = {"kind", "after", "include",
                                                      "remove_empty_dirs", "to"};
 
@@ -85,6 +85,8 @@ class Parser {
   std::optional<uint64_t> size_key(const toml::table& t, std::string_view key);
   // config_body_template.cpp: body_template and content_type, after method and file_field.
   void parse_body_template(const toml::table& t, FolderRule& rule);
+  // max_per_second, batch_max, batch_wait (after method, urls and file_field are read).
+  void parse_pacing(const toml::table& t, FolderRule& rule);
   // After every table is read: the folders against each other, agent.root and agent.state_dir.
   void check_folders(const Config& config);
 

@@ -129,6 +129,7 @@ ReplayedRequest with_current_rule(const delivery::Request& stored, const FolderR
   r.headers = rule->headers;
   r.secret = rule->secret;
   r.settings = rule->nats_settings;
+  delivery::put_lane_policy(rule->pacing, r.settings);
   return out;
 }
 

@@ -143,6 +143,7 @@ delivery::Request make_request(const watch::FileAction& action, const FolderRule
   request.headers = rule.headers;
   request.secret = rule.secret;
   request.settings = rule.nats_settings;
+  delivery::put_lane_policy(rule.pacing, request.settings);
   request.action = std::string(watch::to_string(action.action));
   request.path = action.path;
   request.rule = rule.path;

@@ -195,7 +195,7 @@ http {{
 
 class Folderhook:
     def __init__(self, procs, binary, work, name, folder, url, connections=1, backend=None,
-                 log_to_file=True):
+                 log_to_file=True, folder_extra=""):
         self.procs = procs
         self.dir = os.path.join(work, name)
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -216,7 +216,7 @@ connections = {connections}
 path = "{folder}"
 urls = ["{url}"]
 interface = "sftp"
-""")
+{folder_extra}""")
         self.binary = binary
         self.proc = None
 
@@ -556,6 +556,41 @@ def scenario_latency(ctx, rate, seconds, runs):
     return out
 
 
+def scenario_rate(ctx, target, seconds, runs):
+    """max_per_second = target against nginx with a backlog larger than `seconds` at that rate:
+    the rate nginx logged over `seconds` (from 1 s after the first request, past the start's
+    one token) against the target, and the most requests logged within any one second."""
+    rows = {k: [] for k in ("rate", "r", "busiest")}
+    for i in range(runs):
+        folder = folder_for(ctx, "in-paced")
+        ctx.nginx.reset()
+        fh = Folderhook(ctx.procs, ctx.folderhook, ctx.work, "fh-paced", folder, ctx.nginx.url,
+                        folder_extra=f"max_per_second = {target}\n")
+        fh.start()
+        n = int(target * (seconds + 6))
+        subprocess.run([ctx.writer, "burst", folder, str(n)], check=True, stdout=subprocess.DEVNULL)
+        # Until the measured span is over (the backlog outlasts it).
+        ctx.nginx.wait_for(int(target * (seconds + 2)), stall_s=10, deadline_s=seconds * 3)
+        fh.stop()
+        times = sorted(t for t, _ in ctx.nginx.entries())
+        if not times:
+            raise RuntimeError("rate: nothing reached nginx")
+        start = times[0] + 1.0
+        inside = [t for t in times if start <= t < start + seconds]
+        rate = len(inside) / seconds
+        busiest, j = 0, 0
+        for k in range(len(times)):
+            while times[k] - times[j] >= 1.0:
+                j += 1
+            busiest = max(busiest, k - j + 1)
+        rows["rate"].append(rate)
+        rows["r"].append(rate / target)
+        rows["busiest"].append(busiest)
+        log(f"rate run {i + 1}: max_per_second = {target}: {rate:.1f}/s over {seconds} s "
+            f"({len(inside)} requests), busiest second {busiest}")
+    return {k: median(v) for k, v in rows.items()}
+
+
 # ---------------------------------------------------------------------------------------------
 # report
 
@@ -615,7 +650,8 @@ def scenario_two_packet(ctx, n, runs):
     return out
 
 
-def build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js=None, tw=None):
+def build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js=None, paced=None,
+                paced_target=0, tw=None):
     rows = []
     add = lambda *r: rows.append(r)
     mib = lambda k: None if k is None else k / 1024
@@ -686,6 +722,13 @@ def build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js=No
             "(connections=1)", fmt(tw["fh"]), "http.client reusing a connection (the 40 ms stall; "
             "folderhook's rate before)", fmt(tw["peer"], digits=1), ratio(tw["r"], 1), ">= 20x",
             verdict(tw["r"] >= 20 if tw["r"] is not None else None))
+    if paced:
+        add(f"max_per_second = {paced_target} held over {seconds} s, deliveries/s",
+            fmt(paced["rate"], digits=1), "the target", fmt(paced_target), ratio(paced["r"], 3),
+            "within 5%", verdict(abs(paced["r"] - 1) <= 0.05))
+        add(f"max_per_second = {paced_target}, most requests in any one second",
+            fmt(paced["busiest"]), "", "", "", f"<= {paced_target} + burst ({max(1, paced_target // 20)})",
+            verdict(paced["busiest"] <= paced_target + max(1, paced_target // 20)))
     loss = (tp["loss"] if tp else []) + (lat["loss"] if lat else []) + (js["loss"] if js else [])
     loss += tw["loss"] if tw else []
     for who in dict.fromkeys(w for w, _, _ in loss):
@@ -716,7 +759,7 @@ def main():
     ap.add_argument("--folderhook", required=True)
     ap.add_argument("--writer", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("--only", default="startup,throughput,latency,nats,twopacket")
+    ap.add_argument("--only", default="startup,throughput,latency,nats,rate,twopacket")
     ap.add_argument("--nats-publish", help="bench/nats_publish.c, built (the JetStream ceiling)")
     ap.add_argument("--results", default=os.path.join(BENCH, "RESULTS.md"))
     ap.add_argument("--files", type=int, help="files per throughput run (default 100,000; 10,000 with --quick)")
@@ -753,13 +796,16 @@ def main():
                                  () if quick else (4,)) if "throughput" in only else None
         lat = scenario_latency(ctx, rate, seconds, runs) if "latency" in only else None
         js = scenario_nats(ctx, n, runs) if "nats" in only else None
+        paced_target = 200
+        paced = scenario_rate(ctx, paced_target, seconds, runs) if "rate" in only else None
         tw = scenario_two_packet(ctx, 2_000 if quick else 10_000, runs) if "twopacket" in only else None
     finally:
         ctx.procs.stop_all()
         for folder in ctx.folders:
             shutil.rmtree(folder, ignore_errors=True)
 
-    table = build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js, tw)
+    table = build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js, paced,
+                        paced_target, tw)
     print(table)
     kernel = platform.release()
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -771,7 +817,9 @@ def main():
               f"(medians; each ratio is the median of per-run ratios), "
               f"{time.monotonic() - started:.0f} s in all. Produced by `bench/run`; "
               f"see the README's Benchmark section for what each row measures.\n\n")
-    if not quick or a.results != os.path.join(BENCH, "RESULTS.md"):
+    # A partial run (--only) prints its rows; it never replaces the whole file's table.
+    partial = only != {"startup", "throughput", "latency", "nats", "rate"}
+    if (not quick and not partial) or a.results != os.path.join(BENCH, "RESULTS.md"):
         with open(a.results, "w") as f:
             f.write(header + table + "\n")
         log(f"wrote {a.results}")

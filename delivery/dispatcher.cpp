@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <future>
 #include <random>
 #include <utility>
 
@@ -45,8 +46,9 @@ DispatcherImpl::DispatcherImpl(DispatcherOptions options, Logger logger,
       outbox_(std::move(outbox)),
       window_(options_.window, [this](PendingRow&& row) {
         own_seqs_.push_back(row.seq);  // known here: not the poll's to find
-        dispatch(std::make_shared<Item>(
-            Item{row.seq, std::move(row.request), row.attempts, row.next_at_ms}));
+        dispatch(std::make_shared<Item>(Item{row.seq, std::move(row.request), row.attempts,
+                                             row.next_at_ms, std::move(row.batch_id),
+                                             row.batch_size, {}, {}}));
       }) {
   if (options_.retry.empty()) options_.retry = default_retry_schedule();
   options_.first_senders = std::max(1, options_.first_senders);
@@ -157,8 +159,9 @@ void DispatcherImpl::dispatch(std::shared_ptr<Item> item) {
     const std::string primary = item->request.urls.empty() ? "" : item->request.urls.front();
     lane = std::make_unique<Lane>(
         *this, lane_shape(primary, options_.first_senders, options_.pipeline_depth),
-        options_.retry_senders);
+        options_.retry_senders, lane_policy(item->request));
   }
+  lane->adopt(lane_policy(item->request), item->seq);
   if (item->attempts == 0) {
     lane->push_first(std::move(item));
   } else {
@@ -166,13 +169,29 @@ void DispatcherImpl::dispatch(std::shared_ptr<Item> item) {
   }
 }
 
-void DispatcherImpl::post(Batch&& part, AttemptLog&& entry, DeliveryWindow::Release release) {
+bool DispatcherImpl::record_batch(const std::string& batch_id, const std::vector<std::string>& ids) {
+  auto done = std::make_shared<std::promise<bool>>();
+  auto committed = done->get_future();
+  {
+    std::lock_guard lock(wmu_);
+    if (writer_stopping_) return false;
+    batch_marks_.push_back(BatchMark{batch_id, ids});
+    mark_waiters_.push_back(std::move(done));
+    wcv_.notify_one();
+  }
+  return committed.get();
+}
+
+void DispatcherImpl::post(Batch&& part, AttemptLog&& entry,
+                          std::vector<DeliveryWindow::Release>&& releases) {
   std::lock_guard lock(wmu_);
   // Only the first result wakes the writer (to set its deadline); the rest ride along.
   const bool first = completions_.empty();
   if (first) results_since_ = std::chrono::steady_clock::now();
   attempt_logs_.push_back(std::move(entry));
-  if (release.seq != 0) released_.push_back(release);
+  for (const auto& release : releases) {
+    if (release.seq != 0) released_.push_back(release);
+  }
   auto append = [](auto& to, auto& from) {
     to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
   };
@@ -207,10 +226,20 @@ void DispatcherImpl::attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
                    result.ms,
                    r.catch_up,
                    AttemptLog::Outcome::kDelivered,
-                   0};
+                   0,
+                   item->members.size()};
+  // The rows this attempt was for: the item's own, or each member's of a batch (they share
+  // its fate: delivered, retried or dead together).
+  std::vector<Item*> rows;
+  if (item->members.empty()) rows.push_back(item.get());
+  for (const auto& m : item->members) rows.push_back(m.get());
+  std::vector<DeliveryWindow::Release> releases;
   if (result.delivered) {
-    part.delivered.push_back(r.id);
-    post(std::move(part), std::move(entry), {item->seq, 0});
+    for (Item* row : rows) {
+      part.delivered.push_back(row->request.id);
+      releases.push_back({row->seq, 0});
+    }
+    post(std::move(part), std::move(entry), std::move(releases));
     return;
   }
   const auto delay = result.rejected ? std::nullopt
@@ -218,24 +247,37 @@ void DispatcherImpl::attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
                                                    result.retry_after);
   if (delay) {
     const int64_t next_at = now + delay->count();
-    part.retries.push_back(RetryUpdate{r.id, attempt, next_at, result.status, result.error});
+    for (Item* row : rows) {
+      part.retries.push_back(
+          RetryUpdate{row->request.id, attempt, next_at, result.status, result.error});
+      releases.push_back({row->seq, next_at});
+    }
     entry.outcome = AttemptLog::Outcome::kRetry;
     entry.next_at_ms = next_at;
     if (delay->count() > options_.retry_in_memory.count()) {
-      // Waits in the outbox; read back when due (window.h).
-      post(std::move(part), std::move(entry), {item->seq, next_at});
+      // Waits in the outbox; read back when due (window.h), a batch's members regrouped by
+      // their stored batch (lane.h).
+      post(std::move(part), std::move(entry), std::move(releases));
       return;
     }
     // Posted before the retry is queued, so that this attempt's line precedes the next one's.
     post(std::move(part), std::move(entry), {});
+    for (Item* row : rows) {
+      row->attempts = attempt;
+      row->next_at_ms = next_at;
+    }
     item->attempts = attempt;
     item->next_at_ms = next_at;
     lane.push_retry(item);
     return;
   }
-  part.dead.push_back(DeadLetter{r, attempt, result.status, result.error, result.body, now});
+  for (Item* row : rows) {
+    part.dead.push_back(
+        DeadLetter{row->request, attempt, result.status, result.error, result.body, now});
+    releases.push_back({row->seq, 0});
+  }
   entry.outcome = AttemptLog::Outcome::kDead;
-  post(std::move(part), std::move(entry), {item->seq, 0});
+  post(std::move(part), std::move(entry), std::move(releases));
 }
 
 }  // namespace detail

@@ -12,7 +12,8 @@
 // than one first sender they may arrive out of order by up to first_senders - 1 places (times
 // pipeline_depth when pipelining). A URL set whose primary is NATS has one first sender
 // (LaneShape, sink_set.h), so its publishes keep the order. Retries are unordered. Delivery is at least once: a receiver
-// dedupes on webhook-id.
+// dedupes on webhook-id. A URL set may be paced (max_per_second: every attempt takes a token)
+// and may send its first attempts in batches (batch_max), one request each (lane.h).
 //
 // Memory: at most `window` committed requests are held in memory (queued, in flight, or
 // waiting for their result to be committed); the rest wait only in the outbox and are read back

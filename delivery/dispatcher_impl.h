@@ -15,7 +15,8 @@
 //   - the owner's thread: start() (which starts the WAL helpers and the writer), take_index(),
 //     shutdown() (once; the destructor calls it too).
 //   - a lane's sender threads: options(), make_sinks(), attempt_done() and the post() it
-//     makes (under wmu_: completions_, attempt_logs_, released_).
+//     makes (under wmu_: completions_, attempt_logs_, released_), record_batch() (under wmu_:
+//     batch_marks_, mark_waiters_; it waits for the writer's next commit).
 //   - the writer thread: run_writer() and what it calls; dispatch() through the window
 //     (under lanes_mu_, shared with shutdown()); own_seqs_, poll_mark_ and the commit figures
 //     are its alone.
@@ -26,6 +27,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <future>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -69,6 +71,7 @@ struct AttemptLog {
   bool catch_up = false;
   Outcome outcome = Outcome::kDelivered;
   int64_t next_at_ms = 0;
+  size_t members = 0;  // a batch's: how many deliveries it carried
 };
 
 class DispatcherImpl final : public Dispatcher, public LaneOwner {
@@ -105,6 +108,7 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
     return std::make_unique<SinkSet>(sink_options(options_));
   }
   const DispatcherOptions& options() const override { return options_; }
+  bool record_batch(const std::string& batch_id, const std::vector<std::string>& ids) override;
 
  private:
   // A read (or an after_commit(): `committed` set) and how much of submitted_ and
@@ -119,8 +123,8 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
 
   // dispatcher.cpp
   void dispatch(std::shared_ptr<Item> item);
-  // `release`: the item leaves memory once `part` is committed (seq 0: it stays).
-  void post(Batch&& part, AttemptLog&& entry, DeliveryWindow::Release release);
+  // `releases`: the rows that leave memory once `part` is committed (seq 0: it stays).
+  void post(Batch&& part, AttemptLog&& entry, std::vector<DeliveryWindow::Release>&& releases);
 
   // dispatcher_writer.cpp
   void start_wal_helpers();
@@ -151,6 +155,9 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   std::chrono::steady_clock::time_point results_since_;  // when the oldest of them came
   std::vector<AttemptLog> attempt_logs_;                 // attempt results not yet logged, in order
   std::vector<DeliveryWindow::Release> released_;        // leave memory with completions_' commit
+  // Batch memberships a lane waits on (record_batch), committed at once, and their waiters.
+  std::vector<BatchMark> batch_marks_;
+  std::vector<std::shared_ptr<std::promise<bool>>> mark_waiters_;
   bool writer_stopping_ = false;
   std::thread writer_;
   int64_t poll_mark_ = 0;  // writer thread: highest outbox seq already dispatched

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "delivery/batch.h"
 #include "delivery/dispatcher_impl.h"
 #include "delivery/retry.h"
 
@@ -30,6 +31,7 @@ void DispatcherImpl::log_attempts(std::vector<AttemptLog>& entries) {
                              {"attempt", e.attempt},        {"status", e.status},
                              {"error", std::move(e.error)}, {"ms", e.ms},
                              {"catch_up", e.catch_up}};
+    if (e.members > 0) fields["batch"] = e.members;
     switch (e.outcome) {
       case AttemptLog::Outcome::kDelivered:
         fields["outcome"] = "delivered";
@@ -92,7 +94,7 @@ void DispatcherImpl::wait_for_work(std::unique_lock<std::mutex>& lock,
   const auto give_up = std::chrono::steady_clock::now() + idle;
   for (;;) {
     if (writer_stopping_ || !submitted_.empty() || !submitted_index_.empty() ||
-        !index_reads_.empty()) {
+        !index_reads_.empty() || !batch_marks_.empty()) {
       return;
     }
     const auto now = std::chrono::steady_clock::now();
@@ -186,6 +188,8 @@ void DispatcherImpl::run_writer() {
     const bool stop = writer_stopping_;
     Batch batch = std::move(completions_);
     completions_ = Batch{};
+    batch.batch_marks = std::exchange(batch_marks_, {});
+    auto mark_waiters = std::exchange(mark_waiters_, {});
     std::vector<AttemptLog> logs = std::move(attempt_logs_);
     attempt_logs_.clear();
     std::vector<DeliveryWindow::Release> released = std::move(held_released);
@@ -259,7 +263,9 @@ void DispatcherImpl::run_writer() {
         held_released = std::move(released);
         held_completions = std::move(batch);
         held_completions.inserts.clear();
+        held_completions.batch_marks.clear();  // their lanes are told, and send anyway
         if (stop && ++failures_while_stopping >= 3) {
+          for (auto& waiter : mark_waiters) waiter->set_value(false);
           logger_("error", "outbox still not writable at shutdown: held requests lost",
                   {{"error", error}, {"lost", held.size()}});
           log_attempts(logs);
@@ -278,6 +284,9 @@ void DispatcherImpl::run_writer() {
         }
       }
     }
+    // A lane waits on its batch's membership before it sends the batch.
+    for (auto& waiter : mark_waiters) waiter->set_value(committed);
+    mark_waiters.clear();
     if (large && committed) {
       // A first index is written once and then freed: its pages go back to the system, not to
       // the heap's free lists (glibc keeps freed memory above the heap's top otherwise).

@@ -4,6 +4,16 @@
 // batch; with one such thread they arrive in order; with several, they may arrive out of order;
 // retries wait in a separate queue ordered by due time, served by their own threads, so that
 // retries never delay first attempts. A dead or slow URL set only ever occupies its own lane.
+//
+// The lane's policy (lane_policy.h, the newest row's: adopt()): with max_per_second, every attempt (first or retry, from
+// any of its threads) takes a token of the lane's one bucket (rate.h) before it starts; a
+// thread without a token waits on the lane's condition until the next token is due (no busy
+// loop; other lanes never wait). What waits stays queued in order, and behind it in the outbox.
+// With batch_max > 1, first attempts leave as batches (batch.h): up to batch_max in order, once
+// that many wait or the oldest has waited batch_wait; the batch's membership is committed
+// (LaneOwner::record_batch) before it is first sent, so that a retry or a start after a crash
+// sends the same members under the same webhook-id. Members read back from the outbox are
+// regrouped by their stored batch id. A batch is one attempt: one token, one result for all.
 #pragma once
 
 #include <chrono>
@@ -13,24 +23,34 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 #include "delivery/attempt.h"
 #include "delivery/dispatcher.h"
-#include "delivery/sink_set.h"
+#include "delivery/lane_policy.h"
+#include "delivery/rate.h"
 #include "delivery/request.h"
+#include "delivery/sink_set.h"
 
 namespace folderhook::delivery {
 
 class Lane;
 
-// A committed delivery in memory. Only its lane's threads touch it between attempts.
+// A committed delivery in memory, or a batch of them. Only its lane's threads touch it between
+// attempts.
 struct Item {
-  int64_t seq = 0;
-  Request request;
+  int64_t seq = 0;  // 0 for a batch
+  Request request;  // a batch's: the one POST of all its members (batch.h)
   int attempts = 0;
   int64_t next_at_ms = 0;
+  // A member of a batch whose membership is committed: the batch's id and size. A batch itself
+  // has its id here too, and its members below.
+  std::string batch_id;
+  size_t batch_size = 0;
+  std::vector<std::shared_ptr<Item>> members;
+  std::chrono::steady_clock::time_point queued_at{};  // when it joined the first-attempt queue
 };
 
 // What a lane needs from its dispatcher. Called from the lane's threads.
@@ -42,27 +62,26 @@ class LaneOwner {
   // The result of one attempt; may push the item back as a retry.
   virtual void attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
                             const AttemptResult& result) = 0;
+  // Commits that these member rows form the batch `batch_id`; blocks until the commit is done.
+  // false when it could not be committed (the batch is sent anyway: its members keep their own
+  // ids, only the batch's id would not survive a crash).
+  virtual bool record_batch(const std::string& batch_id, const std::vector<std::string>& ids) = 0;
 };
 
 // One URL set: its first attempts in submission order, its retries by due time, and the
 // threads that send them. A dead or slow URL set only ever occupies its own threads.
 class Lane {
  public:
-  Lane(LaneOwner& owner, LaneShape shape, int retry_senders);
+  Lane(LaneOwner& owner, LaneShape shape, int retry_senders, LanePolicy policy = {});
   ~Lane() { stop(); }
   Lane(const Lane&) = delete;
   Lane& operator=(const Lane&) = delete;
 
-  void push_first(std::shared_ptr<Item> item) {
-    std::lock_guard lock(mu_);
-    first_.push_back(std::move(item));
-    cv_first_.notify_one();
-  }
-  void push_retry(std::shared_ptr<Item> item) {
-    std::lock_guard lock(mu_);
-    retries_.emplace(item->next_at_ms, std::move(item));
-    cv_retry_.notify_all();
-  }
+  // The policy of the newest row (highest seq) of the lane wins: a rules change reaches the
+  // URL set with its first new operation, and a backlog read back later does not undo it.
+  void adopt(const LanePolicy& policy, int64_t seq);
+  void push_first(std::shared_ptr<Item> item);
+  void push_retry(std::shared_ptr<Item> item);
   // Takes nothing new, lets the attempts in flight finish for up to kStopGrace (so that a
   // receiver's answer is recorded rather than sent again), then abandons the rest (they are
   // sent again at the next start) and joins.
@@ -70,19 +89,42 @@ class Lane {
   void stop();
 
  private:
+  using Clock = std::chrono::steady_clock;
+  // Members of a stored batch being gathered again (read back from the outbox).
+  struct Group {
+    std::vector<std::shared_ptr<Item>> members;
+    size_t size = 0;
+    Clock::time_point deadline;
+  };
+
   void run_first(SinkSet& sinks);
   void run_retry(SinkSet& sinks);
   void attempt(const std::shared_ptr<Item>& item, SinkSet& sinks);
+  // Under mu_: waits (or returns false to wait) for the first attempts to send now, in
+  // `items`: a batch, or up to batch_ single items. Sets `wake` to when to look again.
+  bool take_first(std::vector<std::shared_ptr<Item>>& items, Clock::time_point now,
+                  Clock::time_point& wake);
+  // Under mu_: a member of a stored batch joins its group; a complete group (or one past its
+  // deadline) becomes a batch item in the first or the retry queue.
+  void regroup(std::shared_ptr<Item> item);
+  void expire_groups(Clock::time_point now, Clock::time_point& wake);
+  void queue_batch(std::shared_ptr<Item> batch);
+  // Outside mu_: a new batch of these first attempts, its membership committed.
+  std::shared_ptr<Item> form_batch(std::vector<std::shared_ptr<Item>>&& members);
 
   LaneOwner& owner_;
   const size_t batch_;
+  LanePolicy policy_;       // under mu_
+  int64_t policy_seq_ = 0;  // under mu_: the row policy_ came from
   std::mutex mu_;
   std::condition_variable cv_first_;
   std::condition_variable cv_retry_;
   std::condition_variable cv_idle_;
   int in_flight_ = 0;
+  TokenBucket bucket_;
   std::deque<std::shared_ptr<Item>> first_;
   std::multimap<int64_t, std::shared_ptr<Item>> retries_;
+  std::map<std::string, Group> groups_;
   bool stopping_ = false;
   std::vector<std::unique_ptr<SinkSet>> senders_;
   std::vector<std::thread> threads_;

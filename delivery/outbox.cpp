@@ -64,6 +64,12 @@ CREATE TABLE IF NOT EXISTS indexed_roots(
 CREATE TABLE IF NOT EXISTS notify_state(
   rule BLOB PRIMARY KEY,
   last_sent_ms INTEGER NOT NULL);
+-- The batch each pending delivery was sent in (batch_max > 1; lane.h), committed before the
+-- batch is first sent so that every resend, also after a crash, has the same members and id.
+CREATE TABLE IF NOT EXISTS outbox_batch(
+  id TEXT PRIMARY KEY,
+  batch_id TEXT NOT NULL,
+  size INTEGER NOT NULL);
 )sql";
 
 }  // namespace
@@ -197,11 +203,26 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
       seqs.push_back(sqlite3_changes(db_) > 0 ? sqlite3_last_insert_rowid(db_) : 0);
     }
   }
+  if (!batch.batch_marks.empty()) {
+    Stmt mark(db_, "INSERT OR REPLACE INTO outbox_batch(id, batch_id, size) VALUES(?1, ?2, ?3)");
+    if (!mark.ok()) return fail();
+    for (const auto& m : batch.batch_marks) {
+      for (const auto& id : m.member_ids) {
+        if (!mark.bind(1, id).bind(2, m.batch_id)
+                 .bind(3, static_cast<int64_t>(m.member_ids.size())).run()) {
+          return fail();
+        }
+      }
+    }
+  }
+  // A delivered or dead member leaves its batch: a replay of it is a new delivery.
+  Stmt unmark(db_, "DELETE FROM outbox_batch WHERE id = ?1");
+  if (!unmark.ok()) return fail();
   if (!batch.delivered.empty()) {
     Stmt del(db_, "DELETE FROM outbox WHERE id = ?1");
     if (!del.ok()) return fail();
     for (const auto& id : batch.delivered) {
-      if (!del.bind(1, id).run()) return fail();
+      if (!del.bind(1, id).run() || !unmark.bind(1, id).run()) return fail();
     }
   }
   if (!batch.retries.empty()) {
@@ -239,7 +260,9 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
           .bind(8, d.error)
           .bind_blob(9, d.body)
           .bind(10, d.died_ms);
-      if (!ins.run() || !del.bind(1, d.request.id).run()) return fail();
+      if (!ins.run() || !del.bind(1, d.request.id).run() || !unmark.bind(1, d.request.id).run()) {
+        return fail();
+      }
     }
   }
   if (!batch.url_outcomes.empty()) {

@@ -38,6 +38,16 @@ struct PendingRow {
   Request request;
   int attempts = 0;         // attempts already made
   int64_t next_at_ms = 0;   // when the next attempt is due (0 = now)
+  // The batch it was sent in (outbox_batch), "" when none: its id and how many members it has.
+  std::string batch_id;
+  size_t batch_size = 0;
+};
+
+// That these deliveries (by id, in order) form the batch `batch_id` (lane.h): committed before
+// the batch is first sent, forgotten when a member is delivered or dead.
+struct BatchMark {
+  std::string batch_id;
+  std::vector<std::string> member_ids;
 };
 
 struct UrlOutcome {
@@ -85,13 +95,14 @@ struct Batch {
   std::vector<DeadLetter> dead;
   std::vector<UrlOutcome> url_outcomes;
   std::vector<IndexChange> index_changes;  // applied in order
+  std::vector<BatchMark> batch_marks;
   bool empty() const {
     return inserts.empty() && delivered.empty() && retries.empty() && dead.empty() &&
-           url_outcomes.empty() && index_changes.empty();
+           url_outcomes.empty() && index_changes.empty() && batch_marks.empty();
   }
   size_t size() const {
     return inserts.size() + delivered.size() + retries.size() + dead.size() + url_outcomes.size() +
-           index_changes.size();
+           index_changes.size() + batch_marks.size();
   }
 };
 

@@ -2,6 +2,8 @@
 // outbox as it drains. The schema and the writes are in outbox.cpp.
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "delivery/outbox.h"
 #include "delivery/request_codec.h"
 #include "delivery/sqlite_stmt.h"
@@ -29,10 +31,16 @@ bool collect_seqs(sqlite3* db, Stmt& q, std::vector<int64_t>& seqs, std::string&
   return true;
 }
 
-// The current row of a query on `seq, request, attempts, next_at_ms`. An unreadable request
-// leaves the row's request empty and `decoded` false.
+// The start of every query for pending rows: their columns, with the batch each one is in.
+constexpr const char* kRowSelect =
+    "SELECT seq, request, attempts, next_at_ms, b.batch_id, b.size "
+    "FROM outbox LEFT JOIN outbox_batch b USING(id) ";
+
+// The current row of a kRowSelect query. An unreadable request leaves the row's request empty
+// and `decoded` false.
 PendingRow pending_row(Stmt& q, bool& decoded) {
-  PendingRow row{q.i64(0), {}, static_cast<int>(q.i64(2)), q.i64(3)};
+  PendingRow row{q.i64(0), {}, static_cast<int>(q.i64(2)), q.i64(3), q.bytes(4),
+                 static_cast<size_t>(std::max<int64_t>(0, q.i64(5)))};
   auto request = decode_request(q.bytes(1));
   decoded = request.has_value();
   if (request) row.request = std::move(*request);
@@ -43,7 +51,7 @@ PendingRow pending_row(Stmt& q, bool& decoded) {
 
 bool Outbox::load_pending(int64_t after_seq, std::vector<PendingRow>& rows, std::string& error) {
   Stmt q(db_,
-         "SELECT seq, request, attempts, next_at_ms FROM outbox WHERE seq > ?1 ORDER BY seq");
+         (std::string(kRowSelect) + "WHERE seq > ?1 ORDER BY seq").c_str());
   if (!q.ok()) {
     error = sqlite3_errmsg(db_);
     return false;
@@ -63,7 +71,7 @@ bool Outbox::load_pending(int64_t after_seq, std::vector<PendingRow>& rows, std:
 }
 
 bool Outbox::load_row(int64_t seq, std::optional<PendingRow>& row, std::string& error) {
-  Stmt q(db_, "SELECT seq, request, attempts, next_at_ms FROM outbox WHERE seq = ?1");
+  Stmt q(db_, (std::string(kRowSelect) + "WHERE seq = ?1").c_str());
   if (!q.ok()) {
     error = sqlite3_errmsg(db_);
     return false;
@@ -87,8 +95,7 @@ bool Outbox::load_first_page(int64_t after_seq, size_t limit, std::vector<Pendin
                              std::string& error) {
   // The primary key walks seq upwards; retries (attempts > 0) in between are skipped.
   Stmt q(db_,
-         "SELECT seq, request, attempts, next_at_ms FROM outbox WHERE seq > ?1 AND attempts = 0 "
-         "ORDER BY seq LIMIT ?2");
+         (std::string(kRowSelect) + "WHERE seq > ?1 AND attempts = 0 ORDER BY seq LIMIT ?2").c_str());
   if (!q.ok()) {
     error = sqlite3_errmsg(db_);
     return false;

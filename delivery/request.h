@@ -27,7 +27,8 @@ struct Request {
   // version 3 of the outbox's encoding (those only ever had HTTP URLs).
   std::vector<std::pair<std::string, std::string>> fields;
   // The folder's settings for sinks other than HTTP, by name ("nats_token", "nats_creds": the
-  // path of an NKey/JWT .creds file), in order. Secrets: never logged.
+  // path of an NKey/JWT .creds file), in order, and its lane's pacing ("max_per_second",
+  // "batch_max", "batch_wait_ms": lane_policy.h). Secrets: never logged.
   std::vector<std::pair<std::string, std::string>> settings;
   // Labels for logs, status and dead-letter email; never sent.
   std::string action;

@@ -32,7 +32,7 @@ void DeliveryWindow::committed(int64_t seq, Request&& request) {
     return;
   }
   first_mark_ = std::max(first_mark_, seq);
-  take(PendingRow{seq, std::move(request), 0, 0});
+  take(PendingRow{seq, std::move(request), 0, 0, {}, 0});
 }
 
 void DeliveryWindow::foreign(int64_t seq) {

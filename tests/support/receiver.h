@@ -27,6 +27,8 @@ struct Webhook {
   std::string body;  // empty for multipart/form-data: see parts
   // multipart/form-data parts as cpp-httplib's server decodes them: name -> (filename, bytes).
   std::map<std::string, std::pair<std::string, std::string>> parts;
+  // When the receiver had read it (before it answers): what pacing tests measure.
+  std::chrono::steady_clock::time_point at{};
 
   // The decoded value of `name`; "<absent>" when the request does not have it.
   std::string param(const std::string& name) const;
