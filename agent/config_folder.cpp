@@ -235,6 +235,9 @@ void Parser::parse_pacing(const toml::table& t, FolderRule& rule) {
     error(max_node, "folder.batch_max needs method = \"POST\": a batch is one JSON array body");
   } else if (!rule.file_field.empty()) {
     error(max_node, "folder.batch_max cannot go with file_field: a batch carries no file content");
+  } else if (!rule.body_template.empty()) {
+    error(max_node, "folder.batch_max cannot go with body_template: a batch is a JSON array of "
+                    "the operations' usual objects");
   }
   for (const std::string& url : rule.urls) {
     std::string scheme = url.substr(0, url.find("://"));

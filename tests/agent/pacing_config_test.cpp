@@ -68,7 +68,7 @@ TEST_CASE("batch_max and batch_wait with method POST give the folder's batching"
   CHECK(config->folders[0].pacing.batch_wait == std::chrono::seconds(1));  // the default
 }
 
-TEST_CASE("batch_max is refused with GET, file_field, a NATS URL, or out of range") {
+TEST_CASE("batch_max is refused with GET, file_field, body_template, a NATS URL, or out of range") {
   const auto get = pacing_errors("batch_max = 10\n");
   REQUIRE(get.size() == 1);
   CHECK(get[0] == "rules.toml:7:13: folder.batch_max needs method = \"POST\": a batch is one "
@@ -79,6 +79,10 @@ TEST_CASE("batch_max is refused with GET, file_field, a NATS URL, or out of rang
   CHECK(nats[0].find("rules.toml:8:13: folder.batch_max: 'nats://127.0.0.1:4222/files' is not "
                      "an http(s) URL") == 0);
   CHECK(pacing_errors("method = \"POST\"\nfile_field = \"file\"\nbatch_max = 5\n").size() == 1);
+  const auto templated = pacing_errors("body_template = \"{\\\"a\\\": \\\"{{path}}\\\"}\"\nbatch_max = 5\n");
+  REQUIRE(templated.size() == 1);
+  CHECK(templated[0] == "rules.toml:8:13: folder.batch_max cannot go with body_template: a batch "
+                        "is a JSON array of the operations' usual objects");
   CHECK(pacing_errors("method = \"POST\"\nbatch_max = 0\n").size() == 1);
   CHECK(pacing_errors("method = \"POST\"\nbatch_max = 1001\n").size() == 1);
   CHECK(pacing_errors("method = \"POST\"\nbatch_max = 2.5\n").size() == 1);
