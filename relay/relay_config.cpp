@@ -22,6 +22,10 @@ constexpr std::string_view kRelayKeys[] = {"source",       "consumer",   "dead_s
 // no file content and no folder to act on.
 constexpr std::string_view kWatchOnlyFolderKeys[] = {
     "min_size", "max_size", "file_field", "max_file_bytes", "behavior", "temp_patterns"};
+// [[folder]] keys of the agent's delivery that the relay does not apply yet: refused rather
+// than ignored, so that a receiver never gets what its rules said it would not.
+constexpr std::string_view kAgentOnlyDeliveryKeys[] = {
+    "body_template", "content_type", "max_per_second", "batch_max", "batch_wait"};
 
 ConfigError error_at(const std::string& file, const toml::node* node, std::string message) {
   ConfigError e{file, 0, 0, std::move(message)};
@@ -155,6 +159,13 @@ std::optional<RelayConfig> load_relay_config(const std::string& file,
                                     "folder." + std::string(key) +
                                         " is not used by a relay: it watches no folder, and "
                                         "a message carries no size or content"));
+      }
+      for (std::string_view key : kAgentOnlyDeliveryKeys) {
+        if (folder->get(key) != nullptr)
+          errors.push_back(error_at(file, folder->get(key),
+                                    "folder." + std::string(key) +
+                                        " is not supported by the relay yet (the agent's "
+                                        "folders have it); remove it from the relay's file"));
       }
     }
   }

@@ -61,6 +61,21 @@ TEST_CASE("[relay] keys are read and checked") {
   CHECK(messages.find("needs a [relay] table") != std::string::npos);
 }
 
+TEST_CASE("delivery keys the relay does not apply are refused at their line, not ignored") {
+  for (const char* line : {"max_per_second = 5", "batch_max = 10", "batch_wait = \"2s\"",
+                           "body_template = \"{{path}}\"", "content_type = \"text/plain\""}) {
+    CAPTURE(line);
+    std::string messages;
+    const auto c = load(std::string("[relay]\nsource = \"nats://a:1/S\"\n") + kFolder +
+                            "method = \"POST\"\n" + line + "\n",
+                        messages);
+    CHECK_FALSE(c);
+    const std::string key = std::string(line).substr(0, std::string(line).find(' '));
+    CHECK(messages.find("relay.toml:8:") != std::string::npos);
+    CHECK(messages.find("folder." + key + " is not supported by the relay yet") != std::string::npos);
+  }
+}
+
 TEST_CASE("a relay's file is told apart from an agent's by its [relay] table") {
   test::TempDir dir;
   test::write_file(dir / "r.toml", std::string("[relay]\nsource = \"nats://a:1/S\"\n") + kFolder);
