@@ -17,15 +17,6 @@
 namespace folderhook::agent {
 namespace {
 
-std::optional<int64_t> parse_iso_utc(const std::string& text) {
-  std::tm tm{};
-  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!rest) return std::nullopt;
-  const std::string zone(rest);
-  if (zone != "Z" && zone != "+00:00" && !zone.empty()) return std::nullopt;
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
-}
-
 std::string format_ms(int64_t ms) {
   return format_at(std::chrono::system_clock::time_point(std::chrono::milliseconds(ms)));
 }
@@ -86,7 +77,7 @@ int replay_command(const Config& config, const std::string& since, const std::st
                    bool stored) {
   std::optional<int64_t> since_ms;
   if (!since.empty()) {
-    since_ms = parse_iso_utc(since);
+    since_ms = delivery::parse_iso_utc(since);
     if (!since_ms) {
       std::cerr << "folderhook replay: --since must be a UTC time such as 2026-11-26T10:00:00Z (got '"
                 << since << "')\n";

@@ -85,6 +85,15 @@ std::optional<Millis> parse_duration(std::string_view text, std::string& error) 
   return Millis(n * scale);
 }
 
+std::optional<int64_t> parse_iso_utc(const std::string& text) {
+  std::tm tm{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return std::nullopt;
+  const std::string zone(rest);
+  if (zone != "Z" && zone != "+00:00" && !zone.empty()) return std::nullopt;
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
 std::string format_iso_utc(int64_t unix_ms) {
   const auto secs = static_cast<time_t>(unix_ms / 1000);
   std::tm tm{};

@@ -40,5 +40,8 @@ std::optional<Millis> parse_duration(std::string_view text, std::string& error);
 
 // Unix milliseconds as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC), for next_at in logs and status.
 std::string format_iso_utc(int64_t unix_ms);
+// Its inverse, to the second: "2026-12-03T04:05:06" with "Z", "+00:00" or nothing after it
+// (UTC); nullopt for anything else.
+std::optional<int64_t> parse_iso_utc(const std::string& text);
 
 }  // namespace folderhook::delivery

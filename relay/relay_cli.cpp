@@ -29,15 +29,6 @@ std::optional<RelayConfig> load_checked(const std::string& file) {
   return config;
 }
 
-std::optional<int64_t> parse_iso_utc(const std::string& text) {
-  std::tm tm{};
-  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
-  if (!rest) return std::nullopt;
-  const std::string zone(rest);
-  if (zone != "Z" && zone != "+00:00" && !zone.empty()) return std::nullopt;
-  return static_cast<int64_t>(timegm(&tm)) * 1000;
-}
-
 int check_command(const RelayConfig& config) {
   size_t urls = 0;
   for (const agent::FolderRule& rule : config.base.folders) urls += rule.urls.size();
@@ -131,7 +122,7 @@ int dead_letters_command(const RelayConfig& config, bool json) {
 int replay_command(const RelayConfig& config, const std::string& since, const std::string& id) {
   std::optional<int64_t> since_ms;
   if (!since.empty()) {
-    since_ms = parse_iso_utc(since);
+    since_ms = delivery::parse_iso_utc(since);
     if (!since_ms) {
       std::cerr << "folderhook replay: --since must be a UTC time such as 2026-11-26T10:00:00Z "
                    "(got '" << since << "')\n";

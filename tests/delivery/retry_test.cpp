@@ -104,6 +104,14 @@ TEST_CASE("a duration longer than a year is refused rather than overflowing") {
   CHECK(parse_duration("365d", error) == 365 * 24h);
 }
 
+TEST_CASE("parse_iso_utc reads what format_iso_utc writes, to the second, in UTC only") {
+  CHECK(parse_iso_utc("2015-10-21T07:28:00Z") == 1445412480000);
+  CHECK(parse_iso_utc("2015-10-21T07:28:00+00:00") == 1445412480000);
+  CHECK(parse_iso_utc("2015-10-21T07:28:00") == 1445412480000);
+  CHECK_FALSE(parse_iso_utc("2015-10-21T07:28:00+02:00"));
+  CHECK_FALSE(parse_iso_utc("yesterday"));
+}
+
 TEST_CASE("next_at is ISO UTC with milliseconds") {
   CHECK(format_iso_utc(0) == "1970-01-01T00:00:00.000Z");
   CHECK(format_iso_utc(1445412480123) == "2015-10-21T07:28:00.123Z");

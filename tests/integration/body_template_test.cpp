@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/running_agent.h"
+#include "tests/support/verifier.h"
 #include "tests/support/wait.h"
 
 using namespace folderhook::test;
@@ -15,19 +16,8 @@ namespace {
 
 constexpr const char* kTemplateSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-// The standardwebhooks package's verdict (tests/integration/verifier) on a POST as received.
 std::string verify_rendered(const Webhook& hook, const TempDir& dir) {
-  const json c = {{"secret", kTemplateSecret},
-                  {"form", "post"},
-                  {"payload", hook.body},
-                  {"headers",
-                   {{"webhook-id", hook.header("webhook-id")},
-                    {"webhook-timestamp", hook.header("webhook-timestamp")},
-                    {"webhook-signature", hook.header("webhook-signature")}}}};
-  write_file(dir / "case.json", c.dump());
-  shell(std::string("cd ") + VERIFIER_DIR + " && node verify.js " + dir / "case.json" + " > " +
-        dir / "verdict 2>&1");
-  return read_file(dir / "verdict");
+  return standardwebhooks_verdict(hook, kTemplateSecret, "post", dir);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/running_agent.h"
+#include "tests/support/verifier.h"
 
 using namespace folderhook::test;
 using nlohmann::json;
@@ -18,19 +19,8 @@ namespace {
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
-// Runs the independent verifier (tests/integration/verifier) on one received webhook.
 std::string verify(const Webhook& hook, const std::string& form, const TempDir& dir) {
-  const json c = {{"secret", kSecret},
-                  {"form", form},
-                  {"payload", form == "post" ? hook.body : hook.raw_query},
-                  {"headers",
-                   {{"webhook-id", hook.header("webhook-id")},
-                    {"webhook-timestamp", hook.header("webhook-timestamp")},
-                    {"webhook-signature", hook.header("webhook-signature")}}}};
-  write_file(dir / "case.json", c.dump());
-  shell(std::string("cd ") + VERIFIER_DIR + " && node verify.js " + dir / "case.json" + " > " +
-        dir / "verdict 2>&1");
-  return read_file(dir / "verdict");
+  return standardwebhooks_verdict(hook, kSecret, form, dir);
 }
 
 }  // namespace
