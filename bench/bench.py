@@ -24,6 +24,7 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 import nats_scenario  # noqa: E402  (beside this file)
+from loopback import free_port  # noqa: E402
 import two_packet_scenario  # noqa: E402
 ROOT = os.path.dirname(BENCH)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -68,10 +69,6 @@ class Procs:
 AFTER_WATCHING_S = 3
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid):

@@ -7,23 +7,11 @@ import shutil
 import subprocess
 import time
 
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from loopback import free_port, wait_port
 
 
-def wait_port(port, timeout):
-    import socket
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.02)
-    raise RuntimeError(f"nats-server did not listen on {port}")
+
+
 
 
 def count(ctx, url, stream):
@@ -39,7 +27,7 @@ def nats_run(ctx, n, Folderhook, folder_for):
                               "-sd", store], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"nats://127.0.0.1:{port}"
     try:
-        wait_port(port, 10)
+        wait_port(port, 10, "nats-server")
         folder = folder_for(ctx, "in-nats")
         fh = Folderhook(ctx.procs, ctx.folderhook, ctx.work, "fh-nats", folder,
                         url + "/fh.{action}")

@@ -20,23 +20,13 @@ import tempfile
 import threading
 import time
 
+from loopback import free_port, wait_port
+
 DELAY_S = 0.020
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def wait_port(port, timeout=10):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.02)
-    raise RuntimeError(f"nothing listens on {port}")
 
 
 class SlowReceiver:

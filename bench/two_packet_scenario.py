@@ -9,15 +9,10 @@ import re
 import subprocess
 import time
 
+from loopback import free_port, wait_port
+
 RECEIVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "support",
                         "two_packet_receiver.py")
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_receiver(ctx, log):
@@ -25,14 +20,8 @@ def start_receiver(ctx, log):
     open(log, "w").close()
     proc = ctx.procs.spawn(["/usr/bin/python3", RECEIVER, str(port), log],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import socket
-    end = time.monotonic() + 10
-    while time.monotonic() < end:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return proc, port
-        time.sleep(0.02)
-    raise RuntimeError("the two-packet receiver did not listen")
+    wait_port(port, 10, "the two-packet receiver")
+    return proc, port
 
 
 def logged(log):
