@@ -238,7 +238,7 @@ void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
   // every close restarting it.
   if (write.temp) {
     write.deadline.reset();
-  } else if (!name_at_close(path, now)) {
+  } else if (!name_at_close(path, now, &info)) {
     schedule_write(path, write, now.mono + options_.settle);
   }
 }

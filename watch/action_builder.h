@@ -256,6 +256,9 @@ class ActionBuilder {
   void index_step(Timestamp now);
   void forget_tree(const std::string& dir, Timestamp now, bool report, uint64_t slot,
                    const Actor& actor);
+  void emit_as(Action action, const std::string& path, const std::string& destination,
+               ObjectType type, uid_t uid, const FileInfo* now_info,
+               std::chrono::system_clock::time_point at, const Actor& actor, uint64_t slot);
   void rebase_tree(const std::string& from, const std::string& to);
   void recheck_missing_roots(Timestamp now);
   void report_watch_failures();
@@ -273,7 +276,10 @@ class ActionBuilder {
   void requeue_within(const std::string& dir);
   // The writer of `path` closed it: names it now unless something says it may still change
   // (another descriptor open on it, a temp name, gone already). True when it was named.
-  bool name_at_close(const std::string& path, Timestamp now);
+  // `fresh`: what the caller stat()ed of `path` right before (no record read since), so that a
+  // create costs one stat, not four.
+  bool name_at_close(const std::string& path, Timestamp now,
+                     const std::optional<FileInfo>* fresh = nullptr);
   // inotify: a file of `size` that another process still holds open, and that may be the
   // source of the new file `dest`.
   bool source_still_open(const std::string& dest, uint64_t size) const;
@@ -283,13 +289,17 @@ class ActionBuilder {
   void name_write(const std::string& path, const FileInfo& info, Timestamp now);
   void flush_write_now(const std::string& path, Timestamp now);
   std::optional<std::string> find_copy_source(const std::string& dest, const PendingWrite& write,
-                                              Timestamp now);
+                                              const FileInfo& dest_info, Timestamp now);
   std::optional<uint64_t> hash_own_read(const std::string& path, Timestamp now);
   void trim_history(Timestamp now);
 
   void emit(Action action, const std::string& path, const std::string& destination,
             ObjectType type, uid_t uid, std::chrono::system_clock::time_point at,
             const Actor& actor, uint64_t slot = 0);
+  // The same, for an object the caller has just stat()ed (`now_info`: its owner and meta).
+  void emit(Action action, const std::string& path, const std::string& destination,
+            ObjectType type, const FileInfo& now_info, std::chrono::system_clock::time_point at,
+            const Actor& actor);
   // The entry of `path`; kWholeFilesystem looks up what the index has not reached yet.
   const Entry* lookup(const std::string& path);
   uid_t owner_now(const std::string& path);

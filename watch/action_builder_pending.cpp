@@ -162,14 +162,15 @@ void ActionBuilder::settle_write(const std::string& path, PendingWrite& write, T
   name_write(path, *info, now);
 }
 
-bool ActionBuilder::name_at_close(const std::string& path, Timestamp now) {
+bool ActionBuilder::name_at_close(const std::string& path, Timestamp now,
+                                  const std::optional<FileInfo>* fresh) {
   auto it = writes_.find(path);
   if (it == writes_.end() || it->second.temp || !it->second.closed) return false;
   // Another descriptor still open on it may be a writer: the settle window merges its close.
   if (open_counts_.count(path)) return false;
   // Gone or renamed already (its DELETE or MOVED_FROM is behind this record): the window
   // keeps it for flush_write_now, which names it before the destroy or the move.
-  const auto info = fs_.stat(path);
+  const std::optional<FileInfo> info = fresh != nullptr ? *fresh : fs_.stat(path);
   if (!info) return false;
   // A file of the same size still open for reading may be its source, and its content can
   // only be compared by reading it. Read now, our OPEN and CLOSE_NOWRITE could come right
@@ -220,14 +221,14 @@ void ActionBuilder::name_write(const std::string& path, const FileInfo& info, Ti
   writes_.erase(path);
   if (done.is_new) {
     const auto source =
-        info.kind == FileKind::kRegular ? find_copy_source(path, done, now) : std::nullopt;
+        info.kind == FileKind::kRegular ? find_copy_source(path, done, info, now) : std::nullopt;
     if (source) {
-      emit(Action::kCopy, *source, path, ObjectType::kFile, info.uid, done.at, done.actor);
+      emit(Action::kCopy, *source, path, ObjectType::kFile, info, done.at, done.actor);
     } else {
-      emit(Action::kCreate, path, "", object_type(info.kind), info.uid, done.at, done.actor);
+      emit(Action::kCreate, path, "", object_type(info.kind), info, done.at, done.actor);
     }
   } else {
-    emit(Action::kUpdate, path, "", object_type(info.kind), info.uid, done.at, done.actor);
+    emit(Action::kUpdate, path, "", object_type(info.kind), info, done.at, done.actor);
   }
   table_.set_known(path, Entry::of(info));
 }
@@ -250,6 +251,7 @@ void ActionBuilder::flush_write_now(const std::string& path, Timestamp) {
 
 std::optional<std::string> ActionBuilder::find_copy_source(const std::string& dest,
                                                            const PendingWrite& write,
+                                                           const FileInfo& dest_info,
                                                            Timestamp now) {
   // Candidates: files read by the process that wrote `dest` (when the backend names it), then
   // files open for reading at some point while `dest` was being written.
@@ -272,8 +274,6 @@ std::optional<std::string> ActionBuilder::find_copy_source(const std::string& de
     if (close.seq > write.first_seq) overlapping.insert(close.path);
   }
   for (const std::string& path : overlapping) add(path);
-  const auto dest_info = fs_.stat(dest);
-  if (!dest_info) return std::nullopt;
   std::optional<uint64_t> dest_hash;
   for (const std::string& source : candidates) {
     const Entry* entry = lookup(source);
@@ -282,7 +282,7 @@ std::optional<std::string> ActionBuilder::find_copy_source(const std::string& de
       continue;
     }
     const auto info = fs_.stat(source);
-    if (!info || info->kind != FileKind::kRegular || info->size != dest_info->size) continue;
+    if (!info || info->kind != FileKind::kRegular || info->size != dest_info.size) continue;
     // Equal sizes prove nothing: compare the bytes.
     if (!dest_hash) dest_hash = hash_own_read(dest, now);
     if (!dest_hash) return std::nullopt;
@@ -326,6 +326,23 @@ void ActionBuilder::trim_history(Timestamp now) {
 void ActionBuilder::emit(Action action, const std::string& path, const std::string& destination,
                          ObjectType type, uid_t uid, std::chrono::system_clock::time_point at,
                          const Actor& actor, uint64_t slot) {
+  // The object as it is now (gone already: its destroy follows): what the index records, and
+  // the size a folder's min_size and max_size look at (a read's too).
+  std::optional<FileInfo> info;
+  if (action != Action::kDestroy) info = fs_.stat(destination.empty() ? path : destination);
+  emit_as(action, path, destination, type, uid, info ? &*info : nullptr, at, actor, slot);
+}
+
+void ActionBuilder::emit(Action action, const std::string& path, const std::string& destination,
+                         ObjectType type, const FileInfo& now_info,
+                         std::chrono::system_clock::time_point at, const Actor& actor) {
+  emit_as(action, path, destination, type, now_info.uid, &now_info, at, actor, 0);
+}
+
+void ActionBuilder::emit_as(Action action, const std::string& path,
+                            const std::string& destination, ObjectType type, uid_t uid,
+                            const FileInfo* now_info, std::chrono::system_clock::time_point at,
+                            const Actor& actor, uint64_t slot) {
   FileAction out;
   out.action = action;
   out.path = path;
@@ -339,13 +356,7 @@ void ActionBuilder::emit(Action action, const std::string& path, const std::stri
   out.actor_gone_pid = actor.gone ? actor.pid : 0;
   out.type = type;
   out.meta.uid = uid;
-  if (action != Action::kDestroy) {
-    // The object as it is now (gone already: its destroy follows): what the index records, and
-    // the size a folder's min_size and max_size look at (a read's too).
-    if (const auto info = fs_.stat(destination.empty() ? path : destination)) {
-      out.meta = meta_of(*info, at);
-    }
-  }
+  if (now_info != nullptr) out.meta = meta_of(*now_info, at);
   push(std::move(out), slot);
 }
 

@@ -23,6 +23,21 @@ TEST_CASE("a new file is created when its writer closes it, never while it is wr
   CHECK(h.actions().empty());
 }
 
+TEST_CASE("a new file written and closed is named with one stat, the one its close needs") {
+  Harness h;
+  h.start();
+  h.fs.write("/r/a", "x");
+  h.record("/r", IN_CREATE, "a");
+  h.record("/r", IN_OPEN, "a");
+  const std::size_t before = h.fs.stat_calls;
+  h.record("/r", IN_CLOSE_WRITE, "a");
+  REQUIRE(h.actions() == Lines{"create file /r/a"});
+  CHECK(h.fs.stat_calls - before == 1);
+  // The size and owner come from that stat: the index and min_size/max_size see them.
+  CHECK(h.taken()[0].meta.size == 1);
+  CHECK(h.taken()[0].username == "alice");
+}
+
 TEST_CASE("an existing file written, closed and written again is an update at each close") {
   Harness h;
   h.fs.write("/r/e", "old");

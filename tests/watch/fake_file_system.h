@@ -63,6 +63,8 @@ class FakeFileSystem : public FileSystem {
     return std::nullopt;
   }
   std::size_t watch_count() const { return watches_.size(); }
+  // stat() calls so far: the kernel cost of naming an operation (issue 24).
+  std::size_t stat_calls = 0;
   std::size_t watch_limit = 1000;
   std::vector<std::string> hashed;  // every path hashed, in order
   std::vector<int> removed_watches;
@@ -83,6 +85,7 @@ class FakeFileSystem : public FileSystem {
     watches_.erase(wd);
   }
   std::optional<FileInfo> stat(const std::string& path) override {
+    ++stat_calls;
     auto node = nodes_.find(path);
     if (node == nodes_.end()) return std::nullopt;
     FileInfo info{node->second.kind, node->second.uid, node->second.content.size()};
