@@ -75,7 +75,8 @@ ActorResolver::ActorResolver(InterfaceMap map, std::function<std::string(uid_t)>
                              std::string proc)
     : map_(std::move(map)), user_name_(std::move(user_name)), proc_(std::move(proc)) {}
 
-std::optional<ProcessInfo> ActorResolver::read_process(int pid) const {
+std::optional<ProcessInfo> ActorResolver::read_process(int pid) {
+  ++proc_reads_;
   const std::string dir = proc_ + "/" + std::to_string(pid);
   auto info = parse_proc_status(read_small_file(dir + "/status"));
   if (!info) return std::nullopt;
@@ -93,28 +94,32 @@ Actor ActorResolver::resolve(int pid, bool& gone) {
   gone = false;
   if (auto it = batch_.find(pid); it != batch_.end()) return it->second;
   const auto now = std::chrono::steady_clock::now();
-  std::vector<ProcessInfo> chain;
-  if (auto self = read_process(pid)) {
-    chain.push_back(*self);
+  const auto self = read_process(pid);
+  const auto seen = recent_.find(pid);
+  Actor actor{pid, "", ""};
+  if (!self) {
+    if (seen != recent_.end() && now - seen->second.at < kRemember) {
+      actor = seen->second.actor;
+    } else {
+      gone = true;
+      actor.gone = true;  // cached with it: the batch's later events are the gone process's too
+    }
+  } else if (seen != recent_.end() && now - seen->second.at < kParentsFresh &&
+             seen->second.self.comm == self->comm && seen->second.self.exe == self->exe &&
+             seen->second.self.ppid == self->ppid && seen->second.self.uid == self->uid) {
+    // The same program, user and parent as a moment ago: its chain names the same interface.
+    actor = seen->second.actor;
+  } else {
+    std::vector<ProcessInfo> chain{*self};
     for (int parent = self->ppid; parent > 1 && chain.size() <= kMaxParents;) {
       const auto info = read_process(parent);
       if (!info) break;
       chain.push_back(*info);
       parent = info->ppid;
     }
-  }
-  Actor actor{pid, "", ""};
-  if (chain.empty()) {
-    if (auto it = recent_.find(pid); it != recent_.end() && now - it->second.second < kRemember) {
-      actor = it->second.first;
-    } else {
-      gone = true;
-      actor.gone = true;  // cached with it: the batch's later events are the gone process's too
-    }
-  } else {
     actor.username = user_name_(chain.front().uid);
     actor.interface = match_interface(chain, map_);
-    recent_[pid] = {actor, now};
+    recent_[pid] = Seen{*self, actor, now};
   }
   batch_[pid] = actor;
   return actor;
@@ -123,7 +128,7 @@ Actor ActorResolver::resolve(int pid, bool& gone) {
 void ActorResolver::new_batch() {
   batch_.clear();
   const auto now = std::chrono::steady_clock::now();
-  std::erase_if(recent_, [&](const auto& r) { return now - r.second.second >= kRemember; });
+  std::erase_if(recent_, [&](const auto& r) { return now - r.second.at >= kRemember; });
 }
 
 }  // namespace folderhook::watch

@@ -41,6 +41,10 @@ class ActorResolver {
   static constexpr int kMaxParents = 4;
   // A pid looked up this recently still names the same process when it is gone by now.
   static constexpr std::chrono::seconds kRemember{10};
+  // A process whose own status (name, executable, parent, uid) is unchanged since a lookup at
+  // most this old keeps the interface its parents gave it: a burst from one process reads its
+  // own /proc entry once per batch rather than its whole chain (up to kMaxParents + 1).
+  static constexpr std::chrono::seconds kParentsFresh{1};
 
   ActorResolver(InterfaceMap map, std::function<std::string(uid_t)> user_name,
                 std::string proc = "/proc");
@@ -51,15 +55,24 @@ class ActorResolver {
   Actor resolve(int pid, bool& gone);
   // Events of a later read() look the process up again: a pid may exec another program.
   void new_batch();
+  // /proc/PID entries read so far (status and exe count as one): what a lookup costs.
+  std::size_t proc_reads() const { return proc_reads_; }
 
  private:
-  std::optional<ProcessInfo> read_process(int pid) const;
+  std::optional<ProcessInfo> read_process(int pid);
+
+  struct Seen {
+    ProcessInfo self;  // the actor's own entry when its chain was read
+    Actor actor;
+    std::chrono::steady_clock::time_point at;
+  };
 
   InterfaceMap map_;
   std::function<std::string(uid_t)> user_name_;
   std::string proc_;
   std::map<int, Actor> batch_;
-  std::map<int, std::pair<Actor, std::chrono::steady_clock::time_point>> recent_;
+  std::map<int, Seen> recent_;
+  std::size_t proc_reads_ = 0;
 };
 
 }  // namespace folderhook::watch

@@ -2,7 +2,11 @@
 
 #include <unistd.h>
 
+#include <fstream>
+
 #include <doctest/doctest.h>
+
+#include "tests/watch/temp_folder.h"
 
 namespace folderhook::watch {
 
@@ -40,6 +44,46 @@ TEST_CASE("process info: a live process resolves to its user, a gone one says so
   const Actor nobody = resolver.resolve(0x3fffffff, gone);  // above any pid_max
   CHECK(gone);
   CHECK(nobody.username.empty());
+}
+
+namespace {
+
+// A /proc/PID/status of a fake /proc under `root`.
+void fake_status(const std::string& root, int pid, const std::string& name, int ppid, uid_t uid) {
+  std::filesystem::create_directories(root + "/" + std::to_string(pid));
+  std::ofstream(root + "/" + std::to_string(pid) + "/status")
+      << "Name:\t" << name << "\nUmask:\t0022\nState:\tS (sleeping)\nPPid:\t" << ppid
+      << "\nUid:\t" << uid << "\t" << uid << "\t" << uid << "\t" << uid << "\n";
+}
+
+}  // namespace
+
+TEST_CASE("process info: a burst from one process reads its own entry, not its chain, per batch") {
+  testing::TempFolder proc;
+  fake_status(proc.path, 300, "sftp-server", 200, 1000);
+  fake_status(proc.path, 200, "sshd", 100, 0);
+  fake_status(proc.path, 100, "sshd", 1, 0);
+  ActorResolver resolver({{"sftp", {"sshd"}}}, [](uid_t uid) { return "u" + std::to_string(uid); },
+                         proc.path);
+  bool gone = true;
+  CHECK(resolver.resolve(300, gone).interface == "sftp");
+  CHECK(resolver.proc_reads() == 3);  // itself and two parents
+  for (int batch = 0; batch < 100; ++batch) {
+    resolver.new_batch();
+    const Actor actor = resolver.resolve(300, gone);
+    CHECK_FALSE(gone);
+    CHECK(actor.interface == "sftp");
+    CHECK(actor.username == "u1000");
+  }
+  CHECK(resolver.proc_reads() == 3 + 100);
+  // A change of its own (setuid, exec) is seen in the next batch, with its chain read again.
+  fake_status(proc.path, 300, "sftp-server", 200, 1001);
+  resolver.new_batch();
+  CHECK(resolver.resolve(300, gone).username == "u1001");
+  CHECK(resolver.proc_reads() == 103 + 3);
+  fake_status(proc.path, 300, "bash", 1, 1001);  // exec'd, reparented to init
+  resolver.new_batch();
+  CHECK(resolver.resolve(300, gone).interface.empty());
 }
 
 }  // namespace folderhook::watch
