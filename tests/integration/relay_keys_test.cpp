@@ -96,7 +96,9 @@ TEST_CASE("relay: body_template renders the message's fields as the agent does, 
 TEST_CASE("relay: max_per_second = 20: 60 messages take about 3 s at the receiver, in stream order, the rest waiting in the stream") {
   RelaySetup s;
   Receiver receiver;
-  const std::string file = s.write("relay.toml", folder("/in", receiver.url(), "max_per_second = 20\n"));
+  // [relay] batch = 64 would fetch all 60 at once: paced, a fetch asks for a second's worth.
+  const std::string file = s.write("relay.toml", folder("/in", receiver.url(), "max_per_second = 20\n"),
+                                   "timeout = \"2s\"\n", "batch = 64\n");
   constexpr int kMessages = 60;
   REQUIRE(publish_messages(s.servers, operations(0, kMessages)) == "");
   auto relay = s.start(file, "relay.log");
