@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/body_template.h"
 #include "agent/router.h"
 #include "agent/webhook.h"
 #include "delivery/signature.h"
@@ -102,7 +103,14 @@ delivery::Request relay_request(const Fields& fields, const agent::FolderRule& r
   request.method = rule.method;
   request.urls = rule.urls;
   request.fields = fields;
-  if (rule.method == "POST") {
+  if (!rule.body_template.empty()) {
+    // As the agent renders it (agent/webhook.cpp), from the message's fields; {{id}} is the
+    // webhook-id sent, which is the message's on every redelivery, so the body (and the
+    // signature over it) is the same on every attempt. A message has no size: {{size}} is "".
+    request.body = agent::render_template(rule.body_template, rule.content_type,
+                                          agent::template_values(fields, id, std::nullopt));
+    request.content_type = rule.content_type;
+  } else if (rule.method == "POST") {
     request.body = agent::fields_json(fields).dump();
     request.content_type = "application/json";
   } else {

@@ -29,7 +29,8 @@ std::vector<const agent::FolderRule*> route_fields(const std::vector<agent::Fold
                                                    const Fields& fields);
 
 // The request the agent would send for these fields to `rule`'s URLs: its method (GET with the
-// query string, POST with the JSON body), headers and secret, with `id` as webhook-id.
+// query string, POST with the JSON body or its body_template rendered with {{id}} = `id`),
+// headers and secret, with `id` as webhook-id.
 delivery::Request relay_request(const Fields& fields, const agent::FolderRule& rule,
                                 const std::string& id);
 

@@ -3,28 +3,32 @@
 #include <signal.h>
 
 #include <chrono>
-#include <random>
 #include <thread>
 
-#include "delivery/attempt.h"
-#include "delivery/retry.h"
-#include "delivery/sink_set.h"
 #include "delivery/url.h"
-#include "relay/dead_email.h"
-#include "relay/message.h"
+#include "relay/relay_impl.h"
 #include "relay/relay_status.h"
-#include "relay/stream_consumer.h"
 
 namespace folderhook::relay {
+namespace detail {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
 
 constexpr auto kFetchWait = 1s;        // how long an idle fetch waits (and how soon a stop is seen)
 constexpr auto kReconnectWait = 1s;
 // Fetches that fail in a row (200 ms apart) before the consumer is bound again from scratch.
 constexpr int kFetchFailuresBeforeReopen = 25;
+
+delivery::NotifyOptions notify_options(const RelayConfig& config) {
+  delivery::NotifyOptions o;
+  o.smtp_url = config.base.notify.smtp_url;
+  o.from = config.base.notify.from;
+  o.to = config.base.notify.to;
+  return o;
+}
+
+}  // namespace
 
 int64_t relay_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -32,182 +36,74 @@ int64_t relay_now_ms() {
       .count();
 }
 
-// What became of one message: every routed URL set's attempt, folded.
-struct Outcome {
-  bool delivered = true;
-  bool rejected = true;  // every failed set refused it for good: dead at once
-  bool aborted = false;  // a stop abandoned an attempt: not a failure
-  std::optional<delivery::Millis> retry_after;
-  int status = 0;
-  std::string error;
-  std::string url;
-  std::string rule;
-};
+Relay::Relay(const RelayConfig& config, agent::Log& log)
+    : config_(config), log_(log),
+      sinks_(delivery::SinkOptions{config.base.delivery.timeout, config.base.delivery.ca_file,
+                                   "folderhook",
+                                   config.base.delivery.exactly_200
+                                       ? delivery::SuccessPolicy::kExactly200
+                                       : delivery::SuccessPolicy::kAny2xx}),
+      email_(notify_options(config), [&log](std::string_view level, std::string_view msg,
+                                            const nlohmann::json& fields) {
+        log.write(level, msg, fields);
+      }),
+      pacing_(config.base.folders),
+      rng_(std::random_device{}()) {}
 
-class Relay {
- public:
-  Relay(const RelayConfig& config, agent::Log& log)
-      : config_(config), log_(log),
-        sinks_(delivery::SinkOptions{config.base.delivery.timeout, config.base.delivery.ca_file,
-                                     "folderhook",
-                                     config.base.delivery.exactly_200
-                                         ? delivery::SuccessPolicy::kExactly200
-                                         : delivery::SuccessPolicy::kAny2xx}),
-        email_(notify_options(config), [&log](std::string_view level, std::string_view msg,
-                                              const nlohmann::json& fields) {
-          log.write(level, msg, fields);
-        }),
-        rng_(std::random_device{}()) {}
-
-  int run(const std::atomic<bool>& stop);
-  void abort() { sinks_.abort(); }
-  RelayCounters& counters() { return counters_; }
-
- private:
-  static delivery::NotifyOptions notify_options(const RelayConfig& config) {
-    delivery::NotifyOptions o;
-    o.smtp_url = config.base.notify.smtp_url;
-    o.from = config.base.notify.from;
-    o.to = config.base.notify.to;
-    return o;
+void Relay::add_fetched(std::vector<Fetched>&& batch) {
+  const auto now = RelayClock::now();
+  for (Fetched& m : batch) {
+    ++counters_.received;
+    Pending p;
+    p.m = m;
+    p.fetched_at = now;
+    p.fields = decode_fields(std::string_view(natsMsg_GetData(m.msg), natsMsg_GetDataLength(m.msg)),
+                             p.why);
+    if (p.fields) p.rules = route_fields(config_.base.folders, *p.fields);
+    pending_.push_back(std::move(p));
   }
-  void handle(StreamConsumer& consumer, Fetched& m);
-  Outcome deliver(const Fetched& m, const Fields& fields,
-                  const std::vector<const agent::FolderRule*>& rules);
-  void make_dead(StreamConsumer& consumer, Fetched& m, const Fields& fields, const Outcome& o);
-  void log_delivery(std::string_view level, const Fetched& m, const Fields& fields,
-                    const Outcome& o, std::string_view outcome, int64_t ms,
-                    const std::string& next_at = "");
-
-  const RelayConfig& config_;
-  agent::Log& log_;
-  delivery::SinkSet sinks_;
-  DeadEmail email_;
-  std::mt19937_64 rng_;
-  RelayCounters counters_;
-};
-
-void Relay::log_delivery(std::string_view level, const Fetched& m, const Fields& fields,
-                         const Outcome& o, std::string_view outcome, int64_t ms,
-                         const std::string& next_at) {
-  nlohmann::json f = {{"id", m.id},
-                      {"action", field(fields, "action")},
-                      {"path", field(fields, "path")},
-                      {"url", o.url},
-                      {"attempt", m.delivered},
-                      {"status", o.status},
-                      {"error", o.error},
-                      {"ms", ms},
-                      {"stream_seq", m.stream_seq},
-                      {"outcome", outcome}};
-  if (!next_at.empty()) f["next_at"] = next_at;
-  log_.write(level, "delivery", f);
+  batch.clear();  // the messages are pending_'s now
 }
 
-Outcome Relay::deliver(const Fetched& m, const Fields& fields,
-                       const std::vector<const agent::FolderRule*>& rules) {
-  Outcome o;
-  for (const agent::FolderRule* rule : rules) {
-    const delivery::Request request = relay_request(fields, *rule, m.id);
-    const delivery::AttemptResult r = delivery::run_attempt(request, sinks_);
-    counters_.attempts += r.urls.size();
-    o.url = r.url;
-    o.status = r.status;
-    o.rule = rule->path;
-    if (r.delivered) continue;
-    o.delivered = false;
-    if (!r.urls.empty() && r.urls.back().error == delivery::kAborted) o.aborted = true;
-    o.rejected = o.rejected && r.rejected;
-    if (!o.error.empty()) o.error += "; ";
-    o.error += r.error;
-    if (r.retry_after && (!o.retry_after || *r.retry_after > *o.retry_after))
-      o.retry_after = r.retry_after;
-  }
-  if (o.delivered) o.rejected = false;
-  return o;
+void Relay::keep_alive() {
+  for (const Pending& p : pending_) consumer_->in_progress(p.m);
+  touched_ = RelayClock::now();
 }
 
-void Relay::make_dead(StreamConsumer& consumer, Fetched& m, const Fields& fields,
-                      const Outcome& o) {
-  DeadInfo info;
-  info.id = m.id;
-  info.stream_seq = m.stream_seq;
-  const char* subject = natsMsg_GetSubject(m.msg);
-  info.subject = subject != nullptr ? subject : "";
-  info.attempts = m.delivered;
-  info.last_status = o.status;
-  info.last_error = o.error;
-  info.url = o.url;
-  info.died_ms = relay_now_ms();
-  std::string error;
-  // Kept before it is acknowledged: a relay that dies in between makes it again (same
-  // Nats-Msg-Id in the dead-letter stream, so it is stored once).
-  if (!consumer.publish_dead(m, info, error)) {
-    log_.write("error", "dead letter not stored; the message will be handed out again",
-               {{"id", m.id}, {"error", error}});
-    return;  // no answer: handed out again after AckWait
-  }
-  if (!consumer.ack(m, error)) log_.write("warn", "acknowledgement failed", {{"error", error}});
-  ++counters_.dead;
-  email_.add(o.rule.empty() ? std::string("(no folder)") : o.rule, o.url,
-             field(fields, "path"), m.id, o.status, o.error, info.died_ms);
+void Relay::maybe_keep_alive() {
+  if (RelayClock::now() - touched_ > touch_every_) keep_alive();
 }
 
-void Relay::handle(StreamConsumer& consumer, Fetched& m) {
-  ++counters_.received;
-  const auto start = Clock::now();
-  std::string error;
-  std::string why;
-  const std::optional<Fields> fields = decode_fields(
-      std::string_view(natsMsg_GetData(m.msg), natsMsg_GetDataLength(m.msg)), why);
-  if (!fields) {
-    Outcome o;
-    o.delivered = false;
-    o.error = why;
-    log_delivery("error", m, {}, o, "dead", 0);
-    make_dead(consumer, m, {}, o);
-    return;
+void Relay::hand_back_pending() {
+  // Not handled: handed back at once (for another relay, or the next start), not after AckWait.
+  for (Pending& p : pending_) {
+    std::string ignored;
+    consumer_->nak(p.m, 0ms, ignored);
+    consumer_->release(p.m);
   }
-  const auto rules = route_fields(config_.base.folders, *fields);
-  if (rules.empty()) {
-    ++counters_.unrouted;
-    log_.write("debug", "no folder wants the message",
-               {{"id", m.id}, {"path", field(*fields, "path")}});
-    if (!consumer.ack(m, error)) log_.write("warn", "acknowledgement failed", {{"error", error}});
-    return;
+  pending_.clear();
+}
+
+void Relay::drain() {
+  touched_ = RelayClock::now();
+  while (!pending_.empty()) {
+    if (*stop_) {
+      hand_back_pending();
+      return;
+    }
+    // What waits its turn is kept from being handed to another relay meanwhile.
+    maybe_keep_alive();
+    if (batched(pending_.front().rules)) {
+      handle_batch();
+    } else {
+      handle_front();
+    }
   }
-  const Outcome o = deliver(m, *fields, rules);
-  const int64_t ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
-  if (o.delivered) {
-    log_delivery("info", m, *fields, o, "delivered", ms);
-    if (!consumer.ack(m, error)) log_.write("warn", "acknowledgement failed", {{"error", error}});
-    ++counters_.delivered;
-    return;
-  }
-  if (o.aborted) {
-    // Stopping: hand it back at once for another relay (or the next start).
-    consumer.nak(m, 0ms, error);
-    return;
-  }
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  const auto delay = o.rejected ? std::nullopt
-                                : delivery::retry_delay(config_.base.delivery.retry, m.delivered,
-                                                        unit(rng_), o.retry_after);
-  if (delay) {
-    log_delivery("warn", m, *fields, o, "retry", ms,
-                 delivery::format_iso_utc(relay_now_ms() + delay->count()));
-    if (!consumer.nak(m, *delay, error)) log_.write("warn", "negative acknowledgement failed",
-                                                    {{"error", error}});
-    ++counters_.retried;
-    return;
-  }
-  log_delivery("error", m, *fields, o, "dead", ms);
-  make_dead(consumer, m, *fields, o);
 }
 
 int Relay::run(const std::atomic<bool>& stop) {
   const RelaySettings& r = config_.relay;
+  stop_ = &stop;
   std::unique_ptr<StreamConsumer> consumer;
   bool said_down = false;
   int failed_fetches = 0;
@@ -230,6 +126,8 @@ int Relay::run(const std::atomic<bool>& stop) {
       }
       said_down = false;
       counters_.connected = true;
+      consumer_ = consumer.get();
+      touch_every_ = consumer->ack_wait() / 3;
       status.set_consumer(consumer.get());
       log_.write("info", "relaying",
                  {{"source", delivery::mask_url(r.source)}, {"stream", r.stream},
@@ -238,7 +136,8 @@ int Relay::run(const std::atomic<bool>& stop) {
                   {"folders", config_.base.folders.size()},
                   {"status_listen", status.address()}});
     }
-    std::vector<Fetched> batch = consumer->fetch(r.batch, kFetchWait, error);
+    std::vector<Fetched> batch =
+        consumer->fetch(pacing_.fetch_size(r.batch, kFetchWait), kFetchWait, error);
     if (!error.empty()) {
       counters_.connected = false;
       if (failed_fetches++ == 0) log_.write("warn", "fetch failed; trying again", {{"error", error}});
@@ -246,6 +145,7 @@ int Relay::run(const std::atomic<bool>& stop) {
       if (failed_fetches >= kFetchFailuresBeforeReopen) {
         // The consumer may be gone (deleted by hand): open() makes it again.
         status.set_consumer(nullptr);
+        consumer_ = nullptr;
         consumer.reset();
         failed_fetches = 0;
       }
@@ -254,32 +154,18 @@ int Relay::run(const std::atomic<bool>& stop) {
     if (failed_fetches > 0) log_.write("info", "fetching again", {});
     failed_fetches = 0;
     counters_.connected = true;
-    auto touched = Clock::now();
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (stop) {
-        // Not started: handed back at once, not after AckWait.
-        std::string ignored;
-        consumer->nak(batch[i], 0ms, ignored);
-      } else {
-        // The rest of the batch waits its turn: keep the server from handing it to another
-        // relay meanwhile.
-        if (Clock::now() - touched > consumer->ack_wait() / 3) {
-          for (size_t j = i; j < batch.size(); ++j) consumer->in_progress(batch[j]);
-          touched = Clock::now();
-        }
-        handle(*consumer, batch[i]);
-      }
-      consumer->release(batch[i]);
-    }
+    add_fetched(std::move(batch));
+    drain();
   }
   status.set_consumer(nullptr);
+  consumer_ = nullptr;
   log_.write("info", "relay stopped",
              {{"delivered", counters_.delivered.load()}, {"retried", counters_.retried.load()},
               {"dead", counters_.dead.load()}});
   return 0;
 }
 
-}  // namespace
+}  // namespace detail
 
 void block_stop_signals() {
   sigset_t set;
@@ -297,7 +183,7 @@ int run_relay(const RelayConfig& config, agent::Log& log) {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   std::atomic<bool> stop{false};
-  Relay relay(config, log);
+  detail::Relay relay(config, log);
   std::thread signals([&] {
     int sig = 0;
     sigwait(&set, &sig);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "delivery/exec/exec_url.h"
 #include "delivery/retry.h"
 #include "delivery/url.h"
 
@@ -22,10 +23,6 @@ constexpr std::string_view kRelayKeys[] = {"source",       "consumer",   "dead_s
 // no file content and no folder to act on.
 constexpr std::string_view kWatchOnlyFolderKeys[] = {
     "min_size", "max_size", "file_field", "max_file_bytes", "behavior", "temp_patterns"};
-// [[folder]] keys of the agent's delivery that the relay does not apply yet: refused rather
-// than ignored, so that a receiver never gets what its rules said it would not.
-constexpr std::string_view kAgentOnlyDeliveryKeys[] = {
-    "body_template", "content_type", "max_per_second", "batch_max", "batch_wait"};
 
 ConfigError error_at(const std::string& file, const toml::node* node, std::string message) {
   ConfigError e{file, 0, 0, std::move(message)};
@@ -160,21 +157,19 @@ std::optional<RelayConfig> load_relay_config(const std::string& file,
                                         " is not used by a relay: it watches no folder, and "
                                         "a message carries no size or content"));
       }
-      for (std::string_view key : kAgentOnlyDeliveryKeys) {
-        if (folder->get(key) != nullptr)
-          errors.push_back(error_at(file, folder->get(key),
-                                    "folder." + std::string(key) +
-                                        " is not supported by the relay yet (the agent's "
-                                        "folders have it); remove it from the relay's file"));
-      }
     }
   }
   for (const agent::FolderRule& rule : config.base.folders) {
+    // exec: runs the program on the relay's machine through the agent's exec sink (the agent's
+    // check of the program applies). NATS URLs are refused: a relay republishing into a stream
+    // is a loop waiting to happen, and not what it is for.
     for (const std::string& url : rule.urls) {
-      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+      if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0 &&
+          !delivery::is_exec_url(url))
         errors.push_back({file, rule.line, rule.column,
-                          "folder.urls: a relay delivers over HTTP only; '" +
-                              delivery::mask_url(url) + "' is not an http:// or https:// URL"});
+                          "folder.urls: a relay delivers over HTTP or exec: only; '" +
+                              delivery::mask_url(url) +
+                              "' is not an http://, https:// or exec: URL"});
     }
   }
   if (!errors.empty()) return std::nullopt;

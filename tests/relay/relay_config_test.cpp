@@ -61,19 +61,58 @@ TEST_CASE("[relay] keys are read and checked") {
   CHECK(messages.find("needs a [relay] table") != std::string::npos);
 }
 
-TEST_CASE("delivery keys the relay does not apply are refused at their line, not ignored") {
-  for (const char* line : {"max_per_second = 5", "batch_max = 10", "batch_wait = \"2s\"",
-                           "body_template = \"{{path}}\"", "content_type = \"text/plain\""}) {
+TEST_CASE("the agent's delivery keys are accepted in a relay's folder, and bad values refused at their line") {
+  std::string messages;
+  auto c = load(std::string("[relay]\nsource = \"nats://a:1/S\"\n") + kFolder +
+                    "method = \"POST\"\nmax_per_second = 5\nbatch_max = 10\nbatch_wait = \"2s\"\n" +
+                    "[[folder]]\npath = \"/t\"\nurls = [\"http://127.0.0.1:9/t\"]\n" +
+                    "body_template = \"{{path}}\"\ncontent_type = \"text/plain\"\n",
+                messages);
+  REQUIRE_MESSAGE(c, messages);
+  REQUIRE(c->base.folders.size() == 2);
+  CHECK(c->base.folders[0].pacing.max_per_second == 5);
+  CHECK(c->base.folders[0].pacing.batch_max == 10);
+  CHECK(c->base.folders[0].pacing.batch_wait == std::chrono::seconds(2));
+  CHECK(c->base.folders[1].body_template == "{{path}}");
+  CHECK(c->base.folders[1].content_type == "text/plain");
+  CHECK(c->base.folders[1].method == "POST");
+
+  // The agent's checks, at FILE:LINE:COL.
+  for (const auto& [line, says] : std::vector<std::pair<std::string, std::string>>{
+           {"max_per_second = -1", "folder.max_per_second must be a number"},
+           {"batch_max = 0", "folder.batch_max must be a whole number"},
+           {"batch_wait = \"forever\"", "folder.batch_wait"},
+           {"body_template = \"{{nope}}\"", "unknown variable {{nope}}"},
+           {"content_type = \"no type\"", "folder.content_type"}}) {
     CAPTURE(line);
-    std::string messages;
-    const auto c = load(std::string("[relay]\nsource = \"nats://a:1/S\"\n") + kFolder +
-                            "method = \"POST\"\n" + line + "\n",
-                        messages);
+    messages.clear();
+    c = load(std::string("[relay]\nsource = \"nats://a:1/S\"\n") + kFolder +
+                 "method = \"POST\"\n" + line + "\n",
+             messages);
     CHECK_FALSE(c);
-    const std::string key = std::string(line).substr(0, std::string(line).find(' '));
     CHECK(messages.find("relay.toml:8:") != std::string::npos);
-    CHECK(messages.find("folder." + key + " is not supported by the relay yet") != std::string::npos);
+    CHECK(messages.find(says) != std::string::npos);
   }
+}
+
+TEST_CASE("a relay's folder takes http, https and exec: URLs, and refuses NATS ones") {
+  test::TempDir dir;
+  const std::string program = dir / "hook.sh";
+  test::write_file(program, "#!/bin/sh\n");
+  test::shell("chmod 755 " + program);
+  std::string messages;
+  auto c = load(std::string("[relay]\nsource = \"nats://a:1/S\"\n\n[[folder]]\npath = \"/in\"\n"
+                            "urls = [\"exec:") + program + "\", \"https://h.example/x\"]\n",
+                messages);
+  REQUIRE_MESSAGE(c, messages);
+  CHECK(c->base.folders[0].urls.front() == "exec:" + program);
+  messages.clear();
+  c = load("[relay]\nsource = \"nats://a:1/S\"\n\n[[folder]]\npath = \"/in\"\n"
+           "urls = [\"nats://127.0.0.1:4222/s\"]\n",
+           messages);
+  CHECK_FALSE(c);
+  CHECK(messages.find("relay.toml:4:1: folder.urls: a relay delivers over HTTP or exec: only") !=
+        std::string::npos);
 }
 
 TEST_CASE("a relay's file is told apart from an agent's by its [relay] table") {
