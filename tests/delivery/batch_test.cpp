@@ -2,6 +2,9 @@
 // and the settings that carry a folder's pacing into the outbox.
 #include "delivery/batch.h"
 
+#include <set>
+#include <thread>
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -73,6 +76,16 @@ TEST_CASE("new message ids are msg_ and 32 hex digits, and differ") {
   CHECK(a.rfind("msg_", 0) == 0);
   CHECK(a.find_first_not_of("0123456789abcdef", 4) == std::string::npos);
   CHECK(a != b);
+  // Across several refills of the per-thread pool, and on two threads at once.
+  std::set<std::string> seen;
+  std::vector<std::string> other;
+  std::thread t([&] {
+    for (int i = 0; i < 1000; ++i) other.push_back(new_request_id());
+  });
+  for (int i = 0; i < 1000; ++i) seen.insert(new_request_id());
+  t.join();
+  seen.insert(other.begin(), other.end());
+  CHECK(seen.size() == 2000);
 }
 
 TEST_CASE("a lane policy goes into a request's settings and comes back the same") {
