@@ -163,7 +163,25 @@ std::unique_ptr<Outbox> Outbox::open(const std::string& state_dir, std::string& 
   return outbox;
 }
 
-Outbox::~Outbox() { sqlite3_close(db_); }
+Outbox::Outbox(sqlite3* db) : db_(db) {}
+
+Outbox::~Outbox() {
+  statements_.clear();  // finalized before the connection closes
+  sqlite3_close(db_);
+}
+
+Stmt& Outbox::statement(const char* sql) {
+  auto& slot = statements_[sql];
+  if (!slot) slot = std::make_unique<Stmt>(db_, sql);
+  return *slot;
+}
+
+bool Outbox::run_cached(const char* sql, std::string& error) {
+  Stmt& stmt = statement(sql);
+  if (stmt.ok() && stmt.run()) return true;
+  error = sqlite3_errmsg(db_);
+  return false;
+}
 
 void Outbox::limit_pages_for_test(int64_t pages) {
   std::string err;
@@ -183,18 +201,17 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
     error = sqlite3_errmsg(db_);
     disk_full = code == SQLITE_FULL || (code == SQLITE_IOERR && sqlite3_system_errno(db_) == ENOSPC);
     std::string ignored;
-    exec(db_, "ROLLBACK", ignored);
+    run_cached("ROLLBACK", ignored);
     seqs.clear();
     return false;
   };
-  if (!exec(db_, "BEGIN IMMEDIATE", error)) {
+  if (!run_cached("BEGIN IMMEDIATE", error)) {
     disk_full = sqlite3_errcode(db_) == SQLITE_FULL;
     return false;
   }
   const int64_t now = unix_ms_now();
   if (!batch.inserts.empty()) {
-    Stmt ins(db_,
-             "INSERT OR IGNORE INTO outbox(id, request, enqueued_ms) VALUES(?1, ?2, ?3)");
+    Stmt& ins = statement("INSERT OR IGNORE INTO outbox(id, request, enqueued_ms) VALUES(?1, ?2, ?3)");
     if (!ins.ok()) return fail();
     for (const auto& r : batch.inserts) {
       ins.bind(1, r.id).bind_blob(2, encode_request(r)).bind(3, now);
@@ -204,7 +221,7 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
     }
   }
   if (!batch.batch_marks.empty()) {
-    Stmt mark(db_, "INSERT OR REPLACE INTO outbox_batch(id, batch_id, size) VALUES(?1, ?2, ?3)");
+    Stmt& mark = statement("INSERT OR REPLACE INTO outbox_batch(id, batch_id, size) VALUES(?1, ?2, ?3)");
     if (!mark.ok()) return fail();
     for (const auto& m : batch.batch_marks) {
       for (const auto& id : m.member_ids) {
@@ -216,18 +233,17 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
     }
   }
   // A delivered or dead member leaves its batch: a replay of it is a new delivery.
-  Stmt unmark(db_, "DELETE FROM outbox_batch WHERE id = ?1");
+  Stmt& unmark = statement("DELETE FROM outbox_batch WHERE id = ?1");
   if (!unmark.ok()) return fail();
   if (!batch.delivered.empty()) {
-    Stmt del(db_, "DELETE FROM outbox WHERE id = ?1");
+    Stmt& del = statement("DELETE FROM outbox WHERE id = ?1");
     if (!del.ok()) return fail();
     for (const auto& id : batch.delivered) {
       if (!del.bind(1, id).run() || !unmark.bind(1, id).run()) return fail();
     }
   }
   if (!batch.retries.empty()) {
-    Stmt upd(db_,
-             "UPDATE outbox SET attempts = ?2, next_at_ms = ?3, last_status = ?4, "
+    Stmt& upd = statement("UPDATE outbox SET attempts = ?2, next_at_ms = ?3, last_status = ?4, "
              "last_error = ?5 WHERE id = ?1");
     if (!upd.ok()) return fail();
     for (const auto& r : batch.retries) {
@@ -238,11 +254,10 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
     }
   }
   if (!batch.dead.empty()) {
-    Stmt ins(db_,
-             "INSERT OR REPLACE INTO dead_letters(id, request, rule, path, urls, attempts, "
+    Stmt& ins = statement("INSERT OR REPLACE INTO dead_letters(id, request, rule, path, urls, attempts, "
              "last_status, last_error, last_body, died_ms) "
              "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-    Stmt del(db_, "DELETE FROM outbox WHERE id = ?1");
+    Stmt& del = statement("DELETE FROM outbox WHERE id = ?1");
     if (!ins.ok() || !del.ok()) return fail();
     for (const auto& d : batch.dead) {
       std::string urls;
@@ -268,8 +283,7 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
   if (!batch.url_outcomes.empty()) {
     // One row per URL per commit, however many attempts the batch holds (a burst of
     // thousands to one URL is one upsert).
-    Stmt up(db_,
-            "INSERT INTO url_stats(url, last_status, last_error, consecutive_failures, "
+    Stmt& up = statement("INSERT INTO url_stats(url, last_status, last_error, consecutive_failures, "
             "last_success_ms, last_attempt_ms) VALUES(?1, ?2, ?3, ?6, "
             "CASE WHEN ?4 THEN ?7 ELSE 0 END, ?5) "
             "ON CONFLICT(url) DO UPDATE SET last_status = excluded.last_status, "
@@ -288,7 +302,7 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
     }
   }
   if (!batch.index_changes.empty() && !apply_index_changes(batch.index_changes)) return fail();
-  if (!exec(db_, "COMMIT", error)) return fail();
+  if (!run_cached("COMMIT", error)) return fail();
   return true;
 }
 
@@ -304,15 +318,13 @@ int64_t as_i64(uint64_t v) { return static_cast<int64_t>(v); }
 }  // namespace
 
 bool Outbox::apply_index_changes(const std::vector<IndexChange>& changes) {
-  Stmt put(db_,
-           "INSERT OR REPLACE INTO file_index(path, directory, dev, ino, size, mtime_ns, "
+  Stmt& put = statement("INSERT OR REPLACE INTO file_index(path, directory, dev, ino, size, mtime_ns, "
            "ctime_ns, uid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-  Stmt erase(db_, "DELETE FROM file_index WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
-  Stmt select(db_,
-              "SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid FROM file_index "
+  Stmt& erase = statement("DELETE FROM file_index WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
+  Stmt& select = statement("SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid FROM file_index "
               "WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
-  Stmt root(db_, "INSERT OR IGNORE INTO indexed_roots(path) VALUES(?1)");
-  Stmt relist(db_, "UPDATE file_index SET ctime_ns = 0 WHERE path = ?1");
+  Stmt& root = statement("INSERT OR IGNORE INTO indexed_roots(path) VALUES(?1)");
+  Stmt& relist = statement("UPDATE file_index SET ctime_ns = 0 WHERE path = ?1");
   if (!put.ok() || !erase.ok() || !select.ok() || !root.ok() || !relist.ok()) return false;
   const auto put_row = [&](const IndexRow& r) {
     return put.bind_blob(1, r.path).bind(2, r.directory ? 1 : 0).bind(3, as_i64(r.dev))

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "delivery/index_change.h"
@@ -17,6 +18,8 @@
 struct sqlite3;
 
 namespace folderhook::delivery {
+
+class Stmt;  // delivery/sqlite_stmt.h
 
 // The exclusive lock on a state_dir (flock on "<state_dir>/lock", which also holds the pid).
 // Released by the destructor or by the death of the process.
@@ -173,9 +176,15 @@ class Outbox {
   void limit_pages_for_test(int64_t pages);
 
  private:
-  explicit Outbox(sqlite3* db) : db_(db) {}
+  explicit Outbox(sqlite3* db);  // out of line: Stmt is complete only in outbox.cpp
   bool apply_index_changes(const std::vector<IndexChange>& changes);
+  // The commit path's statements, prepared once per connection rather than per commit (a burst
+  // commits a few rows at a time, and SQLite's parser showed in its profile). Keyed by the
+  // literal's address: each call site has its own. Writer thread only, like commit().
+  Stmt& statement(const char* sql);
+  bool run_cached(const char* sql, std::string& error);
   sqlite3* db_;
+  std::unordered_map<const char*, std::unique_ptr<Stmt>> statements_;
 };
 
 int64_t unix_ms_now();
