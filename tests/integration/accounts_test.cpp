@@ -174,3 +174,19 @@ TEST_CASE("check refuses a bad [accounts] at its FILE:LINE:COL") {
   CHECK(out.find(dir / "rules.toml" + ":8:10: accounts.method must be \"GET\" or \"POST\"") !=
         std::string::npos);
 }
+
+TEST_CASE("a reload changes [accounts]' urls at once; adding or removing it needs a restart") {
+  Accounts a("d");
+  RunningAgent r(rules_with_accounts(), /*start_now=*/false);
+  start_and_wait_for_accounts(r, "\"msg\":\"accounts: recorded\"");
+  r.write_rules(rules_template() + "\n[accounts]\nurls = [\"" + r.receiver.url("/new") + "\"]\n");
+  REQUIRE(r.agent->wait_for_output("\"msg\":\"rules reloaded\""));
+  REQUIRE(shell("groupadd " + a.group) == 0);
+  const auto hooks = wait_about(r, a.group, 1);
+  CHECK(hooks[0].path == "/new");
+
+  r.write_rules(rules_template());  // [accounts] removed: kept until a restart
+  REQUIRE(r.agent->wait_for_output("\"needs_restart\":[\"[accounts]\"]"));
+  REQUIRE(shell("groupdel " + a.group) == 0);
+  CHECK(wait_about(r, a.group, 2)[1].path == "/new");
+}
