@@ -95,6 +95,7 @@ int Agent::run() {
     static_cast<Agent*>(h->data)->reload("the rules file changed");
   }, config_.file.c_str(), kRulesPollMs);
 
+  start_accounts();
   uv_timer_init(&loop_, &behavior_timer_);
   behavior_timer_.data = this;
   // The behaviors wait for the catch-up (on_ready): their operations must meet a watcher
@@ -271,6 +272,10 @@ void Agent::reload(std::string_view why) {
   }
   if (next->backend != config_.backend) ignored.push_back("agent.backend");
   if (next->interfaces != config_.interfaces) ignored.push_back("[interfaces]");
+  if (next->accounts.has_value() != config_.accounts.has_value()) {
+    ignored.push_back("[accounts]");  // added or removed: its watch starts or stops at a restart
+    next->accounts = config_.accounts;
+  }
   next->backend = config_.backend;
   next->interfaces = config_.interfaces;
   next->state_dir = config_.state_dir;
@@ -339,6 +344,7 @@ void Agent::stop(int signum) {
     uv_close(h, nullptr);
   }
   watcher_->close([] {});
+  if (accounts_) accounts_->close();
 }
 
 }  // namespace detail

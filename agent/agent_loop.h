@@ -1,5 +1,5 @@
-// The Agent, internal to agent/: included only by agent.cpp and agent_pipeline.cpp, which hold
-// its parts. agent.cpp: its life on the loop (start, the watch backend, signals, the heartbeat,
+// The Agent, internal to agent/: included only by agent.cpp, agent_pipeline.cpp and
+// agent_accounts.cpp, which hold its parts. agent.cpp: its life on the loop (start, the watch backend, signals, the heartbeat,
 // the rules file's reload, stop); agent_pipeline.cpp: what it hands to the dispatcher (the
 // watcher's actions and catch-up, through the submission pipeline, and the folder behaviors).
 //
@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/accounts_watch.h"
 #include "agent/behaviors.h"
 #include "agent/config.h"
 #include "agent/folder_links.h"
@@ -107,6 +108,11 @@ class Agent {
   void start_behaviors();
   void after_behaviors();
 
+  // agent_accounts.cpp: [accounts] (users and groups), through the same pipeline.
+  void start_accounts();
+  void on_account_changes(std::vector<AccountChange>&& changes, bool catch_up,
+                          AccountsWatch::Commit commit);
+
   Config config_;
   // Each folder of config_ and the directory watched for it (a folder given as a symlink is
   // watched as its target). The watcher, the index, the RobotLedger and the file reads speak
@@ -128,6 +134,7 @@ class Agent {
   std::unique_ptr<delivery::Dispatcher> dispatcher_;
   std::unique_ptr<StatusServer> status_;
   std::unique_ptr<watch::Watcher> watcher_;
+  std::unique_ptr<AccountsWatch> accounts_;  // with [accounts] only
   bool stopping_ = false;
   // fanotify: watching from the start (its marks), before the catch-up is out.
   bool live_at_start_ = false;

@@ -348,6 +348,7 @@ std::optional<Config> Parser::parse(std::string_view text) {
   section("interfaces", [&](const toml::table& t) { parse_interfaces(t, config); });
 
   each_table(root, "folder", "folder", [&](const toml::table& t) { parse_folder(t, config); });
+  section("accounts", [&](const toml::table& t) { parse_accounts(t, config); });
   check_folders(config);
   if (!errors_.empty()) return std::nullopt;
   return config;
@@ -370,7 +371,8 @@ std::vector<KnownKeys> known_keys() {
           {"notify", list(detail::kNotifyKeys)},
           {"interfaces", list(detail::kInterfaces)},
           {"folder", list(detail::kFolderKeys)},
-          {"folder.behavior", list(detail::kBehaviorKeys)}};
+          {"folder.behavior", list(detail::kBehaviorKeys)},
+          {"accounts", list(detail::kAccountsKeys)}};
 }
 
 std::vector<std::string> default_temp_patterns() {

@@ -113,6 +113,9 @@ struct Config {
   DeliveryConfig delivery;
   NotifyConfig notify;
   std::vector<FolderRule> folders;
+  // [accounts]: users and groups (agent/accounts.h) reported to these urls, with the method,
+  // headers and secret as a folder has them. Its path is "[accounts]", the deliveries' rule.
+  std::optional<FolderRule> accounts;
 };
 
 // The keys the parser accepts in each table: "" is the top level, "folder.behavior" is

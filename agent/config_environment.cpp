@@ -24,22 +24,26 @@ bool parent_exists(const std::string& path) {
 
 }  // namespace
 
-bool holds_secrets(const Config& config) {
-  for (const FolderRule& rule : config.folders) {
-    if (!rule.secret.empty()) return true;
-    for (const auto& [name, value] : rule.nats_settings) {
-      if (name == "nats_token") return true;
-    }
-    for (const std::string& url : rule.urls) {
-      if (delivery::mask_url(url) != url) return true;
-    }
-    for (const auto& [name, value] : rule.headers) {
-      std::string lower = name;
-      std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-      if (lower == "authorization") return true;
-    }
+// A folder's or [accounts]' secret, NATS token, password in a URL or Authorization header.
+static bool rule_holds_secrets(const FolderRule& rule) {
+  if (!rule.secret.empty()) return true;
+  for (const auto& [name, value] : rule.nats_settings) {
+    if (name == "nats_token") return true;
+  }
+  for (const std::string& url : rule.urls) {
+    if (delivery::mask_url(url) != url) return true;
+  }
+  for (const auto& [name, value] : rule.headers) {
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    if (lower == "authorization") return true;
   }
   return false;
+}
+
+bool holds_secrets(const Config& config) {
+  if (config.accounts && rule_holds_secrets(*config.accounts)) return true;
+  return std::any_of(config.folders.begin(), config.folders.end(), rule_holds_secrets);
 }
 
 std::vector<std::string> check_environment(const Config& config, std::vector<ConfigError>& errors) {

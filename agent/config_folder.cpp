@@ -7,7 +7,6 @@
 
 #include "agent/config_parser.h"
 #include "agent/duration.h"
-#include "delivery/signature.h"
 #include "delivery/sink_set.h"
 #include "delivery/url.h"
 
@@ -98,44 +97,9 @@ void Parser::parse_folder(const toml::table& t, Config& config) {
 
   parse_filters(t, rule);
 
-  if (auto v = string(t, "method", "folder")) {
-    if (*v == "GET" || *v == "POST")
-      rule.method = *v;
-    else
-      error(t.get("method"), "folder.method must be \"GET\" or \"POST\" (got '" + *v + "')");
-  }
-  if (const toml::node* node = t.get("headers")) {
-    if (const auto* headers = node->as_table()) {
-      for (const auto& [key, value] : *headers) {
-        const std::string name(key.str());
-        const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-          return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("!#$%&'*+-.^_`|~", c);
-        });
-        const auto* text = value.as_string();
-        if (!token) {
-          errors_.push_back({file_, static_cast<int>(key.source().begin.line),
-                             static_cast<int>(key.source().begin.column),
-                             "folder.headers: '" + name + "' is not a valid header name"});
-        } else if (!text)
-          error(&value, "folder.headers." + name + " must be a string");
-        else if (text->get().find_first_of("\r\n") != std::string::npos) {
-          error(&value, "folder.headers." + name + " must not contain a line break");
-        } else if (!holds_nul(value, "folder.headers." + name)) {
-          rule.headers.emplace_back(name, text->get());
-        }
-      }
-    } else {
-      error(node, "folder.headers must be a table, such as { Authorization = \"Bearer abc\" }");
-    }
-  }
-  if (auto v = string(t, "secret", "folder"); v && !v->empty()) {
-    std::string why;
-    if (!delivery::sign_webhook(*v, "id", 0, "", why)) {
-      error(t.get("secret"), "folder.secret must be \"whsec_\" followed by base64 (" + why + ")");
-    } else {
-      rule.secret = *v;
-    }
-  }
+  parse_method(t, "folder", rule);
+  parse_headers(t, "folder", rule);
+  parse_secret(t, "folder", rule);
 
   if (auto v = string(t, "file_field", "folder"); v && !v->empty()) {
     if (rule.method != "POST")

@@ -1,7 +1,7 @@
 // The rules file's parser, internal to agent/: included only by the config .cpp files, which hold
 // its parts. config.cpp: the helpers every table uses, [agent], [delivery], [notify],
 // [interfaces] and the whole file (parse()); config_folder.cpp: [[folder]], [[folder.behavior]]
-// and the checks of the folders against each other and [agent].
+// and the checks of the folders against each other and [agent]; config_accounts.cpp: [accounts].
 //
 // A Parser serves one parse_config() call, on one thread. It holds references to the file name,
 // the base directory and the error list it is given, which must outlive it. Every problem is
@@ -29,7 +29,7 @@ inline constexpr std::string_view kInterfaces[] = {"web",     "ftp",  "robot", "
 // The keys each table accepts: what check_keys() matches against, and what known_keys() tells
 // the docs' tests. A new key goes here, in etc/rules.toml and in the README's table.
 inline constexpr std::string_view kTopKeys[] = {"agent", "delivery", "notify", "interfaces",
-                                                "folder"};
+                                                "folder", "accounts"};
 inline constexpr std::string_view kAgentKeys[] = {
     "state_dir",         "log_file",       "log_format", "root",        "status_listen",
     "behavior_interval", "robot_username", "backend",    "initial_scan"};
@@ -41,6 +41,7 @@ inline constexpr std::string_view kFolderKeys[] = {
     "temp_patterns", "method", "headers",   "secret",   "file_field", "max_file_bytes", "behavior",
     "users",         "interfaces", "types",   "min_size", "max_size",   "nats_token",     "nats_creds",
     "body_template", "content_type", "max_per_second", "batch_max", "batch_wait"};
+inline constexpr std::string_view kAccountsKeys[] = {"urls", "method", "headers", "secret"};
 inline constexpr std::string_view kBehaviorKeys[] = {"kind", "after", "include",
                                                      "remove_empty_dirs", "to"};
 
@@ -87,6 +88,12 @@ class Parser {
   void parse_body_template(const toml::table& t, FolderRule& rule);
   // max_per_second, batch_max, batch_wait (after method, urls and file_field are read).
   void parse_pacing(const toml::table& t, FolderRule& rule);
+  // config_accounts.cpp: [accounts]; the method, headers and secret of a folder or [accounts]
+  // (`where` names the table in messages: "folder" or "accounts").
+  void parse_accounts(const toml::table& t, Config& config);
+  void parse_method(const toml::table& t, std::string_view where, FolderRule& rule);
+  void parse_headers(const toml::table& t, std::string_view where, FolderRule& rule);
+  void parse_secret(const toml::table& t, std::string_view where, FolderRule& rule);
   // After every table is read: the folders against each other, agent.root and agent.state_dir.
   void check_folders(const Config& config);
 
