@@ -350,6 +350,7 @@ void ActionBuilder::emit(Action action, const std::string& path, const std::stri
 }
 
 void ActionBuilder::push(FileAction out, uint64_t slot) {
+  if (!permission_roots_.empty()) track_permissions(out);
   if (tracking_) {
     touched_.insert(out.path);
     if (!out.destination.empty()) touched_.insert(out.destination);
