@@ -160,6 +160,24 @@ void not_asked_not_while_stopped(const std::string& backend) {
   CHECK(permission_hooks(r).size() == 1);
 }
 
+void turned_on_by_reload(const std::string& backend) {
+  if (!no_loss::backend_here(backend)) return;
+  RunningAgent r(permission_rules(backend, ""), false);
+  const std::string f = r.in + "/f";
+  write_file(f, "x");
+  REQUIRE(shell("chmod 644 " + f) == 0);
+  start_ready(r, backend);
+  r.write_rules(permission_rules(backend));
+  INFO("agent log:\n" << r.agent->output());
+  REQUIRE(r.agent->wait_for_output("\"msg\":\"rules reloaded\""));
+  REQUIRE(shell("chmod 600 " + f) == 0);
+  const Webhook hook = r.nth(1);
+  CHECK(hook.param("type") == "permission");
+  CHECK(hook.param("mode") == "0600");
+  write_marker(r, "marker");
+  CHECK(permission_hooks(r).size() == 1);
+}
+
 }  // namespace
 
 TEST_CASE("inotify: chmod, chown, chgrp, setfacl and setfacl -b are each one permission update") {
@@ -175,6 +193,13 @@ TEST_CASE("inotify: no permission update where not asked, nor for a chmod while 
 }
 TEST_CASE("fanotify: no permission update where not asked, nor for a chmod while stopped") {
   not_asked_not_while_stopped("fanotify");
+}
+
+TEST_CASE("inotify: permissions turned on by a reload report the next chmod") {
+  turned_on_by_reload("inotify");
+}
+TEST_CASE("fanotify: permissions turned on by a reload report the next chmod") {
+  turned_on_by_reload("fanotify");
 }
 
 TEST_CASE("a permission change POSTed as JSON carries type permission, mode, owner and group") {
