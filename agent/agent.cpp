@@ -21,7 +21,8 @@ constexpr unsigned kRulesPollMs = 1000;
 std::vector<watch::RootOptions> roots_of(const Config& config, const FolderLinks& links) {
   std::vector<watch::RootOptions> roots;
   for (size_t i = 0; i < config.folders.size(); ++i) {
-    roots.push_back({links[i].watched, config.folders[i].temp_patterns});
+    roots.push_back({links[i].watched, config.folders[i].temp_patterns,
+                     config.folders[i].permissions});
   }
   return roots;
 }
@@ -37,7 +38,10 @@ bool same_roots(const Config& a, const FolderLinks& a_links, const Config& b,
   const auto x = roots_of(a, a_links), y = roots_of(b, b_links);
   if (x.size() != y.size()) return false;
   for (size_t i = 0; i < x.size(); ++i) {
-    if (x[i].path != y[i].path || x[i].temp_patterns != y[i].temp_patterns) return false;
+    if (x[i].path != y[i].path || x[i].temp_patterns != y[i].temp_patterns ||
+        x[i].permissions != y[i].permissions) {
+      return false;
+    }
   }
   return true;
 }

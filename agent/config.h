@@ -49,6 +49,11 @@ struct FolderRule {
   std::vector<std::string> users;
   std::vector<std::string> interfaces;
   std::set<watch::ObjectType> types;
+  // Report changes of mode, owner, group or ACL as action=update, type=permission (README,
+  // "Permission changes"). `types` lists "permission" (types_permission) to keep them when it
+  // names types at all.
+  bool permissions = false;
+  bool types_permission = false;
   uint64_t min_size = 0;
   std::optional<uint64_t> max_size;
   std::vector<std::string> temp_patterns;

@@ -138,19 +138,35 @@ void Parser::parse_filters(const toml::table& t, FolderRule& rule) {
                                      "' (web, ftp, robot, jsapi, restapi, sftp, dav)");
     }
   }
+  parse_permissions(t, rule);
   for (const std::string& name : string_list(t, "types", "folder")) {
     if (name == "file")
       rule.types.insert(watch::ObjectType::kFile);
     else if (name == "directory")
       rule.types.insert(watch::ObjectType::kDirectory);
+    else if (name == "permission" && rule.permissions)
+      rule.types_permission = true;
+    else if (name == "permission")
+      error(t.get("types"), "folder.types: 'permission' needs permissions = true in this folder");
     else
-      error(t.get("types"), "folder.types: unknown type '" + name + "' (file, directory)");
+      error(t.get("types"),
+            "folder.types: unknown type '" + name + "' (file, directory, permission)");
   }
   if (auto size = size_key(t, "min_size")) rule.min_size = *size;
   rule.max_size = size_key(t, "max_size");
   if (rule.max_size && rule.min_size > *rule.max_size) {
     error(t.get("max_size"), "folder.max_size is below folder.min_size: no file would be reported");
   }
+}
+
+// permissions = true | false: report changes of mode, owner, group and ACL.
+void Parser::parse_permissions(const toml::table& t, FolderRule& rule) {
+  const toml::node* node = t.get("permissions");
+  if (node == nullptr) return;
+  if (const auto* flag = node->as_boolean())
+    rule.permissions = flag->get();
+  else
+    error(node, "folder.permissions must be true or false");
 }
 
 // A size key of [[folder]] ("10MiB", "512", ...); nullopt when unset or not a size (an error).

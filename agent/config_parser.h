@@ -40,7 +40,8 @@ inline constexpr std::string_view kFolderKeys[] = {
     "path",          "urls",   "interface", "username", "actions",    "include",        "exclude",
     "temp_patterns", "method", "headers",   "secret",   "file_field", "max_file_bytes", "behavior",
     "users",         "interfaces", "types",   "min_size", "max_size",   "nats_token",     "nats_creds",
-    "body_template", "content_type", "max_per_second", "batch_max", "batch_wait"};
+    "body_template", "content_type", "max_per_second", "batch_max", "batch_wait",
+    "permissions"};
 inline constexpr std::string_view kAccountsKeys[] = {"urls", "method", "headers", "secret"};
 inline constexpr std::string_view kBehaviorKeys[] = {"kind", "after", "include",
                                                      "remove_empty_dirs", "to"};
@@ -83,6 +84,7 @@ class Parser {
   void parse_folder(const toml::table& t, Config& config);
   void parse_behavior(const toml::table& t, FolderRule& rule);
   void parse_filters(const toml::table& t, FolderRule& rule);
+  void parse_permissions(const toml::table& t, FolderRule& rule);
   std::optional<uint64_t> size_key(const toml::table& t, std::string_view key);
   // config_body_template.cpp: body_template and content_type, after method and file_field.
   void parse_body_template(const toml::table& t, FolderRule& rule);

@@ -30,7 +30,13 @@ bool listed(const std::vector<std::string>& list, std::string_view value) {
 
 // The filters that do not look at a path: who, through what, what kind, how big.
 bool rule_wants_object(const FolderRule& rule, const watch::FileAction& action) {
-  if (!rule.types.empty() && !rule.types.contains(action.type)) return false;
+  if (action.permission) {
+    // Only where asked for; `types`, when it names any, must name "permission".
+    if (!rule.permissions) return false;
+    if (!rule.types.empty() && !rule.types_permission) return false;
+  } else if ((!rule.types.empty() || rule.types_permission) && !rule.types.contains(action.type)) {
+    return false;
+  }
   if (!listed(rule.users, reported_username(action, rule))) return false;
   if (!listed(rule.interfaces, reported_interface(action, rule))) return false;
   if (action.action == watch::Action::kDestroy || action.type == watch::ObjectType::kDirectory) {

@@ -1,5 +1,6 @@
 #include "agent/webhook.h"
 
+#include <cstdio>
 #include <ctime>
 
 #include "agent/body_template.h"
@@ -15,7 +16,8 @@ bool has_destination(watch::Action action) {
   return action == watch::Action::kMove || action == watch::Action::kCopy;
 }
 
-// The seven fields in their documented order; destination only where it applies.
+// The seven fields in their documented order; destination only where it applies; mode, owner
+// and group last, for a permission change only.
 template <typename Add>
 void for_each_field(const watch::FileAction& action, const FolderRule& rule,
                     std::string_view root, Add&& add) {
@@ -25,7 +27,17 @@ void for_each_field(const watch::FileAction& action, const FolderRule& rule,
   if (has_destination(action.action)) add("destination", reported_path(action.destination, root));
   add("at", format_at(action.at));
   add("username", reported_username(action, rule));
-  add("type", watch::to_string(action.type));
+  if (!action.permission) {
+    add("type", watch::to_string(action.type));
+    return;
+  }
+  // A permission change: its values after the change, after the usual fields.
+  add("type", "permission");
+  char mode[16];
+  std::snprintf(mode, sizeof mode, "%04o", action.permission->mode & 07777u);
+  add("mode", mode);
+  add("owner", action.permission->owner);
+  add("group", action.permission->group);
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ std::string_view reported_interface(const watch::FileAction& action, const Folde
 std::string_view reported_username(const watch::FileAction& action, const FolderRule& rule);
 
 // The query string without '?': action, interface, path, destination (move and copy only), at,
-// username, type; every value percent-encoded from its exact bytes.
+// username, type ("permission" for a permission change, then mode, owner and group); every value
+// percent-encoded from its exact bytes.
 std::string webhook_query(const watch::FileAction& action, const FolderRule& rule,
                           std::string_view root = "");
 

@@ -28,6 +28,7 @@ std::vector<std::string> ActionBuilder::top_roots_of(const std::vector<RootOptio
 ActionBuilder::ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger, Scope scope)
     : options_(std::move(options)), fs_(fs), logger_(std::move(logger)), scope_(scope) {
   top_roots_ = top_roots_of(options_.roots);
+  set_permission_roots();
 }
 
 void ActionBuilder::start(Timestamp now) { start(now, StartScan{}); }
@@ -163,6 +164,7 @@ void ActionBuilder::dispatch(const std::string& path, uint32_t mask, uint32_t co
   if (mask & IN_DELETE) on_deleted(path, is_dir, now);
   if (mask & IN_MOVED_FROM) on_moved_from(path, is_dir, cookie, now);
   if (mask & IN_MOVED_TO) on_moved_to(path, is_dir, cookie, now);
+  if ((mask & IN_ATTRIB) && !permission_roots_.empty()) on_attrib(path, is_dir, now);
 }
 
 void ActionBuilder::on_file_created(const std::string& path, Timestamp now) {

@@ -35,6 +35,7 @@
 #include "watch/file_system.h"
 #include "watch/index.h"
 #include "watch/inotify_record.h"
+#include "watch/permissions.h"
 #include "watch/watch_table.h"
 #include "watch/watcher.h"
 
@@ -293,6 +294,17 @@ class ActionBuilder {
   std::optional<uint64_t> hash_own_read(const std::string& path, Timestamp now);
   void trim_history(Timestamp now);
 
+  // permission changes (action_builder_permissions.cpp)
+  // The roots with `permissions = true`, from options_.roots; on a reload, a baseline for what
+  // is already known beneath a root that just asked, and the book forgets what none asks for.
+  void set_permission_roots();
+  // IN_ATTRIB of `path`: reports a change of mode, owner, group or ACL since it was last seen.
+  void on_attrib(const std::string& path, bool is_dir, Timestamp now);
+  // Keeps the book current with an action about to be pushed (what it creates, moves, removes).
+  void track_permissions(const FileAction& action);
+  // Records the permissions `path` has now, when it lies in a folder that asks.
+  void note_permissions(const std::string& path);
+
   void emit(Action action, const std::string& path, const std::string& destination,
             ObjectType type, uid_t uid, std::chrono::system_clock::time_point at,
             const Actor& actor, uint64_t slot = 0);
@@ -360,6 +372,10 @@ class ActionBuilder {
   bool after_overflow_ = false;
   bool tracking_ = false;           // between begin_rescan() and apply_catch_up()
   std::set<std::string> touched_;   // paths named by actions emitted while tracking_
+
+  // `permissions = true`: those roots, and what was last seen beneath them (empty otherwise).
+  std::vector<std::string> permission_roots_;
+  PermissionBook perms_;
 
   uint64_t watch_failures_ = 0;  // directories not watched in the current walk (ENOSPC)
   bool enospc_logged_ = false;

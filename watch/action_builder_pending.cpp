@@ -361,6 +361,7 @@ void ActionBuilder::emit_as(Action action, const std::string& path,
 }
 
 void ActionBuilder::push(FileAction out, uint64_t slot) {
+  if (!permission_roots_.empty()) track_permissions(out);
   if (tracking_) {
     touched_.insert(out.path);
     if (!out.destination.empty()) touched_.insert(out.destination);

@@ -25,6 +25,7 @@ std::vector<std::string> ActionBuilder::set_roots(std::vector<RootOptions> roots
     added.push_back(root);
     start_root(root, now);
   }
+  set_permission_roots();
   report_watch_failures();
   return added;
 }

@@ -157,10 +157,15 @@ void ActionBuilder::add_listing(const std::string& dir, WatchTable::Ref dir_ref,
       table_.set_known(path, entry);
     }
   };
+  // The start walk and the background index record the permissions they find (those found
+  // later are recorded as their create is pushed).
+  const bool permissions = mode == ScanMode::kInitial && !permission_roots_.empty() &&
+                           permission_root_of(permission_roots_, dir + "/") != nullptr;
   for (const DirEntry& found : entries) {
     const std::string path = dir == "/" ? "/" + found.name : dir + "/" + found.name;
     if (ignored(path)) continue;
     if (is_known(path, found.name) || writes_.count(path)) continue;
+    if (permissions) note_permissions(path);
     const FileInfo* info = &found.info;
     if (mode == ScanMode::kInitial && start_scan_.snapshot) {
       start_scan_.snapshot->add(

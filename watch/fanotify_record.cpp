@@ -38,8 +38,9 @@ void HeldFanotifyEvents::add_read(std::string_view bytes) {
     const auto meta = load<fanotify_event_metadata>(bytes.data() + at);
     if (meta.event_len < sizeof meta || meta.event_len > bytes.size() - at) break;
     const bool dropped = !(meta.mask & FAN_Q_OVERFLOW) &&
-                         (meta.pid == self_ || ((meta.mask & FAN_ONDIR) &&
-                                                !(meta.mask & kFanotifyDirentMask)));
+                         (meta.pid == self_ ||
+                          ((meta.mask & FAN_ONDIR) &&
+                           !(meta.mask & (kFanotifyDirentMask | FAN_ATTRIB))));
     if (!dropped && !overflowed_) {
       if (count_ < limit_) {
         kept.append(bytes.data() + at, meta.event_len);
@@ -148,6 +149,7 @@ uint32_t inotify_mask_of(uint64_t m) {
   if (m & FAN_CLOSE_NOWRITE) mask |= IN_CLOSE_NOWRITE;
   if (m & FAN_MOVED_FROM) mask |= IN_MOVED_FROM;
   if (m & FAN_MOVED_TO) mask |= IN_MOVED_TO;
+  if (m & FAN_ATTRIB) mask |= IN_ATTRIB;
   if (m & FAN_ONDIR) mask |= IN_ISDIR;
   if (m & FAN_Q_OVERFLOW) mask |= IN_Q_OVERFLOW;
   return mask;

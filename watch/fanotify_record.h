@@ -61,7 +61,7 @@ std::string_view fsid_of_key(std::string_view key);
 std::string_view handle_of_key(std::string_view key);
 
 // The inotify bits (watch/inotify_record.h vocabulary) for the fanotify bits of `mask` that
-// the ActionBuilder understands: CREATE, DELETE, OPEN, CLOSE_*, MOVED_*, ONDIR -> ISDIR.
+// the ActionBuilder understands: CREATE, DELETE, OPEN, CLOSE_*, MOVED_*, ATTRIB, ONDIR -> ISDIR.
 uint32_t inotify_mask_of(uint64_t fanotify_mask);
 
 }  // namespace folderhook::watch

@@ -97,6 +97,7 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
                 runner_hooks()),
         self_(::getpid()) {
     for (const RootOptions& root : options.roots) roots_.push_back(root.path);
+    attributes_ = any_permissions(options.roots);
     // A walk on the loop (a tree moved in, the background index) lists what no read of the
     // queue is behind: once polling, its sift keeps the records for read_all(). Before, the
     // start scan's worker is the descriptor's only reader.
@@ -162,13 +163,17 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
     const std::vector<std::string> before = roots_;
     roots_.clear();
     for (const RootOptions& root : roots) roots_.push_back(root.path);
-    if (mark_filesystems(error)) return true;
+    // The first folder to report permissions: FAN_ATTRIB is added to the marks already placed.
+    const bool remark = any_permissions(roots) && !attributes_;
+    if (remark) attributes_ = true;
+    if (mark_filesystems(error, remark)) return true;
     roots_ = before;
     return false;
   }
 
-  bool mark_filesystems(std::string& error) {
-    const uint64_t mask = kBaseMask | (has_rename_ ? FAN_RENAME : FAN_MOVED_FROM | FAN_MOVED_TO);
+  bool mark_filesystems(std::string& error, bool remark = false) {
+    const uint64_t mask = kBaseMask | (has_rename_ ? FAN_RENAME : FAN_MOVED_FROM | FAN_MOVED_TO) |
+                          (attributes_ ? FAN_ATTRIB : 0);
     for (const std::string& root : roots_) {
       const std::string place = existing_ancestor(root);
       struct statfs st {};
@@ -177,7 +182,15 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
         return false;
       }
       const std::string fsid(reinterpret_cast<const char*>(&st.f_fsid), sizeof st.f_fsid);
-      if (std::find(marked_.begin(), marked_.end(), fsid) != marked_.end()) continue;
+      if (std::find(marked_.begin(), marked_.end(), fsid) != marked_.end()) {
+        // FAN_MARK_ADD of a marked filesystem adds to its mask.
+        if (remark && fanotify_mark(fd_, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD,
+                                    place.c_str()) != 0) {
+          error = mark_error(errno, place);
+          return false;
+        }
+        continue;
+      }
       if (fanotify_mark(fd_, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, mask, AT_FDCWD, place.c_str()) !=
           0) {
         error = mark_error(errno, place);
@@ -228,7 +241,7 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
     // Cheap drops first: the agent's own I/O (its hashing reads), directory listings. The
     // start scan's sift drops the same (HeldFanotifyEvents) before they are read here.
     if (event.pid == self_) return;
-    if ((event.mask & FAN_ONDIR) && !(event.mask & kDirentMask)) return;
+    if ((event.mask & FAN_ONDIR) && !(event.mask & (kDirentMask | FAN_ATTRIB))) return;
     uint32_t cookie = 0;
     if (!has_rename_) cookie = legacy_cookie(event);
     if (event.mask & FAN_RENAME) {
@@ -236,12 +249,28 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
       return;
     }
     const FanotifyFid* where = find(event, FAN_EVENT_INFO_TYPE_DFID_NAME);
+    if (where != nullptr && where->name == "." && (event.mask & FAN_ATTRIB)) {
+      handle_directory_attrib(event, where->key, now);
+      return;
+    }
     if (where == nullptr || where->name == "." || where->name.empty()) return;
     const auto dir = dir_path(where->key);
     if (!dir || !watched(*dir, where->name)) return;
     const uint32_t mask = inotify_mask_of(event.mask);
     if ((mask & IN_ISDIR) && (mask & (IN_CREATE | IN_MOVED_TO))) expect_child(event, *dir, where->name);
     feed(*dir, where->name, mask, cookie, event.pid, now);
+  }
+
+  // The kernel reports a directory's own attribute change on the directory ("." in it), not by
+  // its parent and name as for a file: the builder wants the latter.
+  void handle_directory_attrib(const FanotifyEvent& event, const std::string& key, Timestamp now) {
+    const auto self = dir_path(key);
+    if (!self || *self == "/") return;
+    const auto slash = self->rfind('/');
+    const std::string parent = slash == 0 ? "/" : self->substr(0, slash);
+    const std::string name = self->substr(slash + 1);
+    if (!watched(parent, name)) return;
+    feed(parent, name, IN_ATTRIB | IN_ISDIR, 0, event.pid, now);
   }
 
   // A rename is one event with both names: a move inside, a move out, or a move in.
@@ -340,6 +369,7 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
   }
 
   bool has_rename_;
+  bool attributes_ = false;  // the marks ask for FAN_ATTRIB: some folder reports permissions
   FanotifyFileSystem fs_;
   ActorResolver actors_;
   ActionBuilder builder_;

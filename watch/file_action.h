@@ -34,6 +34,14 @@ struct FileMeta {
   bool operator==(const FileMeta&) const = default;
 };
 
+// A change of mode, owner, group or ACL (`permissions = true`): the values after it. The
+// webhook reports it as action=update, type=permission.
+struct PermissionChange {
+  uint32_t mode = 0;   // st_mode & 07777
+  std::string owner;   // user name, or the uid as digits when it has none
+  std::string group;   // group name, or the gid as digits
+};
+
 struct FileAction {
   Action action = Action::kCreate;
   std::string path;         // absolute path of the object operated on (raw bytes, may be non-UTF-8)
@@ -53,6 +61,8 @@ struct FileAction {
   // The object as it was when reported (for destroy: as last seen; zero when unknown): what
   // the index records for `path` (`destination` for move and copy; nothing for a read).
   FileMeta meta;
+  // Set on an update that changed only permissions (`type` still says file or directory).
+  std::optional<PermissionChange> permission;
 };
 
 }  // namespace folderhook::watch

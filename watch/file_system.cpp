@@ -11,4 +11,13 @@ std::vector<DirEntry> FileSystem::list_stat(const std::string& dir) {
   return out;
 }
 
+std::string FileSystem::group_name(gid_t gid) { return std::to_string(gid); }
+
+std::optional<Permissions> FileSystem::permissions(const std::string& /*root*/,
+                                                   const std::string& path) {
+  const auto info = stat(path);
+  if (!info) return std::nullopt;
+  return Permissions{info->mode, info->uid, info->gid, 0};
+}
+
 }  // namespace folderhook::watch

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "watch/permissions.h"
+
 namespace folderhook::watch {
 
 // A walk whose listings the kernel queue sees lets the FileSystem sift the queue after this
@@ -29,6 +31,8 @@ struct FileInfo {
   uint64_t ino = 0;
   int64_t mtime_ns = 0;
   int64_t ctime_ns = 0;
+  uint32_t mode = 0;  // the permission bits (st_mode & 07777)
+  gid_t gid = 0;
 };
 
 // One entry of a directory with its lstat.
@@ -74,6 +78,12 @@ class FileSystem {
   virtual std::optional<uint64_t> hash(const std::string& path) = 0;
   // The user name of `uid`, or the uid as digits when it has none.
   virtual std::string user_name(uid_t uid) = 0;
+  // The group name of `gid`, or the gid as digits when it has none (this default).
+  virtual std::string group_name(gid_t gid);
+  // The mode, owner, group and ACL of `path`, which lies beneath the folder `root`, read without
+  // following a symlink anywhere below `root` and without opening the object for reading (no
+  // read to report); nullopt when it is gone or cannot be read. This default: stat(), no ACL.
+  virtual std::optional<Permissions> permissions(const std::string& root, const std::string& path);
   // The current fs.inotify.max_user_watches, or 0 when unknown (only for the ENOSPC message).
   virtual uint64_t max_user_watches() = 0;
 };

@@ -26,7 +26,7 @@ class InotifyEngine : public EngineShell<InotifyEngine> {
   InotifyEngine(uv_loop_t* loop, int fd, WatchOptions options, CatchUpOptions catch_up,
          ActionSink sink, Logger logger)
       : EngineShell(loop, fd, "inotify", std::move(sink), std::move(logger)),
-        fs_(fd),
+        fs_(fd, any_permissions(options.roots)),  // IN_ATTRIB only when a folder asks
         ignore_(options.ignore_paths),
         builder_(std::move(options), fs_, logger_),
         runner_(loop, builder_, logger_, std::move(catch_up), ignore_, runner_hooks()) {}
@@ -58,7 +58,18 @@ class InotifyEngine : public EngineShell<InotifyEngine> {
   // anything still queued.
   void before_polling() { feed_held(); }
 
-  bool prepare_roots(const std::vector<RootOptions>&, std::string&) { return true; }
+  bool prepare_roots(const std::vector<RootOptions>& roots, std::string&) {
+    if (any_permissions(roots) && !fs_.attributes()) {
+      // The first folder to report permissions: an inotify_add_watch of a watched directory
+      // replaces its mask, so every watch now asks for IN_ATTRIB too (the same wds come back).
+      fs_.set_attributes(true);
+      const WatchTable& table = builder_.table();
+      for (const int wd : table.watches_within("/")) {
+        if (const auto dir = table.path_of(wd)) fs_.add_watch(*dir);
+      }
+    }
+    return true;
+  }
   // The builder's own walk sifts at start (RealFileSystem::sift_queue): no read-only start scan.
   void sift_start_queue() {}
 

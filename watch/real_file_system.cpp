@@ -2,7 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/openat2.h>
 #include <pwd.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -14,10 +18,12 @@
 #include <fstream>
 #include <vector>
 
+#include "watch/watch_table.h"
+
 namespace folderhook::watch {
 
-uint32_t watch_mask() {
-  return IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_MOVED_FROM | IN_MOVED_TO |
+uint32_t watch_mask(bool attributes) {
+  return (attributes ? IN_ATTRIB : 0u) | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_MOVED_FROM | IN_MOVED_TO |
          IN_OPEN | IN_CLOSE_WRITE | IN_CLOSE_NOWRITE | IN_ONLYDIR | IN_DONT_FOLLOW |
          IN_EXCL_UNLINK;
 }
@@ -42,7 +48,7 @@ uint64_t content_hash(const void* data, std::size_t size, uint64_t seed) {
 }
 
 int RealFileSystem::add_watch(const std::string& dir) {
-  const int wd = inotify_add_watch(fd_, dir.c_str(), watch_mask());
+  const int wd = inotify_add_watch(fd_, dir.c_str(), watch_mask(attributes_));
   return wd >= 0 ? wd : -errno;
 }
 
@@ -109,6 +115,8 @@ FileInfo info_of(const struct stat& st) {
   info.ino = static_cast<uint64_t>(st.st_ino);
   info.mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
   info.ctime_ns = int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec;
+  info.mode = st.st_mode & 07777;
+  info.gid = st.st_gid;
   return info;
 }
 
@@ -246,6 +254,61 @@ std::string RealFileSystem::user_name(uid_t uid) {
   }
   names_[uid] = name;
   return name;
+}
+
+std::string RealFileSystem::group_name(gid_t gid) {
+  if (auto it = groups_.find(gid); it != groups_.end()) return it->second;
+  std::string name = std::to_string(gid);
+  std::vector<char> buffer(16384);
+  group gr;
+  group* result = nullptr;
+  if (getgrgid_r(gid, &gr, buffer.data(), buffer.size(), &result) == 0 && result != nullptr) {
+    name = result->gr_name;
+  }
+  groups_[gid] = name;
+  return name;
+}
+
+namespace {
+
+// A hash of the ACL xattrs of the object `fd` (O_PATH) refers to; 0 when it has none.
+uint64_t acl_hash(int fd) {
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  uint64_t h = 0;
+  uint64_t seed = 1;
+  for (const char* name : {"system.posix_acl_access", "system.posix_acl_default"}) {
+    char value[4096];
+    const ssize_t n = getxattr(proc.c_str(), name, value, sizeof value);
+    // ERANGE: longer than any ACL of a few hundred entries; still a change from none.
+    if (n > 0) h ^= content_hash(value, static_cast<std::size_t>(n), seed);
+    if (n < 0 && errno == ERANGE) h ^= seed;
+    seed += 0x9E3779B97F4A7C15ull;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::optional<Permissions> RealFileSystem::permissions(const std::string& root,
+                                                       const std::string& path) {
+  if (path.size() <= root.size() || !path_is_within(path, root)) return std::nullopt;
+  const std::string relative = path.substr(root == "/" ? 1 : root.size() + 1);
+  const int dir = open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return std::nullopt;
+  open_how how{};
+  how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  const int fd = static_cast<int>(syscall(SYS_openat2, dir, relative.c_str(), &how, sizeof how));
+  close(dir);
+  if (fd < 0) return std::nullopt;
+  struct stat st;
+  std::optional<Permissions> out;
+  if (fstat(fd, &st) == 0) {
+    out = Permissions{st.st_mode & 07777u, st.st_uid, st.st_gid, 0};
+    if (!S_ISLNK(st.st_mode)) out->acl = acl_hash(fd);  // a symlink has no ACL
+  }
+  close(fd);
+  return out;
 }
 
 uint64_t RealFileSystem::max_user_watches() {

@@ -14,8 +14,9 @@
 
 namespace folderhook::watch {
 
-// The events the builder needs. Directory watches never follow symlinks.
-uint32_t watch_mask();
+// The events the builder needs. Directory watches never follow symlinks. IN_ATTRIB only when a
+// folder reports permission changes (`attributes`).
+uint32_t watch_mask(bool attributes = false);
 
 // Fast 64-bit hash of bytes (not cryptographic): copy inference compares content with it.
 uint64_t content_hash(const void* data, std::size_t size, uint64_t seed);
@@ -32,7 +33,8 @@ class RealFileSystem : public FileSystem {
   // of different watches, and a marker lost to an overflow is told from the next by its watch.
   static constexpr std::size_t kMarkerRing = 4;
 
-  explicit RealFileSystem(int inotify_fd) : fd_(inotify_fd) {}
+  explicit RealFileSystem(int inotify_fd, bool attributes = false)
+      : fd_(inotify_fd), attributes_(attributes) {}
   ~RealFileSystem() override;
   RealFileSystem(const RealFileSystem&) = delete;
   RealFileSystem& operator=(const RealFileSystem&) = delete;
@@ -56,11 +58,22 @@ class RealFileSystem : public FileSystem {
   uint64_t marker_read(int wd) override;
   std::optional<uint64_t> hash(const std::string& path) override;
   std::string user_name(uid_t uid) override;
+  std::string group_name(gid_t gid) override;
+  // Opened beneath `root` with openat2 (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) as O_PATH: no
+  // symlink is followed, the object is not opened for reading (no OPEN record), and its ACL
+  // xattrs are read through /proc/self/fd.
+  std::optional<Permissions> permissions(const std::string& root, const std::string& path) override;
+  // Whether add_watch() asks for IN_ATTRIB: set before the first watch, or before the watches
+  // are added again (an inotify_add_watch of a watched directory replaces its mask).
+  void set_attributes(bool on) { attributes_ = on; }
+  bool attributes() const { return attributes_; }
   uint64_t max_user_watches() override;
 
  private:
   int fd_;
   std::map<uid_t, std::string> names_;
+  std::map<gid_t, std::string> groups_;
+  bool attributes_ = false;
   std::atomic<bool> noatime_{true};  // O_NOATIME is refused where we do not own the directory
   std::string held_;                 // kept records, as the kernel encoded them
   std::size_t held_count_ = 0;

@@ -35,6 +35,9 @@ struct RootOptions {
   // Globs (watch/glob.h) on the file name of uploads via temp names; empty: none. Taken from
   // the deepest root that contains the file.
   std::vector<std::string> temp_patterns;
+  // Report changes of mode, owner, group or ACL of what lies beneath it (FileAction::permission).
+  // Only then are attribute events subscribed to and each object's permissions kept.
+  bool permissions = false;
 };
 
 // Index changes that no action carries: refreshed metadata, and roots indexed for the first
@@ -107,6 +110,15 @@ struct WatchOptions {
   // further core, at most three (ParallelWalk::default_helpers()). 0: the walk is one thread.
   std::optional<std::size_t> walk_helpers;
 };
+
+// Whether some folder reports permission changes: only then do the engines ask the kernel for
+// attribute events.
+inline bool any_permissions(const std::vector<RootOptions>& roots) {
+  for (const RootOptions& root : roots) {
+    if (root.permissions) return true;
+  }
+  return false;
+}
 
 struct WatchStats {
   uint64_t watches = 0;

@@ -401,7 +401,7 @@ max_size = "1KiB"
   REQUIRE(errors.size() == 3);
   CHECK(errors[0] == "rules.toml:4:14: folder.interfaces: unknown interface 'smb' (web, ftp, "
                      "robot, jsapi, restapi, sftp, dav)");
-  CHECK(errors[1] == "rules.toml:5:9: folder.types: unknown type 'link' (file, directory)");
+  CHECK(errors[1] == "rules.toml:5:9: folder.types: unknown type 'link' (file, directory, permission)");
   CHECK(errors[2] == "rules.toml:6:12: folder.min_size must be a size such as \"10MiB\" (B, KiB, "
                      "MiB, GiB, KB, MB, GB)");
   const auto below = errors_of(R"([[folder]]

@@ -24,6 +24,8 @@ class FakeFileSystem : public FileSystem {
     int64_t mtime_ns = 0;
     int64_t ctime_ns = 0;
     uint64_t ino = 0;  // 0 unless a test gives one (set_ino, link)
+    uint32_t mode = 0644;
+    gid_t gid = 100;
   };
 
   // --- the tree ---
@@ -50,6 +52,11 @@ class FakeFileSystem : public FileSystem {
   void set_ino(const std::string& path, uint64_t ino) { nodes_.at(path).ino = ino; }
   // A hard link: a second name with the same inode (the content is copied, not shared).
   void link(const std::string& from, const std::string& to) { nodes_[to] = nodes_.at(from); }
+  void chmod(const std::string& path, uint32_t mode) { nodes_.at(path).mode = mode; }
+  void chown(const std::string& path, uid_t uid, gid_t gid) {
+    nodes_.at(path).uid = uid;
+    nodes_.at(path).gid = gid;
+  }
   void set_times(const std::string& path, int64_t mtime_ns, int64_t ctime_ns) {
     nodes_.at(path).mtime_ns = mtime_ns;
     nodes_.at(path).ctime_ns = ctime_ns;
@@ -92,6 +99,8 @@ class FakeFileSystem : public FileSystem {
     info.mtime_ns = node->second.mtime_ns;
     info.ctime_ns = node->second.ctime_ns;
     info.ino = node->second.ino;
+    info.mode = node->second.mode;
+    info.gid = node->second.gid;
     return info;
   }
   std::vector<std::string> list(const std::string& dir) override {
@@ -115,6 +124,7 @@ class FakeFileSystem : public FileSystem {
     if (uid == 1001) return "bob";
     return std::to_string(uid);
   }
+  std::string group_name(gid_t gid) override { return gid == 100 ? "users" : std::to_string(gid); }
   uint64_t max_user_watches() override { return watch_limit; }
 
  private:
