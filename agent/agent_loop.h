@@ -20,6 +20,7 @@
 
 #include "agent/behaviors.h"
 #include "agent/config.h"
+#include "agent/expect_runner.h"
 #include "agent/folder_links.h"
 #include "agent/log.h"
 #include "agent/metrics.h"
@@ -128,6 +129,8 @@ class Agent {
   std::unique_ptr<delivery::Dispatcher> dispatcher_;
   std::unique_ptr<StatusServer> status_;
   std::unique_ptr<watch::Watcher> watcher_;
+  // [[folder.expect]]: made before the watcher starts (the start catch-up's files count).
+  std::unique_ptr<ExpectRunner> expect_;
   bool stopping_ = false;
   // fanotify: watching from the start (its marks), before the catch-up is out.
   bool live_at_start_ = false;

@@ -370,7 +370,8 @@ std::vector<KnownKeys> known_keys() {
           {"notify", list(detail::kNotifyKeys)},
           {"interfaces", list(detail::kInterfaces)},
           {"folder", list(detail::kFolderKeys)},
-          {"folder.behavior", list(detail::kBehaviorKeys)}};
+          {"folder.behavior", list(detail::kBehaviorKeys)},
+          {"folder.expect", list(detail::kExpectKeys)}};
 }
 
 std::vector<std::string> default_temp_patterns() {
