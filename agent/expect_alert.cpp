@@ -54,7 +54,8 @@ std::string expect_request_id(const std::string& folder, const std::string& name
   key += name;
   key += '\0';
   key += std::to_string(due_s);
-  key += kind == ExpectEvent::Kind::kMissed ? "\0missed" : "\0arrived";
+  key += '\0';
+  key += kind == ExpectEvent::Kind::kMissed ? "missed" : "arrived";
   char hex[40];
   std::snprintf(hex, sizeof hex, "%016llx%016llx",
                 static_cast<unsigned long long>(fnv1a(key, 14695981039346656037ULL)),
