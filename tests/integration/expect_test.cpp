@@ -168,6 +168,9 @@ TEST_CASE("expect: a deadline that passed while the agent was stopped is judged 
   RunningAgent r(expect_test::rules(d, alerts), /*start_now=*/false);
   r.start();
   expect_test::started_before(r, d);
+  // The folder indexed (fanotify says `watching` before its start scan is out): what changes
+  // while the agent is stopped is then found by the next start's catch-up.
+  REQUIRE(r.agent->wait_for_output("catch-up done"));
   REQUIRE(r.agent->stop(SIGTERM) == 0);
   REQUIRE(wait_until([&] { return expect_test::Clock::now() > d.at + std::chrono::seconds(1); }));
   CHECK(alerts.count() == 0);
@@ -194,6 +197,9 @@ TEST_CASE("expect: a file written while the agent was stopped meets the deadline
   RunningAgent r(expect_test::rules(d, alerts), /*start_now=*/false);
   r.start();
   expect_test::started_before(r, d);
+  // The folder indexed (fanotify says `watching` before its start scan is out): what changes
+  // while the agent is stopped is then found by the next start's catch-up.
+  REQUIRE(r.agent->wait_for_output("catch-up done"));
   REQUIRE(r.agent->stop(SIGTERM) == 0);
   write_file(r.in + "/while-stopped.csv", "x");
   REQUIRE(wait_until([&] { return expect_test::Clock::now() > d.at + std::chrono::seconds(1); }));
