@@ -78,7 +78,7 @@ void started_before(const RunningAgent& r, const Deadline& d) {
 }  // namespace expect_test
 
 
-TEST_CASE("expect: no file by the deadline is one alert and one email; the late file one more") {
+TEST_CASE("expect: no file by the deadline is one alert and one email, the late file one more") {
   SmtpServer smtp;
   REQUIRE_MESSAGE(smtp.started(), "python3 -m aiosmtpd did not start (apt install python3-aiosmtpd)");
   Receiver alerts;
