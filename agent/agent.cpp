@@ -309,6 +309,7 @@ void Agent::reload(std::string_view why) {
   log_links(next_links, links_);
   links_ = std::move(next_links);
   config_ = std::move(*next);
+  if (expect_) expect_->set_config(config_);
   if (has_behaviors()) {
     const auto every = static_cast<uint64_t>(config_.behavior_interval.count());
     uv_timer_start(&behavior_timer_, [](uv_timer_t* t) {
@@ -347,6 +348,7 @@ void Agent::stop(int signum) {
                          reinterpret_cast<uv_handle_t*>(&rules_poll_)}) {
     uv_close(h, nullptr);
   }
+  if (expect_) expect_->close();
   watcher_->close([] {});
   if (accounts_) accounts_->close();
 }

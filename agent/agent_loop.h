@@ -21,6 +21,7 @@
 #include "agent/accounts_watch.h"
 #include "agent/behaviors.h"
 #include "agent/config.h"
+#include "agent/expect_runner.h"
 #include "agent/folder_links.h"
 #include "agent/log.h"
 #include "agent/metrics.h"
@@ -135,6 +136,8 @@ class Agent {
   std::unique_ptr<StatusServer> status_;
   std::unique_ptr<watch::Watcher> watcher_;
   std::unique_ptr<AccountsWatch> accounts_;  // with [accounts] only
+  // [[folder.expect]]: made before the watcher starts (the start catch-up's files count).
+  std::unique_ptr<ExpectRunner> expect_;
   bool stopping_ = false;
   // fanotify: watching from the start (its marks), before the catch-up is out.
   bool live_at_start_ = false;

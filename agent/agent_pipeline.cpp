@@ -18,6 +18,18 @@ namespace folderhook::agent::detail {
 // Catch-up after downtime and after overflows: the index as stored, kept current through
 // on_actions() and on_index, in the outbox's transactions.
 watch::CatchUpOptions Agent::catch_up_options() {
+  // The expectations first: the catch-up's actions (what changed while the agent was stopped)
+  // are their evidence for the deadlines that passed meanwhile, judged in ready().
+  expect_ = std::make_unique<ExpectRunner>(
+      &loop_, log_,
+      [this](std::vector<delivery::Request>&& alerts) {
+        Batch batch;  // through the pipeline: after the operations before them
+        batch.requests = std::move(alerts);
+        pipeline_.push_back(std::move(batch));
+        pump_pipeline();
+      },
+      config_.state_dir);
+  expect_->set_config(config_);
   watch::CatchUpOptions o;
   o.enabled = true;
   delivery::IndexSnapshot stored = dispatcher_->take_index();
@@ -72,6 +84,7 @@ void Agent::on_actions(std::vector<watch::FileAction>&& actions, bool robot) {
     append_index_changes(watched, batch.index_changes);
     const watch::FileAction& action =
         linked ? renamed.emplace(configured_action(links_, watched)) : watched;
+    if (expect_) expect_->on_action(action);
     const auto routes = route(config_.folders, action);
     if (watched.actor_gone_pid != 0 && !routes.empty()) {
       // Said only for what a folder reports: most events of short-lived processes (readers,
@@ -148,6 +161,7 @@ void Agent::pump_pipeline() {
 
 // The catch-up is out: starts the behaviors (once now, then on the timer).
 void Agent::ready() {
+  if (expect_ && !stopping_) expect_->start();
   if (has_behaviors() && !stopping_) {
     const auto every = static_cast<uint64_t>(config_.behavior_interval.count());
     uv_timer_start(

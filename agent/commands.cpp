@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "agent/behaviors.h"
+#include "agent/expect_store.h"
 #include "agent/log.h"
 #include "agent/replay.h"
 #include "agent/router.h"
@@ -32,6 +33,9 @@ int status_command(const Config& config, bool json) {
     return 2;
   }
   status["behaviors"] = load_behavior_runs(config.state_dir);
+  std::string expect_error;
+  status["expectations"] = expectations_status(config.state_dir, expect_error);
+  if (status["expectations"].is_null()) status["expectations_error"] = expect_error;
   // Whether an agent runs on the state_dir: the holder of its lock.
   std::string lock_error;
   const int pid = delivery::state_dir_holder(config.state_dir, lock_error);
@@ -70,6 +74,13 @@ int status_command(const Config& config, bool json) {
               << show(run["acted"]) << " file(s), " << run["errors"].size() << " error(s)\n";
     for (const auto& e : run["errors"]) std::cout << "  error: " << show(e) << "\n";
   }
+  for (const auto& e : status["expectations"]) {
+    std::cout << "expectation " << display_value(show(e["expectation"])) << " of "
+              << display_value(show(e["folder"])) << " (include " << display_value(show(e["include"]))
+              << "): last deadline " << show(e["last_deadline"]) << ", " << show(e["outcome"])
+              << "; next " << show(e["next_deadline"]) << "\n";
+  }
+  if (!expect_error.empty()) std::cout << "expectations: cannot read (" << expect_error << ")\n";
   return 0;
 }
 

@@ -372,7 +372,8 @@ std::vector<KnownKeys> known_keys() {
           {"interfaces", list(detail::kInterfaces)},
           {"folder", list(detail::kFolderKeys)},
           {"folder.behavior", list(detail::kBehaviorKeys)},
-          {"accounts", list(detail::kAccountsKeys)}};
+          {"accounts", list(detail::kAccountsKeys)},
+          {"folder.expect", list(detail::kExpectKeys)}};
 }
 
 std::vector<std::string> default_temp_patterns() {

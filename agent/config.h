@@ -35,6 +35,19 @@ struct Behavior {
   int column = 0;
 };
 
+// [[folder.expect]]: files that must arrive in the folder by a time of day (agent/expect_*.h).
+struct Expectation {
+  std::string name;                   // `name`, or "<include> by <by>": the alert's "expectation"
+  std::vector<std::string> include;   // globs on the path relative to the folder; empty = all
+  std::string by;                     // as written: "HH:MM" or "HH:MM:SS"
+  int32_t time_of_day = 0;            // `by` in seconds after local midnight
+  uint8_t days = 0x7f;                // bit 0 = Monday ... bit 6 = Sunday
+  std::string timezone = "UTC";       // a name under /usr/share/zoneinfo
+  std::vector<std::string> alert_urls;
+  int line = 0;
+  int column = 0;
+};
+
 struct FolderRule {
   std::string path;                 // absolute, normalised
   std::vector<std::string> urls;    // first is primary
@@ -71,6 +84,7 @@ struct FolderRule {
   // max_per_second, batch_max and batch_wait: how its URL set is paced and batched.
   delivery::LanePolicy pacing;
   std::vector<Behavior> behaviors;
+  std::vector<Expectation> expects;
   int line = 0;                     // where the [[folder]] table starts, for later messages
   int column = 0;
 };

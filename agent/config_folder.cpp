@@ -117,6 +117,8 @@ void Parser::parse_folder(const toml::table& t, Config& config) {
 
   each_table(t, "behavior", "folder.behavior",
              [&](const toml::table& behavior) { parse_behavior(behavior, rule); });
+  each_table(t, "expect", "folder.expect",
+             [&](const toml::table& expect) { parse_expect(expect, rule); });
 
   for (const FolderRule& other : config.folders) {
     if (!rule.path.empty() && other.path == rule.path) {

@@ -1,7 +1,8 @@
 // The rules file's parser, internal to agent/: included only by the config .cpp files, which hold
 // its parts. config.cpp: the helpers every table uses, [agent], [delivery], [notify],
 // [interfaces] and the whole file (parse()); config_folder.cpp: [[folder]], [[folder.behavior]]
-// and the checks of the folders against each other and [agent]; config_accounts.cpp: [accounts].
+// and the checks of the folders against each other and [agent]; config_accounts.cpp: [accounts];
+// config_expect.cpp: [[folder.expect]].
 //
 // A Parser serves one parse_config() call, on one thread. It holds references to the file name,
 // the base directory and the error list it is given, which must outlive it. Every problem is
@@ -41,10 +42,12 @@ inline constexpr std::string_view kFolderKeys[] = {
     "temp_patterns", "method", "headers",   "secret",   "file_field", "max_file_bytes", "behavior",
     "users",         "interfaces", "types",   "min_size", "max_size",   "nats_token",     "nats_creds",
     "body_template", "content_type", "max_per_second", "batch_max", "batch_wait",
-    "permissions"};
+    "permissions",   "expect"};
 inline constexpr std::string_view kAccountsKeys[] = {"urls", "method", "headers", "secret"};
 inline constexpr std::string_view kBehaviorKeys[] = {"kind", "after", "include",
                                                      "remove_empty_dirs", "to"};
+inline constexpr std::string_view kExpectKeys[] = {"name",     "include",   "by",
+                                                   "days",     "timezone", "alert_urls"};
 
 // `path` made absolute against `base_dir` when relative, lexically normal, with no trailing '/'.
 std::string normalise(const std::string& path, const std::string& base_dir);
@@ -83,6 +86,8 @@ class Parser {
   // config_folder.cpp.
   void parse_folder(const toml::table& t, Config& config);
   void parse_behavior(const toml::table& t, FolderRule& rule);
+  // config_expect.cpp: [[folder.expect]].
+  void parse_expect(const toml::table& t, FolderRule& rule);
   void parse_filters(const toml::table& t, FolderRule& rule);
   void parse_permissions(const toml::table& t, FolderRule& rule);
   std::optional<uint64_t> size_key(const toml::table& t, std::string_view key);

@@ -18,7 +18,8 @@ struct ReplayedRequest {
 
 // The rule of `stored` now: the [[folder]] with the path it was made for (request.rule); of
 // several with that path, the one with the same URLs. nullptr when the folder is no longer in
-// the rules, or when several rules have its path and none has its URLs.
+// the rules, or when several rules have its path and none has its URLs, or for an
+// expectation's alert (action "expect-missed" or "expect-arrived": sent as stored).
 const FolderRule* current_rule_of(const std::vector<FolderRule>& rules,
                                   const delivery::Request& stored);
 

@@ -15,6 +15,7 @@
 
 #include <httplib.h>
 
+#include "agent/expect_store.h"
 #include "delivery/status.h"
 
 namespace folderhook::agent {
@@ -194,6 +195,17 @@ bool StatusServer::start(const std::string& listen, std::string& error) {
     }
     res.status = reasons.empty() ? 200 : 503;
     res.set_content(reasons.empty() ? "ready\n" : reasons, "text/plain");
+  });
+  server_->Get("/expectations", [this](const httplib::Request&, httplib::Response& res) {
+    std::string error;
+    const nlohmann::json list = expectations_status(state_dir_, error);
+    if (list.is_null()) {
+      res.status = 500;
+      res.set_content(error + "\n", "text/plain");
+      return;
+    }
+    res.set_content(list.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+                    "application/json");
   });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     std::string error;

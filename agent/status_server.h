@@ -1,10 +1,11 @@
 // StatusServer: GET /healthz (liveness), GET /readyz (readiness: 503 with the reasons, one a
 // line, until the agent watches, while the outbox cannot be written, while a folder cannot be
-// watched) and GET /metrics on agent.status_listen, served by cpp-httplib on
-// threads of its own. It reads only Metrics (atomics) and the outbox through its own SQLite
-// connection, so it never touches the loop. One request per connection, which must arrive
-// whole within 2 s and whose answer the client must take within 10 s; 16 workers: clients that
-// dribble their headers cannot starve the others.
+// watched), GET /expectations (expect_store.h: a JSON array, read from state_dir) and
+// GET /metrics on agent.status_listen, served by cpp-httplib on
+// threads of its own. It reads only Metrics (atomics), the outbox and expectations.db through
+// its own SQLite connections, so it never touches the loop. One request per connection, which
+// must arrive whole within 2 s and whose answer the client must take within 10 s; 16 workers:
+// clients that dribble their headers cannot starve the others.
 // The port is never shared (no SO_REUSEPORT): a port in use is an error.
 #pragma once
 
