@@ -123,7 +123,9 @@ std::unique_ptr<StateLock> StateLock::acquire(const std::string& state_dir, std:
   return std::unique_ptr<StateLock>(new StateLock(fd));
 }
 
-StateLock::~StateLock() { ::close(fd_); }
+StateLock::~StateLock() {
+  ::close(fd_);
+}
 
 std::unique_ptr<Outbox> Outbox::open_existing(const std::string& state_dir, std::string& error) {
   std::error_code ec;
@@ -199,7 +201,8 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
   auto fail = [&] {
     const int code = sqlite3_errcode(db_);
     error = sqlite3_errmsg(db_);
-    disk_full = code == SQLITE_FULL || (code == SQLITE_IOERR && sqlite3_system_errno(db_) == ENOSPC);
+    disk_full =
+        code == SQLITE_FULL || (code == SQLITE_IOERR && sqlite3_system_errno(db_) == ENOSPC);
     std::string ignored;
     run_cached("ROLLBACK", ignored);
     seqs.clear();
@@ -211,7 +214,8 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
   }
   const int64_t now = unix_ms_now();
   if (!batch.inserts.empty()) {
-    Stmt& ins = statement("INSERT OR IGNORE INTO outbox(id, request, enqueued_ms) VALUES(?1, ?2, ?3)");
+    Stmt& ins =
+        statement("INSERT OR IGNORE INTO outbox(id, request, enqueued_ms) VALUES(?1, ?2, ?3)");
     if (!ins.ok()) return fail();
     for (const auto& r : batch.inserts) {
       ins.bind(1, r.id).bind_blob(2, encode_request(r)).bind(3, now);
@@ -221,12 +225,15 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
     }
   }
   if (!batch.batch_marks.empty()) {
-    Stmt& mark = statement("INSERT OR REPLACE INTO outbox_batch(id, batch_id, size) VALUES(?1, ?2, ?3)");
+    Stmt& mark =
+        statement("INSERT OR REPLACE INTO outbox_batch(id, batch_id, size) VALUES(?1, ?2, ?3)");
     if (!mark.ok()) return fail();
     for (const auto& m : batch.batch_marks) {
       for (const auto& id : m.member_ids) {
-        if (!mark.bind(1, id).bind(2, m.batch_id)
-                 .bind(3, static_cast<int64_t>(m.member_ids.size())).run()) {
+        if (!mark.bind(1, id)
+                 .bind(2, m.batch_id)
+                 .bind(3, static_cast<int64_t>(m.member_ids.size()))
+                 .run()) {
           return fail();
         }
       }
@@ -243,20 +250,26 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
     }
   }
   if (!batch.retries.empty()) {
-    Stmt& upd = statement("UPDATE outbox SET attempts = ?2, next_at_ms = ?3, last_status = ?4, "
-             "last_error = ?5 WHERE id = ?1");
+    Stmt& upd = statement(
+        "UPDATE outbox SET attempts = ?2, next_at_ms = ?3, last_status = ?4, "
+        "last_error = ?5 WHERE id = ?1");
     if (!upd.ok()) return fail();
     for (const auto& r : batch.retries) {
-      if (!upd.bind(1, r.id).bind(2, r.attempts).bind(3, r.next_at_ms).bind(4, r.status)
-               .bind(5, r.error).run()) {
+      if (!upd.bind(1, r.id)
+               .bind(2, r.attempts)
+               .bind(3, r.next_at_ms)
+               .bind(4, r.status)
+               .bind(5, r.error)
+               .run()) {
         return fail();
       }
     }
   }
   if (!batch.dead.empty()) {
-    Stmt& ins = statement("INSERT OR REPLACE INTO dead_letters(id, request, rule, path, urls, attempts, "
-             "last_status, last_error, last_body, died_ms) "
-             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    Stmt& ins = statement(
+        "INSERT OR REPLACE INTO dead_letters(id, request, rule, path, urls, attempts, "
+        "last_status, last_error, last_body, died_ms) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     Stmt& del = statement("DELETE FROM outbox WHERE id = ?1");
     if (!ins.ok() || !del.ok()) return fail();
     for (const auto& d : batch.dead) {
@@ -283,20 +296,26 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
   if (!batch.url_outcomes.empty()) {
     // One row per URL per commit, however many attempts the batch holds (a burst of
     // thousands to one URL is one upsert).
-    Stmt& up = statement("INSERT INTO url_stats(url, last_status, last_error, consecutive_failures, "
-            "last_success_ms, last_attempt_ms) VALUES(?1, ?2, ?3, ?6, "
-            "CASE WHEN ?4 THEN ?7 ELSE 0 END, ?5) "
-            "ON CONFLICT(url) DO UPDATE SET last_status = excluded.last_status, "
-            "last_error = excluded.last_error, "
-            "consecutive_failures = CASE WHEN ?4 THEN ?6 ELSE url_stats.consecutive_failures + ?6 END, "
-            "last_success_ms = CASE WHEN ?4 THEN ?7 ELSE url_stats.last_success_ms END, "
-            "last_attempt_ms = ?5");
+    Stmt& up = statement(
+        "INSERT INTO url_stats(url, last_status, last_error, consecutive_failures, "
+        "last_success_ms, last_attempt_ms) VALUES(?1, ?2, ?3, ?6, "
+        "CASE WHEN ?4 THEN ?7 ELSE 0 END, ?5) "
+        "ON CONFLICT(url) DO UPDATE SET last_status = excluded.last_status, "
+        "last_error = excluded.last_error, "
+        "consecutive_failures = CASE WHEN ?4 THEN ?6 ELSE url_stats.consecutive_failures + ?6 END, "
+        "last_success_ms = CASE WHEN ?4 THEN ?7 ELSE url_stats.last_success_ms END, "
+        "last_attempt_ms = ?5");
     if (!up.ok()) return fail();
     for (const auto& [url, s] : summarize_url_outcomes(batch.url_outcomes)) {
       const UrlOutcome& last = *s.last;
-      if (!up.bind(1, url).bind(2, last.status).bind(3, last.error).bind(4, s.succeeded ? 1 : 0)
-               .bind(5, last.at_ms).bind(6, s.failures_since_success)
-               .bind(7, s.last_success_ms).run()) {
+      if (!up.bind(1, url)
+               .bind(2, last.status)
+               .bind(3, last.error)
+               .bind(4, s.succeeded ? 1 : 0)
+               .bind(5, last.at_ms)
+               .bind(6, s.failures_since_success)
+               .bind(7, s.last_success_ms)
+               .run()) {
         return fail();
       }
     }
@@ -310,26 +329,40 @@ namespace {
 
 // Paths at or beneath `path` are `path` itself and the range [path + "/", path + "0"): '0'
 // follows '/', and blobs compare bytewise.
-std::string range_lo(const std::string& path) { return path == "/" ? "/" : path + "/"; }
-std::string range_hi(const std::string& path) { return path == "/" ? "0" : path + "0"; }
+std::string range_lo(const std::string& path) {
+  return path == "/" ? "/" : path + "/";
+}
+std::string range_hi(const std::string& path) {
+  return path == "/" ? "0" : path + "0";
+}
 
-int64_t as_i64(uint64_t v) { return static_cast<int64_t>(v); }
+int64_t as_i64(uint64_t v) {
+  return static_cast<int64_t>(v);
+}
 
 }  // namespace
 
 bool Outbox::apply_index_changes(const std::vector<IndexChange>& changes) {
-  Stmt& put = statement("INSERT OR REPLACE INTO file_index(path, directory, dev, ino, size, mtime_ns, "
-           "ctime_ns, uid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+  Stmt& put = statement(
+      "INSERT OR REPLACE INTO file_index(path, directory, dev, ino, size, mtime_ns, "
+      "ctime_ns, uid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
   Stmt& erase = statement("DELETE FROM file_index WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
-  Stmt& select = statement("SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid FROM file_index "
-              "WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
+  Stmt& select = statement(
+      "SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid FROM file_index "
+      "WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
   Stmt& root = statement("INSERT OR IGNORE INTO indexed_roots(path) VALUES(?1)");
   Stmt& relist = statement("UPDATE file_index SET ctime_ns = 0 WHERE path = ?1");
   if (!put.ok() || !erase.ok() || !select.ok() || !root.ok() || !relist.ok()) return false;
   const auto put_row = [&](const IndexRow& r) {
-    return put.bind_blob(1, r.path).bind(2, r.directory ? 1 : 0).bind(3, as_i64(r.dev))
-        .bind(4, as_i64(r.ino)).bind(5, as_i64(r.size)).bind(6, r.mtime_ns).bind(7, r.ctime_ns)
-        .bind(8, int64_t{r.uid}).run();
+    return put.bind_blob(1, r.path)
+        .bind(2, r.directory ? 1 : 0)
+        .bind(3, as_i64(r.dev))
+        .bind(4, as_i64(r.ino))
+        .bind(5, as_i64(r.size))
+        .bind(6, r.mtime_ns)
+        .bind(7, r.ctime_ns)
+        .bind(8, int64_t{r.uid})
+        .run();
   };
   const auto erase_tree = [&](const std::string& path) {
     return erase.bind_blob(1, path).bind_blob(2, range_lo(path)).bind_blob(3, range_hi(path)).run();
