@@ -121,19 +121,8 @@ delivery::Request make_account_request(const AccountChange& change, const Folder
                                        std::string_view username,
                                        std::chrono::system_clock::time_point at, bool catch_up) {
   delivery::Request request;
-  request.method = rule.method;
-  request.urls = rule.urls;
   request.fields = account_webhook_fields(change, username, at);
-  if (rule.method == "POST") {
-    request.body = fields_json(request.fields).dump();
-    request.content_type = "application/json";
-  } else {
-    request.query = fields_query(request.fields);
-  }
-  request.headers = rule.headers;
-  request.secret = rule.secret;
-  request.settings = rule.nats_settings;
-  delivery::put_lane_policy(rule.pacing, request.settings);
+  deliver_as_rule(rule, request);
   request.action = change.action + " " + change.type;
   request.path = change.name;
   request.rule = rule.path;

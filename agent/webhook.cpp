@@ -133,19 +133,11 @@ std::vector<std::pair<std::string, std::string>> template_values(
   return values;
 }
 
-delivery::Request make_request(const watch::FileAction& action, const FolderRule& rule,
-                               std::string_view root) {
-  delivery::Request request;
+void deliver_as_rule(const FolderRule& rule, delivery::Request& request) {
   request.method = rule.method;
   request.urls = rule.urls;
-  request.fields = webhook_fields(action, rule, root);
   if (!rule.body_template.empty()) {
-    // The id is chosen here rather than by the outbox, so that {{id}} is in the body that is
-    // stored, signed and sent on every retry (the outbox keeps an id it is given).
-    request.id = delivery::new_request_id();
-    request.body = render_template(rule.body_template, rule.content_type,
-                                   template_values(request.fields, request.id, reported_size(action)));
-    request.content_type = rule.content_type;
+    // rendered by the caller
   } else if (rule.method == "POST") {
     request.body = fields_json(request.fields).dump();
     request.content_type = "application/json";
@@ -156,6 +148,21 @@ delivery::Request make_request(const watch::FileAction& action, const FolderRule
   request.secret = rule.secret;
   request.settings = rule.nats_settings;
   delivery::put_lane_policy(rule.pacing, request.settings);
+}
+
+delivery::Request make_request(const watch::FileAction& action, const FolderRule& rule,
+                               std::string_view root) {
+  delivery::Request request;
+  request.fields = webhook_fields(action, rule, root);
+  if (!rule.body_template.empty()) {
+    // The id is chosen here rather than by the outbox, so that {{id}} is in the body that is
+    // stored, signed and sent on every retry (the outbox keeps an id it is given).
+    request.id = delivery::new_request_id();
+    request.body = render_template(rule.body_template, rule.content_type,
+                                   template_values(request.fields, request.id, reported_size(action)));
+    request.content_type = rule.content_type;
+  }
+  deliver_as_rule(rule, request);
   request.action = std::string(watch::to_string(action.action));
   request.path = action.path;
   request.rule = rule.path;

@@ -47,6 +47,10 @@ std::vector<std::pair<std::string, std::string>> webhook_fields(const watch::Fil
                                                                 std::string_view root = "");
 
 // The query string and the JSON body of given fields, as webhook_query and webhook_json make them.
+// The rule's way of delivering, on a request whose fields are set: method, URLs, headers,
+// secret, NATS settings and pacing, and the fields as a JSON body (POST) or a query string (GET)
+// unless the rule has a body_template (the caller renders it).
+void deliver_as_rule(const FolderRule& rule, delivery::Request& request);
 std::string fields_query(const std::vector<std::pair<std::string, std::string>>& fields);
 nlohmann::json fields_json(const std::vector<std::pair<std::string, std::string>>& fields);
 
