@@ -36,7 +36,7 @@ bool exists(const std::string& path) {
 }
 
 std::string victim_name(int i) {
-  char name[8];
+  char name[16];  // room for any int: -O1 warns of truncation otherwise
   std::snprintf(name, sizeof name, "f%03d", i);
   return name;
 }
