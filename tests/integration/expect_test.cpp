@@ -75,6 +75,16 @@ void started_before(const RunningAgent& r, const Deadline& d) {
   REQUIRE_MESSAGE(Clock::now() < d.at, "the agent started after the test's deadline");
 }
 
+// Starts the agent before the deadline and stops it once its folder is indexed (fanotify says
+// `watching` before its start scan is out): what changes while it is stopped is then found by
+// the next start's catch-up.
+void run_until_indexed(RunningAgent& r, const Deadline& d) {
+  r.start();
+  started_before(r, d);
+  REQUIRE(r.agent->wait_for_output("catch-up done"));
+  REQUIRE(r.agent->stop(SIGTERM) == 0);
+}
+
 }  // namespace expect_test
 
 
@@ -166,12 +176,7 @@ TEST_CASE("expect: a deadline that passed while the agent was stopped is judged 
   Receiver alerts;
   const expect_test::Deadline d = expect_test::deadline_in(std::chrono::seconds(3));
   RunningAgent r(expect_test::rules(d, alerts), /*start_now=*/false);
-  r.start();
-  expect_test::started_before(r, d);
-  // The folder indexed (fanotify says `watching` before its start scan is out): what changes
-  // while the agent is stopped is then found by the next start's catch-up.
-  REQUIRE(r.agent->wait_for_output("catch-up done"));
-  REQUIRE(r.agent->stop(SIGTERM) == 0);
+  expect_test::run_until_indexed(r, d);
   REQUIRE(wait_until([&] { return expect_test::Clock::now() > d.at + std::chrono::seconds(1); }));
   CHECK(alerts.count() == 0);
 
@@ -195,12 +200,7 @@ TEST_CASE("expect: a file written while the agent was stopped meets the deadline
   Receiver alerts;
   const expect_test::Deadline d = expect_test::deadline_in(std::chrono::seconds(3));
   RunningAgent r(expect_test::rules(d, alerts), /*start_now=*/false);
-  r.start();
-  expect_test::started_before(r, d);
-  // The folder indexed (fanotify says `watching` before its start scan is out): what changes
-  // while the agent is stopped is then found by the next start's catch-up.
-  REQUIRE(r.agent->wait_for_output("catch-up done"));
-  REQUIRE(r.agent->stop(SIGTERM) == 0);
+  expect_test::run_until_indexed(r, d);
   write_file(r.in + "/while-stopped.csv", "x");
   REQUIRE(wait_until([&] { return expect_test::Clock::now() > d.at + std::chrono::seconds(1); }));
   r.start();
