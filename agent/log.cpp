@@ -185,7 +185,92 @@ void Log::run() {
   }
 }
 
+namespace {
+
+// `s` (valid UTF-8) as a JSON string, escaped as nlohmann's dump() escapes it.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  size_t plain = 0;  // start of the run not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.substr(plain, i - plain));
+    plain = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xF];
+    }
+  }
+  out.append(s.substr(plain));
+  out += '"';
+}
+
+void append_json_value(std::string& out, const nlohmann::json& value) {
+  if (value.is_string()) {
+    append_json_string(out, printable_utf8(value.get_ref<const std::string&>()));
+  } else if (value.is_structured()) {
+    nlohmann::json copy = value;
+    make_printable(copy);
+    out += copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else {
+    out += value.dump();
+  }
+}
+
+}  // namespace
+
+std::string format_json_line(std::chrono::system_clock::time_point ts, std::string_view level,
+                             std::string_view msg, const nlohmann::json& fields) {
+  // The keys in the order of a JSON object of nlohmann's (sorted), "level", "msg" and "ts"
+  // among the fields' (which are sorted already); a field of the same name wins, as it did
+  // when the line was built as one object.
+  const std::string when = iso_time(ts);
+  const std::string text = printable_utf8(msg);
+  const std::string lvl = printable_utf8(level);
+  const std::pair<std::string_view, const std::string*> fixed[] = {
+      {"level", &lvl}, {"msg", &text}, {"ts", &when}};
+  std::string out;
+  out.reserve(256);
+  out += '{';
+  bool first = true;
+  const auto key = [&](std::string_view name) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, printable_utf8(name));
+    out += ':';
+  };
+  size_t next = 0;  // the first fixed key not yet written
+  const auto fixed_before = [&](std::string_view name) {
+    for (; next < std::size(fixed) && fixed[next].first < name; ++next) {
+      key(fixed[next].first);
+      append_json_string(out, *fixed[next].second);
+    }
+    if (next < std::size(fixed) && fixed[next].first == name) ++next;  // the field's wins
+  };
+  if (fields.is_object()) {
+    for (const auto& [name, value] : fields.items()) {
+      fixed_before(name);
+      key(name);
+      append_json_value(out, value);
+    }
+  }
+  fixed_before("\x7f\x7f");  // the rest of them (every key here sorts before it)
+  out += "}\n";
+  return out;
+}
+
 std::string Log::format(const Entry& entry, bool text_format) const {
+  if (!text_format) return format_json_line(entry.ts, entry.level, entry.msg, entry.fields);
   nlohmann::json line = nlohmann::json::object();
   line["ts"] = iso_time(entry.ts);
   line["level"] = entry.level;
@@ -197,16 +282,11 @@ std::string Log::format(const Entry& entry, bool text_format) const {
       line[key] = std::move(copy);
     }
   }
-  std::string out;
-  if (text_format) {
-    out = line["ts"].get<std::string>() + " " + entry.level + " " + line["msg"].get<std::string>();
-    for (const auto& [key, value] : line.items()) {
-      if (key == "ts" || key == "level" || key == "msg") continue;
-      out += " " + key + "=" + (value.is_string() ? display_value(value.get<std::string>()) : value.dump());
-    }
-  } else {
-    // A string that is still not valid UTF-8 would make dump() throw on this thread.
-    out = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out =
+      line["ts"].get<std::string>() + " " + entry.level + " " + line["msg"].get<std::string>();
+  for (const auto& [key, value] : line.items()) {
+    if (key == "ts" || key == "level" || key == "msg") continue;
+    out += " " + key + "=" + (value.is_string() ? display_value(value.get<std::string>()) : value.dump());
   }
   out += '\n';
   return out;

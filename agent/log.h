@@ -27,6 +27,12 @@ std::string printable_utf8(std::string_view bytes);
 // escapes (\n, \t, \xNN), and the value is quoted when it holds a space or a quote.
 std::string display_value(std::string_view bytes);
 
+// One JSON line (with its newline): {"level":…,"msg":…,"ts":…, ...fields} with the keys sorted
+// (a field named like one of the three replaces it), every string made printable
+// (printable_utf8). Written straight into a string: no JSON object is built for the line.
+std::string format_json_line(std::chrono::system_clock::time_point ts, std::string_view level,
+                             std::string_view msg, const nlohmann::json& fields);
+
 class Log {
  public:
   Log();

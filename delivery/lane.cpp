@@ -65,10 +65,12 @@ void Lane::adopt(const LanePolicy& policy, int64_t seq) {
   std::lock_guard lock(mu_);
   if (seq <= policy_seq_) return;
   policy_seq_ = seq;
+  if (policy == policy_) return;  // the usual case: called for every request
   if (policy.max_per_second != policy_.max_per_second) {
     bucket_.set_rate(policy.max_per_second, Clock::now());
   }
   policy_ = policy;
+  // The senders wait on deadlines the policy set (a token, a batch's wait).
   cv_first_.notify_all();
   cv_retry_.notify_all();
 }

@@ -26,6 +26,7 @@ struct LanePolicy {
   size_t batch_max = 1;       // 1 = no batching
   std::chrono::milliseconds batch_wait{1000};
   bool batching() const { return batch_max > 1; }
+  bool operator==(const LanePolicy&) const = default;
 };
 
 // Appends the policy's settings that differ from the defaults (none for a default policy, so

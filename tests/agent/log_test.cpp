@@ -3,7 +3,9 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,4 +91,53 @@ TEST_CASE("flush returns once the queued lines are in the file, with the time of
   CHECK(lines[0]["level"] == "warn");
   CHECK(lines[1]["msg"] == "second");
   CHECK(lines[0]["ts"].get<std::string>().size() == 24);  // 2026-01-02T03:04:05.678Z
+}
+
+namespace {
+
+// The line as the log built it before format_json_line: one JSON object of every key, each
+// string made printable, dumped. format_json_line must give the same bytes.
+std::string line_as_one_object(std::chrono::system_clock::time_point ts, const std::string& iso,
+                               std::string_view level, std::string_view msg,
+                               const nlohmann::json& fields) {
+  (void)ts;
+  nlohmann::json line = nlohmann::json::object();
+  line["ts"] = iso;
+  line["level"] = std::string(level);
+  line["msg"] = printable_utf8(msg);
+  for (const auto& [key, value] : fields.items()) {
+    nlohmann::json copy = value;
+    std::function<void(nlohmann::json&)> printable = [&](nlohmann::json& v) {
+      if (v.is_string()) {
+        v = printable_utf8(v.get_ref<const std::string&>());
+      } else if (v.is_structured()) {
+        for (auto& item : v) printable(item);
+      }
+    };
+    printable(copy);
+    line[key] = std::move(copy);
+  }
+  return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("a JSON line written straight is the line one JSON object would give") {
+  const auto ts = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764700000123));
+  const std::string iso = "2025-12-02T18:26:40.123Z";
+  const std::vector<nlohmann::json> cases = {
+      nullptr,
+      nlohmann::json::object(),
+      {{"id", "d_1"}, {"outcome", "delivered"}, {"attempt", 1}, {"status", 200}, {"ms", 0.25},
+       {"catch_up", false}, {"error", ""}, {"path", "/srv/a b\n\"q\"\\\x01\x7f\xC3\xA9\xFF"}},
+      {{"a", 1}, {"zz", "last"}, {"m", -3}, {"n", nullptr}},                  // around the fixed keys
+      {{"msg", "a field named msg"}, {"ts", 5}, {"level", "shadowed"}},     // fields win
+      {{"list", {"x\xFE", 2, {{"k", "\t"}}}}, {"obj", {{"b", true}, {"a", "\xC0\xAF"}}}},
+      {{"big", 18446744073709551615ULL}, {"neg", -9223372036854775807LL}, {"f", 1e300}},
+  };
+  for (const nlohmann::json& fields : cases) {
+    CAPTURE(fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    CHECK(folderhook::agent::format_json_line(ts, "info", "a \x01 msg \xFF", fields) ==
+          line_as_one_object(ts, iso, "info", "a \x01 msg \xFF", fields));
+  }
 }
