@@ -4,7 +4,9 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -130,15 +132,21 @@ bool Log::open(const std::string& path, std::string& error) {
   return true;
 }
 
-void Log::set_text(bool text) {
-  std::lock_guard lock(mutex_);
-  text_ = text;
-}
+void Log::set_text(bool text) { text_.store(text, std::memory_order_relaxed); }
 
 void Log::write(std::string_view level, std::string_view msg, const nlohmann::json& fields) {
-  Entry entry{std::chrono::system_clock::now(), std::string(level), std::string(msg), fields};
+  const auto now = std::chrono::system_clock::now();
+  const bool as_text = text_.load(std::memory_order_relaxed);
+  // Formatted here: writing the line straight into a string costs the caller less than the
+  // copy of `fields` that queueing them would take (and their destruction on the log thread).
+  std::string line;
+  try {
+    line = format(now, level, msg, fields, as_text);
+  } catch (...) {
+    return;  // an exception must not reach the caller; the one line is lost
+  }
   std::lock_guard lock(mutex_);
-  queue_.push_back(std::move(entry));
+  queue_.push_back(std::move(line));
   ++queued_count_;
   // Only the first line of a batch wakes the thread; the rest ride along.
   if (queue_.size() == 1) queued_.notify_one();
@@ -151,23 +159,16 @@ void Log::flush() {
 }
 
 void Log::run() {
-  std::vector<Entry> batch;
+  std::vector<std::string> batch;
   std::string text;
   std::unique_lock lock(mutex_);
   for (;;) {
     queued_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, and everything is written
     batch.swap(queue_);
-    const bool as_text = text_;
     lock.unlock();
     text.clear();
-    for (const Entry& entry : batch) {
-      try {
-        text += format(entry, as_text);
-      } catch (...) {
-        // An exception must not end the log thread; the one line is lost.
-      }
-    }
+    for (const std::string& line : batch) text += line;
     {
       std::lock_guard fd_lock(fd_mutex_);
       for (size_t done = 0; done < text.size();) {
@@ -215,13 +216,44 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+// True when `s` is printable ASCII needing no escape: it is written as it is.
+bool plain_ascii(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
+  });
+}
+
+void append_json_string_of(std::string& out, std::string_view bytes) {
+  if (plain_ascii(bytes)) {
+    out += '"';
+    out.append(bytes);
+    out += '"';
+  } else {
+    append_json_string(out, printable_utf8(bytes));
+  }
+}
+
 void append_json_value(std::string& out, const nlohmann::json& value) {
   if (value.is_string()) {
-    append_json_string(out, printable_utf8(value.get_ref<const std::string&>()));
+    append_json_string_of(out, value.get_ref<const std::string&>());
   } else if (value.is_structured()) {
     nlohmann::json copy = value;
     make_printable(copy);
     out += copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else if (value.is_number_integer() || value.is_number_unsigned()) {
+    // What dump() writes for them, without its serializer's allocations.
+    char digits[24];
+    const char* end =
+        (value.is_number_unsigned()
+             ? std::to_chars(digits, digits + sizeof digits, value.get<uint64_t>())
+             : std::to_chars(digits, digits + sizeof digits, value.get<int64_t>()))
+            .ptr;
+    out.append(digits, static_cast<size_t>(end - digits));
+  } else if (value.is_boolean()) {
+    out += value.get<bool>() ? "true" : "false";
+  } else if (value.is_null()) {
+    out += "null";
   } else {
     out += value.dump();
   }
@@ -235,10 +267,8 @@ std::string format_json_line(std::chrono::system_clock::time_point ts, std::stri
   // among the fields' (which are sorted already); a field of the same name wins, as it did
   // when the line was built as one object.
   const std::string when = iso_time(ts);
-  const std::string text = printable_utf8(msg);
-  const std::string lvl = printable_utf8(level);
-  const std::pair<std::string_view, const std::string*> fixed[] = {
-      {"level", &lvl}, {"msg", &text}, {"ts", &when}};
+  const std::pair<std::string_view, std::string_view> fixed[] = {
+      {"level", level}, {"msg", msg}, {"ts", when}};
   std::string out;
   out.reserve(256);
   out += '{';
@@ -246,14 +276,14 @@ std::string format_json_line(std::chrono::system_clock::time_point ts, std::stri
   const auto key = [&](std::string_view name) {
     if (!first) out += ',';
     first = false;
-    append_json_string(out, printable_utf8(name));
+    append_json_string_of(out, name);
     out += ':';
   };
   size_t next = 0;  // the first fixed key not yet written
   const auto fixed_before = [&](std::string_view name) {
     for (; next < std::size(fixed) && fixed[next].first < name; ++next) {
       key(fixed[next].first);
-      append_json_string(out, *fixed[next].second);
+      append_json_string_of(out, fixed[next].second);
     }
     if (next < std::size(fixed) && fixed[next].first == name) ++next;  // the field's wins
   };
@@ -269,21 +299,22 @@ std::string format_json_line(std::chrono::system_clock::time_point ts, std::stri
   return out;
 }
 
-std::string Log::format(const Entry& entry, bool text_format) const {
-  if (!text_format) return format_json_line(entry.ts, entry.level, entry.msg, entry.fields);
+std::string Log::format(std::chrono::system_clock::time_point ts, std::string_view level,
+                        std::string_view msg, const nlohmann::json& fields, bool text_format) {
+  if (!text_format) return format_json_line(ts, level, msg, fields);
   nlohmann::json line = nlohmann::json::object();
-  line["ts"] = iso_time(entry.ts);
-  line["level"] = entry.level;
-  line["msg"] = printable_utf8(entry.msg);
-  if (entry.fields.is_object()) {
-    for (const auto& [key, value] : entry.fields.items()) {
+  line["ts"] = iso_time(ts);
+  line["level"] = std::string(level);
+  line["msg"] = printable_utf8(msg);
+  if (fields.is_object()) {
+    for (const auto& [key, value] : fields.items()) {
       nlohmann::json copy = value;
       make_printable(copy);
       line[key] = std::move(copy);
     }
   }
-  std::string out =
-      line["ts"].get<std::string>() + " " + entry.level + " " + line["msg"].get<std::string>();
+  std::string out = line["ts"].get<std::string>() + " " + std::string(level) + " " +
+                    line["msg"].get<std::string>();
   for (const auto& [key, value] : line.items()) {
     if (key == "ts" || key == "level" || key == "msg") continue;
     out += " " + key + "=" + (value.is_string() ? display_value(value.get<std::string>()) : value.dump());

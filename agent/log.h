@@ -1,11 +1,13 @@
 // Log: one JSON object per line, on stderr or agent.log_file. Thread-safe: watch/ calls it on
-// the loop thread, delivery/ from its workers. write() only queues the line; the Log's own
-// thread formats the queued lines and writes them in batches (one write(2) per batch), so
-// a caller never formats or blocks on the disk, lines keep the order of the write() calls,
-// and lines from different threads never interleave. flush() and the destructor wait until
-// every queued line is written; a crash (SIGKILL) loses at most the lines still queued.
+// the loop thread, delivery/ from its workers. write() formats the line into a string (cheaper
+// than a copy of its fields) and queues it; the Log's own thread writes the queued lines in
+// batches (one write(2) per batch), so a caller never blocks on the disk, lines keep the order
+// of the write() calls, and lines from different threads never interleave. flush() and the
+// destructor wait until every queued line is written; a crash (SIGKILL) loses at most the lines
+// still queued.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -53,22 +55,17 @@ class Log {
   void flush();
 
  private:
-  struct Entry {
-    std::chrono::system_clock::time_point ts;
-    std::string level;
-    std::string msg;
-    nlohmann::json fields;
-  };
   void run();
-  std::string format(const Entry& entry, bool text) const;
+  static std::string format(std::chrono::system_clock::time_point ts, std::string_view level,
+                            std::string_view msg, const nlohmann::json& fields, bool text);
 
   std::mutex mutex_;  // guards everything below but fd_
   std::condition_variable queued_;
   std::condition_variable written_;
-  std::vector<Entry> queue_;
+  std::vector<std::string> queue_;  // formatted lines, each with its newline
   uint64_t queued_count_ = 0;   // lines ever queued
   uint64_t written_count_ = 0;  // lines ever written (or dropped by a failed write)
-  bool text_ = false;
+  std::atomic<bool> text_{false};
   bool stopping_ = false;
   std::mutex fd_mutex_;  // held by the writer thread around write(2) and by open()
   int fd_ = 2;

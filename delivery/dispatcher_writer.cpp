@@ -26,11 +26,17 @@ constexpr size_t kTrimAfterIndexChanges = 10000;
 
 void DispatcherImpl::log_attempts(std::vector<AttemptLog>& entries) {
   for (AttemptLog& e : entries) {
-    nlohmann::json fields = {{"id", std::move(e.id)},       {"action", std::move(e.action)},
-                             {"path", std::move(e.path)},   {"url", std::move(e.url)},
-                             {"attempt", e.attempt},        {"status", e.status},
-                             {"error", std::move(e.error)}, {"ms", e.ms},
-                             {"catch_up", e.catch_up}};
+    // Assigned key by key: an initializer list would copy every value once more.
+    nlohmann::json fields = nlohmann::json::object();
+    fields["id"] = std::move(e.id);
+    fields["action"] = std::move(e.action);
+    fields["path"] = std::move(e.path);
+    fields["url"] = std::move(e.url);
+    fields["attempt"] = e.attempt;
+    fields["status"] = e.status;
+    fields["error"] = std::move(e.error);
+    fields["ms"] = e.ms;
+    fields["catch_up"] = e.catch_up;
     if (e.members > 0) fields["batch"] = e.members;
     switch (e.outcome) {
       case AttemptLog::Outcome::kDelivered:
