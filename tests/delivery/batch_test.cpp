@@ -2,6 +2,7 @@
 // and the settings that carry a folder's pacing into the outbox.
 #include "delivery/batch.h"
 
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -86,6 +87,31 @@ TEST_CASE("new message ids are msg_ and 32 hex digits, and differ") {
   t.join();
   seen.insert(other.begin(), other.end());
   CHECK(seen.size() == 2000);
+}
+
+TEST_CASE("a message id starts with the time in milliseconds, so that later ids sort after") {
+  const auto ms_now = [] {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  };
+  const uint64_t before = ms_now();
+  const std::string id = new_request_id();
+  const uint64_t after = ms_now();
+  const uint64_t stamped = std::stoull(id.substr(4, 12), nullptr, 16);
+  CHECK(stamped >= before);
+  CHECK(stamped <= after);
+  // Ids a few milliseconds apart sort in that order (the outbox's index keeps them together).
+  std::string earlier = id;
+  for (int i = 0; i < 3; ++i) {
+    const uint64_t mark = ms_now();
+    std::string next;
+    do {
+      next = new_request_id();
+    } while (std::stoull(next.substr(4, 12), nullptr, 16) == mark);
+    CHECK(next > earlier);
+    earlier = next;
+  }
 }
 
 TEST_CASE("a lane policy goes into a request's settings and comes back the same") {
