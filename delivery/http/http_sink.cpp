@@ -18,14 +18,9 @@ std::string status_error(int status, SuccessPolicy policy) {
   return e;
 }
 
-// The call of `request` to `text`, or nullopt and `error` when the URL or the secret is bad.
-std::optional<HttpCall> make_call(const Request& request, const std::string& text,
+// The call of `request` to `url`, or nullopt and `error` when the secret is bad.
+std::optional<HttpCall> make_call(const Request& request, const Url& url,
                                   const std::string& user_agent, std::string& error) {
-  const auto url = parse_url(text, error);
-  if (!url) {
-    error = "invalid URL: " + error;
-    return std::nullopt;
-  }
   const int64_t ts = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
@@ -33,8 +28,8 @@ std::optional<HttpCall> make_call(const Request& request, const std::string& tex
   if (!headers) return std::nullopt;
   HttpCall call;
   call.method = request.method.empty() ? "GET" : request.method;
-  call.url = *url;
-  call.target = append_query(url->target, request.query);
+  call.url = url;
+  call.target = append_query(url.target, request.query);
   call.headers = std::move(*headers);
   call.body = request.body;
   call.content_type = request.content_type;
@@ -67,9 +62,12 @@ class HttpSink final : public Sink {
     std::vector<SinkResult> results(requests.size());
     std::vector<HttpCall> calls;
     std::vector<size_t> slot;  // maps a call back to its request
+    const Url* parsed = parsed_url(url);
     for (size_t i = 0; i < requests.size(); ++i) {
       std::string error;
-      if (auto call = make_call(*requests[i], url, options_.user_agent, error)) {
+      if (parsed == nullptr) {
+        error = "invalid URL: " + url_error_;
+      } else if (auto call = make_call(*requests[i], *parsed, options_.user_agent, error)) {
         calls.push_back(std::move(*call));
         slot.push_back(i);
       } else {
@@ -91,7 +89,21 @@ class HttpSink final : public Sink {
   void abort() override { sender_->abort(); }
 
  private:
+  // `text` parsed, or nullptr (url_error_ says why). A lane's sink sends to the same few URLs
+  // over and over: the last one is kept rather than parsed for every request.
+  const Url* parsed_url(const std::string& text) {
+    if (!url_text_ || *url_text_ != text) {
+      url_text_ = text;
+      url_error_.clear();
+      url_ = parse_url(text, url_error_);
+    }
+    return url_ ? &*url_ : nullptr;
+  }
+
   SinkOptions options_;
+  std::optional<std::string> url_text_;
+  std::optional<Url> url_;
+  std::string url_error_;
   std::unique_ptr<HttpSender> sender_;
 };
 
