@@ -38,6 +38,7 @@
 #include "delivery/index_change.h"
 #include "delivery/notify_options.h"
 #include "delivery/request.h"
+#include "delivery/retry.h"
 #include "delivery/sink.h"
 
 namespace folderhook::delivery {
@@ -49,8 +50,9 @@ constexpr int kPipelineDepth = 64;
 struct DispatcherOptions {
   std::string state_dir;  // created 0700 if missing; holds outbox.db and the lock (0600)
   std::chrono::milliseconds timeout{10'000};  // connect and read, per URL
-  std::vector<std::chrono::milliseconds> retry;  // waits after each failed attempt;
-                                                 // empty = default_retry_schedule() (retry.h)
+  // The waits after each failed attempt; when they run out the delivery is a dead letter
+  // (empty: the first failure is).
+  std::vector<std::chrono::milliseconds> retry = default_retry_schedule();
   SuccessPolicy success = SuccessPolicy::kAny2xx;
   std::string user_agent = "folderhook";
   NotifyOptions notify;
