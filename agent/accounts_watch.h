@@ -21,9 +21,8 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
-
 #include "agent/accounts.h"
+#include "common/logger.h"
 
 namespace folderhook::agent {
 
@@ -41,9 +40,6 @@ class AccountsWatch {
   // `catch_up`: found by the comparison at start, not by a live event.
   using Deliver = std::function<void(std::vector<AccountChange>&& changes, bool catch_up,
                                      Commit commit)>;
-  using Logger =
-      std::function<void(std::string_view level, std::string_view msg, const nlohmann::json&)>;
-
   AccountsWatch(uv_loop_t* loop, AccountsWatchOptions options, Deliver deliver, Logger log);
   ~AccountsWatch();
   AccountsWatch(const AccountsWatch&) = delete;

@@ -205,15 +205,14 @@ std::unique_ptr<watch::Watcher> Agent::start_watcher(watch::WatchOptions options
   return watcher;
 }
 
-// watch::Logger and delivery::Logger have the same shape.
-Agent::Logger Agent::logger() {
+Logger Agent::logger() {
   return [this](std::string_view level, std::string_view msg, const nlohmann::json& fields) {
     log_.write(level, msg, fields);
   };
 }
 
 // The dispatcher's log lines also feed the attempt metrics.
-Agent::Logger Agent::delivery_logger() {
+Logger Agent::delivery_logger() {
   return [this](std::string_view level, std::string_view msg, const nlohmann::json& fields) {
     if (msg == "delivery" && fields.is_object()) {
       metrics_.count_attempt(fields.value("outcome", ""), fields.value("ms", int64_t{0}));

@@ -40,9 +40,6 @@ class Agent {
   int run();
 
  private:
-  // A log line: (level, message, fields).
-  using Logger = std::function<void(std::string_view, std::string_view, const nlohmann::json&)>;
-
   // The submission pipeline keeps deliveries in the order the operations happened even when
   // some must first read a file (file_field) on a worker: a batch waits behind the batches
   // before it. Batches without uploads pass straight through.

@@ -8,7 +8,7 @@
 #include "agent/router.h"
 #include "delivery/state_dir.h"
 #include "watch/glob.h"
-#include "watch/watch_table.h"
+#include "watch/paths.h"
 
 namespace folderhook::agent {
 namespace {

@@ -13,7 +13,7 @@
 #include "agent/behaviors.h"
 #include "agent/wall_clock.h"
 #include "agent/router.h"
-#include "watch/watch_table.h"
+#include "watch/paths.h"
 
 namespace folderhook::agent {
 namespace {

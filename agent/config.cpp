@@ -326,7 +326,6 @@ std::optional<Config> Parser::parse(std::string_view text) {
   Config config;
   config.file = file_;
   config.state_dir = "/var/lib/folderhook";
-  config.delivery.retry = delivery::default_retry_schedule();
   config.interfaces = default_interfaces();
   if (extra_tables_.empty()) {
     check_keys(root, "the rules file", kTopKeys);

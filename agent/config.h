@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "delivery/lane_policy.h"
+#include "delivery/retry.h"
 #include "watch/file_action.h"
 
 namespace folderhook::agent {
@@ -91,7 +92,7 @@ struct FolderRule {
 
 struct DeliveryConfig {
   std::chrono::milliseconds timeout{10'000};
-  std::vector<std::chrono::milliseconds> retry;
+  std::vector<std::chrono::milliseconds> retry = delivery::default_retry_schedule();
   bool exactly_200 = false;
   // Connections per URL set for first attempts. 1 keeps the receiver's view in the order the
   // operations happened; more trade that order for throughput.

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "watch/watch_table.h"
+#include "watch/paths.h"
 
 namespace folderhook::agent {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "agent/webhook.h"
 #include "watch/glob.h"
-#include "watch/watch_table.h"
+#include "watch/paths.h"
 
 namespace folderhook::agent {
 namespace {

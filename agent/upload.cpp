@@ -10,7 +10,7 @@
 
 #include "agent/beneath.h"
 #include "agent/router.h"
-#include "watch/watch_table.h"
+#include "watch/paths.h"
 
 namespace folderhook::agent {
 namespace {

@@ -1,6 +1,6 @@
 // libcurl, loaded with dlopen() when the first email is sent rather than at start: it brings two
-// dozen libraries (GnuTLS, Kerberos, LDAP, libssh2, ...: 3.6 MiB resident in an agent watching
-// 100,000 directories) that an agent without [notify] never uses. SMTP is its only use here.
+// dozen libraries (GnuTLS, Kerberos, LDAP, libssh2, ...) that an agent without [notify] never
+// uses (their cost in memory and start-up: README, "Benchmark"). SMTP is its only use here.
 #pragma once
 
 #include <curl/curl.h>

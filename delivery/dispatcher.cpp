@@ -50,7 +50,6 @@ DispatcherImpl::DispatcherImpl(DispatcherOptions options, Logger logger,
                                              row.next_at_ms, std::move(row.batch_id),
                                              row.batch_size, {}, {}}));
       }) {
-  if (options_.retry.empty()) options_.retry = default_retry_schedule();
   options_.first_senders = std::max(1, options_.first_senders);
   options_.retry_senders = std::max(1, options_.retry_senders);
 }

@@ -34,37 +34,25 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/logger.h"
 #include "delivery/index_change.h"
+#include "delivery/notify_options.h"
 #include "delivery/request.h"
+#include "delivery/retry.h"
 #include "delivery/sink.h"
 
 namespace folderhook::delivery {
-
-// level is "debug", "info", "warn" or "error"; fields are extra structured context.
-// Called from delivery's own threads; the implementation must be thread-safe.
-using Logger = std::function<void(std::string_view level, std::string_view msg,
-                                  const nlohmann::json& fields)>;
 
 // The pipeline depth the agent uses when pipelining is on: deep enough that a first sender is
 // not bound by the round trip, shallow enough that a receiver which closes early costs little.
 constexpr int kPipelineDepth = 64;
 
-struct NotifyOptions {
-  std::string smtp_url;  // "" = no email, dead letters are logged only
-  std::string from;
-  std::vector<std::string> to;
-  // At most one email per folder rule per min_interval; deliveries that die within `gather`
-  // of the first one go into the same email.
-  std::chrono::milliseconds min_interval{std::chrono::hours(1)};
-  std::chrono::milliseconds gather{std::chrono::seconds(2)};
-  std::chrono::milliseconds retry_after_failure{std::chrono::seconds(30)};  // doubles, max 10m
-};
-
 struct DispatcherOptions {
   std::string state_dir;  // created 0700 if missing; holds outbox.db and the lock (0600)
   std::chrono::milliseconds timeout{10'000};  // connect and read, per URL
-  std::vector<std::chrono::milliseconds> retry;  // waits after each failed attempt;
-                                                 // empty = default_retry_schedule() (retry.h)
+  // The waits after each failed attempt; when they run out the delivery is a dead letter
+  // (empty: the first failure is).
+  std::vector<std::chrono::milliseconds> retry = default_retry_schedule();
   SuccessPolicy success = SuccessPolicy::kAny2xx;
   std::string user_agent = "folderhook";
   NotifyOptions notify;

@@ -7,6 +7,8 @@
 #include <ctime>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
 #include "delivery/curl_library.h"
 #include "delivery/retry.h"
 #include "delivery/url.h"

@@ -12,7 +12,8 @@
 #include <string>
 #include <thread>
 
-#include "delivery/dispatcher.h"
+#include "common/logger.h"
+#include "delivery/notify_options.h"
 #include "delivery/outbox.h"
 
 namespace folderhook::delivery {

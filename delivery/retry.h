@@ -14,8 +14,8 @@ namespace folderhook::delivery {
 
 using Millis = std::chrono::milliseconds;
 
-// About nine retries over three days (issue 4): 1m 5m 30m 2h 5h 10h 14h 20h 20h = 71h36m.
-// Used when DispatcherOptions::retry is empty.
+// The default schedule, written only in retry.cpp: about nine retries over three days (issue 4).
+// DispatcherOptions::retry and the agent's [delivery] retry start from it.
 const std::vector<Millis>& default_retry_schedule();
 
 // A Retry-After longer than this is capped: a receiver cannot park a delivery for days.

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
 namespace folderhook::delivery {
 
 std::unique_ptr<WalSyncer> WalSyncer::start(std::string wal_path, Logger logger,

@@ -24,7 +24,7 @@
 #include <string>
 #include <thread>
 
-#include "delivery/dispatcher.h"
+#include "common/logger.h"
 
 struct sqlite3;
 

@@ -18,7 +18,7 @@ int64_t now_unix_ms() {
 
 }  // namespace
 
-DeadEmail::DeadEmail(delivery::NotifyOptions options, delivery::Logger logger)
+DeadEmail::DeadEmail(delivery::NotifyOptions options, Logger logger)
     : options_(std::move(options)), logger_(std::move(logger)) {
   if (!options_.smtp_url.empty() && !options_.to.empty()) thread_ = std::thread([this] { run(); });
 }

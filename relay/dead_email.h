@@ -22,7 +22,7 @@ namespace folderhook::relay {
 class DeadEmail {
  public:
   // Starts the thread when options.smtp_url is set; otherwise add() does nothing.
-  DeadEmail(delivery::NotifyOptions options, delivery::Logger logger);
+  DeadEmail(delivery::NotifyOptions options, Logger logger);
   ~DeadEmail();  // stops: what is not sent yet is dropped
   DeadEmail(const DeadEmail&) = delete;
   DeadEmail& operator=(const DeadEmail&) = delete;
@@ -36,7 +36,7 @@ class DeadEmail {
   void run();
 
   const delivery::NotifyOptions options_;
-  const delivery::Logger logger_;
+  const Logger logger_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, delivery::DeadSummary> unsent_;  // by rule

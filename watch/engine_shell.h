@@ -149,9 +149,9 @@ class EngineShell {
       uv_timer_start(&timer_, on_timer, static_cast<uint64_t>(ms), 0);
     } else {
       // Due now (the background index goes on at once): not a timer at 0 ms, which libuv
-      // before 1.48 runs again before it polls, so that a 100,000-directory index held the loop
-      // for 1.6 s in one go. An idle handle runs once per loop iteration, and the poll between
-      // two does not block.
+      // before 1.48 runs again before it polls, so that a large index would hold the loop until
+      // it is built (README, "How it works"). An idle handle runs once per loop iteration, and
+      // the poll between two does not block.
       uv_timer_stop(&timer_);
       uv_idle_start(&due_, on_due);
     }

@@ -26,17 +26,6 @@ std::size_t hash_of_child(uint32_t parent, std::string_view name) {
 
 }  // namespace
 
-bool path_is_within(std::string_view path, std::string_view dir) {
-  if (path.size() < dir.size() || path.substr(0, dir.size()) != dir) return false;
-  return path.size() == dir.size() || path[dir.size()] == '/' || dir == "/";
-}
-
-std::string rebase_path(std::string_view path, std::string_view from, std::string_view to) {
-  std::string out(to);
-  out.append(path.substr(from.size()));
-  return out;
-}
-
 WatchTable::WatchTable() { nodes_.emplace_back(); }
 
 std::size_t WatchTable::child_hash(uint32_t id) const {

@@ -20,13 +20,9 @@
 #include <vector>
 
 #include "watch/file_system.h"
+#include "watch/paths.h"
 
 namespace folderhook::watch {
-
-// True when `path` is `dir` or lies beneath it.
-bool path_is_within(std::string_view path, std::string_view dir);
-// `path` with its leading `from` replaced by `to`; `path` must be within `from`.
-std::string rebase_path(std::string_view path, std::string_view from, std::string_view to);
 
 // An open-addressing set of node ids with linear probing, hashed by what each node holds (the
 // caller's hash_of(id)): four bytes a slot instead of a heap node per member.

@@ -20,14 +20,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/logger.h"
 #include "watch/file_action.h"
 #include "watch/index.h"
 
 namespace folderhook::watch {
 
-// level is "debug", "info", "warn" or "error"; fields are extra structured context.
-using Logger = std::function<void(std::string_view level, std::string_view msg,
-                                  const nlohmann::json& fields)>;
 using ActionSink = std::function<void(std::vector<FileAction>&& actions)>;
 
 struct RootOptions {

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "delivery/dispatcher.h"
+
 using namespace folderhook::delivery;
 using namespace std::chrono_literals;
 
@@ -115,4 +117,10 @@ TEST_CASE("parse_iso_utc reads what format_iso_utc writes, to the second, in UTC
 TEST_CASE("next_at is ISO UTC with milliseconds") {
   CHECK(format_iso_utc(0) == "1970-01-01T00:00:00.000Z");
   CHECK(format_iso_utc(1445412480123) == "2015-10-21T07:28:00.123Z");
+}
+
+TEST_CASE("a dispatcher's options start with the default schedule, written once") {
+  // No other default: a DispatcherOptions that no one filled in retries as the agent does.
+  CHECK(DispatcherOptions{}.retry == default_retry_schedule());
+  CHECK(default_retry_schedule().size() == 9);
 }
