@@ -65,14 +65,8 @@ Receiver::Receiver(const std::string& cert_file, const std::string& key_file)
   start(0);
 }
 
-Reply Receiver::answer(const Webhook& hook, int index) {
-  if (script_) return script_(hook, index);
-  std::unique_lock lock(mutex_);
-  const int status = status_;  // the status in force when the request arrived
-  // A slow receiver, by design; closing the receiver cuts the wait short.
-  changed_.wait_for(lock, delay_, [this] { return closing_; });
-  return Reply{status, "ok"};
-}
+// The script's answer (on this server thread, outside the lock).
+Reply Receiver::answer(const Webhook& hook, int index) { return script_(hook, index); }
 
 void Receiver::start(int port) {
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
@@ -101,13 +95,24 @@ void Receiver::start(int port) {
     hook.at = std::chrono::steady_clock::now();
     for (const auto& [name, file] : req.files) hook.parts[name] = {file.filename, file.content};
     int index;
+    int status;
+    std::chrono::milliseconds delay;
     {
+      // The status and delay in force when it arrived, taken with it: a test that sees it
+      // arrive and sets another status changes the answers of later requests only.
       std::lock_guard lock(mutex_);
       index = static_cast<int>(received_.size());
       received_.push_back(hook);
+      status = status_;
+      delay = delay_;
     }
     changed_.notify_all();
-    const Reply reply = answer(hook, index);
+    if (!script_ && delay.count() > 0) {
+      // A slow receiver, by design; closing the receiver cuts the wait short.
+      std::unique_lock lock(mutex_);
+      changed_.wait_for(lock, delay, [this] { return closing_; });
+    }
+    const Reply reply = script_ ? answer(hook, index) : Reply{status, "ok"};
     if (reply.hang) {
       std::unique_lock lock(mutex_);
       changed_.wait_for(lock, std::chrono::seconds(30), [this] { return closing_; });
