@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "tests/agent/config_errors.h"
 #include "tests/support/temp_dir.h"
 
 using namespace folderhook::agent;
@@ -34,11 +35,7 @@ std::vector<std::string> summary(const std::vector<AccountChange>& changes) {
 }
 
 std::vector<std::string> rules_errors(const std::string& text) {
-  std::vector<ConfigError> errors;
-  parse_config(text, "rules.toml", "/base", errors);
-  std::vector<std::string> out;
-  for (const ConfigError& e : errors) out.push_back(e.to_string());
-  return out;
+  return folderhook::agent::testing::config_errors(text);
 }
 
 const std::string kFolder = "[[folder]]\npath = \"/srv\"\nurls = [\"http://127.0.0.1:1/h\"]\n";

@@ -25,6 +25,16 @@ Behavior retention(std::chrono::milliseconds after = 72h) {
   return b;
 }
 
+// An action as the watcher reports it, for the RobotLedger to claim.
+folderhook::watch::FileAction seen(folderhook::watch::Action action, const std::string& path,
+                                   const std::string& destination = "") {
+  folderhook::watch::FileAction a;
+  a.action = action;
+  a.path = path;
+  a.destination = destination;
+  return a;
+}
+
 std::vector<std::pair<Kind, std::string>> summary(const std::vector<PlannedOp>& ops) {
   std::vector<std::pair<Kind, std::string>> out;
   for (const auto& op : ops) out.emplace_back(op.kind, op.destination.empty() ? op.path : op.path + " -> " + op.destination);
@@ -106,16 +116,9 @@ TEST_CASE("a robot move seen as destroy plus create is claimed in both halves, o
   using folderhook::watch::Action;
   RobotLedger ledger;
   ledger.expect(Action::kMove, "/f/a", "/f/archive/a");
-  folderhook::watch::FileAction destroy;
-  destroy.action = Action::kDestroy;
-  destroy.path = "/f/a";
-  folderhook::watch::FileAction create;
-  create.action = Action::kCreate;
-  create.path = "/f/archive/a";
-  folderhook::watch::FileAction move;
-  move.action = Action::kMove;
-  move.path = "/f/a";
-  move.destination = "/f/archive/a";
+  const auto destroy = seen(Action::kDestroy, "/f/a");
+  const auto create = seen(Action::kCreate, "/f/archive/a");
+  const auto move = seen(Action::kMove, "/f/a", "/f/archive/a");
   CHECK(ledger.claim(destroy));
   CHECK_FALSE(ledger.claim(move));
   CHECK(ledger.claim(create));
@@ -126,10 +129,7 @@ TEST_CASE("a robot move claimed as a move leaves nothing else to claim") {
   using folderhook::watch::Action;
   RobotLedger ledger;
   ledger.expect(Action::kMove, "/f/a", "/f/b");
-  folderhook::watch::FileAction move;
-  move.action = Action::kMove;
-  move.path = "/f/a";
-  move.destination = "/f/b";
+  auto move = seen(Action::kMove, "/f/a", "/f/b");
   CHECK(ledger.claim(move));
   move.action = Action::kDestroy;
   move.destination.clear();

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "agent/config.h"
+#include "tests/agent/config_errors.h"
 
 using namespace folderhook::agent;
 
@@ -11,14 +12,8 @@ namespace {
 // line 4).
 std::vector<std::string> template_config_errors(const std::string& keys,
                                                 std::optional<Config>* config = nullptr) {
-  const std::string text =
-      "[[folder]]\npath = \"./d\"\nurls = [\"http://127.0.0.1:8787/hook\"]\n" + keys;
-  std::vector<ConfigError> errors;
-  auto parsed = parse_config(text, "rules.toml", "/base", errors);
-  if (config) *config = std::move(parsed);
-  std::vector<std::string> out;
-  for (const auto& e : errors) out.push_back(e.to_string());
-  return out;
+  return folderhook::agent::testing::config_errors(
+      "[[folder]]\npath = \"./d\"\nurls = [\"http://127.0.0.1:8787/hook\"]\n" + keys, config);
 }
 
 }  // namespace

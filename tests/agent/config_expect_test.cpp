@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "agent/config.h"
+#include "tests/agent/config_errors.h"
 
 using namespace folderhook::agent;
 
@@ -11,11 +12,7 @@ namespace {
 std::vector<std::string> expect_errors(const std::string& expect_table) {
   const std::string text = "[[folder]]\npath = \"/srv/in\"\nurls = [\"http://127.0.0.1:1/h\"]\n"
                            "[[folder.expect]]\n" + expect_table;
-  std::vector<ConfigError> errors;
-  parse_config(text, "rules.toml", "/base", errors);
-  std::vector<std::string> out;
-  for (const auto& e : errors) out.push_back(e.to_string());
-  return out;
+  return folderhook::agent::testing::config_errors(text);
 }
 
 }  // namespace

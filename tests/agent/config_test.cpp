@@ -1,5 +1,6 @@
 #include "agent/config.h"
 #include "delivery/retry.h"
+#include "tests/agent/config_errors.h"
 
 #include <doctest/doctest.h>
 
@@ -8,13 +9,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
+using folderhook::agent::testing::folder_with;
+using folderhook::agent::testing::one_error;
+using folderhook::agent::testing::says;
 // Parses `text` as "rules.toml" relative to /base; returns the errors as FILE:LINE:COL lines.
 std::vector<std::string> errors_of(const std::string& text) {
-  std::vector<ConfigError> errors;
-  parse_config(text, "rules.toml", "/base", errors);
-  std::vector<std::string> out;
-  for (const auto& e : errors) out.push_back(e.to_string());
-  return out;
+  return folderhook::agent::testing::config_errors(text);
 }
 
 const char* kMinimal = R"(
@@ -68,28 +68,17 @@ urls = "http://a/hook, http://b/hook"
 }
 
 TEST_CASE("a TOML syntax error names the file, line and column") {
-  const auto errors = errors_of("[agent]\nstate_dir = \n");
-  REQUIRE(errors.size() == 1);
-  CHECK(errors[0].rfind("rules.toml:2:", 0) == 0);
+  CHECK(one_error("[agent]\nstate_dir = \n").rfind("rules.toml:2:", 0) == 0);
 }
 
 TEST_CASE("an unknown key is an error with a suggestion") {
-  const auto errors = errors_of(R"([[folder]]
-path = "/srv/in"
-urls = ["http://a/hook"]
-interfce = "sftp"
-)");
-  REQUIRE(errors.size() == 1);
-  CHECK(errors[0] == "rules.toml:4:1: unknown key 'interfce' in [[folder]]; did you mean 'interface'?");
+  CHECK(one_error(folder_with("interfce = \"sftp\"\n")) ==
+        "rules.toml:4:1: unknown key 'interfce' in [[folder]]; did you mean 'interface'?");
 }
 
 TEST_CASE("a URL that does not parse is named with its place") {
-  const auto errors = errors_of(R"([[folder]]
-path = "/srv/in"
-urls = ["ftp://a/hook"]
-)");
-  REQUIRE(errors.size() == 1);
-  CHECK(errors[0].rfind("rules.toml:3:8: folder.urls: 'ftp://a/hook' is not a usable URL", 0) == 0);
+  CHECK(one_error("[[folder]]\npath = \"/srv/in\"\nurls = [\"ftp://a/hook\"]\n")
+            .rfind("rules.toml:3:8: folder.urls: 'ftp://a/hook' is not a usable URL", 0) == 0);
 }
 
 TEST_CASE("a folder without urls or path is an error at its table") {
@@ -100,14 +89,9 @@ TEST_CASE("a folder without urls or path is an error at its table") {
 }
 
 TEST_CASE("an interface outside the seven is refused") {
-  const auto errors = errors_of(R"([[folder]]
-path = "/srv/in"
-urls = ["http://a/hook"]
-interface = "smb"
-)");
-  REQUIRE(errors.size() == 1);
-  CHECK(errors[0] == "rules.toml:4:13: folder.interface must be one of web, ftp, robot, jsapi, "
-                     "restapi, sftp, dav (got 'smb')");
+  CHECK(one_error(folder_with("interface = \"smb\"\n")) ==
+        "rules.toml:4:13: folder.interface must be one of web, ftp, robot, jsapi, restapi, sftp, "
+        "dav (got 'smb')");
 }
 
 TEST_CASE("bad durations and success values are refused with their place") {
@@ -126,26 +110,14 @@ urls = ["http://a/hook"]
 }
 
 TEST_CASE("a folder listed twice is an error") {
-  const auto errors = errors_of(R"([[folder]]
-path = "/srv/in"
-urls = ["http://a/hook"]
-[[folder]]
-path = "/srv/in/"
-urls = ["http://b/hook"]
-)");
-  REQUIRE(errors.size() == 1);
-  CHECK(errors[0].find("is listed twice (first at line 1)") != std::string::npos);
+  const std::string again = "[[folder]]\npath = \"/srv/in/\"\nurls = [\"http://b/hook\"]\n";
+  CHECK(says(one_error(folder_with(again)), "is listed twice (first at line 1)"));
 }
 
 TEST_CASE("a folder inside the state_dir is refused") {
-  const auto errors = errors_of(R"([agent]
-state_dir = "/var/lib/fh"
-[[folder]]
-path = "/var/lib/fh/x"
-urls = ["http://a/hook"]
-)");
-  REQUIRE(errors.size() == 1);
-  CHECK(errors[0].find("lies inside agent.state_dir") != std::string::npos);
+  CHECK(says(one_error("[agent]\nstate_dir = \"/var/lib/fh\"\n[[folder]]\n"
+                       "path = \"/var/lib/fh/x\"\nurls = [\"http://a/hook\"]\n"),
+             "lies inside agent.state_dir"));
 }
 
 TEST_CASE("a rules file with no folder says so") {
@@ -154,13 +126,8 @@ TEST_CASE("a rules file with no folder says so") {
 }
 
 TEST_CASE("an unknown action is refused") {
-  const auto errors = errors_of(R"([[folder]]
-path = "/srv/in"
-urls = ["http://a/hook"]
-actions = ["create", "delete"]
-)");
-  REQUIRE(errors.size() == 1);
-  CHECK(errors[0].find("unknown action 'delete'") != std::string::npos);
+  CHECK(says(one_error(folder_with("actions = [\"create\", \"delete\"]\n")),
+             "unknown action 'delete'"));
 }
 
 TEST_CASE("behaviors are read with their defaults") {
@@ -191,10 +158,7 @@ remove_empty_dirs = true
 }
 
 TEST_CASE("a behavior with an unknown kind, no after, or a `to` outside every folder is refused") {
-  const auto errors = errors_of(R"([[folder]]
-path = "/srv/in"
-urls = ["http://a/hook"]
-[[folder.behavior]]
+  const auto errors = errors_of(folder_with(R"([[folder.behavior]]
 kind = "shred"
 after = "1d"
 [[folder.behavior]]
@@ -203,7 +167,7 @@ kind = "retention"
 kind = "move_after"
 after = "1d"
 to = "/elsewhere"
-)");
+)"));
   REQUIRE(errors.size() == 3);
   CHECK(errors[0] == "rules.toml:5:8: folder.behavior.kind must be \"retention\" or \"move_after\" (got 'shred')");
   CHECK(errors[1].rfind("rules.toml:7:1: [[folder.behavior]] needs after", 0) == 0);
@@ -271,12 +235,8 @@ restapi = ["node"]
 }
 
 TEST_CASE("file_field needs POST, and max_file_bytes is a size") {
-  const auto errors = errors_of(R"([[folder]]
-path = "/srv/in"
-urls = ["http://a/hook"]
-file_field = "upload"
-max_file_bytes = "lots"
-)");
+  const auto errors =
+      errors_of(folder_with("file_field = \"upload\"\nmax_file_bytes = \"lots\"\n"));
   REQUIRE(errors.size() == 2);
   CHECK(errors[0] == "rules.toml:4:14: folder.file_field needs method = \"POST\"");
   CHECK(errors[1].rfind("rules.toml:5:18: folder.max_file_bytes must be a size", 0) == 0);
@@ -289,10 +249,8 @@ TEST_CASE("delivery.in_memory is 10000 by default, and a whole number from 100 t
   CHECK(parse_config(small, "rules.toml", "/base", errors)->delivery.in_memory == 500);
   CHECK(errors.empty());
   for (const char* bad : {"99", "10000001", "\"1k\""}) {
-    const auto messages = errors_of(std::string(kMinimal) + "[delivery]\nin_memory = " + bad + "\n");
-    REQUIRE(messages.size() == 1);
-    CHECK(messages[0].find("delivery.in_memory must be a whole number from 100 to 10000000") !=
-          std::string::npos);
+    CHECK(says(one_error(std::string(kMinimal) + "[delivery]\nin_memory = " + bad + "\n"),
+               "delivery.in_memory must be a whole number from 100 to 10000000"));
   }
 }
 
@@ -302,17 +260,12 @@ TEST_CASE("delivery.pipelining is off by default, and true or false only") {
   const std::string on = std::string(kMinimal) + "[delivery]\npipelining = true\n";
   CHECK(parse_config(on, "rules.toml", "/base", errors)->delivery.pipelining);
   const std::string bad = std::string(kMinimal) + "[delivery]\npipelining = 64\n";
-  const auto messages = errors_of(bad);
-  REQUIRE(messages.size() == 1);
-  CHECK(messages[0].find("delivery.pipelining must be true or false") != std::string::npos);
+  CHECK(says(one_error(bad), "delivery.pipelining must be true or false"));
 }
 
 TEST_CASE("an empty retry schedule is refused at its place: the default would apply instead") {
-  const auto errors = errors_of("[delivery]\nretry = []\n[[folder]]\npath = \"/srv/in\"\n"
-                                "urls = [\"http://a/hook\"]\n");
-  REQUIRE(errors.size() == 1);
-  CHECK(errors[0] == "rules.toml:2:9: delivery.retry must list at least one duration, such as "
-                     "[\"1m\", \"5m\"]");
+  CHECK(one_error("[delivery]\nretry = []\n" + folder_with("")) ==
+        "rules.toml:2:9: delivery.retry must list at least one duration, such as [\"1m\", \"5m\"]");
 }
 
 TEST_CASE("a NUL byte in a path, a list or a header is refused at its place") {
@@ -338,20 +291,11 @@ to = "/srv/in/\u0000"
 }
 
 TEST_CASE("a state_dir inside a watched folder is refused at the state_dir's place") {
-  const auto errors = errors_of(R"([agent]
-state_dir = "/srv/in/.folderhook"
-[[folder]]
-path = "/srv/in"
-urls = ["http://a/hook"]
-)");
-  REQUIRE(errors.size() == 1);
-  CHECK(errors[0] == "rules.toml:2:13: agent.state_dir '/srv/in/.folderhook' lies inside the "
-                     "watched folder '/srv/in', whose users could rename or replace it; put it "
-                     "outside every watched folder");
+  CHECK(one_error("[agent]\nstate_dir = \"/srv/in/.folderhook\"\n" + folder_with("")) ==
+        "rules.toml:2:13: agent.state_dir '/srv/in/.folderhook' lies inside the watched folder "
+        "'/srv/in', whose users could rename or replace it; put it outside every watched folder");
   // A sibling whose name only starts like the folder's is outside it.
-  CHECK(errors_of("[agent]\nstate_dir = \"/srv/in2\"\n[[folder]]\npath = \"/srv/in\"\n"
-                  "urls = [\"http://a/hook\"]\n")
-            .empty());
+  CHECK(errors_of("[agent]\nstate_dir = \"/srv/in2\"\n" + folder_with("")).empty());
 }
 
 TEST_CASE("a URL with a password or a credential in its query counts as a secret in the rules") {
@@ -390,27 +334,17 @@ max_size = "2MB"
 }
 
 TEST_CASE("bad filters are refused with their place") {
-  const auto errors = errors_of(R"([[folder]]
-path = "/srv/in"
-urls = ["http://a/hook"]
-interfaces = ["smb"]
+  const auto errors = errors_of(folder_with(R"(interfaces = ["smb"]
 types = ["link"]
 min_size = "big"
 max_size = "1KiB"
-)");
+)"));
   REQUIRE(errors.size() == 3);
   CHECK(errors[0] == "rules.toml:4:14: folder.interfaces: unknown interface 'smb' (web, ftp, "
                      "robot, jsapi, restapi, sftp, dav)");
   CHECK(errors[1] == "rules.toml:5:9: folder.types: unknown type 'link' (file, directory, permission)");
   CHECK(errors[2] == "rules.toml:6:12: folder.min_size must be a size such as \"10MiB\" (B, KiB, "
                      "MiB, GiB, KB, MB, GB)");
-  const auto below = errors_of(R"([[folder]]
-path = "/srv/in"
-urls = ["http://a/hook"]
-min_size = "2KiB"
-max_size = "1KiB"
-)");
-  REQUIRE(below.size() == 1);
-  CHECK(below[0] == "rules.toml:5:12: folder.max_size is below folder.min_size: no file would be "
-                    "reported");
+  CHECK(one_error(folder_with("min_size = \"2KiB\"\nmax_size = \"1KiB\"\n")) ==
+        "rules.toml:5:12: folder.max_size is below folder.min_size: no file would be reported");
 }

@@ -86,9 +86,7 @@ TEST_CASE("a signed POST carries the Standard Webhooks signature of its body") {
   TempDir dir;
   Receiver rx;
   LogCollector log;
-  std::string error;
-  auto d = open_dispatcher(test_options(dir.path()), log.logger(), error);
-  REQUIRE(d);
+  auto d = start_dispatcher(test_options(dir.path()), log);
   Request r = make({rx.url("/post")}, "");
   r.method = "POST";
   r.body = R"({"test": 2432232314})";
@@ -112,8 +110,8 @@ TEST_CASE("a signed POST carries the Standard Webhooks signature of its body") {
 
 TEST_CASE("success policy: any 2xx by default, exactly 200 on demand; 3xx is a failure") {
   TempDir dir;
-  Receiver no_content([](const Received&, int) { return Reply{204}; });
-  Receiver redirect([](const Received&, int) {
+  Receiver no_content([](const Webhook&, int) { return Reply{204}; });
+  Receiver redirect([](const Webhook&, int) {
     return Reply{302, "", {{"Location", "http://127.0.0.1:1/elsewhere"}}};
   });
   LogCollector log;
@@ -163,9 +161,7 @@ TEST_CASE("primary down and backup up: one success, from the backup") {
   Receiver backup;
   LogCollector log;
   const std::string primary = "http://127.0.0.1:" + std::to_string(unused_port()) + "/hook";
-  std::string error;
-  auto d = open_dispatcher(test_options(dir.path()), log.logger(), error);
-  REQUIRE(d);
+  auto d = start_dispatcher(test_options(dir.path()), log);
   d->submit({make({primary, backup.url()}, "action=create")});
   REQUIRE(log.wait([](const auto& l) { return count_outcome(l, "delivered") == 1; }, 5s));
   d->shutdown();
@@ -179,8 +175,8 @@ TEST_CASE("primary down and backup up: one success, from the backup") {
 
 TEST_CASE("all URLs down, then the primary recovers: delivered at the next retry, same id") {
   TempDir dir;
-  Receiver primary([](const Received&, int index) { return Reply{index == 0 ? 503 : 200}; });
-  Receiver backup([](const Received&, int) { return Reply{500, "backup broken"}; });
+  Receiver primary([](const Webhook&, int index) { return Reply{index == 0 ? 503 : 200}; });
+  Receiver backup([](const Webhook&, int) { return Reply{500, "backup broken"}; });
   LogCollector log;
   std::string error;
   auto d = open_dispatcher(test_options(dir.path()), log.logger(), error);
@@ -208,13 +204,11 @@ TEST_CASE("all URLs down, then the primary recovers: delivered at the next retry
 
 TEST_CASE("429 with Retry-After is honoured") {
   TempDir dir;
-  Receiver rx([](const Received&, int index) {
+  Receiver rx([](const Webhook&, int index) {
     return index == 0 ? Reply{429, "slow down", {{"Retry-After", "1"}}} : Reply{200};
   });
   LogCollector log;
-  std::string error;
-  auto d = open_dispatcher(test_options(dir.path()), log.logger(), error);
-  REQUIRE(d);
+  auto d = start_dispatcher(test_options(dir.path()), log);
   d->submit({make({rx.url()}, "r=1")});
   REQUIRE(log.wait([](const auto& l) { return count_outcome(l, "delivered") == 1; }, 5s));
   d->shutdown();
@@ -229,7 +223,7 @@ TEST_CASE("429 with Retry-After is honoured") {
 
 TEST_CASE("a hanging receiver times out and never delays another URL set") {
   TempDir dir;
-  Receiver hanging([](const Received&, int) { return Reply::hanging(); });
+  Receiver hanging([](const Webhook&, int) { return Reply::hanging(); });
   Receiver healthy;
   LogCollector log;
   auto options = test_options(dir.path());
@@ -258,8 +252,8 @@ TEST_CASE("a hanging receiver times out and never delays another URL set") {
 
 TEST_CASE("bad receivers are failed attempts with a clear error") {
   TempDir dir;
-  Receiver huge([](const Received&, int) { return Reply{200, std::string(1 << 20, 'x')}; });
-  Receiver endless([](const Received&, int) { return Reply::endless(); });
+  Receiver huge([](const Webhook&, int) { return Reply{200, std::string(1 << 20, 'x')}; });
+  Receiver endless([](const Webhook&, int) { return Reply::endless(); });
   LogCollector log;
   auto options = test_options(dir.path());
   options.timeout = 300ms;
@@ -300,9 +294,7 @@ TEST_CASE("a burst of 2,000 to a local receiver is delivered, each id once") {
   TempDir dir;
   Receiver rx;
   LogCollector log;
-  std::string error;
-  auto d = open_dispatcher(test_options(dir.path()), log.logger(), error);
-  REQUIRE(d);
+  auto d = start_dispatcher(test_options(dir.path()), log);
   constexpr int kCount = 2000;
   const auto start = std::chrono::steady_clock::now();
   std::vector<Request> batch;

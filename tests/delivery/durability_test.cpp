@@ -97,8 +97,8 @@ TEST_CASE("what was pending at shutdown is delivered after reopening, with the s
   std::set<std::string> queries;
   size_t same_id = 0;
   for (const auto& r : rx.received()) {
-    queries.insert(r.query);
-    const auto it = id_of_query.find(r.query.substr(2));
+    queries.insert(r.raw_query);
+    const auto it = id_of_query.find(r.raw_query.substr(2));
     if (it != id_of_query.end()) {
       CHECK(it->second == r.headers.at("webhook-id"));
       ++same_id;
@@ -137,13 +137,13 @@ TEST_CASE("a schedule that runs out makes dead letters and one email; replay sen
       CHECK(l["level"] == "error");
     }
   }
-  const bool mailed = wait_for([&] { return !smtp.messages().empty(); }, 10s);
+  const bool mailed = wait_until([&] { return !smtp.messages().empty(); }, 10s);
   for (const auto& l : log.lines()) {
     if (!mailed && l["msg"] != "delivery") MESSAGE(l.dump());
   }
   REQUIRE(mailed);
   // A second email could only come after min_interval (an hour): none may follow.
-  CHECK_FALSE(wait_for([&] { return smtp.messages().size() > 1; }, 1s));
+  CHECK_FALSE(wait_until([&] { return smtp.messages().size() > 1; }, 1s));
   const std::string mail = smtp.messages()[0];
   CHECK(mail.find("Subject: folderhook: 3 webhook deliveries failed for /demo") != std::string::npos);
   CHECK(mail.find("To: ops@example.com, oncall@example.com") != std::string::npos);
@@ -212,7 +212,7 @@ TEST_CASE("replay selects by time and by id") {
 
 TEST_CASE("test-hook sends to every URL and reports each status and time") {
   Receiver up;
-  Receiver teapot([](const Received&, int) { return Reply{418}; });
+  Receiver teapot([](const Webhook&, int) { return Reply{418}; });
   const std::string down = "http://127.0.0.1:" + std::to_string(unused_port()) + "/";
   TempDir dir;
   Request r = make({up.url(), teapot.url(), down}, "action=create&test=1", "/demo/x");

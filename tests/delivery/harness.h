@@ -1,6 +1,6 @@
-// Test harness for delivery/: scripted HTTP receivers on 127.0.0.1, a collecting logger, a
-// temporary state_dir, a real SMTP server (python3-aiosmtpd) as a child process, and waiting
-// on conditions with a deadline.
+// Test harness for delivery/: a collecting logger and the dispatcher's options for tests, beside
+// the helpers every suite shares (tests/support: temporary folders, the HTTP receiver, the
+// SMTP server, waiting on conditions with a deadline).
 #pragma once
 
 #include <sys/types.h>
@@ -18,91 +18,20 @@
 #include <nlohmann/json.hpp>
 
 #include "delivery/dispatcher.h"
+#include "tests/support/receiver.h"
 #include "tests/support/smtp_server.h"
-
-namespace httplib {
-class Server;
-}
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 
 namespace folderhook::delivery::test {
 
 using namespace std::chrono_literals;
 using SteadyTime = std::chrono::steady_clock::time_point;
 
-// Polls `ready` until it holds or `timeout` passes; the condition is what the test waits on.
-bool wait_for(const std::function<bool()>& ready, std::chrono::milliseconds timeout);
-
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
-// A free port on 127.0.0.1, and the real SMTP server, shared with the integration tests.
-using folderhook::test::SmtpServer;
-using folderhook::test::unused_port;
-
-struct Received {
-  std::string method;
-  std::string target;  // path and raw query as sent
-  std::string query;   // raw query, after '?'
-  std::string body;
-  std::map<std::string, std::string> headers;  // names lower-cased
-  SteadyTime at;
-};
-
-struct Reply {
-  Reply(int code = 200, std::string text = "",
-        std::vector<std::pair<std::string, std::string>> extra = {})
-      : status(code), body(std::move(text)), headers(std::move(extra)) {}
-  static Reply hanging() {
-    Reply r;
-    r.hang = true;
-    return r;
-  }
-  static Reply endless() {
-    Reply r;
-    r.trickle = true;
-    return r;
-  }
-  int status = 200;
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-  bool hang = false;     // never answer (until the receiver is closed)
-  bool trickle = false;  // 200 with a chunked body that never ends
-};
-
-using Script = std::function<Reply(const Received& request, int index)>;
-
-class Receiver {
- public:
-  explicit Receiver(Script script = {}, int port = 0);
-  ~Receiver();
-  Receiver(const Receiver&) = delete;
-  Receiver& operator=(const Receiver&) = delete;
-
-  int port() const { return port_; }
-  std::string url(const std::string& path = "/hook") const;
-  std::vector<Received> received() const;
-  size_t count() const;
-  // Waits until `ready(received)` holds, at most `timeout`.
-  bool wait(const std::function<bool(const std::vector<Received>&)>& ready,
-            std::chrono::milliseconds timeout);
-
- private:
-  Script script_;
-  std::unique_ptr<httplib::Server> server_;
-  int port_ = 0;
-  std::thread thread_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<Received> received_;
-  bool closing_ = false;
-};
+// Every suite's temporary folder (TempDir), HTTP receiver (Receiver, Reply, Webhook) and
+// wait-with-deadline (wait_until), and the real SMTP server and a free port, shared with the
+// integration tests: tests/support.
+using namespace folderhook::test;
 
 // Collects the dispatcher's structured log calls.
 class LogCollector {
@@ -121,5 +50,9 @@ class LogCollector {
 
 // Options for tests: short timeouts and schedule, email gathering shortened.
 DispatcherOptions test_options(const std::string& state_dir);
+
+// A dispatcher on `options` that logs into `log`; the test fails, saying why, when it cannot
+// be opened.
+std::unique_ptr<Dispatcher> start_dispatcher(const DispatcherOptions& options, LogCollector& log);
 
 }  // namespace folderhook::delivery::test

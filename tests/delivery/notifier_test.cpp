@@ -104,16 +104,14 @@ TEST_CASE("one email per rule per interval; an email that fails is retried") {
   options.notify.retry_after_failure = 300ms;
   const std::string url = "http://127.0.0.1:" + std::to_string(unused_port()) + "/hook";
   LogCollector log;
-  std::string error;
-  auto d = open_dispatcher(options, log.logger(), error);
-  REQUIRE(d);
+  auto d = start_dispatcher(options, log);
   d->submit({doomed(url, "/a", "/a/1"), doomed(url, "/a", "/a/2"), doomed(url, "/b", "/b/1")});
   // No SMTP server yet: the email fails, is logged, and deliveries are not held up.
   REQUIRE(log.wait([](const auto& l) { return count_msg(l, "dead-letter email failed") >= 1; },
                    5s));
   SmtpServer smtp(smtp_port);
   REQUIRE(smtp.started());
-  REQUIRE(wait_for([&] { return smtp.messages().size() == 2; }, 10s));
+  REQUIRE(wait_until([&] { return smtp.messages().size() == 2; }, 10s));
   const auto first_sent = std::chrono::steady_clock::now();
   auto mails = smtp.messages();
   CHECK(has_subject(mails, "Subject: folderhook: 2 webhook deliveries failed for /a"));
@@ -124,8 +122,8 @@ TEST_CASE("one email per rule per interval; an email that fails is retried") {
     return std::count_if(l.begin(), l.end(), [](const auto& x) { return x.value("outcome", "") == "dead"; }) == 4;
   }, 5s));
   // Within the interval of /a's email nothing more is sent; after it, one more.
-  CHECK_FALSE(wait_for([&] { return smtp.messages().size() > 2; }, 1s));
-  REQUIRE(wait_for([&] { return smtp.messages().size() == 3; }, 6s));
+  CHECK_FALSE(wait_until([&] { return smtp.messages().size() > 2; }, 1s));
+  REQUIRE(wait_until([&] { return smtp.messages().size() == 3; }, 6s));
   CHECK(std::chrono::steady_clock::now() - first_sent >= 2s);
   CHECK(has_subject(smtp.messages(), "Subject: folderhook: 1 webhook delivery failed for /a"));
   d->shutdown();

@@ -10,40 +10,10 @@
 #include "delivery/dispatcher.h"
 #include "delivery/request_codec.h"
 #include "harness.h"
+#include "tests/delivery/version_2_blob.h"
 
 using namespace folderhook::delivery;
 using namespace folderhook::delivery::test;
-
-namespace {
-
-// The bytes version 2 of the encoding wrote (what an outbox.db of the last release holds).
-std::string legacy_blob(const Request& r) {
-  std::string out(1, '\x02');
-  auto u64 = [&out](uint64_t v) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  };
-  auto str = [&](const std::string& s) {
-    u64(s.size());
-    out += s;
-  };
-  str(r.id);
-  str(r.method);
-  u64(r.urls.size());
-  for (const auto& u : r.urls) str(u);
-  str(r.query);
-  str(r.body);
-  str(r.content_type);
-  u64(0);  // headers
-  str(r.secret);
-  str(r.action);
-  str(r.path);
-  str(r.rule);
-  u64(static_cast<uint64_t>(r.created_ms));
-  u64(0);  // catch_up
-  return out;
-}
-
-}  // namespace
 
 TEST_CASE("rows pending in an outbox written before the sinks are delivered after the upgrade") {
   TempDir dir;
@@ -71,7 +41,7 @@ TEST_CASE("rows pending in an outbox written before the sinks are delivered afte
       r.action = "create";
       r.path = "/old" + std::to_string(i);
       r.rule = "/demo";
-      const std::string blob = legacy_blob(r);
+      const std::string blob = version_2_blob(r);
       sqlite3_bind_text(st, 1, r.id.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_blob(st, 2, blob.data(), static_cast<int>(blob.size()), SQLITE_TRANSIENT);
       REQUIRE(sqlite3_step(st) == SQLITE_DONE);
@@ -87,7 +57,7 @@ TEST_CASE("rows pending in an outbox written before the sinks are delivered afte
   REQUIRE(receiver.wait([](const auto& got) { return got.size() >= 3; }, 10s));
   // Several first senders: in any order, each with its stored query and id.
   std::map<std::string, std::string> query_of;
-  for (const auto& got : receiver.received()) query_of[got.headers.at("webhook-id")] = got.query;
+  for (const auto& got : receiver.received()) query_of[got.headers.at("webhook-id")] = got.raw_query;
   CHECK(query_of == std::map<std::string, std::string>{{"msg_legacy_0", "action=create&path=%2Fold0"},
                                                        {"msg_legacy_1", "action=create&path=%2Fold1"},
                                                        {"msg_legacy_2", "action=create&path=%2Fold2"}});

@@ -140,9 +140,7 @@ void deliver_in_order(ClosingReceiver& rx, int count, int depth = kPipelineDepth
   auto options = test_options(dir.path());
   options.first_senders = 1;
   options.pipeline_depth = depth;
-  std::string error;
-  auto d = open_dispatcher(options, log.logger(), error);
-  REQUIRE_MESSAGE(d, error);
+  auto d = start_dispatcher(options, log);
   std::vector<Request> batch;
   for (int i = 0; i < count; ++i) {
     Request r;

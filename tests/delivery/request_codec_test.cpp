@@ -1,8 +1,10 @@
 #include "delivery/request_codec.h"
+#include "tests/delivery/version_2_blob.h"
 
 #include <doctest/doctest.h>
 
 using namespace folderhook::delivery;
+using folderhook::delivery::test::version_2_blob;
 
 TEST_CASE("a request survives the outbox encoding byte for byte") {
   Request r;
@@ -50,38 +52,6 @@ TEST_CASE("the operation's fields survive the outbox encoding byte for byte") {
   REQUIRE(back);
   CHECK(back->fields == r.fields);
   CHECK(back->settings == r.settings);
-}
-
-// The layout version 2 wrote (before the fields): an agent upgraded with such rows pending
-// must still read them.
-std::string version_2_blob(const Request& r) {
-  std::string out(1, '\x02');
-  auto u64 = [&out](uint64_t v) {
-    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
-  };
-  auto str = [&](const std::string& s) {
-    u64(s.size());
-    out += s;
-  };
-  str(r.id);
-  str(r.method);
-  u64(r.urls.size());
-  for (const auto& u : r.urls) str(u);
-  str(r.query);
-  str(r.body);
-  str(r.content_type);
-  u64(r.headers.size());
-  for (const auto& [k, v] : r.headers) {
-    str(k);
-    str(v);
-  }
-  str(r.secret);
-  str(r.action);
-  str(r.path);
-  str(r.rule);
-  u64(static_cast<uint64_t>(r.created_ms));
-  u64(r.catch_up ? 1 : 0);
-  return out;
 }
 
 TEST_CASE("a row written by version 2 of the encoding is still read, without fields") {

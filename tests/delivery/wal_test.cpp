@@ -67,8 +67,8 @@ TEST_CASE("the checkpointer copies the WAL back on its own thread once it has gr
   bool full = false;
   // 40 commits of a 2 KB request each: far past 8 frames, and 80 KB of rows.
   for (int i = 0; i < 40; ++i) REQUIRE(outbox->commit(one_insert(i), seqs, error, full));
-  REQUIRE(wait_for([&] { return checkpointer->checkpoints() > 0; }, 10s));
-  REQUIRE(wait_for([&] { return db_size(dir.path()) >= before + 40 * 1024; }, 10s));
+  REQUIRE(wait_until([&] { return checkpointer->checkpoints() > 0; }, 10s));
+  REQUIRE(wait_until([&] { return db_size(dir.path()) >= before + 40 * 1024; }, 10s));
   checkpointer.reset();
   for (const auto& l : log.lines()) CHECK(l.value("level", "") != "warn");
 }
@@ -150,12 +150,10 @@ TEST_CASE("a syncer for a WAL that does not exist is refused with the path in th
 
 TEST_CASE("the dispatcher syncs its commits and checkpoints off the writer thread") {
   TempDir dir;
-  Receiver receiver([](const Received&, int) { return Reply(200); });
+  Receiver receiver([](const Webhook&, int) { return Reply(200); });
   auto options = test_options(dir.path());
   LogCollector log;
-  std::string error;
-  auto d = open_dispatcher(options, log.logger(), error);
-  REQUIRE(d);
+  auto d = start_dispatcher(options, log);
   const std::string url = receiver.url();
   for (int i = 0; i < 20; ++i) {
     std::vector<Request> one;
@@ -179,14 +177,12 @@ TEST_CASE("the dispatcher syncs its commits and checkpoints off the writer threa
 
 TEST_CASE("attempt results wait briefly to share a commit instead of one commit each") {
   TempDir dir;
-  Receiver receiver([](const Received&, int) { return Reply(200); });
+  Receiver receiver([](const Webhook&, int) { return Reply(200); });
   auto options = test_options(dir.path());
   // Long enough that the whole burst is sent within a few waits even on a slow machine.
   options.result_delay = 500ms;
   LogCollector log;
-  std::string error;
-  auto d = open_dispatcher(options, log.logger(), error);
-  REQUIRE(d);
+  auto d = start_dispatcher(options, log);
   constexpr int kCount = 400;
   std::vector<Request> burst;
   for (int i = 0; i < kCount; ++i) {

@@ -24,7 +24,7 @@ Request numbered(const std::string& url, int n) {
   return r;
 }
 
-int number_of(const Received& r) { return std::stoi(r.query.substr(2)); }
+int number_of(const Webhook& r) { return std::stoi(r.raw_query.substr(2)); }
 
 size_t count_msg(const std::vector<nlohmann::json>& lines, const std::string& outcome) {
   size_t n = 0;
@@ -45,7 +45,7 @@ DispatcherOptions window_options(const std::string& state_dir, size_t window) {
 }
 
 // The numbers in the order their first attempts arrived.
-std::vector<int> first_attempt_order(const std::vector<Received>& received) {
+std::vector<int> first_attempt_order(const std::vector<Webhook>& received) {
   std::set<int> seen;
   std::vector<int> order;
   for (const auto& r : received) {
@@ -67,11 +67,9 @@ TEST_CASE("a window of 50 delivers 2,000 to a refusing then accepting receiver e
   constexpr int kRefused = 600;
   TempDir dir;
   // 503 to the first 600 requests it receives (first attempts and retries alike), then 200.
-  Receiver rx([](const Received&, int index) { return Reply(index < kRefused ? 503 : 200); });
+  Receiver rx([](const Webhook&, int index) { return Reply(index < kRefused ? 503 : 200); });
   LogCollector log;
-  std::string error;
-  auto d = open_dispatcher(window_options(dir.path(), 50), log.logger(), error);
-  REQUIRE(d);
+  auto d = start_dispatcher(window_options(dir.path(), 50), log);
   std::vector<Request> batch;
   for (int i = 0; i < kCount; ++i) batch.push_back(numbered(rx.url(), i));
   d->submit(std::move(batch));
@@ -100,7 +98,7 @@ TEST_CASE("a restart with a large pending outbox reads it in pages and delivers 
   std::string url;
   {
     // A receiver that never answers: every request stays pending, never attempted but one.
-    Receiver hanging([](const Received&, int) { return Reply::hanging(); }, port);
+    Receiver hanging([](const Webhook&, int) { return Reply::hanging(); }, port);
     url = hanging.url();
     LogCollector log;
     std::string error;
@@ -114,9 +112,7 @@ TEST_CASE("a restart with a large pending outbox reads it in pages and delivers 
   }
   Receiver rx({}, port);
   LogCollector log;
-  std::string error;
-  auto d = open_dispatcher(window_options(dir.path(), 100), log.logger(), error);
-  REQUIRE(d);
+  auto d = start_dispatcher(window_options(dir.path(), 100), log);
   REQUIRE(log.wait([](const auto& l) { return count_msg(l, "delivered") == kCount; }, 60s));
   const MemoryFigures memory = d->memory();
   d->shutdown();
@@ -150,7 +146,7 @@ TEST_CASE("retries wait in the outbox and are read back when due") {
   // Each request is refused at its first attempt and accepted at its second.
   std::mutex mu;
   std::set<int> refused;
-  Receiver rx([&](const Received& r, int) {
+  Receiver rx([&](const Webhook& r, int) {
     std::lock_guard lock(mu);
     return Reply(refused.insert(number_of(r)).second ? 500 : 200);
   });

@@ -15,6 +15,14 @@ std::string rules(const std::string& state_dir, const std::string& folder, const
          "\"\nurls = [\"" + url + "\"]\ninterface = \"sftp\"\n";
 }
 
+// Makes the folder `in` in `dir` and writes dir/rules.toml watching it, state in dir/state;
+// returns the rules file's path.
+std::string rules_in(const TempDir& dir, const std::string& url) {
+  shell("mkdir " + dir / "in");
+  write_file(dir / "rules.toml", rules(dir / "state", dir / "in", url));
+  return dir / "rules.toml";
+}
+
 }  // namespace
 
 TEST_CASE("--version prints the version and exits 0") {
@@ -34,8 +42,7 @@ TEST_CASE("--help on each command exits 0 and names its options") {
 
 TEST_CASE("check accepts a valid rules file with a one-line summary") {
   TempDir dir;
-  shell("mkdir " + dir / "in");
-  write_file(dir / "rules.toml", rules(dir / "state", dir / "in", "http://127.0.0.1:1/hook"));
+  rules_in(dir, "http://127.0.0.1:1/hook");
   std::string out;
   CHECK(run_folderhook({"check", "--config", dir / "rules.toml"}, out) == 0);
   CHECK(out == dir / "rules.toml" + ": ok, 1 folder(s), 1 url(s), state in " + dir / "state" + "\n");
@@ -85,8 +92,7 @@ TEST_CASE("a folder path that does not exist is refused with its line") {
 
 TEST_CASE("a URL that does not parse is refused with its line and column") {
   TempDir dir;
-  shell("mkdir " + dir / "in");
-  write_file(dir / "rules.toml", rules(dir / "state", dir / "in", "http//missing-colon/hook"));
+  rules_in(dir, "http//missing-colon/hook");
   std::string out;
   CHECK(run_folderhook({"run", "--config", dir / "rules.toml"}, out) == 2);
   CHECK(out.rfind(dir / "rules.toml" + ":6:8: folder.urls: 'http//missing-colon/hook' is not a "

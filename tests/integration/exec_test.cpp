@@ -43,6 +43,25 @@ std::vector<json> outcomes(RunningAgent& r, const std::string& outcome) {
   return out;
 }
 
+// A script body whose `first` lines run only the first time (while `marker` cannot be made yet).
+std::string on_first_run(const std::string& marker, const std::string& first) {
+  return "if mkdir " + marker + " 2>/dev/null; then\n" + first + "fi\n";
+}
+
+// Starts the agent, writes a file into its folder, and waits until the program got it through;
+// the two `delivery` lines it takes: a retry, then the delivery.
+std::vector<json> retried_then_delivered(RunningAgent& r) {
+  r.start();
+  write_file(r.in + "/a.txt", "x");
+  REQUIRE_MESSAGE(wait_until([&] { return outcomes(r, "delivered").size() == 1; }),
+                  "agent log:\n" << r.agent->output());
+  auto lines = no_loss::log_lines(r.agent->output(), "delivery");
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["outcome"] == "retry");
+  CHECK(lines[1]["outcome"] == "delivered");
+  return lines;
+}
+
 // /proc/PID/environ: NAME=value entries, NUL-separated, exactly as the program got them.
 std::vector<std::string> environ_entries(const std::string& bytes) {
   std::vector<std::string> out;
@@ -139,33 +158,22 @@ TEST_CASE(
     "exec: a program that exits 1 is retried with the same id and delivered when it exits 0, with its "
     "stderr as the error") {
   TempDir scripts;
-  exec_script(scripts / "hook.sh", "if mkdir " + scripts / "failed-once" +
-                                       " 2>/dev/null; then\n"
-                                       "  printf 'cannot reach the archive\\nsecond line\\n' >&2\n"
-                                       "  echo \"$FOLDERHOOK_ID\" > " +
-                                       scripts /
-                                           "first-id\n"
-                                           "  exit 1\n"
-                                           "fi\n"
-                                           "echo \"$FOLDERHOOK_ID\" >> " +
-                                       scripts / "delivered");
+  const std::string first_id = scripts / "first-id";
+  exec_script(scripts / "hook.sh",
+              on_first_run(scripts / "failed-once",
+                           "  printf 'cannot reach the archive\\nsecond line\\n' >&2\n"
+                           "  echo \"$FOLDERHOOK_ID\" > " + first_id + "\n  exit 1\n") +
+                  "echo \"$FOLDERHOOK_ID\" >> " + scripts / "delivered");
   RunningAgent r(exec_rules("\"exec:" + scripts / "hook.sh\"", "retry = [\"300ms\"]\n"),
                  /*start_now=*/false);
-  r.start();
-  INFO("agent log:\n" << r.agent->output());
-  write_file(r.in + "/a.txt", "x");
-  REQUIRE(wait_until([&] { return outcomes(r, "delivered").size() == 1; }));
-  const auto lines = no_loss::log_lines(r.agent->output(), "delivery");
-  REQUIRE(lines.size() == 2);
-  CHECK(lines[0]["outcome"] == "retry");
+  const auto lines = retried_then_delivered(r);
   CHECK(lines[0]["attempt"] == 1);
   CHECK(lines[0]["status"] == 0);
   CHECK(lines[0]["error"] == "exit status 1: cannot reach the archive second line");
-  CHECK(lines[1]["outcome"] == "delivered");
   CHECK(lines[1]["attempt"] == 2);
   CHECK(lines[1]["error"] == "");
   CHECK(lines[1]["id"] == lines[0]["id"]);
-  CHECK(read_file(scripts / "first-id") == lines[0]["id"].get<std::string>() + "\n");
+  CHECK(read_file(first_id) == lines[0]["id"].get<std::string>() + "\n");
   CHECK(read_file(scripts / "delivered") == lines[0]["id"].get<std::string>() + "\n");
   CHECK(r.agent->stop(SIGTERM) == 0);
 }
@@ -174,37 +182,21 @@ TEST_CASE(
     "exec: a program still running after the timeout is killed with its process group and "
     "retried") {
   TempDir scripts;
-  exec_script(scripts / "hook.sh", "if mkdir " + scripts / "hung" +
-                                       " 2>/dev/null; then\n"
-                                       "  echo hanging >&2\n"
-                                       "  sleep 300 &\n"
-                                       "  echo $! > " +
-                                       scripts /
-                                           "sleep.new\n"
-                                           "  echo $$ > " +
-                                       scripts /
-                                           "leader\n"
-                                           "  mv " +
-                                       scripts / "sleep.new " +
-                                       scripts /
-                                           "sleep\n"
-                                           "  wait\n"
-                                           "fi\n"
-                                           "exit 0");
+  // The sleep's pid is written under another name, then renamed: read whole or not at all.
+  const std::string sleep_pid = scripts / "sleep";
+  exec_script(scripts / "hook.sh",
+              on_first_run(scripts / "hung", "  echo hanging >&2\n  sleep 300 &\n  echo $! > " +
+                                                 sleep_pid + ".new\n  echo $$ > " +
+                                                 scripts / "leader" + "\n  mv " + sleep_pid +
+                                                 ".new " + sleep_pid + "\n  wait\n") +
+                  "exit 0");
   RunningAgent r(
       exec_rules("\"exec:" + scripts / "hook.sh\"", "timeout = \"1s\"\nretry = [\"300ms\"]\n"),
       /*start_now=*/false);
-  r.start();
-  INFO("agent log:\n" << r.agent->output());
-  write_file(r.in + "/a.txt", "x");
-  REQUIRE(wait_until([&] { return outcomes(r, "delivered").size() == 1; }));
-  const auto lines = no_loss::log_lines(r.agent->output(), "delivery");
-  REQUIRE(lines.size() == 2);
-  CHECK(lines[0]["outcome"] == "retry");
+  const auto lines = retried_then_delivered(r);
   CHECK(lines[0]["error"] == "still running after 1000 ms: killed with its process group: hanging");
   CHECK(lines[0]["ms"].get<int64_t>() >= 1000);
   CHECK(lines[0]["ms"].get<int64_t>() < 5000);
-  CHECK(lines[1]["outcome"] == "delivered");
   // The program (reaped by the agent) and the sleep it left in its group are both gone.
   CHECK(wait_until([&] {
     return gone(read_file(scripts / "sleep").substr(0, read_file(scripts / "sleep").find('\n')));

@@ -23,20 +23,17 @@ double seconds_between(const Webhook& a, const Webhook& b) {
   return std::chrono::duration<double>(b.at - a.at).count();
 }
 
-// The most requests the receiver read within any `window`.
-size_t busiest(const std::vector<Webhook>& hooks, std::chrono::milliseconds window) {
-  size_t most = 0;
-  for (size_t i = 0, j = 0; i < hooks.size(); ++i) {
-    while (hooks[i].at - hooks[j].at >= window) ++j;
-    most = std::max(most, i - j + 1);
-  }
-  return most;
-}
-
 std::string numbered(const std::string& dir, int i) {
   char name[32];
   std::snprintf(name, sizeof name, "/f%03d.txt", i);
   return dir + name;
+}
+
+// Starts the agent with its receiver refusing everything (500), then writes `files` files.
+void start_refused(RunningAgent& r, int files) {
+  r.receiver.set_status(500);
+  r.start();
+  for (int i = 0; i < files; ++i) write_file(numbered(r.in, i), "x");
 }
 
 json status_of(const RunningAgent& r) {
@@ -121,9 +118,7 @@ TEST_CASE("a failed batch is retried whole: the same members under the same webh
   RunningAgent r(rules_template("retry = [\"300ms\"]\n",
                                 "method = \"POST\"\nbatch_max = 4\nbatch_wait = \"200ms\"\n"),
                  /*start_now=*/false);
-  r.receiver.set_status(500);
-  r.start();
-  for (int i = 0; i < 4; ++i) write_file(numbered(r.in, i), "x");
+  start_refused(r, 4);
   const Webhook failed = r.nth(1);
   r.receiver.set_status(200);
   const Webhook retried = r.nth(2);
@@ -195,9 +190,7 @@ TEST_CASE("a dead batch leaves each member a dead letter, and replay sends them 
   RunningAgent r(rules_template("retry = [\"100ms\"]\n",
                                 "method = \"POST\"\nbatch_max = 3\nbatch_wait = \"200ms\"\n"),
                  /*start_now=*/false);
-  r.receiver.set_status(500);
-  r.start();
-  for (int i = 0; i < 3; ++i) write_file(numbered(r.in, i), "x");
+  start_refused(r, 3);
   const Webhook first = r.nth(1);
   REQUIRE(r.agent->wait_for_output("\"outcome\":\"dead\""));
   REQUIRE(wait_until([&] { return status_of(r)["dead_letters"] == 3; }));

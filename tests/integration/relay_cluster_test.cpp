@@ -42,13 +42,7 @@ TEST_CASE("relay cluster: the first node of three killed mid-stream and brought 
                   tails());
   REQUIRE(wait_until([&] { return relay_status(file).value("pending", int64_t{-1}) == 0; }, 60s));
 
-  std::map<std::string, std::set<std::string>> ids_by_path;
-  for (const Webhook& w : receiver.received()) ids_by_path[w.param("path")].insert(w.header("webhook-id"));
-  CHECK(ids_by_path.size() == kMessages);
-  for (const auto& [path, ids] : ids_by_path) {
-    CAPTURE(path);
-    CHECK(ids.size() == 1);
-  }
+  check_one_id_per_path(receiver, kMessages);
   MESSAGE("delivered when node 0 was killed: " << at_kill << " of " << kMessages
                                                << "; requests in all: " << receiver.count());
   CHECK(a->stop(SIGTERM) == 0);

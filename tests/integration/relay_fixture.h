@@ -115,6 +115,20 @@ inline std::map<std::string, int> ids_received(const Receiver& receiver) {
   return ids;
 }
 
+// Checks that `receiver` got each of `count` paths under one webhook-id only (a message sent
+// twice, by a relay killed before its acknowledgement left, keeps its id).
+inline void check_one_id_per_path(const Receiver& receiver, size_t count) {
+  std::map<std::string, std::set<std::string>> ids_by_path;
+  for (const Webhook& w : receiver.received()) {
+    ids_by_path[w.param("path")].insert(w.header("webhook-id"));
+  }
+  CHECK(ids_by_path.size() == count);
+  for (const auto& [path, ids] : ids_by_path) {
+    CAPTURE(path);
+    CHECK(ids.size() == 1);
+  }
+}
+
 // The relay's status endpoint, from its "relaying" line.
 inline int status_port_of(AgentProcess& relay) {
   const std::string out = relay.output();

@@ -30,15 +30,6 @@ std::string relay_short_retries(int n, const std::string& each = "300ms") {
   return "timeout = \"2s\"\nretry = [" + list + "]\n";
 }
 
-// The most requests the receiver read within any `window`.
-size_t relay_busiest(const std::vector<Webhook>& hooks, std::chrono::milliseconds window) {
-  size_t most = 0;
-  for (size_t i = 0, j = 0; i < hooks.size(); ++i) {
-    while (hooks[i].at - hooks[j].at >= window) ++j;
-    most = std::max(most, i - j + 1);
-  }
-  return most;
-}
 
 }  // namespace relay_keys_test
 
@@ -114,11 +105,11 @@ TEST_CASE("relay: max_per_second = 20: 60 messages take about 3 s at the receive
   }
   // 59 tokens after the first at 20 a second: 2.95 s, less a token of burst.
   const double span = std::chrono::duration<double>(hooks.back().at - hooks.front().at).count();
-  MESSAGE("60 messages at 20/s: " << span << " s, busiest second " << relay_busiest(hooks, 1000ms)
+  MESSAGE("60 messages at 20/s: " << span << " s, busiest second " << busiest(hooks, 1000ms)
                                    << ", handed out ahead: " << status.value("delivered_stream_seq", uint64_t{0}) << " - " << seen);
   CHECK(span >= 2.85);
   CHECK(span <= 4.5);
-  CHECK(relay_busiest(hooks, 1000ms) <= 22);
+  CHECK(busiest(hooks, 1000ms) <= 22);
   CHECK(relay->stop(SIGTERM) == 0);
 }
 
@@ -136,8 +127,8 @@ TEST_CASE("relay: max_per_second counts redeliveries: retries and first attempts
   for (const auto& h : hooks) ids.insert(h.header("webhook-id"));
   CHECK(ids.size() == 5);  // 30 attempts of 5 messages: most are redeliveries
   // Unpaced, 5 messages retried every 100 ms would be about 40 attempts a second.
-  MESSAGE("attempts in the busiest second at 10/s: " << relay_busiest(hooks, 1000ms));
-  CHECK(relay_busiest(hooks, 1000ms) <= 12);
+  MESSAGE("attempts in the busiest second at 10/s: " << busiest(hooks, 1000ms));
+  CHECK(busiest(hooks, 1000ms) <= 12);
   CHECK(relay->stop(SIGTERM) == 0);
 }
 

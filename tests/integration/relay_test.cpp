@@ -206,13 +206,7 @@ TEST_CASE("relay: one of two relays killed with SIGKILL mid-stream: every messag
 
   // A message delivered twice (the killed relay's request arrived, its acknowledgement never
   // left) carries the same webhook-id both times: one id per path.
-  std::map<std::string, std::set<std::string>> ids_by_path;
-  for (const Webhook& w : receiver.received()) ids_by_path[w.param("path")].insert(w.header("webhook-id"));
-  CHECK(ids_by_path.size() == kMessages);
-  for (const auto& [path, ids] : ids_by_path) {
-    CAPTURE(path);
-    CHECK(ids.size() == 1);
-  }
+  check_one_id_per_path(receiver, kMessages);
   const size_t duplicates = receiver.count() - kMessages;
   CHECK(duplicates <= 16);  // at most the killed relay's batch in flight
   MESSAGE("duplicates after SIGKILL: " << duplicates);

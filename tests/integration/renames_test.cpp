@@ -21,18 +21,6 @@ std::string rules_on(const std::string& backend) {
   return rules_template("", "", "backend = \"" + backend + "\"\n");
 }
 
-// "action /path [/destination]" of every webhook in the order received (connections = 1: the
-// order of the operations), paths relative to the folder.
-std::vector<std::string> renames_seen(const RunningAgent& r) {
-  std::vector<std::string> out;
-  for (const Webhook& hook : r.receiver.received()) {
-    std::string line = hook.param("action") + " " + hook.param("path").substr(r.in.size());
-    if (hook.has("destination")) line += " " + hook.param("destination").substr(r.in.size());
-    out.push_back(line);
-  }
-  return out;
-}
-
 using Lines = std::vector<std::string>;
 
 // `{ printf BODY; mv TEMP TARGET; } > TEMP`: the shell opens TEMP for writing, writes, renames
@@ -54,7 +42,7 @@ void link_then_unlink(const std::string& backend) {
   REQUIRE(shell("ln " + r.in + "/keep " + r.in + "/marker") == 0);
   r.nth(3);
   INFO("agent log:\n" << r.agent->output());
-  CHECK(renames_seen(r) == Lines{"create /a", "move /a /sub/b", "create /marker"});
+  CHECK(r.operations() == Lines{"create /a", "move /a /sub/b", "create /marker"});
 }
 
 void link_stays(const std::string& backend) {
@@ -67,12 +55,12 @@ void link_stays(const std::string& backend) {
   r.nth(2);
   write_file(r.in + "/marker", "x");
   r.nth(3);
-  CHECK(renames_seen(r) == Lines{"create /a", "create /b", "create /marker"});
+  CHECK(r.operations() == Lines{"create /a", "create /b", "create /marker"});
   // Either name may go: the other stays, one destroy.
   REQUIRE(shell("rm " + r.in + "/a") == 0);
   write_file(r.in + "/marker2", "x");
   r.nth(5);
-  CHECK(renames_seen(r) == Lines{"create /a", "create /b", "create /marker", "destroy /a",
+  CHECK(r.operations() == Lines{"create /a", "create /b", "create /marker", "destroy /a",
                                  "create /marker2"});
 }
 
@@ -94,7 +82,7 @@ void renamed_in_while_open(const std::string& backend, bool over_existing) {
   expected.push_back("create /marker");
   r.nth(expected.size());
   INFO("agent log:\n" << r.agent->output());
-  CHECK(renames_seen(r) == expected);
+  CHECK(r.operations() == expected);
   CHECK(read_file(r.in + "/p.bin") == "body");
 }
 
@@ -108,7 +96,7 @@ void renamed_from_temp_inside_while_open(const std::string& backend) {
   write_file(r.in + "/marker", "x");
   r.nth(3);
   INFO("agent log:\n" << r.agent->output());
-  CHECK(renames_seen(r) == Lines{"create /client_body_temp", "create /p.bin", "create /marker"});
+  CHECK(r.operations() == Lines{"create /client_body_temp", "create /p.bin", "create /marker"});
 }
 
 void moved_in_then_written(const std::string& backend) {
@@ -121,7 +109,7 @@ void moved_in_then_written(const std::string& backend) {
   write_file(r.in + "/marker", "x");
   r.nth(3);
   INFO("agent log:\n" << r.agent->output());
-  CHECK(renames_seen(r) == Lines{"create /m", "update /m", "create /marker"});
+  CHECK(r.operations() == Lines{"create /m", "update /m", "create /marker"});
 }
 
 void link_then_unlink_while_stopped(const std::string& backend) {
@@ -134,7 +122,7 @@ void link_then_unlink_while_stopped(const std::string& backend) {
   no_loss::start_caught_up(r);
   no_loss::sentinel(r);
   INFO("agent log:\n" << r.agent->output());
-  CHECK(renames_seen(r) == Lines{"move /a /sub/b", "create /sentinel"});
+  CHECK(r.operations() == Lines{"move /a /sub/b", "create /sentinel"});
 }
 
 }  // namespace

@@ -10,17 +10,6 @@ using namespace folderhook::test;
 
 namespace {
 
-// "action path [destination]" of every webhook, paths relative to the folder.
-std::vector<std::string> seen(const RunningAgent& r) {
-  std::vector<std::string> out;
-  for (const Webhook& hook : r.receiver.received()) {
-    std::string line = hook.param("action") + " " + hook.param("path").substr(r.in.size());
-    if (hook.has("destination")) line += " " + hook.param("destination").substr(r.in.size());
-    out.push_back(line);
-  }
-  return out;
-}
-
 std::vector<std::string> sorted(std::vector<std::string> lines) {
   std::sort(lines.begin(), lines.end());
   return lines;
@@ -34,7 +23,7 @@ TEST_CASE("scenario: cp inside the folder is one copy from the source") {
   r.nth(1);
   REQUIRE(shell("cp " + r.in + "/a.csv " + r.in + "/b.csv") == 0);
   r.nth(2);
-  CHECK(seen(r) == std::vector<std::string>{"create /a.csv", "copy /a.csv /b.csv"});
+  CHECK(r.operations() == std::vector<std::string>{"create /a.csv", "copy /a.csv /b.csv"});
 }
 
 TEST_CASE("scenario: cp -r copies each file once and creates each directory") {
@@ -44,7 +33,7 @@ TEST_CASE("scenario: cp -r copies each file once and creates each directory") {
   r.nth(4);
   REQUIRE(shell("cp -r " + r.in + "/src " + r.in + "/dst") == 0);
   r.nth(8);
-  const std::vector<std::string> all = seen(r);
+  const std::vector<std::string> all = r.operations();
   CHECK(sorted({all.begin() + 4, all.end()}) ==
         sorted({"create /dst", "create /dst/sub", "copy /src/x /dst/x", "copy /src/sub/y /dst/sub/y"}));
 }
@@ -57,7 +46,7 @@ TEST_CASE("scenario: rsync's temporary upload is one create under the final name
   r.nth(1);
   write_file(r.in + "/marker", "x");  // everything before it has been reported by now
   r.nth(2);
-  CHECK(seen(r) == std::vector<std::string>{"create /up.bin", "create /marker"});
+  CHECK(r.operations() == std::vector<std::string>{"create /up.bin", "create /marker"});
 }
 
 TEST_CASE("scenario: an upload to a .part name, renamed at the end, is one create") {
@@ -67,7 +56,7 @@ TEST_CASE("scenario: an upload to a .part name, renamed at the end, is one creat
   r.nth(1);
   write_file(r.in + "/marker", "x");
   r.nth(2);
-  CHECK(seen(r) == std::vector<std::string>{"create /report.csv", "create /marker"});
+  CHECK(r.operations() == std::vector<std::string>{"create /report.csv", "create /marker"});
 }
 
 TEST_CASE("scenario: rm -rf reports every file and directory, deepest first") {
@@ -77,7 +66,7 @@ TEST_CASE("scenario: rm -rf reports every file and directory, deepest first") {
   r.nth(4);
   REQUIRE(shell("rm -rf " + r.in + "/t") == 0);
   r.nth(8);
-  const std::vector<std::string> all = seen(r);
+  const std::vector<std::string> all = r.operations();
   const std::vector<std::string> removed(all.begin() + 4, all.end());
   CHECK(sorted(removed) == sorted({"destroy /t/u/f", "destroy /t/g", "destroy /t/u", "destroy /t"}));
   CHECK(removed.back() == "destroy /t");
@@ -93,7 +82,8 @@ TEST_CASE("scenario: a file moved out of every folder is destroy, one moved in i
   REQUIRE(shell("mv " + r.in + "/leaving " + outside / "gone") == 0);
   REQUIRE(shell("mv " + outside / "gone " + r.in + "/back") == 0);
   r.nth(3);
-  CHECK(seen(r) == std::vector<std::string>{"create /leaving", "destroy /leaving", "create /back"});
+  CHECK(r.operations() ==
+        std::vector<std::string>{"create /leaving", "destroy /leaving", "create /back"});
 }
 
 TEST_CASE("scenario: cat of a file is a read, and a directory listing is not") {
@@ -102,5 +92,5 @@ TEST_CASE("scenario: cat of a file is a read, and a directory listing is not") {
   r.nth(1);
   REQUIRE(shell("ls " + r.in + " > /dev/null && cat " + r.in + "/doc.txt > /dev/null") == 0);
   r.nth(2);
-  CHECK(seen(r) == std::vector<std::string>{"create /doc.txt", "read /doc.txt"});
+  CHECK(r.operations() == std::vector<std::string>{"create /doc.txt", "read /doc.txt"});
 }

@@ -1,5 +1,6 @@
 // relay/folder_pacing.h: which folders wait for tokens, and how much a paced relay fetches.
 #include "relay/folder_pacing.h"
+#include "tests/relay/paced_rule.h"
 
 #include <doctest/doctest.h>
 
@@ -8,11 +9,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-agent::FolderRule paced(double rate) {
-  agent::FolderRule r;
-  r.pacing.max_per_second = rate;
-  return r;
-}
+agent::FolderRule paced(double rate) { return relay::testing::paced_rule(rate); }
 
 }  // namespace
 

@@ -1,5 +1,6 @@
 // relay/relay_batch.h: which pending messages one batch carries, and its webhook-id.
 #include "relay/relay_batch.h"
+#include "tests/relay/paced_rule.h"
 
 #include <doctest/doctest.h>
 
@@ -8,9 +9,7 @@ using namespace folderhook;
 namespace {
 
 agent::FolderRule rule_with_batch(size_t batch_max) {
-  agent::FolderRule r;
-  r.pacing.batch_max = batch_max;
-  return r;
+  return relay::testing::paced_rule(0, batch_max);
 }
 
 }  // namespace

@@ -7,11 +7,10 @@
 namespace folderhook::test {
 
 FtpServer::FtpServer(const std::string& user, const std::string& home)
-    : user_(user), password_("pw" + std::to_string(::getpid())), port_(unused_port()) {
+    : user_(user), password_("pw" + std::to_string(::getpid())) {
   const std::string d = dir_.path();
-  if (shell("echo '" + user + ":" + password_ + "' | chpasswd && usermod -d " + home + " " +
-            user + " && mkdir " + d + "/empty >" + d + "/setup.log 2>&1") != 0) {
-    why_ = "cannot set vsftpd up: " + read_file(d + "/setup.log");
+  if (!set_up("vsftpd", "echo '" + user + ":" + password_ + "' | chpasswd && usermod -d " + home +
+                            " " + user + " && mkdir " + d + "/empty")) {
     return;
   }
   // seccomp_sandbox, isolate and isolate_network off: containers refuse vsftpd's sandbox and

@@ -30,38 +30,32 @@ uint16_t crc16(const Bytes& data) {  // CRC-16/XMODEM, as NKeys append it
   return crc;
 }
 
-std::string base32(const Bytes& data) {  // RFC 4648 alphabet, no padding
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+// Each `width` bits of `data`, most significant first, as a letter of `alphabet` (the last
+// letter padded with zero bits); no '=' padding.
+std::string encode_bits(const unsigned char* data, size_t size, const char* alphabet, int width) {
+  const unsigned mask = (1u << width) - 1;
   std::string out;
   unsigned buffer = 0;
   int bits = 0;
-  for (const unsigned char b : data) {
-    buffer = (buffer << 8) | b;
+  for (size_t i = 0; i < size; ++i) {
+    buffer = (buffer << 8) | data[i];
     bits += 8;
-    while (bits >= 5) {
-      out += kAlphabet[(buffer >> (bits - 5)) & 31];
-      bits -= 5;
+    while (bits >= width) {
+      out += alphabet[(buffer >> (bits - width)) & mask];
+      bits -= width;
     }
   }
-  if (bits > 0) out += kAlphabet[(buffer << (5 - bits)) & 31];
+  if (bits > 0) out += alphabet[(buffer << (width - bits)) & mask];
   return out;
 }
 
+std::string base32(const Bytes& data) {  // RFC 4648 alphabet, no padding
+  return encode_bits(data.data(), data.size(), "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 5);
+}
+
 std::string base64url(const std::string& data) {  // no padding, as JWTs are
-  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  unsigned buffer = 0;
-  int bits = 0;
-  for (const char c : data) {
-    buffer = (buffer << 8) | static_cast<unsigned char>(c);
-    bits += 8;
-    while (bits >= 6) {
-      out += kAlphabet[(buffer >> (bits - 6)) & 63];
-      bits -= 6;
-    }
-  }
-  if (bits > 0) out += kAlphabet[(buffer << (6 - bits)) & 63];
-  return out;
+  return encode_bits(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 6);
 }
 
 std::string with_crc(Bytes raw) {

@@ -12,6 +12,7 @@
 
 #include <nats/nats.h>
 
+#include "tests/support/server_process.h"
 #include "tests/support/smtp_server.h"
 #include "tests/support/wait.h"
 
@@ -19,17 +20,6 @@ namespace folderhook::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-bool accepts(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
 
 std::string reader_creds;
 
@@ -120,7 +110,7 @@ bool NatsServer::start() {
             log_file_.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  const bool up = wait_until([&] { return accepts(port_); }, 10s);
+  const bool up = wait_until([&] { return accepts_connections(port_); }, 10s);
   if (!up) stop(SIGKILL);
   return up;
 }

@@ -22,6 +22,15 @@ std::string url_decode(const std::string& text) {
   return out;
 }
 
+size_t busiest(const std::vector<Webhook>& hooks, std::chrono::milliseconds window) {
+  size_t most = 0;
+  for (size_t i = 0, j = 0; i < hooks.size(); ++i) {
+    while (hooks[i].at - hooks[j].at >= window) ++j;
+    most = std::max(most, i - j + 1);
+  }
+  return most;
+}
+
 std::string Webhook::param(const std::string& name) const {
   for (const auto& [key, value] : params) {
     if (key == name) return value;
@@ -44,20 +53,27 @@ std::vector<std::string> Webhook::names() const {
   return out;
 }
 
-Receiver::Receiver() : server_(std::make_unique<httplib::Server>()) { start(); }
+Receiver::Receiver(Script script, int port)
+    : script_(std::move(script)), server_(std::make_unique<httplib::Server>()) {
+  start(port);
+}
 
 Receiver::Receiver(const std::string& cert_file, const std::string& key_file)
     : server_(std::make_unique<httplib::SSLServer>(cert_file.c_str(), key_file.c_str())),
       https_(true) {
   if (!server_->is_valid()) throw std::runtime_error("receiver: cannot load " + cert_file);
-  start();
+  start(0);
 }
 
-void Receiver::start() {
+// The script's answer (on this server thread, outside the lock).
+Reply Receiver::answer(const Webhook& hook, int index) { return script_(hook, index); }
+
+void Receiver::start(int port) {
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     Webhook hook;
     hook.method = req.method;
     hook.path = req.path;
+    hook.target = req.target;
     const auto q = req.target.find('?');
     if (q != std::string::npos) hook.raw_query = req.target.substr(q + 1);
     size_t start = 0;
@@ -78,31 +94,71 @@ void Receiver::start() {
     hook.body = req.body;
     hook.at = std::chrono::steady_clock::now();
     for (const auto& [name, file] : req.files) hook.parts[name] = {file.filename, file.content};
+    int index;
     int status;
     std::chrono::milliseconds delay;
     {
+      // The status and delay in force when it arrived, taken with it: a test that sees it
+      // arrive and sets another status changes the answers of later requests only.
       std::lock_guard lock(mutex_);
-      received_.push_back(std::move(hook));
+      index = static_cast<int>(received_.size());
+      received_.push_back(hook);
       status = status_;
       delay = delay_;
     }
     changed_.notify_all();
-    if (delay.count() > 0) std::this_thread::sleep_for(delay);  // a slow receiver, by design
-    res.status = status;
-    res.set_content("ok", "text/plain");
+    if (!script_ && delay.count() > 0) {
+      // A slow receiver, by design; closing the receiver cuts the wait short.
+      std::unique_lock lock(mutex_);
+      changed_.wait_for(lock, delay, [this] { return closing_; });
+    }
+    const Reply reply = script_ ? answer(hook, index) : Reply{status, "ok"};
+    if (reply.hang) {
+      std::unique_lock lock(mutex_);
+      changed_.wait_for(lock, std::chrono::seconds(30), [this] { return closing_; });
+      res.status = 500;
+      return;
+    }
+    res.status = reply.status;
+    for (const auto& [name, value] : reply.headers) res.set_header(name, value);
+    if (reply.trickle) {
+      res.set_chunked_content_provider("text/plain", [this](size_t, httplib::DataSink& sink) {
+        std::unique_lock lock(mutex_);
+        if (changed_.wait_for(lock, std::chrono::milliseconds(50), [this] { return closing_; })) {
+          return false;
+        }
+        lock.unlock();
+        return sink.write("x", 1);
+      });
+      return;
+    }
+    res.set_content(reply.body, "text/plain");
   };
+  // Every sender thread of a dispatcher holds a keep-alive connection, and each holds a server
+  // thread; a short keep-alive lets the destructor's stop() return soon after the last request.
+  server_->new_task_queue = [] { return new httplib::ThreadPool(48); };
+  server_->set_keep_alive_timeout(2);
   // Without it, an answer written in two parts waits ~40 ms for the agent's delayed ACK
   // (NOTES.md): a receiver then takes at most ~25 requests a second per connection.
   server_->set_tcp_nodelay(true);
   server_->Get(".*", handler);
   server_->Post(".*", handler);
-  port_ = server_->bind_to_any_port("127.0.0.1");
+  if (port == 0) {
+    port_ = server_->bind_to_any_port("127.0.0.1");
+  } else {
+    port_ = server_->bind_to_port("127.0.0.1", port) ? port : -1;
+  }
   if (port_ <= 0) throw std::runtime_error("receiver: cannot bind 127.0.0.1");
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   // bind_to_any_port() already listens: a request that comes before accept() starts waits.
 }
 
 Receiver::~Receiver() {
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+  }
+  changed_.notify_all();
   server_->stop();
   thread_.join();
 }
@@ -132,8 +188,13 @@ size_t Receiver::count() const {
 }
 
 bool Receiver::wait_for(size_t n, std::chrono::milliseconds timeout) const {
+  return wait([n](const std::vector<Webhook>& got) { return got.size() >= n; }, timeout);
+}
+
+bool Receiver::wait(const std::function<bool(const std::vector<Webhook>&)>& ready,
+                    std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
-  return changed_.wait_for(lock, timeout, [&] { return received_.size() >= n; });
+  return changed_.wait_for(lock, timeout, [&] { return ready(received_); });
 }
 
 }  // namespace folderhook::test

@@ -64,4 +64,14 @@ Webhook RunningAgent::nth(size_t n) {
   return receiver.received()[n - 1];
 }
 
+std::vector<std::string> RunningAgent::operations() const {
+  std::vector<std::string> out;
+  for (const Webhook& hook : receiver.received()) {
+    std::string line = hook.param("action") + " " + hook.param("path").substr(in.size());
+    if (hook.has("destination")) line += " " + hook.param("destination").substr(in.size());
+    out.push_back(line);
+  }
+  return out;
+}
+
 }  // namespace folderhook::test

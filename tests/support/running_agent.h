@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/support/agent_process.h"
 #include "tests/support/receiver.h"
@@ -33,6 +34,9 @@ struct RunningAgent {
   // Waits for `n` webhooks in all and returns the n-th (1-based); fails the test with the
   // agent's log when they do not come.
   Webhook nth(size_t n);
+  // "action /path [/destination]" of every webhook in the order received, paths relative to
+  // the folder `in`.
+  std::vector<std::string> operations() const;
 };
 
 }  // namespace folderhook::test

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/support/smtp_server.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/wait.h"
 
@@ -61,6 +62,15 @@ bool ServerProcess::start(const std::vector<std::string>& argv, const std::strin
 }
 
 ServerProcess::~ServerProcess() { stop(); }
+
+RealServer::RealServer() : port_(unused_port()) {}
+
+bool RealServer::set_up(const std::string& what, const std::string& setup) {
+  const std::string log = dir_ / "setup.log";
+  if (shell("(" + setup + ") >" + log + " 2>&1") == 0) return true;
+  why_ = "cannot set " + what + " up: " + read_file(log);
+  return false;
+}
 
 void ServerProcess::stop() {
   if (pid_ <= 0) return;

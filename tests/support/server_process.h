@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace folderhook::test {
 
 class ServerProcess {
@@ -37,5 +39,32 @@ class ServerProcess {
 
 // True when something accepts a TCP connection on 127.0.0.1:port.
 bool accepts_connections(int port);
+
+// What each real server of the matrix (SshdServer, FtpServer, WebdavServer) holds: a private
+// directory for its configuration and logs, a free port, why it did not start, and its process
+// (stopped before the directory is removed). A server sets itself up in its constructor and
+// says why in why_ when it cannot.
+class RealServer {
+ public:
+  RealServer(const RealServer&) = delete;
+  RealServer& operator=(const RealServer&) = delete;
+
+  bool started() const { return why_.empty(); }
+  // Why it did not start (with the server's log), "" when it did.
+  const std::string& why() const { return why_; }
+  int port() const { return port_; }
+
+ protected:
+  RealServer();  // a free port
+  ~RealServer() = default;
+  // Runs the shell command line `setup` (its output in the directory's setup.log); false, with
+  // why_ saying `what` could not be set up and quoting that log, when it fails.
+  bool set_up(const std::string& what, const std::string& setup);
+
+  TempDir dir_;
+  int port_;
+  std::string why_;
+  ServerProcess process_;  // last: stopped before dir_ is removed
+};
 
 }  // namespace folderhook::test

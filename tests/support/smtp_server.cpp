@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/server_process.h"
 #include "tests/support/wait.h"
 
 namespace folderhook::test {
@@ -46,18 +47,7 @@ SmtpServer::SmtpServer(int port) {
     ::_exit(127);
   }
   // Ready when it accepts a connection.
-  started_ = wait_until(
-      [&] {
-        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        addr.sin_port = htons(static_cast<uint16_t>(port_));
-        const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-        ::close(fd);
-        return ok;
-      },
-      10s);
+  started_ = wait_until([&] { return accepts_connections(port_); }, 10s);
 }
 
 SmtpServer::~SmtpServer() {

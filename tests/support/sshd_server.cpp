@@ -4,7 +4,7 @@
 
 namespace folderhook::test {
 
-SshdServer::SshdServer(const std::string& user) : user_(user), port_(unused_port()) {
+SshdServer::SshdServer(const std::string& user) : user_(user) {
   const std::string d = dir_.path();
   // sshd reads authorized_keys with the user's rights: the directory is open to everyone, the
   // keys' private halves stay 0600 (root's client refuses a key others can read).
@@ -13,10 +13,7 @@ SshdServer::SshdServer(const std::string& user) : user_(user), port_(unused_port
       " && ssh-keygen -q -t ed25519 -N '' -f " + d + "/host_key && ssh-keygen -q -t ed25519 " +
       "-N '' -f " + d + "/user_key && cp " + d + "/user_key.pub " + d + "/authorized_keys && " +
       "chmod 644 " + d + "/authorized_keys";
-  if (shell(setup + " >" + d + "/setup.log 2>&1") != 0) {
-    why_ = "cannot set sshd up: " + read_file(d + "/setup.log");
-    return;
-  }
+  if (!set_up("sshd", setup)) return;
   write_file(d + "/sshd_config",
              "Port " + std::to_string(port_) + "\nListenAddress 127.0.0.1\nHostKey " + d +
                  "/host_key\nPidFile none\nUsePAM no\nPasswordAuthentication no\n"

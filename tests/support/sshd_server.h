@@ -6,32 +6,20 @@
 #include <string>
 
 #include "tests/support/server_process.h"
-#include "tests/support/temp_dir.h"
 
 namespace folderhook::test {
 
-class SshdServer {
+class SshdServer : public RealServer {
  public:
   // `user` exists (TestUser); its account is unlocked (`usermod -p '*'`: a useradd user is
   // locked, and sshd refuses a locked account even with a key).
   explicit SshdServer(const std::string& user);
-  SshdServer(const SshdServer&) = delete;
-  SshdServer& operator=(const SshdServer&) = delete;
-
-  bool started() const { return why_.empty(); }
-  // Why it did not start (with sshd's log), "" when it did.
-  const std::string& why() const { return why_; }
-  int port() const { return port_; }
   // Runs `sftp -b batch_file` as root, logged in as the user with its key; returns the exit
   // status, with the client's output in `output`. sftp stops at the first command that fails.
   int sftp_batch(const std::string& batch_file, std::string& output) const;
 
  private:
-  TempDir dir_;
   std::string user_;
-  int port_ = 0;
-  std::string why_;
-  ServerProcess process_;  // last: stopped before dir_ is removed
 };
 
 }  // namespace folderhook::test

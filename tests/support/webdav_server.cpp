@@ -4,12 +4,11 @@
 
 namespace folderhook::test {
 
-WebdavServer::WebdavServer(const std::string& root) : port_(unused_port()) {
+WebdavServer::WebdavServer(const std::string& root) {
   const std::string d = dir_.path();
   // www-data writes the bodies; nginx makes its other temp paths itself at start.
-  if (shell("chmod 755 " + d + " && mkdir " + d + "/body && chown www-data " + d + "/body >" +
-            d + "/setup.log 2>&1") != 0) {
-    why_ = "cannot set nginx up: " + read_file(d + "/setup.log");
+  if (!set_up("nginx", "chmod 755 " + d + " && mkdir " + d + "/body && chown www-data " + d +
+                           "/body")) {
     return;
   }
   std::string temp_paths;

@@ -6,30 +6,17 @@
 #include <string>
 
 #include "tests/support/server_process.h"
-#include "tests/support/temp_dir.h"
 
 namespace folderhook::test {
 
-class WebdavServer {
+class WebdavServer : public RealServer {
  public:
   // Serves `root` (URL /x is root/x). A PUT's body is written under a temporary directory of
   // this server, on the same filesystem as `root` when both are under $TMPDIR (or /tmp): nginx
   // then renames it onto its target, as it does in production with client_body_temp_path.
   explicit WebdavServer(const std::string& root);
-  WebdavServer(const WebdavServer&) = delete;
-  WebdavServer& operator=(const WebdavServer&) = delete;
-
-  bool started() const { return why_.empty(); }
-  // Why it did not start (with nginx's error log), "" when it did.
-  const std::string& why() const { return why_; }
   // "http://127.0.0.1:PORT" + path (which starts with '/').
   std::string url(const std::string& path) const;
-
- private:
-  TempDir dir_;
-  int port_ = 0;
-  std::string why_;
-  ServerProcess process_;  // last: stopped before dir_ is removed
 };
 
 }  // namespace folderhook::test

@@ -2,17 +2,14 @@
 // still change; links, held reads and settling writes come due in deadline order.
 #include <doctest/doctest.h>
 
-#include "tests/watch/builder_harness.h"
+#include "tests/watch/builder_fixture.h"
 
 namespace folderhook::watch::testing {
 
 TEST_CASE("a new file written again after its close is a create then an update") {
   Harness h;
   h.start();
-  h.fs.write("/r/a", "1");
-  h.record("/r", IN_CREATE, "a");
-  h.record("/r", IN_OPEN, "a");
-  h.record("/r", IN_CLOSE_WRITE, "a");
+  new_file_written(h, "/r", "a", "1");
   h.fs.write("/r/a", "12");
   h.record("/r", IN_OPEN, "a");
   h.record("/r", IN_CLOSE_WRITE, "a");
@@ -22,15 +19,13 @@ TEST_CASE("a new file written again after its close is a create then an update")
 TEST_CASE("a file closed while another descriptor is open on it waits for the settle window") {
   // A reader (or a second writer) still holds it: more writes may follow inside the window.
   Harness h;
-  h.fs.write("/r/e", "old");
-  h.start();
+  start_with(h, {{"/r/e", "old"}});
   h.record("/r", IN_OPEN, "e");  // the other descriptor
   h.fs.write("/r/e", "new");
   h.record("/r", IN_OPEN, "e");
   h.record("/r", IN_CLOSE_WRITE, "e");
   CHECK(h.actions().empty());
-  h.advance(199);
-  CHECK(h.actions().empty());
+  CHECK(quiet_after(h, 199));
   h.advance(1);
   CHECK(h.actions() == Lines{"update file /r/e"});
 }
@@ -39,36 +34,27 @@ TEST_CASE("two writers on one file are one operation, named when the last one cl
   Harness h;
   h.start();
   h.fs.write("/r/a", "12");
-  h.record("/r", IN_CREATE, "a");
-  h.record("/r", IN_OPEN, "a");
-  h.record("/r", IN_OPEN, "a");
-  h.record("/r", IN_CLOSE_WRITE, "a");
-  h.advance(150);
-  CHECK(h.actions().empty());
+  records(h, "/r", {{IN_CREATE, "a"}, {IN_OPEN, "a"}, {IN_OPEN, "a"}, {IN_CLOSE_WRITE, "a"}});
+  CHECK(quiet_after(h, 150));
   h.record("/r", IN_CLOSE_WRITE, "a");
   CHECK(h.actions() == Lines{"create file /r/a"});
-  h.advance(1000);
-  CHECK(h.actions().empty());
+  CHECK(quiet_after(h, 1000));
 }
 
 TEST_CASE("a file deleted before its close was read is still a create then a destroy") {
   Harness h;
   h.start();
-  h.fs.write("/r/a", "x");
-  h.record("/r", IN_CREATE, "a");
-  h.record("/r", IN_OPEN, "a");
+  new_file_opened(h, "/r", "a", "x");
   h.fs.remove_tree("/r/a");  // echo x > a && rm a: both happened before the read()
   h.record("/r", IN_CLOSE_WRITE, "a");
   h.record("/r", IN_DELETE, "a");
   CHECK(h.actions() == Lines{"create file /r/a", "destroy file /r/a"});
-  h.advance(1000);
-  CHECK(h.actions().empty());
+  CHECK(quiet_after(h, 1000));
 }
 
 TEST_CASE("links created a millisecond apart are each named at the end of their own window") {
   Harness h;
-  h.fs.write("/r/a", "x");
-  h.start();
+  start_with(h, {{"/r/a", "x"}});
   for (int i = 0; i < 50; ++i) {
     const std::string name = "l" + std::to_string(100 + i);
     h.fs.write("/r/" + name, "x");
@@ -91,27 +77,21 @@ TEST_CASE("a link and a read inside a renamed directory are named under the new 
   h.fs.write("/r/d/a", "x");
   h.start();
   h.fs.write("/r/d/h", "x");
-  h.record("/r/d", IN_CREATE, "h");
-  h.record("/r/d", IN_OPEN, "a");
-  h.record("/r/d", IN_CLOSE_NOWRITE, "a");
+  records(h, "/r/d", {{IN_CREATE, "h"}, {IN_OPEN, "a"}, {IN_CLOSE_NOWRITE, "a"}});
   h.advance(100);
   h.fs.rename("/r/d", "/r/e");
   h.record("/r", IN_MOVED_FROM | IN_ISDIR, "d", 5);
   h.record("/r", IN_MOVED_TO | IN_ISDIR, "e", 5);
   CHECK(h.actions() == Lines{"move directory /r/d -> /r/e"});
-  h.advance(99);
-  CHECK(h.actions().empty());
+  CHECK(quiet_after(h, 99));
   h.advance(1);
   CHECK(h.actions() == Lines{"create file /r/e/h", "read file /r/e/a"});
 }
 
 TEST_CASE("a read held for a possible copy is looked at again when that write settles") {
   Harness h;
-  h.fs.write("/r/a", "aaaa");
-  h.start();
-  h.fs.write("/r/b", "bbbbbb");
-  h.record("/r", IN_CREATE, "b");
-  h.record("/r", IN_OPEN, "b");
+  start_with(h, {{"/r/a", "aaaa"}});
+  new_file_opened(h, "/r", "b", "bbbbbb");
   h.record("/r", IN_OPEN, "b");  // a second descriptor: b settles after its close
   h.record("/r", IN_OPEN, "a");
   h.record("/r", IN_CLOSE_NOWRITE, "a");

@@ -1,7 +1,7 @@
 // ActionBuilder on directories: recursion, directory moves, rm -rf, roots, watch limits.
 #include <doctest/doctest.h>
 
-#include "tests/watch/builder_harness.h"
+#include "tests/watch/builder_fixture.h"
 
 namespace folderhook::watch::testing {
 
@@ -19,9 +19,7 @@ TEST_CASE("mkdir -p a/b/c && echo x > a/b/c/f reports every directory and the fi
         Lines{"create directory /r/a", "create directory /r/a/b", "create directory /r/a/b/c"});
   h.record("/r/a", IN_CREATE | IN_ISDIR, "b");
   h.record("/r/a/b", IN_CREATE | IN_ISDIR, "c");
-  h.record("/r/a/b/c", IN_CREATE, "f");
-  h.record("/r/a/b/c", IN_OPEN, "f");
-  h.record("/r/a/b/c", IN_CLOSE_WRITE, "f");
+  records(h, "/r/a/b/c", {{IN_CREATE, "f"}, {IN_OPEN, "f"}, {IN_CLOSE_WRITE, "f"}});
   h.advance(200);
   CHECK(h.actions() == Lines{"create file /r/a/b/c/f"});
   CHECK(h.builder().stats().watches == 4);
@@ -35,8 +33,7 @@ TEST_CASE("a file found by the scan of a new directory is created once it stops 
   h.record("/r", IN_CREATE | IN_ISDIR, "a");
   CHECK(h.actions() == Lines{"create directory /r/a"});
   h.fs.write("/r/a/f", "xx");  // its writer opened it before our watch and is still writing
-  h.advance(200);
-  CHECK(h.actions().empty());
+  CHECK(quiet_after(h, 200));
   h.advance(200);
   CHECK(h.actions() == Lines{"create file /r/a/f"});
 }
@@ -111,8 +108,7 @@ TEST_CASE("a directory moved out is destroyed with everything inside after the p
   h.fs.remove_tree("/r/d");
   h.record("/r", IN_MOVED_FROM | IN_ISDIR, "d", 40);
   h.raw(d, IN_MOVE_SELF);
-  h.advance(249);
-  CHECK(h.actions().empty());
+  CHECK(quiet_after(h, 249));
   h.advance(1);
   CHECK(h.actions() ==
         Lines{"destroy directory /r/d/s", "destroy file /r/d/f", "destroy directory /r/d"});
@@ -133,15 +129,11 @@ TEST_CASE("cp -r copies each file and creates each directory") {
   h.record("/r", IN_CREATE | IN_ISDIR, "d2");
   CHECK(h.actions() == Lines{"create directory /r/d2"});
   h.record("/r/d", IN_OPEN, "f");
-  h.record("/r/d2", IN_CREATE, "f");
-  h.record("/r/d2", IN_OPEN, "f");
-  h.record("/r/d2", IN_CLOSE_WRITE, "f");
+  records(h, "/r/d2", {{IN_CREATE, "f"}, {IN_OPEN, "f"}, {IN_CLOSE_WRITE, "f"}});
   h.record("/r/d", IN_CLOSE_NOWRITE, "f");
   h.fs.write("/r/d2/g", "two");
   h.record("/r/d", IN_OPEN, "g");
-  h.record("/r/d2", IN_CREATE, "g");
-  h.record("/r/d2", IN_OPEN, "g");
-  h.record("/r/d2", IN_CLOSE_WRITE, "g");
+  records(h, "/r/d2", {{IN_CREATE, "g"}, {IN_OPEN, "g"}, {IN_CLOSE_WRITE, "g"}});
   h.record("/r/d", IN_CLOSE_NOWRITE, "g");
   h.advance(200);
   CHECK(h.actions() == Lines{"copy file /r/d/f -> /r/d2/f", "copy file /r/d/g -> /r/d2/g"});
@@ -162,22 +154,15 @@ TEST_CASE("moves between two roots are moves, nested roots are watched once") {
   h.record("/s", IN_MOVED_TO, "a", 50);
   CHECK(h.actions() == Lines{"move file /r/a -> /s/a"});
   // temp_patterns come from the deepest root: *.upload under /r/in, *.part is not set there.
-  h.fs.write("/r/in/x.upload", "1");
-  h.record("/r/in", IN_CREATE, "x.upload");
-  h.record("/r/in", IN_OPEN, "x.upload");
-  h.record("/r/in", IN_CLOSE_WRITE, "x.upload");
-  h.fs.write("/r/in/y.part", "1");
-  h.record("/r/in", IN_CREATE, "y.part");
-  h.record("/r/in", IN_OPEN, "y.part");
-  h.record("/r/in", IN_CLOSE_WRITE, "y.part");
+  new_file_written(h, "/r/in", "x.upload", "1");
+  new_file_written(h, "/r/in", "y.part", "1");
   h.advance(200);
   CHECK(h.actions() == Lines{"create file /r/in/y.part"});
 }
 
 TEST_CASE("a deleted root is destroyed and watched again when it reappears") {
   Harness h;
-  h.fs.write("/r/a", "x");
-  h.start();
+  start_with(h, {{"/r/a", "x"}});
   const int root = *h.fs.wd("/r");
   h.fs.remove_tree("/r");
   h.raw(root, IN_DELETE, "a");
@@ -185,16 +170,12 @@ TEST_CASE("a deleted root is destroyed and watched again when it reappears") {
   h.raw(root, IN_IGNORED);
   CHECK(h.actions() == Lines{"destroy file /r/a", "destroy directory /r"});
   CHECK(h.builder().stats().watches == 0);
-  h.advance(500);
-  CHECK(h.actions().empty());
+  CHECK(quiet_after(h, 500));
   h.fs.mkdir("/r");
   h.fs.mkdir("/r/sub");
   h.advance(500);
   CHECK(h.actions() == Lines{"create directory /r", "create directory /r/sub"});
-  h.fs.write("/r/sub/n", "x");
-  h.record("/r/sub", IN_CREATE, "n");
-  h.record("/r/sub", IN_OPEN, "n");
-  h.record("/r/sub", IN_CLOSE_WRITE, "n");
+  new_file_written(h, "/r/sub", "n", "x");
   h.advance(200);
   CHECK(h.actions() == Lines{"create file /r/sub/n"});
 }

@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 #include "tests/watch/fake_file_system.h"
 #include "watch/action_builder.h"
 #include "watch/catch_up_runner.h"
@@ -107,8 +109,8 @@ Run start_catch_up(FailingFileSystem& fs, const std::optional<Index>* stored = n
   runner.init();
   std::string error;
   REQUIRE(runner.start(store.kind, error));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!run.ready && std::chrono::steady_clock::now() < deadline) uv_run(&loop, UV_RUN_ONCE);
+  folderhook::test::wait_until([&] { return run.ready; }, std::chrono::seconds(10),
+                               [&] { uv_run(&loop, UV_RUN_ONCE); });
   run.actions = builder.take_actions();
   runner.close();
   uv_close(reinterpret_cast<uv_handle_t*>(&storing), nullptr);
@@ -236,9 +238,8 @@ TEST_CASE("catch-up runner: rows stored for a folder never indexed are dropped, 
 }
 
 TEST_CASE("catch-up runner: a read-only first start (fanotify) records its scan in bounded batches") {
-  char name[] = "/tmp/folderhook-runner-XXXXXX";
-  REQUIRE(mkdtemp(name) != nullptr);
-  const std::filesystem::path root = name;
+  const folderhook::test::TempDir folder;
+  const std::filesystem::path root = folder.path();
   for (int d = 0; d < 10; ++d) {
     const auto dir = root / ("d" + std::to_string(d));
     std::filesystem::create_directory(dir);
@@ -248,7 +249,6 @@ TEST_CASE("catch-up runner: a read-only first start (fanotify) records its scan 
   const std::optional<Index> stored = Index{};
   const Run run =
       start_catch_up(fs, &stored, {}, Store{16, true, root, CatchUpRunner::StartKind::kReadOnly});
-  std::filesystem::remove_all(root);
   REQUIRE(run.ready);
   REQUIRE(run.updates.size() == 7);  // 111 objects: six full batches, then the rest
   size_t recorded = 0;

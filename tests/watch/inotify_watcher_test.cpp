@@ -63,13 +63,12 @@ TEST_CASE("kernel: uids without a name are reported as digits") {
 
 KERNEL_SCENARIO("a watcher dropped without close still frees its handles in the loop") {
   if (!backend_available(backend)) return;
-  char folder[] = "/tmp/folderhook-watch-XXXXXX";
-  REQUIRE(mkdtemp(folder) != nullptr);
+  const folderhook::test::TempDir folder;
   uv_loop_t loop;
   REQUIRE(uv_loop_init(&loop) == 0);
   std::string error;
   WatchOptions options;
-  options.roots.push_back({folder, {}});
+  options.roots.push_back({folder.path(), {}});
   auto watcher =
       start_backend(backend, &loop, options, [](std::vector<FileAction>&&) {}, {}, error);
   REQUIRE(watcher != nullptr);
@@ -77,7 +76,6 @@ KERNEL_SCENARIO("a watcher dropped without close still frees its handles in the 
   watcher.reset();
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(uv_loop_close(&loop) == 0);
-  std::filesystem::remove_all(folder);
 }
 
 KERNEL_SCENARIO("appending to an existing file is an update") {

@@ -17,6 +17,8 @@
 
 #include <doctest/doctest.h>
 
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 #include "watch/process_info.h"
 #include "watch/watcher.h"
 
@@ -49,17 +51,15 @@ inline const std::string& fanotify_refusal() {
   static const std::string reason = [] {
     uv_loop_t loop;
     uv_loop_init(&loop);
-    char folder[] = "/tmp/folderhook-probe-XXXXXX";
+    const folderhook::test::TempDir folder;
     std::string error;
-    if (mkdtemp(folder) == nullptr) return std::string("mkdtemp failed");
     WatchOptions options;
-    options.roots.push_back({folder, {}});
+    options.roots.push_back({folder.path(), {}});
     auto watcher = start_fanotify_watcher(&loop, options, [](std::vector<FileAction>&&) {}, {},
                                           error);
     if (watcher) watcher->close([] {});
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    std::filesystem::remove_all(folder);
     return watcher ? std::string() : error;
   }();
   return reason;
@@ -75,9 +75,7 @@ inline bool backend_available(Backend backend) {
 class Scenario {
  public:
   explicit Scenario(Backend backend = Backend::kInotify) : backend_(backend) {
-    char pattern[] = "/tmp/folderhook-watch-XXXXXX";
-    REQUIRE(mkdtemp(pattern) != nullptr);
-    base_ = pattern;
+    base_ = dir_.path();
     std::filesystem::create_directory(base_ + "/w");
     std::filesystem::create_directory(base_ + "/out");
     REQUIRE(uv_loop_init(&loop_) == 0);
@@ -91,8 +89,6 @@ class Scenario {
     while (!closed || uv_loop_alive(&loop_)) uv_run(&loop_, UV_RUN_ONCE);
     CHECK(closed);
     CHECK(uv_loop_close(&loop_) == 0);
-    std::error_code ignored;
-    std::filesystem::remove_all(base_, ignored);
   }
 
   // The settle window start() gives the watcher.
@@ -213,9 +209,8 @@ class Scenario {
  private:
   template <typename Done>
   void run_until(Done done) {
-    const auto deadline = std::chrono::steady_clock::now() + kDeadline;
     uv_timer_start(&wakeup_, [](uv_timer_t*) {}, 5, 5);  // bounds each UV_RUN_ONCE
-    while (!done() && std::chrono::steady_clock::now() < deadline) uv_run(&loop_, UV_RUN_ONCE);
+    folderhook::test::wait_until(done, kDeadline, [this] { uv_run(&loop_, UV_RUN_ONCE); });
     uv_timer_stop(&wakeup_);
   }
 
@@ -224,6 +219,7 @@ class Scenario {
   }
 
   Backend backend_;
+  folderhook::test::TempDir dir_;  // removed after the watcher has closed
   std::string base_;
   uv_loop_t loop_{};
   uv_timer_t wakeup_{};

@@ -4,7 +4,7 @@
 // it may miss their sequels until the queue is next read empty (queue_drained).
 #include <doctest/doctest.h>
 
-#include "tests/watch/builder_harness.h"
+#include "tests/watch/builder_fixture.h"
 
 namespace folderhook::watch::testing {
 namespace {
@@ -30,9 +30,7 @@ FileAction created(const std::string& path) {
 TEST_CASE("overflow: a write pending at the overflow record settles on its size") {
   Harness h;
   h.start();
-  h.fs.write("/r/a", "x");
-  h.record("/r", IN_CREATE, "a");
-  h.record("/r", IN_OPEN, "a");
+  new_file_opened(h, "/r", "a", "x");
   h.raw(-1, IN_Q_OVERFLOW);  // its CLOSE_WRITE was among the dropped
   settle_on_size(h);
   CHECK(h.actions() == Lines{"create file /r/a"});
@@ -47,13 +45,11 @@ TEST_CASE("overflow: a write opened after the overflow record, its close dropped
   h.record("/r", IN_CREATE, "b");
   h.record("/r", IN_OPEN, "b");
   // No close will come, and nothing says so but the empty queue: until then, an open writer.
-  h.advance(5000);
-  CHECK(h.actions().empty());
+  CHECK(quiet_after(h, 5000));
   h.builder().queue_drained(h.now());
   settle_on_size(h);
   CHECK(h.actions() == Lines{"create file /r/b"});
-  h.advance(5000);
-  CHECK(h.actions().empty());
+  CHECK(quiet_after(h, 5000));
 }
 
 TEST_CASE("overflow: a writer that closes after the queue was read empty is one create") {
@@ -66,16 +62,13 @@ TEST_CASE("overflow: a writer that closes after the queue was read empty is one 
   h.builder().queue_drained(h.now());
   h.record("/r", IN_CLOSE_WRITE, "c");
   CHECK(h.actions() == Lines{"create file /r/c"});
-  h.advance(5000);
-  CHECK(h.actions().empty());
+  CHECK(quiet_after(h, 5000));
 }
 
 TEST_CASE("overflow: an empty queue with no overflow before it changes nothing") {
   Harness h;
   h.start();
-  h.fs.write("/r/d", "x");
-  h.record("/r", IN_CREATE, "d");
-  h.record("/r", IN_OPEN, "d");
+  new_file_opened(h, "/r", "d", "x");
   h.builder().queue_drained(h.now());
   h.advance(5000);
   CHECK(h.actions().empty());  // still written: named at its close
@@ -110,17 +103,12 @@ TEST_CASE("overflow: open counts whose closes were dropped after the overflow re
   Harness h;
   h.start();
   h.raw(-1, IN_Q_OVERFLOW);
-  h.fs.write("/r/y", "same");
-  h.record("/r", IN_CREATE, "y");
-  h.record("/r", IN_OPEN, "y");
+  new_file_opened(h, "/r", "y", "same");
   h.builder().queue_drained(h.now());
   settle_on_size(h);
   CHECK(h.actions() == Lines{"create file /r/y"});
   // A new file with y's content, written and closed while nothing reads y.
-  h.fs.write("/r/z", "same");
-  h.record("/r", IN_CREATE, "z");
-  h.record("/r", IN_OPEN, "z");
-  h.record("/r", IN_CLOSE_WRITE, "z");
+  new_file_written(h, "/r", "z", "same");
   CHECK(h.actions() == Lines{"create file /r/z"});
   CHECK(h.fs.hashed.empty());
 }

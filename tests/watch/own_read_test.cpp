@@ -6,12 +6,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include <doctest/doctest.h>
 
-#include "tests/watch/temp_folder.h"
+#include "tests/support/temp_dir.h"
 #include "watch/action_builder.h"
 #include "watch/inotify_record.h"
 #include "watch/real_file_system.h"
@@ -39,8 +40,8 @@ void copy_by_hand(const std::string& from, const std::string& to) {
 TEST_CASE(
     "kernel: a reader's records queued before our own hashing read of the same file stay the "
     "reader's") {
-  testing::TempFolder folder;
-  const std::string a = folder.path + "/a";
+  folderhook::test::TempDir folder;
+  const std::string a = folder.path() + "/a";
   {
     const int fd = open(a.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
     REQUIRE(fd >= 0);
@@ -52,15 +53,15 @@ TEST_CASE(
   {
     RealFileSystem fs(inotify);
     WatchOptions options;
-    options.roots.push_back({folder.path, {}});
+    options.roots.push_back({folder.path(), {}});
     ActionBuilder builder(options, fs,
                           [](std::string_view, std::string_view, const nlohmann::json&) {});
     Timestamp now{std::chrono::steady_clock::now(), std::chrono::system_clock::now()};
     builder.start(now);
     // Both copies are made before the builder reads anything: naming b hashes a, and the
     // records of that read are queued behind those of the second copy, which reads a too.
-    copy_by_hand(a, folder.path + "/b");
-    copy_by_hand(a, folder.path + "/c");
+    copy_by_hand(a, folder.path() + "/b");
+    copy_by_hand(a, folder.path() + "/c");
     alignas(inotify_event) char buffer[64 * 1024];
     for (int round = 0; round < 100; ++round) {
       const ssize_t n = read(inotify, buffer, sizeof buffer);
@@ -80,8 +81,8 @@ TEST_CASE(
       if (!action.destination.empty()) line += " -> " + action.destination;
       actions.push_back(line);
     }
-    CHECK(actions == std::vector<std::string>{"copy " + a + " -> " + folder.path + "/b",
-                                              "copy " + a + " -> " + folder.path + "/c"});
+    CHECK(actions == std::vector<std::string>{"copy " + a + " -> " + folder.path() + "/b",
+                                              "copy " + a + " -> " + folder.path() + "/c"});
   }
   close(inotify);
 }

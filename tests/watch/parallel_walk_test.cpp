@@ -22,7 +22,8 @@
 #include <thread>
 #include <vector>
 
-#include "tests/watch/temp_folder.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 #include "watch/action_builder.h"
 #include "watch/real_file_system.h"
 #include "watch/watcher.h"
@@ -117,22 +118,22 @@ bool not_skipped(const std::string& path) {
 TEST_CASE(
     "kernel: a shared walk watches each directory before listing it, and applies it once, after "
     "its parent") {
-  testing::TempFolder tree;
-  std::set<std::string> expected = make_tree(tree.path, 12);
-  expected.insert(tree.path + "/skip");  // listed by its parent, not descended
+  folderhook::test::TempDir tree;
+  std::set<std::string> expected = make_tree(tree.path(), 12);
+  expected.insert(tree.path() + "/skip");  // listed by its parent, not descended
   Inotify inotify;
   RecordingFileSystem fs(inotify.fd);
   ParallelWalk walk(fs, 2, not_skipped, nullptr);
   std::vector<std::string> applied;
   std::set<std::string> with_file;
-  walk.run(tree.path, [&](WalkedDirectory& walked) {
+  walk.run(tree.path(), [&](WalkedDirectory& walked) {
     CHECK(walked.wd >= 0);
     applied.push_back(walked.path);
     for (const DirEntry& entry : walked.entries) {
       if (entry.name == "f") with_file.insert(walked.path);
     }
   });
-  expected.erase(tree.path + "/skip");
+  expected.erase(tree.path() + "/skip");
   CHECK(std::set<std::string>(applied.begin(), applied.end()) == expected);
   CHECK(applied.size() == expected.size());
   CHECK(with_file.size() == 12 * 12);
@@ -140,7 +141,7 @@ TEST_CASE(
   std::map<std::string, std::size_t> position;
   for (std::size_t i = 0; i < applied.size(); ++i) position[applied[i]] = i;
   for (const std::string& dir : applied) {
-    if (dir == tree.path) continue;
+    if (dir == tree.path()) continue;
     const std::string parent = dir.substr(0, dir.rfind('/'));
     CHECK_MESSAGE(position.at(parent) < position.at(dir), dir << " applied before its parent");
   }
@@ -155,13 +156,13 @@ TEST_CASE(
 }
 
 TEST_CASE("kernel: what apply throws stops a shared walk and reaches the caller") {
-  testing::TempFolder tree;
-  make_tree(tree.path, 8);
+  folderhook::test::TempDir tree;
+  make_tree(tree.path(), 8);
   Inotify inotify;
   RealFileSystem fs(inotify.fd);
   ParallelWalk walk(fs, 2, not_skipped, nullptr);
   int applied = 0;
-  CHECK_THROWS_WITH_AS(walk.run(tree.path,
+  CHECK_THROWS_WITH_AS(walk.run(tree.path(),
                                 [&](WalkedDirectory&) {
                                   if (++applied == 5) throw std::runtime_error("index full");
                                 }),
@@ -170,14 +171,14 @@ TEST_CASE("kernel: what apply throws stops a shared walk and reaches the caller"
 }
 
 TEST_CASE("kernel: a cancelled shared walk returns without walking the rest") {
-  testing::TempFolder tree;
-  const std::set<std::string> dirs = make_tree(tree.path, 12);
+  folderhook::test::TempDir tree;
+  const std::set<std::string> dirs = make_tree(tree.path(), 12);
   Inotify inotify;
   RealFileSystem fs(inotify.fd);
   std::atomic<bool> cancel{false};
   ParallelWalk walk(fs, 2, not_skipped, &cancel);
   std::size_t applied = 0;
-  walk.run(tree.path, [&](WalkedDirectory&) {
+  walk.run(tree.path(), [&](WalkedDirectory&) {
     if (++applied == 3) cancel = true;
   });
   CHECK(applied == 3);  // nothing more is applied once cancelled
@@ -186,8 +187,8 @@ TEST_CASE("kernel: a cancelled shared walk returns without walking the rest") {
 
 TEST_CASE(
     "kernel: a start shared with helpers knows and watches exactly what a one-thread start does") {
-  testing::TempFolder tree;
-  const std::set<std::string> dirs = make_tree(tree.path, 10);
+  folderhook::test::TempDir tree;
+  const std::set<std::string> dirs = make_tree(tree.path(), 10);
   struct Result {
     std::vector<std::string> known;
     std::set<std::string> scanned;
@@ -197,8 +198,8 @@ TEST_CASE(
     Inotify inotify;
     RealFileSystem fs(inotify.fd);
     WatchOptions options;
-    options.roots.push_back({tree.path, {}});
-    options.ignore_paths.push_back(tree.path + "/skip");
+    options.roots.push_back({tree.path(), {}});
+    options.ignore_paths.push_back(tree.path() + "/skip");
     options.walk_helpers = helpers;
     ActionBuilder builder(options, fs,
                           [](std::string_view, std::string_view, const nlohmann::json&) {});
@@ -206,7 +207,7 @@ TEST_CASE(
     builder.start({std::chrono::steady_clock::now(), std::chrono::system_clock::now()},
                   {&scanned, nullptr, nullptr});
     Result result;
-    result.known = builder.table().known_within(tree.path);
+    result.known = builder.table().known_within(tree.path());
     scanned.for_each([&](std::string_view path, const IndexEntry&) {
       result.scanned.insert(std::string(path));
     });
@@ -219,9 +220,9 @@ TEST_CASE(
   CHECK(shared.watches == alone.watches);
   CHECK(shared.known == alone.known);
   CHECK(shared.scanned == alone.scanned);
-  CHECK(shared.scanned.count(tree.path + "/a3/b7/f") == 1);
-  CHECK(shared.scanned.count(tree.path + "/link") == 1);
-  CHECK(shared.scanned.count(tree.path + "/skip") == 0);
+  CHECK(shared.scanned.count(tree.path() + "/a3/b7/f") == 1);
+  CHECK(shared.scanned.count(tree.path() + "/link") == 1);
+  CHECK(shared.scanned.count(tree.path() + "/skip") == 0);
 }
 
 TEST_CASE(
@@ -230,12 +231,12 @@ TEST_CASE(
   // while the walk runs on two threads. Each one is listed after its watch by whichever
   // thread takes it, or created after its parent was watched: either way it must end up
   // watched. A file then made in every directory must be reported, once.
-  testing::TempFolder tree;
-  const std::set<std::string> dirs = make_tree(tree.path, 30);
+  folderhook::test::TempDir tree;
+  const std::set<std::string> dirs = make_tree(tree.path(), 30);
   uv_loop_t loop;
   REQUIRE(uv_loop_init(&loop) == 0);
   WatchOptions options;
-  options.roots.push_back({tree.path, {}});
+  options.roots.push_back({tree.path(), {}});
   options.catch_up.enabled = true;
   options.walk_helpers = 2;
   std::atomic<bool> ready{false};
@@ -249,8 +250,8 @@ TEST_CASE(
   std::atomic<int> made{0};
   std::vector<std::string> made_dirs;  // the maker's until it is joined
   std::thread maker([&] {
-    std::vector<std::string> parents{tree.path};
-    for (int a = 0; a < 30; ++a) parents.push_back(tree.path + "/a" + std::to_string(a));
+    std::vector<std::string> parents{tree.path()};
+    for (int a = 0; a < 30; ++a) parents.push_back(tree.path() + "/a" + std::to_string(a));
     for (int i = 0; !ready && i < 1300; ++i) {  // at most 3,900
       std::string dir = parents[static_cast<std::size_t>(i * 7919) % parents.size()];
       for (int depth = 0; depth < 3; ++depth) {
@@ -271,8 +272,8 @@ TEST_CASE(
   };
   auto watcher = start_inotify_watcher(&loop, options, sink, logger, error);
   REQUIRE(watcher != nullptr);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!ready && std::chrono::steady_clock::now() < deadline) uv_run(&loop, UV_RUN_ONCE);
+  folderhook::test::wait_until([&] { return ready.load(); }, std::chrono::seconds(60),
+                               [&] { uv_run(&loop, UV_RUN_ONCE); });
   maker.join();
   REQUIRE(ready);
   MESSAGE(made.load() << " directories made until the walk was done (or the cap)");

@@ -2,11 +2,12 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include <doctest/doctest.h>
 
-#include "tests/watch/temp_folder.h"
+#include "tests/support/temp_dir.h"
 
 namespace folderhook::watch {
 
@@ -59,12 +60,12 @@ void fake_status(const std::string& root, int pid, const std::string& name, int 
 }  // namespace
 
 TEST_CASE("process info: a burst from one process reads its own entry, not its chain, per batch") {
-  testing::TempFolder proc;
-  fake_status(proc.path, 300, "sftp-server", 200, 1000);
-  fake_status(proc.path, 200, "sshd", 100, 0);
-  fake_status(proc.path, 100, "sshd", 1, 0);
+  folderhook::test::TempDir proc;
+  fake_status(proc.path(), 300, "sftp-server", 200, 1000);
+  fake_status(proc.path(), 200, "sshd", 100, 0);
+  fake_status(proc.path(), 100, "sshd", 1, 0);
   ActorResolver resolver({{"sftp", {"sshd"}}}, [](uid_t uid) { return "u" + std::to_string(uid); },
-                         proc.path);
+                         proc.path());
   bool gone = true;
   CHECK(resolver.resolve(300, gone).interface == "sftp");
   CHECK(resolver.proc_reads() == 3);  // itself and two parents
@@ -77,11 +78,11 @@ TEST_CASE("process info: a burst from one process reads its own entry, not its c
   }
   CHECK(resolver.proc_reads() == 3 + 100);
   // A change of its own (setuid, exec) is seen in the next batch, with its chain read again.
-  fake_status(proc.path, 300, "sftp-server", 200, 1001);
+  fake_status(proc.path(), 300, "sftp-server", 200, 1001);
   resolver.new_batch();
   CHECK(resolver.resolve(300, gone).username == "u1001");
   CHECK(resolver.proc_reads() == 103 + 3);
-  fake_status(proc.path, 300, "bash", 1, 1001);  // exec'd, reparented to init
+  fake_status(proc.path(), 300, "bash", 1, 1001);  // exec'd, reparented to init
   resolver.new_batch();
   CHECK(resolver.resolve(300, gone).interface.empty());
 }

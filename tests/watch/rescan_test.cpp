@@ -12,13 +12,15 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
 
+#include "tests/support/temp_dir.h"
+#include "tests/support/wait.h"
 #include "tests/watch/index_model.h"
-#include "tests/watch/temp_folder.h"
 #include "watch/action_builder.h"
 #include "watch/catch_up_runner.h"
 #include "watch/real_file_system.h"
@@ -164,16 +166,15 @@ class Rig {
   }
   // Runs the loop until `ready` says so, or 10 s.
   bool run_until(const std::function<bool()>& ready) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!ready() && std::chrono::steady_clock::now() < deadline) uv_run(&loop_, UV_RUN_ONCE);
-    return ready();
+    return folderhook::test::wait_until(ready, std::chrono::seconds(10),
+                                        [this] { uv_run(&loop_, UV_RUN_ONCE); });
   }
 
   uint64_t rescans() const { return runner_->rescans(); }
   bool stored(const std::string& path) const { return stored_.count(path) != 0; }
 
-  TempFolder dir;
-  const std::string root = dir.path;
+  folderhook::test::TempDir dir;
+  const std::string root = dir.path();
   Gate gate;
   std::map<std::string, int> reported;
   std::string log;

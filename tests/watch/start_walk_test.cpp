@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -15,7 +16,7 @@
 
 #include <doctest/doctest.h>
 
-#include "tests/watch/temp_folder.h"
+#include "tests/support/temp_dir.h"
 #include "watch/inotify_record.h"
 #include "watch/real_file_system.h"
 #include "watch/watcher.h"
@@ -112,19 +113,19 @@ TEST_CASE("listing records: a directory opened, read or closed unwritten, nothin
 }
 
 TEST_CASE("kernel: sifting the queue drops the listings and keeps every other record in order") {
-  testing::TempFolder root;
-  REQUIRE(mkdir((root.path + "/sub").c_str(), 0755) == 0);
+  folderhook::test::TempDir root;
+  REQUIRE(mkdir((root.path() + "/sub").c_str(), 0755) == 0);
   const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   REQUIRE(fd >= 0);
   RealFileSystem fs(fd);
-  REQUIRE(fs.add_watch(root.path) >= 0);
-  REQUIRE(fs.add_watch(root.path + "/sub") >= 0);
-  list(root.path + "/sub");  // a listing: records on both watches
-  touch(root.path + "/a");
-  list(root.path);
-  { std::ifstream read_it(root.path + "/a"); }  // a read: OPEN and CLOSE_NOWRITE of a file
+  REQUIRE(fs.add_watch(root.path()) >= 0);
+  REQUIRE(fs.add_watch(root.path() + "/sub") >= 0);
+  list(root.path() + "/sub");  // a listing: records on both watches
+  touch(root.path() + "/a");
+  list(root.path());
+  { std::ifstream read_it(root.path() + "/a"); }  // a read: OPEN and CLOSE_NOWRITE of a file
   fs.sift_queue();
-  touch(root.path + "/b");
+  touch(root.path() + "/b");
   fs.sift_queue();
   CHECK(describe(fs.take_held()) ==
         std::vector<std::string>{"CREATE a", "OPEN a", "CLOSE_WRITE a", "OPEN a",
@@ -134,16 +135,16 @@ TEST_CASE("kernel: sifting the queue drops the listings and keeps every other re
 }
 
 TEST_CASE("kernel: past the cap, sifting keeps one overflow record for what it drops") {
-  testing::TempFolder root;
+  folderhook::test::TempDir root;
   const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   REQUIRE(fd >= 0);
   RealFileSystem fs(fd);
-  REQUIRE(fs.add_watch(root.path) >= 0);
+  REQUIRE(fs.add_watch(root.path()) >= 0);
   // Each touch queues CREATE, OPEN and CLOSE_WRITE; sift often enough that the kernel's own
   // queue never fills, until more than the cap is kept.
   const std::size_t files = RealFileSystem::kMaxHeld / 3 + 10;
   for (std::size_t i = 0; i < files; ++i) {
-    touch(root.path + "/f" + std::to_string(i));
+    touch(root.path() + "/f" + std::to_string(i));
     if (i % 1000 == 999) fs.sift_queue();
   }
   fs.sift_queue();
@@ -161,11 +162,11 @@ TEST_CASE("kernel: a start walk whose listings alone would fill the kernel queue
   // Every directory listed queues two to four records (open and close, on its own watch and
   // on its parent's): as many directories as the queue holds records is twice too many.
   const uint64_t branches = queue / 100 + 1;
-  testing::TempFolder root;
-  make_branches(root.path, branches);
-  LiveWatcher live(root.path);
+  folderhook::test::TempDir root;
+  make_branches(root.path(), branches);
+  LiveWatcher live(root.path());
   // Everything queued before this create is read before it.
-  const std::string marker = root.path + "/b0/marker";
+  const std::string marker = root.path() + "/b0/marker";
   touch(marker);
   while (!live.named(marker) && std::chrono::steady_clock::now() < live.deadline) {
     uv_run(&live.loop, UV_RUN_ONCE);
@@ -182,16 +183,16 @@ TEST_CASE("kernel: a tree moved in whose listings alone would fill the kernel qu
   const uint64_t queue = max_queued_events();
   if (queue_too_large(queue)) return;
   const uint64_t branches = queue / 100 + 1;
-  testing::TempFolder outside;
-  testing::TempFolder root;
-  const std::string tree = outside.path + "/tree";
+  folderhook::test::TempDir outside;
+  folderhook::test::TempDir root;
+  const std::string tree = outside.path() + "/tree";
   REQUIRE(mkdir(tree.c_str(), 0755) == 0);
   make_branches(tree, branches);
-  LiveWatcher live(root.path);
-  REQUIRE(rename(tree.c_str(), (root.path + "/tree").c_str()) == 0);
+  LiveWatcher live(root.path());
+  REQUIRE(rename(tree.c_str(), (root.path() + "/tree").c_str()) == 0);
   // Made while nothing reads the queue yet: it must come out after the tree, not be lost.
-  touch(root.path + "/before-the-walk");
-  const std::string marker = root.path + "/tree/b0/marker";
+  touch(root.path() + "/before-the-walk");
+  const std::string marker = root.path() + "/tree/b0/marker";
   bool marked = false;
   while (!live.named(marker) && std::chrono::steady_clock::now() < live.deadline) {
     uv_run(&live.loop, UV_RUN_ONCE);
@@ -209,7 +210,7 @@ TEST_CASE("kernel: a tree moved in whose listings alone would fill the kernel qu
   };
   CHECK(count(Action::kCreate, ObjectType::kDirectory, "") ==
         static_cast<std::ptrdiff_t>(1 + branches * 100));
-  CHECK(count(Action::kCreate, ObjectType::kFile, root.path + "/before-the-walk") == 1);
+  CHECK(count(Action::kCreate, ObjectType::kFile, root.path() + "/before-the-walk") == 1);
   CHECK(live.watcher->stats().overflows == 0);
   CHECK(live.watcher->stats().rescans == 0);
 }

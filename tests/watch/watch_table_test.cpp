@@ -4,17 +4,24 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <doctest/doctest.h>
 
 namespace folderhook::watch {
+namespace {
+
+// A table holding these watches (wd, path), added in this order.
+void add_all(WatchTable& table, const std::vector<std::pair<int, std::string>>& watches) {
+  for (const auto& [wd, path] : watches) table.add(wd, path);
+}
+
+}  // namespace
 
 TEST_CASE("a directory move rewrites every watched path beneath it and keeps the wds") {
   WatchTable table;
-  table.add(1, "/r");
-  table.add(2, "/r/d");
-  table.add(3, "/r/d/e");
-  table.add(4, "/r/d-x");
+  add_all(table, {{1, "/r"}, {2, "/r/d"}, {3, "/r/d/e"}, {4, "/r/d-x"}});
   table.rebase("/r/d", "/r/n");
   CHECK(table.path_of(2) == "/r/n");
   CHECK(table.path_of(3) == "/r/n/e");
@@ -26,11 +33,7 @@ TEST_CASE("a directory move rewrites every watched path beneath it and keeps the
 
 TEST_CASE("a move onto a path the table already holds keeps the moved wds and drops the one there") {
   WatchTable table;
-  table.add(1, "/r");
-  table.add(2, "/r/a");
-  table.add(3, "/r/a/x");
-  table.add(4, "/r/b");
-  table.add(5, "/r/b/y");
+  add_all(table, {{1, "/r"}, {2, "/r/a"}, {3, "/r/a/x"}, {4, "/r/b"}, {5, "/r/b/y"}});
   table.rebase("/r/a", "/r/b");
   CHECK(table.path_of(2) == "/r/b");
   CHECK(table.path_of(3) == "/r/b/x");
