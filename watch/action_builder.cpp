@@ -26,7 +26,14 @@ std::vector<std::string> ActionBuilder::top_roots_of(const std::vector<RootOptio
 }
 
 ActionBuilder::ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger, Scope scope)
-    : options_(std::move(options)), fs_(fs), logger_(std::move(logger)), scope_(scope) {
+    : options_(std::move(options)),
+      fs_(fs),
+      logger_(std::move(logger)),
+      scope_(scope),
+      // Read closes are kept as long as a pending read may wait for its copy (tick()).
+      copies_(scope == Scope::kPerDirectory,
+              std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(5),
+                                                            10 * options_.settle)) {
   top_roots_ = top_roots_of(options_.roots);
   set_permission_roots();
 }
@@ -65,7 +72,7 @@ void ActionBuilder::start_root(const std::string& root, Timestamp now) {
 
 void ActionBuilder::feed(const RawRecord& record, Timestamp now) {
   if (const uint64_t marker = fs_.marker_read(record.wd); marker != 0) {
-    markers_read_ = marker;
+    copies_.marker_read(marker);
     return;
   }
   ++seq_;
@@ -185,10 +192,7 @@ void ActionBuilder::on_file_created(const std::string& path, Timestamp now) {
 }
 
 void ActionBuilder::on_open(const std::string& path) {
-  if (SelfRead* self = own_read(path); self && self->opens > 0) {
-    --self->opens;
-    return;
-  }
+  if (copies_.own_open(path)) return;
   ++open_counts_[path];
   if (!moved_in_.empty()) moved_in_.erase(path);  // its close is this opener's: a write
   if (auto it = writes_.find(path); it != writes_.end() && !it->second.closed) {
@@ -196,12 +200,6 @@ void ActionBuilder::on_open(const std::string& path) {
     it->second.opened = true;
     it->second.deadline.reset();
   }
-}
-
-ActionBuilder::SelfRead* ActionBuilder::own_read(const std::string& path) {
-  const auto it = self_reads_.find(path);
-  if (it == self_reads_.end() || markers_read_ < it->second.after_marker) return nullptr;
-  return &it->second;
 }
 
 namespace {
@@ -246,16 +244,9 @@ void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
 }
 
 void ActionBuilder::on_close_nowrite(const std::string& path, Timestamp now) {
-  if (SelfRead* self = own_read(path); self && self->closes > 0) {
-    --self->closes;
-    return;
-  }
+  if (copies_.own_close(path)) return;
   count_close(open_counts_, path);
-  read_closes_.push_back({seq_, path, now.mono, actor_.pid});
-  if (auto source = copy_sources_.find(path); source != copy_sources_.end()) {
-    copy_sources_.erase(source);  // reported as the source of a copy
-    return;
-  }
+  if (copies_.read_closed(path, seq_, now.mono, actor_.pid)) return;  // part of a copy
   if (auto it = writes_.find(path); it != writes_.end()) {
     PendingWrite& write = it->second;
     if (write.is_new && !write.closed && write.opened) {

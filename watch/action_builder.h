@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "watch/actor.h"
+#include "watch/copy_inference.h"
 #include "watch/file_action.h"
 #include "watch/file_system.h"
 #include "watch/index.h"
@@ -62,8 +63,6 @@ class ActionBuilder {
 
   // How often a missing or deleted root is looked for again.
   static constexpr std::chrono::milliseconds kRootRecheck{500};
-  // How long an expected OPEN/CLOSE_NOWRITE of our own hashing read is waited for.
-  static constexpr std::chrono::seconds kSelfReadExpiry{5};
 
   enum class Scope { kPerDirectory, kWholeFilesystem };
   // Directories the background index lists per tick (kWholeFilesystem): bounds each stall
@@ -185,22 +184,8 @@ class ActionBuilder {
     uint64_t slot = 0;
     Actor actor;
   };
-  struct SelfRead {
-    int opens = 0;
-    int closes = 0;
-    SteadyTime expires;
-    // Our records come after this marker (FileSystem::put_marker; 0: none): a reader's OPEN or
-    // CLOSE_NOWRITE read before it is the reader's, even while ours are awaited.
-    uint64_t after_marker = 0;
-  };
-  // Whether an OPEN or CLOSE_NOWRITE of `path` read now may be one of our own hashing reads.
-  SelfRead* own_read(const std::string& path);
-  struct ReadClose {
-    uint64_t seq;
-    std::string path;
-    SteadyTime when;
-    int pid = 0;
-  };
+  // What copy inference asks of the file system and of what is known here.
+  class SourceProbe;
   struct Slot {
     bool ready = true;
     std::vector<FileAction> actions;
@@ -281,17 +266,15 @@ class ActionBuilder {
   // create costs one stat, not four.
   bool name_at_close(const std::string& path, Timestamp now,
                      const std::optional<FileInfo>* fresh = nullptr);
-  // inotify: a file of `size` that another process still holds open, and that may be the
-  // source of the new file `dest`.
-  bool source_still_open(const std::string& dest, uint64_t size) const;
   // `closed` was closed by a reader: the writes that waited for it are named if they can be.
   void retry_awaiting_source(const std::string& closed, Timestamp now);
   // Emits the create, copy or update of the pending write of `path` and forgets it.
   void name_write(const std::string& path, const FileInfo& info, Timestamp now);
   void flush_write_now(const std::string& path, Timestamp now);
+  // The source of the new file `dest` if it is a copy (CopyInference); its read is then named
+  // by the copy.
   std::optional<std::string> find_copy_source(const std::string& dest, const PendingWrite& write,
                                               const FileInfo& dest_info, Timestamp now);
-  std::optional<uint64_t> hash_own_read(const std::string& path, Timestamp now);
   void trim_history(Timestamp now);
 
   // permission changes (action_builder_permissions.cpp)
@@ -336,10 +319,10 @@ class ActionBuilder {
   std::map<std::string, PendingWrite> writes_;
   std::map<std::string, PendingRead> reads_;
   std::map<uint32_t, PendingMove> moves_;
-  std::map<std::string, int> open_counts_;  // OPENs not yet closed, per file
-  std::deque<ReadClose> read_closes_;       // recent CLOSE_NOWRITEs, for copy inference
-  std::map<std::string, SelfRead> self_reads_;
-  uint64_t markers_read_ = 0;  // the last marker record read (FileSystem::marker_read)
+  // OPENs not yet closed, per file: a writer may still hold a closed file (write naming), a
+  // reader may be copying it (copy inference).
+  CopyInference::OpenCounts open_counts_;
+  CopyInference copies_;
   // Deadlines in order, each with the key of the item it was set for: tick() and
   // next_deadline() cost O(log n) per item instead of a scan of everything pending. An entry
   // whose item has since been named, dropped, or given another deadline is stale: it is
@@ -350,7 +333,6 @@ class ActionBuilder {
   mutable DueQueue<std::string> write_due_;
   mutable DueQueue<std::string> read_due_;
   mutable DueQueue<uint32_t> move_due_;
-  std::map<std::string, SteadyTime> copy_sources_;  // their next close is not a read
   // A create may have left a pending write that no OPEN followed (a link): cleared when a
   // delete's look at writes_ finds none, so that a burst of deletes looks once.
   bool unopened_creates_ = false;

@@ -13,6 +13,29 @@ ObjectType object_type(FileKind kind) {
 
 }  // namespace
 
+class ActionBuilder::SourceProbe : public CopyInference::Probe {
+ public:
+  explicit SourceProbe(ActionBuilder& builder) : builder_(builder) {}
+  std::optional<uint64_t> source_size(const std::string& path) override {
+    const Entry* entry = builder_.lookup(path);
+    if (entry == nullptr || entry->kind != FileKind::kRegular) return std::nullopt;
+    if (auto pending = builder_.writes_.find(path);
+        pending != builder_.writes_.end() && pending->second.is_new) {
+      return std::nullopt;  // not a source: being written itself
+    }
+    const auto info = builder_.fs_.stat(path);
+    if (!info || info->kind != FileKind::kRegular) return std::nullopt;
+    return info->size;
+  }
+  uint64_t put_marker() override { return builder_.fs_.put_marker(); }
+  std::optional<uint64_t> hash(const std::string& path) override {
+    return builder_.fs_.hash(path);
+  }
+
+ private:
+  ActionBuilder& builder_;
+};
+
 void ActionBuilder::tick(Timestamp now) {
   expire_moves(now, false);
   recheck_missing_roots(now);
@@ -178,27 +201,14 @@ bool ActionBuilder::name_at_close(const std::string& path, Timestamp now,
   // reader's close would then be taken for ours, and its read lost. So it is named when that
   // reader closes (retry_awaiting_source), or at the end of the settle window. (fanotify does
   // not report our own reads: no wait.)
+  SourceProbe probe(*this);
   if (!whole_fs() && it->second.is_new && info->kind == FileKind::kRegular &&
-      source_still_open(path, info->size)) {
+      CopyInference::source_still_open(path, info->size, open_counts_, probe)) {
     it->second.awaits_source = true;
     return false;
   }
   name_write(path, *info, now);
   return true;
-}
-
-bool ActionBuilder::source_still_open(const std::string& dest, uint64_t size) const {
-  for (const auto& [path, count] : open_counts_) {
-    if (count <= 0 || path == dest) continue;
-    const Entry* entry = table_.known(path);
-    if (entry == nullptr || entry->kind != FileKind::kRegular) continue;
-    if (auto pending = writes_.find(path); pending != writes_.end() && pending->second.is_new) {
-      continue;  // not a source: being written itself
-    }
-    const auto info = fs_.stat(path);
-    if (info && info->kind == FileKind::kRegular && info->size == size) return true;
-  }
-  return false;
 }
 
 void ActionBuilder::retry_awaiting_source(const std::string& closed, Timestamp now) {
@@ -253,73 +263,15 @@ std::optional<std::string> ActionBuilder::find_copy_source(const std::string& de
                                                            const PendingWrite& write,
                                                            const FileInfo& dest_info,
                                                            Timestamp now) {
-  // Candidates: files read by the process that wrote `dest` (when the backend names it), then
-  // files open for reading at some point while `dest` was being written.
-  std::vector<std::string> candidates;
-  const auto add = [&](const std::string& path) {
-    if (path != dest && std::find(candidates.begin(), candidates.end(), path) == candidates.end()) {
-      candidates.push_back(path);
-    }
-  };
-  if (write.actor.pid != 0) {
-    for (auto it = read_closes_.rbegin(); it != read_closes_.rend(); ++it) {
-      if (it->pid == write.actor.pid) add(it->path);
-    }
-  }
-  std::set<std::string> overlapping;
-  for (const auto& [path, count] : open_counts_) {
-    if (count > 0) overlapping.insert(path);
-  }
-  for (const ReadClose& close : read_closes_) {
-    if (close.seq > write.first_seq) overlapping.insert(close.path);
-  }
-  for (const std::string& path : overlapping) add(path);
-  std::optional<uint64_t> dest_hash;
-  for (const std::string& source : candidates) {
-    const Entry* entry = lookup(source);
-    if (entry == nullptr || entry->kind != FileKind::kRegular) continue;
-    if (auto pending = writes_.find(source); pending != writes_.end() && pending->second.is_new) {
-      continue;
-    }
-    const auto info = fs_.stat(source);
-    if (!info || info->kind != FileKind::kRegular || info->size != dest_info.size) continue;
-    // Equal sizes prove nothing: compare the bytes.
-    if (!dest_hash) dest_hash = hash_own_read(dest, now);
-    if (!dest_hash) return std::nullopt;
-    const auto source_hash = hash_own_read(source, now);
-    if (!source_hash || *source_hash != *dest_hash) continue;
-    reads_.erase(source);  // the copy names this read
-    if (open_counts_.count(source)) copy_sources_[source] = now.mono + kSelfReadExpiry;
-    return source;
-  }
-  return std::nullopt;
-}
-
-std::optional<uint64_t> ActionBuilder::hash_own_read(const std::string& path, Timestamp now) {
-  if (whole_fs()) return fs_.hash(path);  // fanotify drops the agent's own records by pid
-  // Our read reaches us as OPEN and CLOSE_NOWRITE records later: they are not a read. Records
-  // already queued are read first, among them perhaps a reader's OPEN and CLOSE of this very
-  // file: the marker tells where ours can begin.
-  const uint64_t marker = fs_.put_marker();
-  const auto hash = fs_.hash(path);
-  if (hash) {
-    SelfRead& self = self_reads_[path];
-    if (self.opens == 0 && self.closes == 0) self.after_marker = marker;
-    ++self.opens;
-    ++self.closes;
-    self.expires = now.mono + kSelfReadExpiry;
-  }
-  return hash;
+  SourceProbe probe(*this);
+  const CopyInference::Copy copy{dest, dest_info.size, write.first_seq, write.actor.pid};
+  auto source = copies_.find_source(copy, open_counts_, probe, now.mono);
+  if (source) reads_.erase(*source);  // the copy names this read
+  return source;
 }
 
 void ActionBuilder::trim_history(Timestamp now) {
-  const auto horizon = std::max<std::chrono::steady_clock::duration>(
-      std::chrono::seconds(5), 10 * options_.settle);
-  while (!read_closes_.empty() && read_closes_.front().when + horizon < now.mono) {
-    read_closes_.pop_front();
-  }
-  std::erase_if(self_reads_, [&](const auto& s) { return s.second.expires < now.mono; });
-  std::erase_if(copy_sources_, [&](const auto& s) { return s.second < now.mono; });
+  copies_.trim(now.mono);
   std::erase_if(moved_in_, [&](const auto& m) { return m.second.expires < now.mono; });
 }
 

@@ -41,7 +41,7 @@ void ActionBuilder::forget_root(const std::string& root) {
   std::erase_if(writes_, [&](const auto& e) { return gone(e.first); });
   std::erase_if(reads_, [&](const auto& e) { return gone(e.first); });
   std::erase_if(open_counts_, [&](const auto& e) { return gone(e.first); });
-  std::erase_if(self_reads_, [&](const auto& e) { return gone(e.first); });
+  copies_.forget_if(gone);
   std::erase_if(moves_, [&](const auto& m) {
     if (!gone(m.second.path)) return false;
     fill_slot(m.second.slot);  // nothing will come of it: what waits behind it may go
