@@ -320,7 +320,7 @@ void ActionBuilder::on_moved_from(const std::string& path, bool is_dir, uint32_t
   }
   // The MOVED_TO may arrive in a later read(), or never (moved out of every watched folder):
   // hold the actions behind this one until it pairs or the pairing window ends.
-  move.slot = reserve_slot();
+  move.slot = order_.reserve();
   move_due_.emplace(move.deadline, cookie);
   moves_[cookie] = std::move(move);
 }
@@ -360,7 +360,7 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     emit(Action::kMove, move.path, path, ObjectType::kDirectory, uid, now.wall, actor_,
          move.slot);
     rebase_tree(move.path, path);
-    fill_slot(move.slot);
+    order_.fill(move.slot);
     return;
   }
   if (move.write) {
@@ -382,7 +382,7 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
       open_counts_[path] += open->second;  // its writer may hold it open under the new name
       open_counts_.erase(move.path);
     }
-    fill_slot(move.slot);
+    order_.fill(move.slot);
     // A completed temp upload is named at its rename, like a file at its close.
     if (!name_at_close(path, now) && write.deadline) {
       schedule_write(path, writes_.at(path), *write.deadline);
@@ -402,7 +402,7 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     open_counts_[path] += open->second;
     open_counts_.erase(move.path);
   }
-  fill_slot(move.slot);
+  order_.fill(move.slot);
 }
 
 void ActionBuilder::on_self_gone(int wd, const std::string& dir, Timestamp now) {

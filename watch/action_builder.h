@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "watch/action_order.h"
 #include "watch/actor.h"
 #include "watch/copy_inference.h"
 #include "watch/file_action.h"
@@ -186,10 +187,6 @@ class ActionBuilder {
   };
   // What copy inference asks of the file system and of what is known here.
   class SourceProbe;
-  struct Slot {
-    bool ready = true;
-    std::vector<FileAction> actions;
-  };
   enum class ScanMode { kInitial, kNewDirectory, kMovedIn, kRootAppeared };
 
   // record handlers (action_builder.cpp)
@@ -301,8 +298,6 @@ class ActionBuilder {
   bool whole_fs() const { return scope_ == Scope::kWholeFilesystem; }
   void push(FileAction action, uint64_t slot);
   void drop_tree(const std::string& dir);
-  uint64_t reserve_slot();
-  void fill_slot(uint64_t slot);
   bool ignored(const std::string& path) const;
   bool is_temp_name(const std::string& path) const;
   uid_t owner_of(const std::string& path, const std::optional<FileInfo>& info) const;
@@ -338,8 +333,7 @@ class ActionBuilder {
   bool unopened_creates_ = false;
   std::map<std::string, MovedIn> moved_in_;  // erased by an OPEN of the file, or expired
 
-  std::map<uint64_t, Slot> slots_;
-  uint64_t next_slot_ = 1;
+  ActionOrder order_;  // what leaves take_actions(), and in which order
   uint64_t seq_ = 0;
 
   std::set<std::string> missing_roots_;

@@ -163,7 +163,7 @@ void ActionBuilder::finish_move_out(PendingMove move, Timestamp now) {
     }
     open_counts_.erase(move.path);
   }
-  fill_slot(move.slot);
+  order_.fill(move.slot);
 }
 
 void ActionBuilder::settle_write(const std::string& path, PendingWrite& write, Timestamp now) {
@@ -318,31 +318,9 @@ void ActionBuilder::push(FileAction out, uint64_t slot) {
     touched_.insert(out.path);
     if (!out.destination.empty()) touched_.insert(out.destination);
   }
-  if (slot == 0) {
-    if (slots_.empty() || !slots_.rbegin()->second.ready) slots_[next_slot_++] = Slot{};
-    slots_.rbegin()->second.actions.push_back(std::move(out));
-  } else {
-    slots_[slot].actions.push_back(std::move(out));
-  }
+  order_.push(std::move(out), slot);
 }
 
-uint64_t ActionBuilder::reserve_slot() {
-  const uint64_t id = next_slot_++;
-  slots_[id] = Slot{false, {}};
-  return id;
-}
-
-void ActionBuilder::fill_slot(uint64_t slot) {
-  if (auto it = slots_.find(slot); it != slots_.end()) it->second.ready = true;
-}
-
-std::vector<FileAction> ActionBuilder::take_actions() {
-  std::vector<FileAction> out;
-  while (!slots_.empty() && slots_.begin()->second.ready) {
-    for (FileAction& action : slots_.begin()->second.actions) out.push_back(std::move(action));
-    slots_.erase(slots_.begin());
-  }
-  return out;
-}
+std::vector<FileAction> ActionBuilder::take_actions() { return order_.take(); }
 
 }  // namespace folderhook::watch

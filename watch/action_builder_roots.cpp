@@ -44,7 +44,7 @@ void ActionBuilder::forget_root(const std::string& root) {
   copies_.forget_if(gone);
   std::erase_if(moves_, [&](const auto& m) {
     if (!gone(m.second.path)) return false;
-    fill_slot(m.second.slot);  // nothing will come of it: what waits behind it may go
+    order_.fill(m.second.slot);  // nothing will come of it: what waits behind it may go
     return true;
   });
   std::erase_if(index_stack_, [&](const std::string& dir) { return gone(dir); });
