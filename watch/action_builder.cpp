@@ -77,7 +77,7 @@ void ActionBuilder::feed(const RawRecord& record, Timestamp now) {
   }
   ++seq_;
   ++stats_.events;
-  expire_moves(now, false);
+  expire_moves(now);
   if (record.mask & IN_Q_OVERFLOW) {
     on_overflow(now);
     return;
@@ -106,7 +106,7 @@ void ActionBuilder::feed(const RawRecord& record, Timestamp now) {
 void ActionBuilder::feed_path(const PathRecord& record, Timestamp now) {
   ++seq_;
   ++stats_.events;
-  expire_moves(now, false);
+  expire_moves(now);
   if (record.mask & IN_Q_OVERFLOW) {
     on_overflow(now);
     return;
@@ -321,14 +321,13 @@ void ActionBuilder::on_moved_from(const std::string& path, bool is_dir, uint32_t
   // The MOVED_TO may arrive in a later read(), or never (moved out of every watched folder):
   // hold the actions behind this one until it pairs or the pairing window ends.
   move.slot = order_.reserve();
-  move_due_.emplace(move.deadline, cookie);
-  moves_[cookie] = std::move(move);
+  moves_.moved_from(cookie, std::move(move));
 }
 
 void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t cookie,
                                 Timestamp now) {
-  auto found = moves_.find(cookie);
-  if (found == moves_.end()) {
+  std::optional<PendingMove> paired = moves_.moved_to(cookie);
+  if (!paired) {
     // Moved in from outside every watched folder: new here, and complete (rename is atomic).
     const auto info = fs_.stat(path);
     const uid_t uid = info ? info->uid : 0;
@@ -352,8 +351,7 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     if (info && info->kind == FileKind::kRegular) note_moved_in(path, *info, now);
     return;
   }
-  PendingMove move = std::move(found->second);
-  moves_.erase(found);
+  PendingMove move = std::move(*paired);
   if (move.is_dir) {
     const Entry* entry = table_.known(move.path);
     const uid_t uid = entry ? entry->uid : owner_now(path);

@@ -37,7 +37,9 @@
 #include "watch/file_system.h"
 #include "watch/index.h"
 #include "watch/inotify_record.h"
+#include "watch/pending_write.h"
 #include "watch/permissions.h"
+#include "watch/rename_pairer.h"
 #include "watch/watch_table.h"
 #include "watch/watcher.h"
 
@@ -140,25 +142,6 @@ class ActionBuilder {
 
  private:
   using Entry = WatchTable::Known;
-  // A file being written; or closed but held for the settle window (another descriptor still
-  // open on it, gone before its close was read); or a link or special file, which gets no OPEN
-  // or CLOSE; or a temp upload waiting for its rename.
-  struct PendingWrite {
-    bool is_new = true;       // create (or copy) rather than update
-    bool temp = false;        // created under a temp-upload name: never reported itself
-    bool opened = false;      // an OPEN was seen before the first close: a writer, not a link
-    bool closed = false;      // the writer closed it: the content is complete
-    bool from_scan = false;   // found by a scan; its writer may have opened it before the watch
-    bool awaits_source = false;  // closed, but a file that may be its source is still open
-    std::optional<SteadyTime> deadline;  // nullopt while a writer holds it open
-    std::chrono::system_clock::time_point at;
-    uint64_t first_seq = 0;   // reads overlapping [first_seq, due] are copy candidates
-    uint64_t size_seen = 0;
-    // Never opened: may be a hard link. Its inode's low 32 bits once a delete made us look
-    // (0: not a regular file), so that a burst of deletes stats it once.
-    std::optional<uint32_t> link_ino;
-    Actor actor;              // the last writer
-  };
   // A file moved in from outside every folder, as the create (or update) described it: a
   // descriptor opened before the rename may still close it (nginx renames a PUT's body into
   // place, then closes it). Such a close is no new write while the content is unchanged.
@@ -172,17 +155,6 @@ class ActionBuilder {
     SteadyTime due;  // when tick() looks at it next: its deadline, or later while a copy is awaited
     std::chrono::system_clock::time_point at;
     uint64_t seq = 0;
-    Actor actor;
-  };
-  // A MOVED_FROM waiting for its MOVED_TO. Its actions go to `slot` so that later actions
-  // wait behind it.
-  struct PendingMove {
-    std::string path;
-    bool is_dir = false;
-    std::optional<PendingWrite> write;  // the pending write that moves with the file
-    SteadyTime deadline;
-    std::chrono::system_clock::time_point at;
-    uint64_t slot = 0;
     Actor actor;
   };
   // What copy inference asks of the file system and of what is known here.
@@ -248,7 +220,8 @@ class ActionBuilder {
   bool is_top_root(const std::string& dir) const;
 
   // windows, copies and output (action_builder_pending.cpp)
-  void expire_moves(Timestamp now, bool all);
+  // Names the moves whose pairing window ended (finish_move_out).
+  void expire_moves(Timestamp now);
   void finish_move_out(PendingMove move, Timestamp now);
   void settle_write(const std::string& path, PendingWrite& write, Timestamp now);
   // Every deadline given to a pending item goes through these, so that tick() and
@@ -313,7 +286,7 @@ class ActionBuilder {
   WatchTable table_;  // the watches, and everything known to exist (and to the receiver)
   std::map<std::string, PendingWrite> writes_;
   std::map<std::string, PendingRead> reads_;
-  std::map<uint32_t, PendingMove> moves_;
+  RenamePairer moves_;  // MOVED_FROMs awaiting their MOVED_TO
   // OPENs not yet closed, per file: a writer may still hold a closed file (write naming), a
   // reader may be copying it (copy inference).
   CopyInference::OpenCounts open_counts_;
@@ -327,7 +300,6 @@ class ActionBuilder {
                                        std::vector<std::pair<SteadyTime, Key>>, std::greater<>>;
   mutable DueQueue<std::string> write_due_;
   mutable DueQueue<std::string> read_due_;
-  mutable DueQueue<uint32_t> move_due_;
   // A create may have left a pending write that no OPEN followed (a link): cleared when a
   // delete's look at writes_ finds none, so that a burst of deletes looks once.
   bool unopened_creates_ = false;

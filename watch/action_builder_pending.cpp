@@ -37,7 +37,7 @@ class ActionBuilder::SourceProbe : public CopyInference::Probe {
 };
 
 void ActionBuilder::tick(Timestamp now) {
-  expire_moves(now, false);
+  expire_moves(now);
   recheck_missing_roots(now);
   index_step(now);
 
@@ -99,7 +99,7 @@ std::optional<ActionBuilder::SteadyTime> ActionBuilder::next_deadline() const {
   };
   front(write_due_, writes_, [](const PendingWrite& w) { return w.deadline; });
   front(read_due_, reads_, [](const PendingRead& r) { return std::optional(r.due); });
-  front(move_due_, moves_, [](const PendingMove& m) { return std::optional(m.deadline); });
+  if (const auto move = moves_.next_deadline()) consider(*move);
   return next;
 }
 
@@ -127,26 +127,9 @@ void ActionBuilder::requeue_within(const std::string& dir) {
   }
 }
 
-void ActionBuilder::expire_moves(Timestamp now, bool all) {
-  std::vector<std::pair<uint64_t, uint32_t>> due;
-  if (all) {
-    for (const auto& [cookie, move] : moves_) due.emplace_back(move.slot, cookie);
-  }
-  while (!all && !move_due_.empty() && move_due_.top().first <= now.mono) {
-    const auto [deadline, cookie] = move_due_.top();
-    move_due_.pop();
-    auto it = moves_.find(cookie);
-    if (it != moves_.end() && it->second.deadline == deadline) due.emplace_back(it->second.slot, cookie);
-  }
+void ActionBuilder::expire_moves(Timestamp now) {
   // In the order they happened: each fills the slot that holds the actions behind it.
-  std::sort(due.begin(), due.end());
-  for (const auto& [slot, cookie] : due) {
-    auto it = moves_.find(cookie);
-    if (it == moves_.end()) continue;
-    PendingMove move = std::move(it->second);
-    moves_.erase(it);
-    finish_move_out(std::move(move), now);
-  }
+  for (PendingMove& move : moves_.expire(now.mono)) finish_move_out(std::move(move), now);
 }
 
 void ActionBuilder::finish_move_out(PendingMove move, Timestamp now) {
