@@ -55,21 +55,10 @@ void ActionBuilder::tick(Timestamp now) {
     auto it = reads_.find(path);
     if (it == reads_.end() || it->second.due != due) continue;  // stale
     PendingRead& read = it->second;
-    // A new file whose writing overlapped this read may still turn out to be its copy: wait
-    // for it (`cat a > b` closes a before b), but not forever. Looked at again when the
-    // earliest such write settles (one still open is named at its close: a window later).
-    const SteadyTime give_up = read.deadline + 10 * options_.settle;
-    std::optional<SteadyTime> recheck;
-    for (const auto& [write_path, write] : writes_) {
-      const bool same_process = read.actor.pid != 0 && write.actor.pid == read.actor.pid;
-      if (!write.is_new || !(write.first_seq < read.seq || same_process)) continue;
-      if (!write.deadline && !same_process) continue;
-      const SteadyTime at = write.deadline.value_or(now.mono + options_.settle);
-      if (!recheck || at < *recheck) recheck = at;
-    }
-    if (recheck && now.mono < give_up) {
-      const SteadyTime soonest = now.mono + std::chrono::milliseconds(1);  // not in this tick
-      schedule_read(path, read, std::min(std::max(*recheck, soonest), give_up));
+    const CopyInference::HeldRead held{read.seq, read.actor.pid, read.deadline};
+    if (const auto later =
+            CopyInference::read_waits_until(held, writes_, now.mono, options_.settle)) {
+      schedule_read(path, read, *later);
       continue;
     }
     const auto info = fs_.stat(path);

@@ -112,6 +112,24 @@ bool CopyInference::source_still_open(const std::string& dest, uint64_t size,
   return false;
 }
 
+std::optional<CopyInference::SteadyTime> CopyInference::read_waits_until(
+    const HeldRead& read, const std::map<std::string, PendingWrite>& writes, SteadyTime now,
+    std::chrono::steady_clock::duration settle) {
+  const SteadyTime give_up = read.deadline + 10 * settle;
+  if (now >= give_up) return std::nullopt;
+  std::optional<SteadyTime> recheck;
+  for (const auto& [path, write] : writes) {
+    const bool same_process = read.pid != 0 && write.actor.pid == read.pid;
+    if (!write.is_new || !(write.first_seq < read.seq || same_process)) continue;
+    if (!write.deadline && !same_process) continue;  // named at its close, a window later
+    const SteadyTime at = write.deadline.value_or(now + settle);
+    if (!recheck || at < *recheck) recheck = at;
+  }
+  if (!recheck) return std::nullopt;
+  const SteadyTime soonest = now + std::chrono::milliseconds(1);  // not in this tick
+  return std::min(std::max(*recheck, soonest), give_up);
+}
+
 std::optional<uint64_t> CopyInference::hash_own_read(const std::string& path, Probe& probe,
                                                      SteadyTime now) {
   if (!own_reads_reported_) return probe.hash(path);

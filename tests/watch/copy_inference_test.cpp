@@ -189,4 +189,53 @@ TEST_CASE("copy inference: what is kept of our reads follows a directory that mo
   CHECK_FALSE(copies.own_open("/w/e/b"));
 }
 
+TEST_CASE("copy inference: a held read waits for a new file written meanwhile, not forever") {
+  using namespace std::chrono_literals;
+  constexpr auto kSettle = 200ms;
+  const SteadyTime now = kT0 + 1s;
+  // The read closed at record 10 (process 42); its window ended at `now`.
+  const CopyInference::HeldRead read{10, 42, now};
+  const auto write = [](bool is_new, uint64_t first_seq, int pid,
+                        std::optional<SteadyTime> deadline) {
+    PendingWrite w;
+    w.is_new = is_new;
+    w.first_seq = first_seq;
+    w.actor.pid = pid;
+    w.deadline = deadline;
+    return w;
+  };
+  struct Case {
+    const char* says;
+    std::map<std::string, PendingWrite> writes;
+    SteadyTime at;
+    std::optional<SteadyTime> waits_until;
+  };
+  const std::vector<Case> cases = {
+      {"nothing written meanwhile: named now", {}, now, std::nullopt},
+      {"a new file settling, begun before the close: until it is due",
+       {{"/w/b", write(true, 5, 7, now + 50ms)}}, now, now + 50ms},
+      {"the earliest of two", {{"/w/b", write(true, 5, 7, now + 80ms)},
+                               {"/w/c", write(true, 6, 7, now + 30ms)}}, now, now + 30ms},
+      {"an update is no copy", {{"/w/b", write(false, 5, 7, now + 50ms)}}, now, std::nullopt},
+      {"begun after the close, by another process", {{"/w/b", write(true, 11, 7, now + 50ms)}},
+       now, std::nullopt},
+      {"begun after the close, by the reader's process", {{"/w/b", write(true, 11, 42, now + 50ms)}},
+       now, now + 50ms},
+      {"still open, another process: named at its close, not waited for",
+       {{"/w/b", write(true, 5, 7, std::nullopt)}}, now, std::nullopt},
+      {"still open, the reader's process: a window from now",
+       {{"/w/b", write(true, 5, 42, std::nullopt)}}, now, now + kSettle},
+      {"due already: not in this tick", {{"/w/b", write(true, 5, 7, now - 5ms)}}, now,
+       now + 1ms},
+      {"never past 10 windows after its own", {{"/w/b", write(true, 5, 7, now + 5s)}}, now,
+       now + 10 * kSettle},
+      {"10 windows passed: named now", {{"/w/b", write(true, 5, 7, now + 5s)}},
+       now + 10 * kSettle, std::nullopt},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.says);
+    CHECK(CopyInference::read_waits_until(read, c.writes, c.at, kSettle) == c.waits_until);
+  }
+}
+
 }  // namespace folderhook::watch
