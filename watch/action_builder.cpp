@@ -9,6 +9,15 @@
 
 namespace folderhook::watch {
 
+namespace {
+
+// How long what may still matter to a later record is kept: 10 settle windows, at least 5 s.
+std::chrono::steady_clock::duration history_of(std::chrono::steady_clock::duration settle) {
+  return std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(5), 10 * settle);
+}
+
+}  // namespace
+
 std::vector<std::string> ActionBuilder::top_roots_of(const std::vector<RootOptions>& options) {
   std::vector<std::string> roots;
   for (const RootOptions& root : options) roots.push_back(root.path);
@@ -31,9 +40,8 @@ ActionBuilder::ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger
       logger_(std::move(logger)),
       scope_(scope),
       // Read closes are kept as long as a pending read may wait for its copy (tick()).
-      copies_(scope == Scope::kPerDirectory,
-              std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(5),
-                                                            10 * options_.settle)) {
+      copies_(scope == Scope::kPerDirectory, history_of(options_.settle)),
+      moved_in_(history_of(options_.settle)) {
   top_roots_ = top_roots_of(options_.roots);
   set_permission_roots();
 }
@@ -194,7 +202,7 @@ void ActionBuilder::on_file_created(const std::string& path, Timestamp now) {
 void ActionBuilder::on_open(const std::string& path) {
   if (copies_.own_open(path)) return;
   ++open_counts_[path];
-  if (!moved_in_.empty()) moved_in_.erase(path);  // its close is this opener's: a write
+  moved_in_.opened(path);  // its close is this opener's: a write
   if (auto it = writes_.find(path); it != writes_.end() && !it->second.closed) {
     // A writer holds it: the upload is complete only when it closes.
     it->second.opened = true;
@@ -215,7 +223,8 @@ void count_close(std::map<std::string, int>& open_counts, const std::string& pat
 void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
   count_close(open_counts_, path);
   const auto info = fs_.stat(path);
-  if (closed_as_moved_in(path, info)) return;
+  // A descriptor opened before the file moved in closed it, changing nothing: no write.
+  if (info && moved_in_.close_adds_nothing(path, info->size, info->mtime_ns)) return;
   auto it = writes_.find(path);
   if (it == writes_.end()) {
     PendingWrite write;
@@ -348,7 +357,9 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     emit(existed ? Action::kUpdate : Action::kCreate, path, "", ObjectType::kFile, uid, now.wall,
          actor_);
     table_.set_known(path, info ? Entry::of(*info) : Entry{FileKind::kRegular, uid});
-    if (info && info->kind == FileKind::kRegular) note_moved_in(path, *info, now);
+    if (info && info->kind == FileKind::kRegular) {
+      moved_in_.moved_in(path, info->size, info->mtime_ns, now.mono);
+    }
     return;
   }
   PendingMove move = std::move(*paired);
@@ -450,7 +461,7 @@ void ActionBuilder::assume_lost_closes(Timestamp now) {
     }
   }
   open_counts_.clear();
-  moved_in_.clear();  // an OPEN of it may have been lost: its next close is a write
+  moved_in_.forget_all();  // an OPEN of it may have been lost: its next close is a write
 }
 
 bool ActionBuilder::ignored(const std::string& path) const {

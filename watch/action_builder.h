@@ -37,6 +37,7 @@
 #include "watch/file_system.h"
 #include "watch/index.h"
 #include "watch/inotify_record.h"
+#include "watch/moved_in_files.h"
 #include "watch/pending_write.h"
 #include "watch/permissions.h"
 #include "watch/rename_pairer.h"
@@ -142,14 +143,6 @@ class ActionBuilder {
 
  private:
   using Entry = WatchTable::Known;
-  // A file moved in from outside every folder, as the create (or update) described it: a
-  // descriptor opened before the rename may still close it (nginx renames a PUT's body into
-  // place, then closes it). Such a close is no new write while the content is unchanged.
-  struct MovedIn {
-    uint64_t size = 0;
-    int64_t mtime_ns = 0;
-    SteadyTime expires;
-  };
   struct PendingRead {
     SteadyTime deadline;
     SteadyTime due;  // when tick() looks at it next: its deadline, or later while a copy is awaited
@@ -177,11 +170,6 @@ class ActionBuilder {
   // The known regular file `path` was unlinked: when a name created since without an OPEN (a
   // hard link) holds its inode, reports the pair as one move and returns true.
   bool unlinked_after_link(const std::string& path, Timestamp now);
-  // A regular file moved in from outside every folder was reported at its MOVED_TO.
-  void note_moved_in(const std::string& path, const FileInfo& info, Timestamp now);
-  // A CLOSE_WRITE of `path` (as it is now: `info`) by a descriptor opened before it moved in,
-  // which changed nothing the create or update did not already say: true when it says nothing.
-  bool closed_as_moved_in(const std::string& path, const std::optional<FileInfo>& info);
   void root_gone(const std::string& dir, Timestamp now);
   void on_overflow(Timestamp now);
   // After lost records: a pending write may never see its close, and the open counts may never
@@ -303,7 +291,7 @@ class ActionBuilder {
   // A create may have left a pending write that no OPEN followed (a link): cleared when a
   // delete's look at writes_ finds none, so that a burst of deletes looks once.
   bool unopened_creates_ = false;
-  std::map<std::string, MovedIn> moved_in_;  // erased by an OPEN of the file, or expired
+  MovedInFiles moved_in_;  // reported at their MOVED_TO; a close may follow (moved_in_files.h)
 
   ActionOrder order_;  // what leaves take_actions(), and in which order
   uint64_t seq_ = 0;

@@ -244,7 +244,7 @@ std::optional<std::string> ActionBuilder::find_copy_source(const std::string& de
 
 void ActionBuilder::trim_history(Timestamp now) {
   copies_.trim(now.mono);
-  std::erase_if(moved_in_, [&](const auto& m) { return m.second.expires < now.mono; });
+  moved_in_.trim(now.mono);
 }
 
 void ActionBuilder::emit(Action action, const std::string& path, const std::string& destination,
