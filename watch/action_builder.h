@@ -1,8 +1,16 @@
-// ActionBuilder: the state machine that turns raw inotify records into FileActions the way a
-// person would name them. It owns the recursive watch table and an index of what exists, pairs
-// moves by cookie, names a written file when its writer closes it (waiting out the settle window
-// only when something says it may still change), infers copies, hides temp-name uploads and the
-// agent's own reads.
+// ActionBuilder: turns raw kernel records into FileActions the way a person would name them. It
+// is the coordinator of the records: each goes to the handler of its kind, which asks the parts
+// that hold one idea each and emits what they decide. The parts, owned here:
+//   RenamePairer  (rename_pairer.h)   a MOVED_FROM waiting for the MOVED_TO with its cookie
+//   CopyInference (copy_inference.h)  which new file is the copy of which; our own reads
+//   MovedInFiles  (moved_in_files.h)  the close of a file moved in, by a descriptor opened before
+//   ActionOrder   (action_order.h)    actions leave in the order things happened
+//   WatchTable    (watch_table.h)     the watches, and everything known to exist
+// Still members here: the naming of writes (pending writes and reads, the settle window, temp
+// names, uploads: action_builder_pending.cpp), the record handlers (action_builder.cpp, moves in
+// action_builder_moves.cpp), renames done as link + unlink (action_builder_renames.cpp), the trees
+// and roots (action_builder_tree.cpp, action_builder_roots.cpp), catch-up and permission changes
+// (action_builder_catch_up.cpp, action_builder_permissions.cpp).
 //
 // It does no I/O of its own: every system call goes through the injected FileSystem, and time
 // comes in as arguments, so tests drive it with a fake file system and a fake clock.
@@ -21,7 +29,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -154,7 +161,7 @@ class ActionBuilder {
   class SourceProbe;
   enum class ScanMode { kInitial, kNewDirectory, kMovedIn, kRootAppeared };
 
-  // record handlers (action_builder.cpp)
+  // record handlers (action_builder.cpp; moves: action_builder_moves.cpp)
   void dispatch(const std::string& path, uint32_t mask, uint32_t cookie, Timestamp now);
   bool root_event(const std::string& path, uint32_t mask, Timestamp now);
   void on_file_created(const std::string& path, Timestamp now);
