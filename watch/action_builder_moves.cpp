@@ -67,8 +67,7 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
   if (move.is_dir) {
     const Entry* entry = table_.known(move.path);
     const uid_t uid = entry ? entry->uid : owner_now(path);
-    emit(Action::kMove, move.path, path, ObjectType::kDirectory, uid, now.wall, actor_,
-         move.slot);
+    emit(Action::kMove, move.path, path, ObjectType::kDirectory, uid, now.wall, actor_, move.slot);
     rebase_tree(move.path, path);
     order_.fill(move.slot);
     return;

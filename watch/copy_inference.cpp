@@ -62,8 +62,7 @@ bool CopyInference::read_closed(const std::string& path, uint64_t seq, SteadyTim
   return true;
 }
 
-std::vector<std::string> CopyInference::candidates(const Copy& copy,
-                                                   const OpenCounts& open) const {
+std::vector<std::string> CopyInference::candidates(const Copy& copy, const OpenCounts& open) const {
   std::vector<std::string> out;
   const auto add = [&](const std::string& path) {
     if (path != copy.path && std::find(out.begin(), out.end(), path) == out.end()) {

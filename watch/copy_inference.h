@@ -79,25 +79,25 @@ class CopyInference {
   std::optional<std::string> find_source(const Copy& copy, const OpenCounts& open, Probe& probe,
                                          SteadyTime now);
   // inotify: whether a file of `size`, other than `dest`, is open now and may be the source of
-  // the new file `dest`. Our read beside its reader's would race (see ActionBuilder::name_at_close).
+  // the new file `dest`. Our read beside its reader's would race (see
+  // ActionBuilder::name_at_close).
   static bool source_still_open(const std::string& dest, uint64_t size, const OpenCounts& open,
                                 Probe& probe);
 
   // A reader's close held for the settle window: the copy names it if it was a source.
   struct HeldRead {
-    uint64_t seq = 0;       // the record of its close
-    int pid = 0;            // the reader, or 0
-    SteadyTime deadline;    // the end of its settle window
+    uint64_t seq = 0;     // the record of its close
+    int pid = 0;          // the reader, or 0
+    SteadyTime deadline;  // the end of its settle window
   };
   // When a held read whose window has ended is looked at again: a new file whose writing
   // overlapped it (or that its own process writes) may still turn out to be its copy (`cat a >
   // b` closes a before b), so it waits until the earliest such write is due to be named (one
   // still open: a window from now), but never past 10 windows after its own. Nullopt: name the
   // read now. `writes`: the pending writes by path.
-  static std::optional<SteadyTime> read_waits_until(const HeldRead& read,
-                                                    const std::map<std::string, PendingWrite>& writes,
-                                                    SteadyTime now,
-                                                    std::chrono::steady_clock::duration settle);
+  static std::optional<SteadyTime> read_waits_until(
+      const HeldRead& read, const std::map<std::string, PendingWrite>& writes, SteadyTime now,
+      std::chrono::steady_clock::duration settle);
 
   // The tree changed: what is kept about paths at or beneath `from` moves beneath `to`.
   void rebase(const std::string& from, const std::string& to);
@@ -134,7 +134,7 @@ class CopyInference {
   std::chrono::steady_clock::duration history_;
   std::deque<ReadClose> read_closes_;
   std::map<std::string, SelfRead> self_reads_;
-  uint64_t markers_read_ = 0;  // the last marker record read
+  uint64_t markers_read_ = 0;                       // the last marker record read
   std::map<std::string, SteadyTime> copy_sources_;  // their next close is not a read
 };
 

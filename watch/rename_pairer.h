@@ -27,7 +27,7 @@ namespace folderhook::watch {
 struct PendingMove {
   std::string path;
   bool is_dir = false;
-  std::optional<PendingWrite> write;  // the pending write that moves with the file
+  std::optional<PendingWrite> write;               // the pending write that moves with the file
   std::chrono::steady_clock::time_point deadline;  // the end of the pairing window
   std::chrono::system_clock::time_point at;
   ActionOrder::SlotId slot = ActionOrder::kAppend;

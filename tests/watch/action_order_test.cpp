@@ -2,10 +2,10 @@
 // follows it until the move is known.
 #include "watch/action_order.h"
 
+#include <doctest/doctest.h>
+
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 namespace folderhook::watch {
 namespace {

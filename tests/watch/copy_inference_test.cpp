@@ -3,12 +3,12 @@
 // which file; which OPEN and CLOSE_NOWRITE records are our own reads.
 #include "watch/copy_inference.h"
 
+#include <doctest/doctest.h>
+
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 namespace folderhook::watch {
 namespace {
@@ -49,7 +49,9 @@ struct Row {
 
 }  // namespace
 
-TEST_CASE("copy inference: a new file is the copy of a file read meanwhile with its size and bytes") {
+TEST_CASE(
+    "copy inference: a new file is the copy of a file read meanwhile with its size and bytes") {
+  // clang-format off
   const std::vector<Row> rows = {
       {"read during the write, same size and bytes", {{"/w/a", 6}}, {},
        {{"/w/a", 10}}, {{"/w/a", 7}, {"/w/b", 7}}, "/w/a"},
@@ -70,6 +72,7 @@ TEST_CASE("copy inference: a new file is the copy of a file read meanwhile with 
       {"a closed count is no open file", {}, {{"/w/a", 0}},
        {{"/w/a", 10}}, {{"/w/a", 7}, {"/w/b", 7}}, std::nullopt},
   };
+  // clang-format on
   for (const Row& row : rows) {
     CAPTURE(row.says);
     CopyInference copies(true, 5s);
@@ -84,8 +87,8 @@ TEST_CASE("copy inference: a new file is the copy of a file read meanwhile with 
 
 TEST_CASE("copy inference: the files the writer's process read come first, latest first") {
   CopyInference copies(false, 5s);
-  copies.read_closed("/w/old", 1, kT0, 42);   // before the write, but by the writer
-  copies.read_closed("/w/z", 6, kT0, 9);      // during the write, by another process
+  copies.read_closed("/w/old", 1, kT0, 42);  // before the write, but by the writer
+  copies.read_closed("/w/z", 6, kT0, 9);     // during the write, by another process
   copies.read_closed("/w/later", 2, kT0, 42);
   const CopyInference::OpenCounts open = {{"/w/m", 1}, {"/w/b", 1}};
   const CopyInference::Copy copy{"/w/b", 10, 5, 42};
@@ -147,7 +150,7 @@ TEST_CASE("copy inference: the close of a source still open at the copy is part 
   probe.sizes = {{"/w/a", 10}};
   probe.hashes = {{"/w/a", 7}, {"/w/b", 7}};
   REQUIRE(copies.find_source({"/w/b", 10, 5, 0}, {{"/w/a", 1}}, probe, kT0) == "/w/a");
-  CHECK(copies.read_closed("/w/a", 9, kT0 + 1s, 0));        // the copier's close
+  CHECK(copies.read_closed("/w/a", 9, kT0 + 1s, 0));         // the copier's close
   CHECK_FALSE(copies.read_closed("/w/a", 10, kT0 + 2s, 0));  // a read of its own
 }
 
@@ -210,6 +213,7 @@ TEST_CASE("copy inference: a held read waits for a new file written meanwhile, n
     SteadyTime at;
     std::optional<SteadyTime> waits_until;
   };
+  // clang-format off
   const std::vector<Case> cases = {
       {"nothing written meanwhile: named now", {}, now, std::nullopt},
       {"a new file settling, begun before the close: until it is due",
@@ -232,6 +236,7 @@ TEST_CASE("copy inference: a held read waits for a new file written meanwhile, n
       {"10 windows passed: named now", {{"/w/b", write(true, 5, 7, now + 5s)}},
        now + 10 * kSettle, std::nullopt},
   };
+  // clang-format on
   for (const Case& c : cases) {
     CAPTURE(c.says);
     CHECK(CopyInference::read_waits_until(read, c.writes, c.at, kSettle) == c.waits_until);

@@ -2,10 +2,10 @@
 // kernel: a pair, a move out (no MOVED_TO in time), two moves side by side.
 #include "watch/rename_pairer.h"
 
+#include <doctest/doctest.h>
+
 #include <string>
 #include <vector>
-
-#include <doctest/doctest.h>
 
 namespace folderhook::watch {
 namespace {
@@ -52,7 +52,8 @@ TEST_CASE("rename pairer: a move with no MOVED_TO within the window expires, not
   CHECK_FALSE(pairer.next_deadline());
 }
 
-TEST_CASE("rename pairer: moves side by side pair by cookie and expire in the order they happened") {
+TEST_CASE(
+    "rename pairer: moves side by side pair by cookie and expire in the order they happened") {
   RenamePairer pairer;
   // Cookies do not follow the order of the moves; slots do (the windows end together here).
   pairer.moved_from(9, move_from("/w/first", kStart + 100ms, 1));
