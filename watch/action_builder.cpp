@@ -9,6 +9,15 @@
 
 namespace folderhook::watch {
 
+namespace {
+
+// How long what may still matter to a later record is kept: 10 settle windows, at least 5 s.
+std::chrono::steady_clock::duration history_of(std::chrono::steady_clock::duration settle) {
+  return std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(5), 10 * settle);
+}
+
+}  // namespace
+
 std::vector<std::string> ActionBuilder::top_roots_of(const std::vector<RootOptions>& options) {
   std::vector<std::string> roots;
   for (const RootOptions& root : options) roots.push_back(root.path);
@@ -26,7 +35,13 @@ std::vector<std::string> ActionBuilder::top_roots_of(const std::vector<RootOptio
 }
 
 ActionBuilder::ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger, Scope scope)
-    : options_(std::move(options)), fs_(fs), logger_(std::move(logger)), scope_(scope) {
+    : options_(std::move(options)),
+      fs_(fs),
+      logger_(std::move(logger)),
+      scope_(scope),
+      // Read closes are kept as long as a pending read may wait for its copy (tick()).
+      copies_(scope == Scope::kPerDirectory, history_of(options_.settle)),
+      moved_in_(history_of(options_.settle)) {
   top_roots_ = top_roots_of(options_.roots);
   set_permission_roots();
 }
@@ -65,12 +80,12 @@ void ActionBuilder::start_root(const std::string& root, Timestamp now) {
 
 void ActionBuilder::feed(const RawRecord& record, Timestamp now) {
   if (const uint64_t marker = fs_.marker_read(record.wd); marker != 0) {
-    markers_read_ = marker;
+    copies_.marker_read(marker);
     return;
   }
   ++seq_;
   ++stats_.events;
-  expire_moves(now, false);
+  expire_moves(now);
   if (record.mask & IN_Q_OVERFLOW) {
     on_overflow(now);
     return;
@@ -99,7 +114,7 @@ void ActionBuilder::feed(const RawRecord& record, Timestamp now) {
 void ActionBuilder::feed_path(const PathRecord& record, Timestamp now) {
   ++seq_;
   ++stats_.events;
-  expire_moves(now, false);
+  expire_moves(now);
   if (record.mask & IN_Q_OVERFLOW) {
     on_overflow(now);
     return;
@@ -185,23 +200,14 @@ void ActionBuilder::on_file_created(const std::string& path, Timestamp now) {
 }
 
 void ActionBuilder::on_open(const std::string& path) {
-  if (SelfRead* self = own_read(path); self && self->opens > 0) {
-    --self->opens;
-    return;
-  }
+  if (copies_.own_open(path)) return;
   ++open_counts_[path];
-  if (!moved_in_.empty()) moved_in_.erase(path);  // its close is this opener's: a write
+  moved_in_.opened(path);  // its close is this opener's: a write
   if (auto it = writes_.find(path); it != writes_.end() && !it->second.closed) {
     // A writer holds it: the upload is complete only when it closes.
     it->second.opened = true;
     it->second.deadline.reset();
   }
-}
-
-ActionBuilder::SelfRead* ActionBuilder::own_read(const std::string& path) {
-  const auto it = self_reads_.find(path);
-  if (it == self_reads_.end() || markers_read_ < it->second.after_marker) return nullptr;
-  return &it->second;
 }
 
 namespace {
@@ -217,7 +223,8 @@ void count_close(std::map<std::string, int>& open_counts, const std::string& pat
 void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
   count_close(open_counts_, path);
   const auto info = fs_.stat(path);
-  if (closed_as_moved_in(path, info)) return;
+  // A descriptor opened before the file moved in closed it, changing nothing: no write.
+  if (info && moved_in_.close_adds_nothing(path, info->size, info->mtime_ns)) return;
   auto it = writes_.find(path);
   if (it == writes_.end()) {
     PendingWrite write;
@@ -246,16 +253,9 @@ void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
 }
 
 void ActionBuilder::on_close_nowrite(const std::string& path, Timestamp now) {
-  if (SelfRead* self = own_read(path); self && self->closes > 0) {
-    --self->closes;
-    return;
-  }
+  if (copies_.own_close(path)) return;
   count_close(open_counts_, path);
-  read_closes_.push_back({seq_, path, now.mono, actor_.pid});
-  if (auto source = copy_sources_.find(path); source != copy_sources_.end()) {
-    copy_sources_.erase(source);  // reported as the source of a copy
-    return;
-  }
+  if (copies_.read_closed(path, seq_, now.mono, actor_.pid)) return;  // part of a copy
   if (auto it = writes_.find(path); it != writes_.end()) {
     PendingWrite& write = it->second;
     if (write.is_new && !write.closed && write.opened) {
@@ -301,117 +301,6 @@ void ActionBuilder::on_deleted(const std::string& path, bool is_dir, Timestamp n
     // Existed before the index reached it (a pending write never reported stays unreported).
     emit(Action::kDestroy, path, "", ObjectType::kFile, kUnknownUid, now.wall, actor_);
   }
-}
-
-void ActionBuilder::on_moved_from(const std::string& path, bool is_dir, uint32_t cookie,
-                                  Timestamp now) {
-  PendingMove move;
-  move.path = path;
-  move.is_dir = is_dir;
-  move.deadline = now.mono + options_.move_pairing;
-  move.at = now.wall;
-  move.actor = actor_;
-  if (!is_dir) {
-    // What happened before the move is reported before it.
-    if (auto read = reads_.find(path); read != reads_.end()) {
-      emit(Action::kRead, path, "", ObjectType::kFile, table_.known_or(path, Entry{}).uid,
-           read->second.at, read->second.actor);
-      reads_.erase(read);
-    }
-    if (auto it = writes_.find(path); it != writes_.end()) {
-      if (it->second.temp || !it->second.closed) {
-        move.write = it->second;  // the upload continues under the new name
-        writes_.erase(it);
-      } else {
-        flush_write_now(path, now);
-      }
-    }
-  }
-  // The MOVED_TO may arrive in a later read(), or never (moved out of every watched folder):
-  // hold the actions behind this one until it pairs or the pairing window ends.
-  move.slot = reserve_slot();
-  move_due_.emplace(move.deadline, cookie);
-  moves_[cookie] = std::move(move);
-}
-
-void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t cookie,
-                                Timestamp now) {
-  auto found = moves_.find(cookie);
-  if (found == moves_.end()) {
-    // Moved in from outside every watched folder: new here, and complete (rename is atomic).
-    const auto info = fs_.stat(path);
-    const uid_t uid = info ? info->uid : 0;
-    if (is_dir) {
-      if (const Entry* entry = table_.known(path); entry && entry->indexed) {
-        // The index listed it after it moved in: forget that, the move-in reports it all.
-        table_.forget_within(path, [](const std::string&, const Entry& e) { return e.indexed; });
-      }
-      if (table_.is_known(path)) return;
-      emit(Action::kCreate, path, "", ObjectType::kDirectory, uid, now.wall, actor_);
-      table_.set_known(path, Entry{FileKind::kDirectory, uid});
-      watch_tree(path, ScanMode::kMovedIn, now);
-      report_watch_failures();
-      return;
-    }
-    writes_.erase(path);
-    const bool existed = table_.is_known(path);
-    emit(existed ? Action::kUpdate : Action::kCreate, path, "", ObjectType::kFile, uid, now.wall,
-         actor_);
-    table_.set_known(path, info ? Entry::of(*info) : Entry{FileKind::kRegular, uid});
-    if (info && info->kind == FileKind::kRegular) note_moved_in(path, *info, now);
-    return;
-  }
-  PendingMove move = std::move(found->second);
-  moves_.erase(found);
-  if (move.is_dir) {
-    const Entry* entry = table_.known(move.path);
-    const uid_t uid = entry ? entry->uid : owner_now(path);
-    emit(Action::kMove, move.path, path, ObjectType::kDirectory, uid, now.wall, actor_,
-         move.slot);
-    rebase_tree(move.path, path);
-    fill_slot(move.slot);
-    return;
-  }
-  if (move.write) {
-    PendingWrite write = *move.write;
-    if (write.temp && !is_temp_name(path)) {
-      // An upload through a temporary name is complete: one create (or update) for the final
-      // name, nothing for the temporary one.
-      write.temp = false;
-      write.closed = true;
-      // rsync reads the old file as the basis of its delta: part of this update, not a read.
-      reads_.erase(path);
-      write.at = now.wall;
-      write.deadline = now.mono + options_.settle;
-    }
-    if (!write.temp) write.is_new = !table_.is_known(path);
-    if (actor_.pid != 0) write.actor = actor_;
-    writes_[path] = write;
-    if (auto open = open_counts_.find(move.path); open != open_counts_.end()) {
-      open_counts_[path] += open->second;  // its writer may hold it open under the new name
-      open_counts_.erase(move.path);
-    }
-    fill_slot(move.slot);
-    // A completed temp upload is named at its rename, like a file at its close.
-    if (!name_at_close(path, now) && write.deadline) {
-      schedule_write(path, writes_.at(path), *write.deadline);
-    }
-    return;
-  }
-  Entry entry;
-  if (const Entry* old = table_.known(move.path)) {
-    entry = *old;
-    table_.forget(move.path);
-  } else if (const auto info = fs_.stat(path)) {
-    entry = Entry::of(*info);
-  }
-  emit(Action::kMove, move.path, path, ObjectType::kFile, entry.uid, now.wall, actor_, move.slot);
-  table_.set_known(path, entry);
-  if (auto open = open_counts_.find(move.path); open != open_counts_.end()) {
-    open_counts_[path] += open->second;
-    open_counts_.erase(move.path);
-  }
-  fill_slot(move.slot);
 }
 
 void ActionBuilder::on_self_gone(int wd, const std::string& dir, Timestamp now) {
@@ -461,7 +350,7 @@ void ActionBuilder::assume_lost_closes(Timestamp now) {
     }
   }
   open_counts_.clear();
-  moved_in_.clear();  // an OPEN of it may have been lost: its next close is a write
+  moved_in_.forget_all();  // an OPEN of it may have been lost: its next close is a write
 }
 
 bool ActionBuilder::ignored(const std::string& path) const {

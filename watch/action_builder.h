@@ -1,8 +1,16 @@
-// ActionBuilder: the state machine that turns raw inotify records into FileActions the way a
-// person would name them. It owns the recursive watch table and an index of what exists, pairs
-// moves by cookie, names a written file when its writer closes it (waiting out the settle window
-// only when something says it may still change), infers copies, hides temp-name uploads and the
-// agent's own reads.
+// ActionBuilder: turns raw kernel records into FileActions the way a person would name them. It
+// is the coordinator of the records: each goes to the handler of its kind, which asks the parts
+// that hold one idea each and emits what they decide. The parts, owned here:
+//   RenamePairer  (rename_pairer.h)   a MOVED_FROM waiting for the MOVED_TO with its cookie
+//   CopyInference (copy_inference.h)  which new file is the copy of which; our own reads
+//   MovedInFiles  (moved_in_files.h)  the close of a file moved in, by a descriptor opened before
+//   ActionOrder   (action_order.h)    actions leave in the order things happened
+//   WatchTable    (watch_table.h)     the watches, and everything known to exist
+// Still members here: the naming of writes (pending writes and reads, the settle window, temp
+// names, uploads: action_builder_pending.cpp), the record handlers (action_builder.cpp, moves in
+// action_builder_moves.cpp), renames done as link + unlink (action_builder_renames.cpp), the trees
+// and roots (action_builder_tree.cpp, action_builder_roots.cpp), catch-up and permission changes
+// (action_builder_catch_up.cpp, action_builder_permissions.cpp).
 //
 // It does no I/O of its own: every system call goes through the injected FileSystem, and time
 // comes in as arguments, so tests drive it with a fake file system and a fake clock.
@@ -21,7 +29,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -30,12 +37,17 @@
 #include <string>
 #include <vector>
 
+#include "watch/action_order.h"
 #include "watch/actor.h"
+#include "watch/copy_inference.h"
 #include "watch/file_action.h"
 #include "watch/file_system.h"
 #include "watch/index.h"
 #include "watch/inotify_record.h"
+#include "watch/moved_in_files.h"
+#include "watch/pending_write.h"
 #include "watch/permissions.h"
+#include "watch/rename_pairer.h"
 #include "watch/watch_table.h"
 #include "watch/watcher.h"
 
@@ -62,8 +74,6 @@ class ActionBuilder {
 
   // How often a missing or deleted root is looked for again.
   static constexpr std::chrono::milliseconds kRootRecheck{500};
-  // How long an expected OPEN/CLOSE_NOWRITE of our own hashing read is waited for.
-  static constexpr std::chrono::seconds kSelfReadExpiry{5};
 
   enum class Scope { kPerDirectory, kWholeFilesystem };
   // Directories the background index lists per tick (kWholeFilesystem): bounds each stall
@@ -140,33 +150,6 @@ class ActionBuilder {
 
  private:
   using Entry = WatchTable::Known;
-  // A file being written; or closed but held for the settle window (another descriptor still
-  // open on it, gone before its close was read); or a link or special file, which gets no OPEN
-  // or CLOSE; or a temp upload waiting for its rename.
-  struct PendingWrite {
-    bool is_new = true;       // create (or copy) rather than update
-    bool temp = false;        // created under a temp-upload name: never reported itself
-    bool opened = false;      // an OPEN was seen before the first close: a writer, not a link
-    bool closed = false;      // the writer closed it: the content is complete
-    bool from_scan = false;   // found by a scan; its writer may have opened it before the watch
-    bool awaits_source = false;  // closed, but a file that may be its source is still open
-    std::optional<SteadyTime> deadline;  // nullopt while a writer holds it open
-    std::chrono::system_clock::time_point at;
-    uint64_t first_seq = 0;   // reads overlapping [first_seq, due] are copy candidates
-    uint64_t size_seen = 0;
-    // Never opened: may be a hard link. Its inode's low 32 bits once a delete made us look
-    // (0: not a regular file), so that a burst of deletes stats it once.
-    std::optional<uint32_t> link_ino;
-    Actor actor;              // the last writer
-  };
-  // A file moved in from outside every folder, as the create (or update) described it: a
-  // descriptor opened before the rename may still close it (nginx renames a PUT's body into
-  // place, then closes it). Such a close is no new write while the content is unchanged.
-  struct MovedIn {
-    uint64_t size = 0;
-    int64_t mtime_ns = 0;
-    SteadyTime expires;
-  };
   struct PendingRead {
     SteadyTime deadline;
     SteadyTime due;  // when tick() looks at it next: its deadline, or later while a copy is awaited
@@ -174,40 +157,11 @@ class ActionBuilder {
     uint64_t seq = 0;
     Actor actor;
   };
-  // A MOVED_FROM waiting for its MOVED_TO. Its actions go to `slot` so that later actions
-  // wait behind it.
-  struct PendingMove {
-    std::string path;
-    bool is_dir = false;
-    std::optional<PendingWrite> write;  // the pending write that moves with the file
-    SteadyTime deadline;
-    std::chrono::system_clock::time_point at;
-    uint64_t slot = 0;
-    Actor actor;
-  };
-  struct SelfRead {
-    int opens = 0;
-    int closes = 0;
-    SteadyTime expires;
-    // Our records come after this marker (FileSystem::put_marker; 0: none): a reader's OPEN or
-    // CLOSE_NOWRITE read before it is the reader's, even while ours are awaited.
-    uint64_t after_marker = 0;
-  };
-  // Whether an OPEN or CLOSE_NOWRITE of `path` read now may be one of our own hashing reads.
-  SelfRead* own_read(const std::string& path);
-  struct ReadClose {
-    uint64_t seq;
-    std::string path;
-    SteadyTime when;
-    int pid = 0;
-  };
-  struct Slot {
-    bool ready = true;
-    std::vector<FileAction> actions;
-  };
+  // What copy inference asks of the file system and of what is known here.
+  class SourceProbe;
   enum class ScanMode { kInitial, kNewDirectory, kMovedIn, kRootAppeared };
 
-  // record handlers (action_builder.cpp)
+  // record handlers (action_builder.cpp; moves: action_builder_moves.cpp)
   void dispatch(const std::string& path, uint32_t mask, uint32_t cookie, Timestamp now);
   bool root_event(const std::string& path, uint32_t mask, Timestamp now);
   void on_file_created(const std::string& path, Timestamp now);
@@ -223,11 +177,6 @@ class ActionBuilder {
   // The known regular file `path` was unlinked: when a name created since without an OPEN (a
   // hard link) holds its inode, reports the pair as one move and returns true.
   bool unlinked_after_link(const std::string& path, Timestamp now);
-  // A regular file moved in from outside every folder was reported at its MOVED_TO.
-  void note_moved_in(const std::string& path, const FileInfo& info, Timestamp now);
-  // A CLOSE_WRITE of `path` (as it is now: `info`) by a descriptor opened before it moved in,
-  // which changed nothing the create or update did not already say: true when it says nothing.
-  bool closed_as_moved_in(const std::string& path, const std::optional<FileInfo>& info);
   void root_gone(const std::string& dir, Timestamp now);
   void on_overflow(Timestamp now);
   // After lost records: a pending write may never see its close, and the open counts may never
@@ -266,7 +215,8 @@ class ActionBuilder {
   bool is_top_root(const std::string& dir) const;
 
   // windows, copies and output (action_builder_pending.cpp)
-  void expire_moves(Timestamp now, bool all);
+  // Names the moves whose pairing window ended (finish_move_out).
+  void expire_moves(Timestamp now);
   void finish_move_out(PendingMove move, Timestamp now);
   void settle_write(const std::string& path, PendingWrite& write, Timestamp now);
   // Every deadline given to a pending item goes through these, so that tick() and
@@ -281,17 +231,15 @@ class ActionBuilder {
   // create costs one stat, not four.
   bool name_at_close(const std::string& path, Timestamp now,
                      const std::optional<FileInfo>* fresh = nullptr);
-  // inotify: a file of `size` that another process still holds open, and that may be the
-  // source of the new file `dest`.
-  bool source_still_open(const std::string& dest, uint64_t size) const;
   // `closed` was closed by a reader: the writes that waited for it are named if they can be.
   void retry_awaiting_source(const std::string& closed, Timestamp now);
   // Emits the create, copy or update of the pending write of `path` and forgets it.
   void name_write(const std::string& path, const FileInfo& info, Timestamp now);
   void flush_write_now(const std::string& path, Timestamp now);
+  // The source of the new file `dest` if it is a copy (CopyInference); its read is then named
+  // by the copy.
   std::optional<std::string> find_copy_source(const std::string& dest, const PendingWrite& write,
                                               const FileInfo& dest_info, Timestamp now);
-  std::optional<uint64_t> hash_own_read(const std::string& path, Timestamp now);
   void trim_history(Timestamp now);
 
   // permission changes (action_builder_permissions.cpp)
@@ -318,8 +266,6 @@ class ActionBuilder {
   bool whole_fs() const { return scope_ == Scope::kWholeFilesystem; }
   void push(FileAction action, uint64_t slot);
   void drop_tree(const std::string& dir);
-  uint64_t reserve_slot();
-  void fill_slot(uint64_t slot);
   bool ignored(const std::string& path) const;
   bool is_temp_name(const std::string& path) const;
   uid_t owner_of(const std::string& path, const std::optional<FileInfo>& info) const;
@@ -335,11 +281,11 @@ class ActionBuilder {
   WatchTable table_;  // the watches, and everything known to exist (and to the receiver)
   std::map<std::string, PendingWrite> writes_;
   std::map<std::string, PendingRead> reads_;
-  std::map<uint32_t, PendingMove> moves_;
-  std::map<std::string, int> open_counts_;  // OPENs not yet closed, per file
-  std::deque<ReadClose> read_closes_;       // recent CLOSE_NOWRITEs, for copy inference
-  std::map<std::string, SelfRead> self_reads_;
-  uint64_t markers_read_ = 0;  // the last marker record read (FileSystem::marker_read)
+  RenamePairer moves_;  // MOVED_FROMs awaiting their MOVED_TO
+  // OPENs not yet closed, per file: a writer may still hold a closed file (write naming), a
+  // reader may be copying it (copy inference).
+  CopyInference::OpenCounts open_counts_;
+  CopyInference copies_;
   // Deadlines in order, each with the key of the item it was set for: tick() and
   // next_deadline() cost O(log n) per item instead of a scan of everything pending. An entry
   // whose item has since been named, dropped, or given another deadline is stale: it is
@@ -349,15 +295,12 @@ class ActionBuilder {
                                        std::vector<std::pair<SteadyTime, Key>>, std::greater<>>;
   mutable DueQueue<std::string> write_due_;
   mutable DueQueue<std::string> read_due_;
-  mutable DueQueue<uint32_t> move_due_;
-  std::map<std::string, SteadyTime> copy_sources_;  // their next close is not a read
   // A create may have left a pending write that no OPEN followed (a link): cleared when a
   // delete's look at writes_ finds none, so that a burst of deletes looks once.
   bool unopened_creates_ = false;
-  std::map<std::string, MovedIn> moved_in_;  // erased by an OPEN of the file, or expired
+  MovedInFiles moved_in_;  // reported at their MOVED_TO; a close may follow (moved_in_files.h)
 
-  std::map<uint64_t, Slot> slots_;
-  uint64_t next_slot_ = 1;
+  ActionOrder order_;  // what leaves take_actions(), and in which order
   uint64_t seq_ = 0;
 
   std::set<std::string> missing_roots_;

@@ -13,8 +13,31 @@ ObjectType object_type(FileKind kind) {
 
 }  // namespace
 
+class ActionBuilder::SourceProbe : public CopyInference::Probe {
+ public:
+  explicit SourceProbe(ActionBuilder& builder) : builder_(builder) {}
+  std::optional<uint64_t> source_size(const std::string& path) override {
+    const Entry* entry = builder_.lookup(path);
+    if (entry == nullptr || entry->kind != FileKind::kRegular) return std::nullopt;
+    if (auto pending = builder_.writes_.find(path);
+        pending != builder_.writes_.end() && pending->second.is_new) {
+      return std::nullopt;  // not a source: being written itself
+    }
+    const auto info = builder_.fs_.stat(path);
+    if (!info || info->kind != FileKind::kRegular) return std::nullopt;
+    return info->size;
+  }
+  uint64_t put_marker() override { return builder_.fs_.put_marker(); }
+  std::optional<uint64_t> hash(const std::string& path) override {
+    return builder_.fs_.hash(path);
+  }
+
+ private:
+  ActionBuilder& builder_;
+};
+
 void ActionBuilder::tick(Timestamp now) {
-  expire_moves(now, false);
+  expire_moves(now);
   recheck_missing_roots(now);
   index_step(now);
 
@@ -32,21 +55,10 @@ void ActionBuilder::tick(Timestamp now) {
     auto it = reads_.find(path);
     if (it == reads_.end() || it->second.due != due) continue;  // stale
     PendingRead& read = it->second;
-    // A new file whose writing overlapped this read may still turn out to be its copy: wait
-    // for it (`cat a > b` closes a before b), but not forever. Looked at again when the
-    // earliest such write settles (one still open is named at its close: a window later).
-    const SteadyTime give_up = read.deadline + 10 * options_.settle;
-    std::optional<SteadyTime> recheck;
-    for (const auto& [write_path, write] : writes_) {
-      const bool same_process = read.actor.pid != 0 && write.actor.pid == read.actor.pid;
-      if (!write.is_new || !(write.first_seq < read.seq || same_process)) continue;
-      if (!write.deadline && !same_process) continue;
-      const SteadyTime at = write.deadline.value_or(now.mono + options_.settle);
-      if (!recheck || at < *recheck) recheck = at;
-    }
-    if (recheck && now.mono < give_up) {
-      const SteadyTime soonest = now.mono + std::chrono::milliseconds(1);  // not in this tick
-      schedule_read(path, read, std::min(std::max(*recheck, soonest), give_up));
+    const CopyInference::HeldRead held{read.seq, read.actor.pid, read.deadline};
+    if (const auto later =
+            CopyInference::read_waits_until(held, writes_, now.mono, options_.settle)) {
+      schedule_read(path, read, *later);
       continue;
     }
     const auto info = fs_.stat(path);
@@ -76,7 +88,7 @@ std::optional<ActionBuilder::SteadyTime> ActionBuilder::next_deadline() const {
   };
   front(write_due_, writes_, [](const PendingWrite& w) { return w.deadline; });
   front(read_due_, reads_, [](const PendingRead& r) { return std::optional(r.due); });
-  front(move_due_, moves_, [](const PendingMove& m) { return std::optional(m.deadline); });
+  if (const auto move = moves_.next_deadline()) consider(*move);
   return next;
 }
 
@@ -104,26 +116,9 @@ void ActionBuilder::requeue_within(const std::string& dir) {
   }
 }
 
-void ActionBuilder::expire_moves(Timestamp now, bool all) {
-  std::vector<std::pair<uint64_t, uint32_t>> due;
-  if (all) {
-    for (const auto& [cookie, move] : moves_) due.emplace_back(move.slot, cookie);
-  }
-  while (!all && !move_due_.empty() && move_due_.top().first <= now.mono) {
-    const auto [deadline, cookie] = move_due_.top();
-    move_due_.pop();
-    auto it = moves_.find(cookie);
-    if (it != moves_.end() && it->second.deadline == deadline) due.emplace_back(it->second.slot, cookie);
-  }
+void ActionBuilder::expire_moves(Timestamp now) {
   // In the order they happened: each fills the slot that holds the actions behind it.
-  std::sort(due.begin(), due.end());
-  for (const auto& [slot, cookie] : due) {
-    auto it = moves_.find(cookie);
-    if (it == moves_.end()) continue;
-    PendingMove move = std::move(it->second);
-    moves_.erase(it);
-    finish_move_out(std::move(move), now);
-  }
+  for (PendingMove& move : moves_.expire(now.mono)) finish_move_out(std::move(move), now);
 }
 
 void ActionBuilder::finish_move_out(PendingMove move, Timestamp now) {
@@ -140,7 +135,7 @@ void ActionBuilder::finish_move_out(PendingMove move, Timestamp now) {
     }
     open_counts_.erase(move.path);
   }
-  fill_slot(move.slot);
+  order_.fill(move.slot);
 }
 
 void ActionBuilder::settle_write(const std::string& path, PendingWrite& write, Timestamp now) {
@@ -178,27 +173,14 @@ bool ActionBuilder::name_at_close(const std::string& path, Timestamp now,
   // reader's close would then be taken for ours, and its read lost. So it is named when that
   // reader closes (retry_awaiting_source), or at the end of the settle window. (fanotify does
   // not report our own reads: no wait.)
+  SourceProbe probe(*this);
   if (!whole_fs() && it->second.is_new && info->kind == FileKind::kRegular &&
-      source_still_open(path, info->size)) {
+      CopyInference::source_still_open(path, info->size, open_counts_, probe)) {
     it->second.awaits_source = true;
     return false;
   }
   name_write(path, *info, now);
   return true;
-}
-
-bool ActionBuilder::source_still_open(const std::string& dest, uint64_t size) const {
-  for (const auto& [path, count] : open_counts_) {
-    if (count <= 0 || path == dest) continue;
-    const Entry* entry = table_.known(path);
-    if (entry == nullptr || entry->kind != FileKind::kRegular) continue;
-    if (auto pending = writes_.find(path); pending != writes_.end() && pending->second.is_new) {
-      continue;  // not a source: being written itself
-    }
-    const auto info = fs_.stat(path);
-    if (info && info->kind == FileKind::kRegular && info->size == size) return true;
-  }
-  return false;
 }
 
 void ActionBuilder::retry_awaiting_source(const std::string& closed, Timestamp now) {
@@ -253,74 +235,16 @@ std::optional<std::string> ActionBuilder::find_copy_source(const std::string& de
                                                            const PendingWrite& write,
                                                            const FileInfo& dest_info,
                                                            Timestamp now) {
-  // Candidates: files read by the process that wrote `dest` (when the backend names it), then
-  // files open for reading at some point while `dest` was being written.
-  std::vector<std::string> candidates;
-  const auto add = [&](const std::string& path) {
-    if (path != dest && std::find(candidates.begin(), candidates.end(), path) == candidates.end()) {
-      candidates.push_back(path);
-    }
-  };
-  if (write.actor.pid != 0) {
-    for (auto it = read_closes_.rbegin(); it != read_closes_.rend(); ++it) {
-      if (it->pid == write.actor.pid) add(it->path);
-    }
-  }
-  std::set<std::string> overlapping;
-  for (const auto& [path, count] : open_counts_) {
-    if (count > 0) overlapping.insert(path);
-  }
-  for (const ReadClose& close : read_closes_) {
-    if (close.seq > write.first_seq) overlapping.insert(close.path);
-  }
-  for (const std::string& path : overlapping) add(path);
-  std::optional<uint64_t> dest_hash;
-  for (const std::string& source : candidates) {
-    const Entry* entry = lookup(source);
-    if (entry == nullptr || entry->kind != FileKind::kRegular) continue;
-    if (auto pending = writes_.find(source); pending != writes_.end() && pending->second.is_new) {
-      continue;
-    }
-    const auto info = fs_.stat(source);
-    if (!info || info->kind != FileKind::kRegular || info->size != dest_info.size) continue;
-    // Equal sizes prove nothing: compare the bytes.
-    if (!dest_hash) dest_hash = hash_own_read(dest, now);
-    if (!dest_hash) return std::nullopt;
-    const auto source_hash = hash_own_read(source, now);
-    if (!source_hash || *source_hash != *dest_hash) continue;
-    reads_.erase(source);  // the copy names this read
-    if (open_counts_.count(source)) copy_sources_[source] = now.mono + kSelfReadExpiry;
-    return source;
-  }
-  return std::nullopt;
-}
-
-std::optional<uint64_t> ActionBuilder::hash_own_read(const std::string& path, Timestamp now) {
-  if (whole_fs()) return fs_.hash(path);  // fanotify drops the agent's own records by pid
-  // Our read reaches us as OPEN and CLOSE_NOWRITE records later: they are not a read. Records
-  // already queued are read first, among them perhaps a reader's OPEN and CLOSE of this very
-  // file: the marker tells where ours can begin.
-  const uint64_t marker = fs_.put_marker();
-  const auto hash = fs_.hash(path);
-  if (hash) {
-    SelfRead& self = self_reads_[path];
-    if (self.opens == 0 && self.closes == 0) self.after_marker = marker;
-    ++self.opens;
-    ++self.closes;
-    self.expires = now.mono + kSelfReadExpiry;
-  }
-  return hash;
+  SourceProbe probe(*this);
+  const CopyInference::Copy copy{dest, dest_info.size, write.first_seq, write.actor.pid};
+  auto source = copies_.find_source(copy, open_counts_, probe, now.mono);
+  if (source) reads_.erase(*source);  // the copy names this read
+  return source;
 }
 
 void ActionBuilder::trim_history(Timestamp now) {
-  const auto horizon = std::max<std::chrono::steady_clock::duration>(
-      std::chrono::seconds(5), 10 * options_.settle);
-  while (!read_closes_.empty() && read_closes_.front().when + horizon < now.mono) {
-    read_closes_.pop_front();
-  }
-  std::erase_if(self_reads_, [&](const auto& s) { return s.second.expires < now.mono; });
-  std::erase_if(copy_sources_, [&](const auto& s) { return s.second < now.mono; });
-  std::erase_if(moved_in_, [&](const auto& m) { return m.second.expires < now.mono; });
+  copies_.trim(now.mono);
+  moved_in_.trim(now.mono);
 }
 
 void ActionBuilder::emit(Action action, const std::string& path, const std::string& destination,
@@ -366,31 +290,9 @@ void ActionBuilder::push(FileAction out, uint64_t slot) {
     touched_.insert(out.path);
     if (!out.destination.empty()) touched_.insert(out.destination);
   }
-  if (slot == 0) {
-    if (slots_.empty() || !slots_.rbegin()->second.ready) slots_[next_slot_++] = Slot{};
-    slots_.rbegin()->second.actions.push_back(std::move(out));
-  } else {
-    slots_[slot].actions.push_back(std::move(out));
-  }
+  order_.push(std::move(out), slot);
 }
 
-uint64_t ActionBuilder::reserve_slot() {
-  const uint64_t id = next_slot_++;
-  slots_[id] = Slot{false, {}};
-  return id;
-}
-
-void ActionBuilder::fill_slot(uint64_t slot) {
-  if (auto it = slots_.find(slot); it != slots_.end()) it->second.ready = true;
-}
-
-std::vector<FileAction> ActionBuilder::take_actions() {
-  std::vector<FileAction> out;
-  while (!slots_.empty() && slots_.begin()->second.ready) {
-    for (FileAction& action : slots_.begin()->second.actions) out.push_back(std::move(action));
-    slots_.erase(slots_.begin());
-  }
-  return out;
-}
+std::vector<FileAction> ActionBuilder::take_actions() { return order_.take(); }
 
 }  // namespace folderhook::watch

@@ -1,8 +1,7 @@
 // ActionBuilder: renames that do not arrive as a MOVED_FROM/MOVED_TO pair. OpenSSH's
 // sftp-server answers a plain rename request with link(old, new) + unlink(old), and so does
-// `ln a b && rm a`: CREATE new (no OPEN, no CLOSE), then DELETE old, one inode. nginx renames a
-// WebDAV PUT's body from its temp directory onto the target and closes it afterwards:
-// MOVED_TO, then CLOSE_WRITE from a descriptor opened before the rename.
+// `ln a b && rm a`: CREATE new (no OPEN, no CLOSE), then DELETE old, one inode. (nginx's
+// rename of a WebDAV PUT's body, closed after its MOVED_TO: moved_in_files.h.)
 #include <algorithm>
 
 #include "watch/action_builder.h"
@@ -46,28 +45,6 @@ bool ActionBuilder::unlinked_after_link(const std::string& path, Timestamp now) 
   emit(Action::kMove, path, *link, ObjectType::kFile, moved.uid, now.wall, actor_);
   table_.set_known(*link, moved);
   return true;
-}
-
-void ActionBuilder::note_moved_in(const std::string& path, const FileInfo& info, Timestamp now) {
-  // Kept as long as the history of reads: long past any close that follows a rename at once.
-  const auto horizon = std::max<std::chrono::steady_clock::duration>(std::chrono::seconds(5),
-                                                                     10 * options_.settle);
-  moved_in_[path] = MovedIn{info.size, info.mtime_ns, now.mono + horizon};
-}
-
-bool ActionBuilder::closed_as_moved_in(const std::string& path,
-                                       const std::optional<FileInfo>& info) {
-  if (moved_in_.empty()) return false;
-  const auto it = moved_in_.find(path);
-  if (it == moved_in_.end()) return false;
-  // No OPEN of it since it moved in (that erases the entry): the descriptor was opened before
-  // the rename, by whoever renamed it. Its close adds nothing unless the content changed since
-  // the create (or update) reported it; then it is an update, and the baseline moves on.
-  if (!info) return false;
-  if (info->size == it->second.size && info->mtime_ns == it->second.mtime_ns) return true;
-  it->second.size = info->size;
-  it->second.mtime_ns = info->mtime_ns;
-  return false;
 }
 
 }  // namespace folderhook::watch

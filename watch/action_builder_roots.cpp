@@ -41,12 +41,10 @@ void ActionBuilder::forget_root(const std::string& root) {
   std::erase_if(writes_, [&](const auto& e) { return gone(e.first); });
   std::erase_if(reads_, [&](const auto& e) { return gone(e.first); });
   std::erase_if(open_counts_, [&](const auto& e) { return gone(e.first); });
-  std::erase_if(self_reads_, [&](const auto& e) { return gone(e.first); });
-  std::erase_if(moves_, [&](const auto& m) {
-    if (!gone(m.second.path)) return false;
-    fill_slot(m.second.slot);  // nothing will come of it: what waits behind it may go
-    return true;
-  });
+  copies_.forget_if(gone);
+  for (const PendingMove& move : moves_.forget_if(gone)) {
+    order_.fill(move.slot);  // nothing will come of it: what waits behind it may go
+  }
   std::erase_if(index_stack_, [&](const std::string& dir) { return gone(dir); });
   for (const int wd : table_.watches_within(root)) {
     const auto path = table_.path_of(wd);

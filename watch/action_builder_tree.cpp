@@ -238,8 +238,7 @@ void ActionBuilder::rebase_tree(const std::string& from, const std::string& to) 
   rebase_keys(writes_, from, to);
   rebase_keys(reads_, from, to);
   rebase_keys(open_counts_, from, to);
-  rebase_keys(self_reads_, from, to);
-  rebase_keys(copy_sources_, from, to);
+  copies_.rebase(from, to);
   for (std::string& dir : index_stack_) {
     if (path_is_within(dir, from)) dir = rebase_path(dir, from, to);
   }
