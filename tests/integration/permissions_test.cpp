@@ -193,28 +193,28 @@ void while_stopped(const std::string& backend) {
 void live_then_stopped(const std::string& backend) {
   if (!no_loss::backend_here(backend)) return;
   RunningAgent r(permission_rules(backend), false);
-  const std::string a = r.in + "/a";
-  const std::string b = r.in + "/b";
-  write_file(a, "x");
-  write_file(b, "x");
-  REQUIRE(shell("chmod 644 " + a + " " + b) == 0);
+  for (const char* name : {"a", "b", "c"}) write_file(r.in + "/" + name, "x");
+  REQUIRE(shell("chmod 644 " + r.in + "/a " + r.in + "/b " + r.in + "/c") == 0);
   start_ready(r, backend);
-  REQUIRE(shell("chmod 640 " + a) == 0);
-  wait_permissions(r, 1);
-  REQUIRE(r.agent->stop(SIGTERM) == 0);
-  // Reported live already: the stored index has it, the next start says nothing of it. The
-  // chmod of b while stopped is news.
-  REQUIRE(shell("chmod 600 " + b) == 0);
-  start_ready(r, backend);
+  REQUIRE(shell("chmod 640 " + r.in + "/a " + r.in + "/c") == 0);
   wait_permissions(r, 2);
+  REQUIRE(r.agent->stop(SIGTERM) == 0);
+  // a's change was reported live: the stored index has it, the next start says nothing of it.
+  // b's and c's changes while stopped are news (c's compared with the value its live report
+  // stored).
+  REQUIRE(shell("chmod 600 " + r.in + "/b " + r.in + "/c") == 0);
+  start_ready(r, backend);
+  wait_permissions(r, 4);
   INFO("agent log:\n" << r.agent->output());
-  CHECK(permission_lines(r) == std::vector<std::string>{"/a 0640 root root", "/b 0600 root root"});
-  // And the live comparison starts from the values the catch-up reported.
-  REQUIRE(shell("chmod 600 " + b) == 0);
-  REQUIRE(shell("chmod 604 " + b) == 0);
-  wait_permissions(r, 3);
   CHECK(permission_lines(r) == std::vector<std::string>{"/a 0640 root root", "/b 0600 root root",
-                                                        "/b 0604 root root"});
+                                                        "/c 0600 root root", "/c 0640 root root"});
+  // And the live comparison starts from the values the catch-up reported.
+  REQUIRE(shell("chmod 600 " + r.in + "/b") == 0);
+  REQUIRE(shell("chmod 604 " + r.in + "/b") == 0);
+  wait_permissions(r, 5);
+  CHECK(permission_lines(r) == std::vector<std::string>{"/a 0640 root root", "/b 0600 root root",
+                                                        "/b 0604 root root", "/c 0600 root root",
+                                                        "/c 0640 root root"});
 }
 
 void lost_to_overflow(const std::string& backend) {

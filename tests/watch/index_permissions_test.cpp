@@ -56,6 +56,7 @@ TEST_CASE("catch-up: a chmod, a chown, a group change and an ACL change are perm
   CHECK(described(c) == std::vector<std::string>{
                             "update file /r/a permission 0600", "update file /r/b permission 0644",
                             "update file /r/c permission 0644", "update file /r/d permission 0644"});
+  REQUIRE(c.actions.size() == 4);
   for (const FileAction& a : c.actions) {
     CHECK(a.catch_up);
     CHECK(a.permission->owner.empty());  // the builder names them
