@@ -9,7 +9,8 @@ watch::Index to_watch_index(std::vector<delivery::IndexRow>&& rows) {
   for (delivery::IndexRow& row : rows) {
     watch::IndexEntry entry;
     entry.type = row.directory ? watch::ObjectType::kDirectory : watch::ObjectType::kFile;
-    entry.meta = {row.dev, row.ino, row.size, row.mtime_ns, row.ctime_ns, row.uid};
+    entry.meta = {row.dev, row.ino, row.size, row.mtime_ns, row.ctime_ns, row.uid,
+                  row.permissions, row.mode, row.gid, row.acl};
     index.emplace_hint(index.end(), std::move(row.path), entry);
   }
   return index;
@@ -25,6 +26,10 @@ delivery::IndexRow to_row(const std::string& path, const watch::IndexEntry& entr
   row.mtime_ns = entry.meta.mtime_ns;
   row.ctime_ns = entry.meta.ctime_ns;
   row.uid = entry.meta.uid;
+  row.permissions = entry.meta.permissions;
+  row.mode = entry.meta.mode;
+  row.gid = entry.meta.gid;
+  row.acl = entry.meta.acl;
   return row;
 }
 

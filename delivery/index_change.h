@@ -18,6 +18,11 @@ struct IndexRow {
   int64_t mtime_ns = 0;
   int64_t ctime_ns = 0;
   uint32_t uid = 0;
+  // Known only for objects of folders with `permissions = true`; stored as NULL otherwise.
+  bool permissions = false;
+  uint32_t mode = 0;
+  uint32_t gid = 0;
+  uint64_t acl = 0;
 };
 
 struct IndexChange {

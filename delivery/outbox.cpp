@@ -58,7 +58,10 @@ CREATE TABLE IF NOT EXISTS file_index(
   size INTEGER NOT NULL,
   mtime_ns INTEGER NOT NULL,
   ctime_ns INTEGER NOT NULL,
-  uid INTEGER NOT NULL) WITHOUT ROWID;
+  uid INTEGER NOT NULL,
+  mode INTEGER,
+  gid INTEGER,
+  acl INTEGER) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS indexed_roots(
   path BLOB PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS notify_state(
@@ -71,6 +74,31 @@ CREATE TABLE IF NOT EXISTS outbox_batch(
   batch_id TEXT NOT NULL,
   size INTEGER NOT NULL);
 )sql";
+
+// The permissions of an object (NULL: not known, a folder without `permissions = true`), added
+// to file_index after its first release: an existing table gets them as NULL columns.
+constexpr const char* kFileIndexPermissions[] = {"mode", "gid", "acl"};
+
+bool add_missing_columns(sqlite3* db, std::string& error) {
+  Stmt info(db, "SELECT name FROM pragma_table_info('file_index')");
+  if (!info.ok()) {
+    error = sqlite3_errmsg(db);
+    return false;
+  }
+  std::vector<std::string> have;
+  int rc;
+  while ((rc = info.step()) == SQLITE_ROW) have.push_back(info.bytes(0));
+  if (rc != SQLITE_DONE) {
+    error = sqlite3_errmsg(db);
+    return false;
+  }
+  for (const char* column : kFileIndexPermissions) {
+    if (std::find(have.begin(), have.end(), column) != have.end()) continue;
+    const std::string sql = std::string("ALTER TABLE file_index ADD COLUMN ") + column + " INTEGER";
+    if (!exec(db, sql.c_str(), error)) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -158,7 +186,7 @@ std::unique_ptr<Outbox> Outbox::open(const std::string& state_dir, std::string& 
   // fsync count down to one per batch.
   std::string err;
   if (!exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", err) ||
-      !exec(db, kSchema, err)) {
+      !exec(db, kSchema, err) || !add_missing_columns(db, err)) {
     error = "cannot initialise '" + path + "': " + err;
     return nullptr;
   }
@@ -340,29 +368,44 @@ int64_t as_i64(uint64_t v) {
   return static_cast<int64_t>(v);
 }
 
+// Columns `first`.. of a row: mode, gid, acl, all NULL when not known.
+void read_permissions(Stmt& stmt, int first, IndexRow& r) {
+  r.permissions = !stmt.is_null(first);
+  if (!r.permissions) return;
+  r.mode = static_cast<uint32_t>(stmt.i64(first));
+  r.gid = static_cast<uint32_t>(stmt.i64(first + 1));
+  r.acl = static_cast<uint64_t>(stmt.i64(first + 2));
+}
+
 }  // namespace
 
 bool Outbox::apply_index_changes(const std::vector<IndexChange>& changes) {
   Stmt& put = statement(
       "INSERT OR REPLACE INTO file_index(path, directory, dev, ino, size, mtime_ns, "
-      "ctime_ns, uid) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "ctime_ns, uid, mode, gid, acl) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
   Stmt& erase = statement("DELETE FROM file_index WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
   Stmt& select = statement(
-      "SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid FROM file_index "
+      "SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid, mode, gid, acl "
+      "FROM file_index "
       "WHERE path = ?1 OR (path >= ?2 AND path < ?3)");
   Stmt& root = statement("INSERT OR IGNORE INTO indexed_roots(path) VALUES(?1)");
   Stmt& relist = statement("UPDATE file_index SET ctime_ns = 0 WHERE path = ?1");
   if (!put.ok() || !erase.ok() || !select.ok() || !root.ok() || !relist.ok()) return false;
   const auto put_row = [&](const IndexRow& r) {
-    return put.bind_blob(1, r.path)
+    put.bind_blob(1, r.path)
         .bind(2, r.directory ? 1 : 0)
         .bind(3, as_i64(r.dev))
         .bind(4, as_i64(r.ino))
         .bind(5, as_i64(r.size))
         .bind(6, r.mtime_ns)
         .bind(7, r.ctime_ns)
-        .bind(8, int64_t{r.uid})
-        .run();
+        .bind(8, int64_t{r.uid});
+    if (r.permissions) {
+      put.bind(9, int64_t{r.mode}).bind(10, int64_t{r.gid}).bind(11, as_i64(r.acl));
+    } else {
+      put.bind_null(9).bind_null(10).bind_null(11);
+    }
+    return put.run();
   };
   const auto erase_tree = [&](const std::string& path) {
     return erase.bind_blob(1, path).bind_blob(2, range_lo(path)).bind_blob(3, range_hi(path)).run();
@@ -397,6 +440,7 @@ bool Outbox::apply_index_changes(const std::vector<IndexChange>& changes) {
           r.mtime_ns = select.i64(5);
           r.ctime_ns = select.i64(6);
           r.uid = static_cast<uint32_t>(select.i64(7));
+          read_permissions(select, 8, r);
           moved.push_back(std::move(r));
         }
         select.reset();
@@ -414,7 +458,8 @@ bool Outbox::apply_index_changes(const std::vector<IndexChange>& changes) {
 
 bool Outbox::load_index(IndexSnapshot& out, std::string& error) {
   Stmt rows(db_,
-            "SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid FROM file_index "
+            "SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid, mode, gid, acl "
+      "FROM file_index "
             "ORDER BY path");
   if (!rows.ok()) {
     error = sqlite3_errmsg(db_);
@@ -431,6 +476,7 @@ bool Outbox::load_index(IndexSnapshot& out, std::string& error) {
     r.mtime_ns = rows.i64(5);
     r.ctime_ns = rows.i64(6);
     r.uid = static_cast<uint32_t>(rows.i64(7));
+    read_permissions(rows, 8, r);
     out.rows.push_back(std::move(r));
   }
   if (rc != SQLITE_DONE) {

@@ -48,6 +48,7 @@ class Stmt {
     return rc == SQLITE_DONE;
   }
   int64_t i64(int col) { return sqlite3_column_int64(stmt_, col); }
+  bool is_null(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   std::string bytes(int col) {
     const void* p = sqlite3_column_blob(stmt_, col);
     const int n = sqlite3_column_bytes(stmt_, col);

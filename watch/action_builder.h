@@ -147,6 +147,8 @@ class ActionBuilder {
   const WatchTable& table() const { return table_; }
   // The roots that are walked: nested ones are inside another.
   const std::vector<std::string>& top_roots() const { return top_roots_; }
+  // The roots with `permissions = true`: a scan records the permissions of what lies in them.
+  const std::vector<std::string>& permission_roots() const { return permission_roots_; }
 
  private:
   using Entry = WatchTable::Known;
@@ -248,10 +250,13 @@ class ActionBuilder {
   void set_permission_roots();
   // IN_ATTRIB of `path`: reports a change of mode, owner, group or ACL since it was last seen.
   void on_attrib(const std::string& path, bool is_dir, Timestamp now);
-  // Keeps the book current with an action about to be pushed (what it creates, moves, removes).
-  void track_permissions(const FileAction& action);
-  // Records the permissions `path` has now, when it lies in a folder that asks.
-  void note_permissions(const std::string& path);
+  // Keeps the book current with an action about to be pushed (what it creates, moves, removes),
+  // and puts the permissions of what it records in its meta, so that the stored index has them.
+  void track_permissions(FileAction& action);
+  // Names the owner (and, for a permission change, the group) of a catch-up action.
+  void name_catch_up(FileAction& action);
+  // Records the permissions `path` has now, when it lies in a folder that asks; returns them.
+  std::optional<Permissions> note_permissions(const std::string& path);
 
   void emit(Action action, const std::string& path, const std::string& destination,
             ObjectType type, uid_t uid, std::chrono::system_clock::time_point at,

@@ -7,8 +7,16 @@ namespace folderhook::watch {
 
 void ActionBuilder::emit_catch_up(std::vector<FileAction> actions) {
   for (FileAction& action : actions) {
-    action.username = fs_.user_name(action.meta.uid);
+    name_catch_up(action);
     push(std::move(action), 0);
+  }
+}
+
+void ActionBuilder::name_catch_up(FileAction& action) {
+  action.username = fs_.user_name(action.meta.uid);
+  if (action.permission) {
+    action.permission->owner = action.username;
+    action.permission->group = fs_.group_name(action.meta.gid);
   }
 }
 
@@ -66,7 +74,7 @@ std::vector<std::string> ActionBuilder::apply_catch_up(std::vector<FileAction> a
       case Action::kRead:
         break;
     }
-    action.username = fs_.user_name(action.meta.uid);
+    name_catch_up(action);
     push(std::move(action), 0);
   }
   tracking_ = false;

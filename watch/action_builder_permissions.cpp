@@ -39,14 +39,31 @@ void ActionBuilder::set_permission_roots() {
   }
 }
 
-void ActionBuilder::note_permissions(const std::string& path) {
+std::optional<Permissions> ActionBuilder::note_permissions(const std::string& path) {
   const std::string* root = permission_root_of(permission_roots_, path);
-  if (root == nullptr) return;
-  if (const auto now = fs_.permissions(*root, path)) perms_.record(path, *now);
+  if (root == nullptr) return std::nullopt;
+  const auto now = fs_.permissions(*root, path);
+  if (now) perms_.record(path, *now);
+  return now;
 }
 
-void ActionBuilder::track_permissions(const FileAction& action) {
-  if (action.permission) return;  // on_attrib() recorded it
+void ActionBuilder::track_permissions(FileAction& action) {
+  // What the action records (its meta goes to the stored index, which a later catch-up compares
+  // with): the values just read, so that a change reported now is not reported again.
+  const auto record = [&](const std::string& path) {
+    const auto known = permissions_of(action.meta);
+    if (known && action.catch_up) {
+      perms_.record(path, *known);  // the scan read them: the same values, no second read
+      return;
+    }
+    const auto now = note_permissions(path);
+    if (now && action.meta.ino != 0) set_permissions(action.meta, *now);
+  };
+  if (action.permission) {
+    // on_attrib() recorded it; a catch-up's (a change while nothing watched) is recorded here.
+    if (action.catch_up) record(action.path);
+    return;
+  }
   switch (action.action) {
     case Action::kRead:
       return;
@@ -55,16 +72,16 @@ void ActionBuilder::track_permissions(const FileAction& action) {
       return;
     case Action::kMove:
       perms_.move_tree(action.path, action.destination);
-      note_permissions(action.destination);
+      record(action.destination);
       return;
     case Action::kCopy:
-      note_permissions(action.destination);
+      record(action.destination);
       return;
     case Action::kCreate:
     case Action::kUpdate:
       // What the receiver is told exists, as it is now: a chmod before the create was reported
       // (an upload's `cp -p`, `install -m`) is part of the create, not a change of its own.
-      note_permissions(action.path);
+      record(action.path);
       return;
   }
 }
@@ -92,6 +109,8 @@ void ActionBuilder::on_attrib(const std::string& path, bool is_dir, Timestamp no
   out.type = type;
   out.meta.uid = perms->uid;
   if (const auto info = fs_.stat(path)) out.meta = meta_of(*info, now.wall);
+  // The stored index takes the new values: the next start does not report this change again.
+  if (out.meta.ino != 0) set_permissions(out.meta, *perms);
   out.permission = PermissionChange{perms->mode, fs_.user_name(perms->uid),
                                     fs_.group_name(perms->gid)};
   push(std::move(out), 0);

@@ -165,11 +165,14 @@ void ActionBuilder::add_listing(const std::string& dir, WatchTable::Ref dir_ref,
     const std::string path = dir == "/" ? "/" + found.name : dir + "/" + found.name;
     if (ignored(path)) continue;
     if (is_known(path, found.name) || writes_.count(path)) continue;
-    if (permissions) note_permissions(path);
+    std::optional<Permissions> perms;
+    if (permissions) perms = note_permissions(path);
     const FileInfo* info = &found.info;
     if (mode == ScanMode::kInitial && start_scan_.snapshot) {
-      start_scan_.snapshot->add(
-          path, IndexEntry{object_type_of(info->kind), meta_of(*info, now.wall)});
+      // With the permissions just read: the catch-up compares them with the stored ones.
+      IndexEntry entry{object_type_of(info->kind), meta_of(*info, now.wall)};
+      if (perms) set_permissions(entry.meta, *perms);
+      start_scan_.snapshot->add(path, entry);
     }
     if (start_scan_.progress) {
       start_scan_.progress->entries.fetch_add(1, std::memory_order_relaxed);

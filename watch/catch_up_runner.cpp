@@ -108,6 +108,7 @@ bool CatchUpRunner::queue(std::unique_ptr<Job>& job, std::string& error) {
   job->began = now_stamp();
   if (job->roots.empty()) job->roots = builder_.top_roots();
   job->ignore = ignore_;
+  job->permission_roots = builder_.permission_roots();
   // Now, on the loop: the index as every action reported so far and every on_index() left it.
   if (options_.read_index) job->read_index = options_.read_index();
   job->req.data = job.get();
@@ -184,7 +185,8 @@ void CatchUpRunner::run_job(uv_work_t* req) {
         });
       }
       const bool walked = record_tree(fs, job->roots, job->ignore, job->began.wall,
-                                      job->progress, job->cancel, log, job->dirs);
+                                      job->progress, job->cancel, log, job->dirs,
+                                      job->permission_roots);
       wait_stored(*job->handoff);
       if (!walked || job->cancel.load()) return;
       job->found = job->handed + log.size();
@@ -193,7 +195,7 @@ void CatchUpRunner::run_job(uv_work_t* req) {
     } else {
       ScanFileSystem fs(job->sift);
       auto found = scan_tree(fs, job->roots, job->ignore, job->baseline, job->began.wall,
-                             job->progress, job->cancel);
+                             job->progress, job->cancel, job->permission_roots);
       if (found) scan = std::move(*found);
     }
     if (job->cancel.load() || !have_baseline) return;

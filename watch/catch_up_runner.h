@@ -117,6 +117,7 @@ class CatchUpRunner {
     bool report_unindexed = false;
     std::vector<std::string> roots;
     std::vector<std::string> ignore;
+    std::vector<std::string> permission_roots;  // the builder's, as the job is queued
     std::function<void()> sift;  // a kReadOnly start scan's (Hooks::sift), else empty
     std::atomic<uint64_t> expected{0};  // entries in the baseline: the progress estimate
     CatchUp result;

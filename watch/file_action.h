@@ -31,6 +31,14 @@ struct FileMeta {
   // then may a later scan trust an unchanged ctime to mean an unchanged listing (watch/index.h).
   int64_t ctime_ns = 0;
   uint32_t uid = 0;
+  // Recorded only in a folder with `permissions = true` (watch/permissions.h), so that a change
+  // made while nothing watched (the agent stopped, a queue overflow) is told after the fact:
+  // `permissions` says the three below are known. Unknown (a folder without the key, a row
+  // written before they were kept) is never compared, only recorded.
+  bool permissions = false;
+  uint32_t mode = 0;  // st_mode & 07777
+  uint32_t gid = 0;
+  uint64_t acl = 0;   // Permissions::acl
   bool operator==(const FileMeta&) const = default;
 };
 

@@ -1,7 +1,7 @@
 // FileSystem: every system call the ActionBuilder needs, behind one small interface so that
 // unit tests drive the builder with an in-memory fake. The real one (real_file_system.h) talks
-// to inotify and the disk. Called only on the loop thread, except stat(), list() and
-// list_stat(), which a scan may call from a worker thread (the real ones keep no state), and
+// to inotify and the disk. Called only on the loop thread, except stat(), list(), list_stat()
+// and permissions(), which a scan may call from a worker thread (the real ones keep no state), and
 // sift_queue(), which the start walk calls on whichever thread runs it.
 #pragma once
 

@@ -46,6 +46,19 @@ bool within_any(const std::string& path, const std::vector<std::string>& dirs) {
                      [&](const std::string& dir) { return path_is_within(path, dir); });
 }
 
+// The entry a scan records for `path`: with its permissions when it lies in a folder that asks
+// for them (their one ACL read per object is the whole cost, and only there).
+IndexEntry scanned_entry(FileSystem& fs, const std::string& path, const FileInfo& info,
+                         std::chrono::system_clock::time_point started,
+                         const std::vector<std::string>& permission_roots) {
+  IndexEntry entry{object_type_of(info.kind), meta_of(info, started)};
+  if (permission_roots.empty()) return entry;
+  if (const std::string* root = permission_root_of(permission_roots, path)) {
+    if (const auto perms = fs.permissions(*root, path)) set_permissions(entry.meta, *perms);
+  }
+  return entry;
+}
+
 }  // namespace
 
 ObjectType object_type_of(FileKind kind) {
@@ -68,6 +81,19 @@ FileMeta meta_of(const FileInfo& info, std::chrono::system_clock::time_point now
     if (info.ctime_ns > now_ns - trusted_ns) meta.ctime_ns = 0;
   }
   return meta;
+}
+
+void set_permissions(FileMeta& meta, const Permissions& perms) {
+  meta.permissions = true;
+  meta.uid = perms.uid;
+  meta.mode = perms.mode;
+  meta.gid = perms.gid;
+  meta.acl = perms.acl;
+}
+
+std::optional<Permissions> permissions_of(const FileMeta& meta) {
+  if (!meta.permissions) return std::nullopt;
+  return Permissions{meta.mode, meta.uid, meta.gid, meta.acl};
 }
 
 void erase_tree(Index& index, const std::string& path) {
@@ -172,19 +198,33 @@ CatchUp diff_index(const Index& before, const Index& now,
   }
   for (const std::string& path : gone) work.erase(path);
 
-  // Creates, parents first, and updates.
+  // Creates, parents first, and updates: of the content, then of the permissions.
   for (const auto& [path, entry] : now) {
     const auto found = work.find(path);
     if (found == work.end()) {
       out.actions.push_back(make_action(Action::kCreate, path, "", entry, at));
-    } else if (entry.type == ObjectType::kFile &&
-               (found->second.meta.size != entry.meta.size ||
-                found->second.meta.mtime_ns != entry.meta.mtime_ns ||
-                key_of(found->second) != key_of(entry))) {
-      out.actions.push_back(make_action(Action::kUpdate, path, "", entry, at));
-    } else if (found->second != entry) {
-      out.refreshed.emplace_back(path, entry);
+      continue;
     }
+    const IndexEntry& was = found->second;
+    const bool same_object = key_of(was) == key_of(entry);
+    bool reported = false;
+    if (entry.type == ObjectType::kFile &&
+        (was.meta.size != entry.meta.size || was.meta.mtime_ns != entry.meta.mtime_ns ||
+         !same_object)) {
+      out.actions.push_back(make_action(Action::kUpdate, path, "", entry, at));
+      reported = true;
+    }
+    // Only against values recorded for a folder that asked: unknown ones are only recorded.
+    const auto before_perms = permissions_of(was.meta);
+    const auto now_perms = permissions_of(entry.meta);
+    if (same_object && entry.type == was.type && before_perms && now_perms &&
+        *before_perms != *now_perms) {
+      FileAction change = make_action(Action::kUpdate, path, "", entry, at);
+      change.permission = PermissionChange{now_perms->mode, "", ""};
+      out.actions.push_back(std::move(change));
+      reported = true;
+    }
+    if (!reported && was != entry) out.refreshed.emplace_back(path, entry);
   }
   return out;
 }
@@ -270,13 +310,14 @@ Index ScanLog::take_index() {
 std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& roots,
                                const std::vector<std::string>& ignore, const Index& previous,
                                std::chrono::system_clock::time_point started,
-                               ScanProgress& progress, const std::atomic<bool>& cancel) {
+                               ScanProgress& progress, const std::atomic<bool>& cancel,
+                               const std::vector<std::string>& permission_roots) {
   Index out;
   for (const std::string& root : roots) {
     if (within_any(root, ignore)) continue;
     const auto info = fs.stat(root);
     if (!info || info->kind != FileKind::kDirectory) continue;  // missing: nothing in it
-    out[root] = IndexEntry{ObjectType::kDirectory, meta_of(*info, started)};
+    out[root] = scanned_entry(fs, root, *info, started, permission_roots);
     std::vector<std::string> stack{root};
     while (!stack.empty()) {
       if (cancel.load(std::memory_order_relaxed)) return std::nullopt;
@@ -322,7 +363,7 @@ std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& r
         if (within_any(path, ignore)) continue;
         progress.entries.fetch_add(1, std::memory_order_relaxed);
         out.emplace_hint(out.end(), path,
-                         IndexEntry{object_type_of(child.info.kind), meta_of(child.info, started)});
+                         scanned_entry(fs, path, child.info, started, permission_roots));
         if (child.info.kind == FileKind::kDirectory) subdirs.push_back(path);
       }
       stack.insert(stack.end(), subdirs.rbegin(), subdirs.rend());
@@ -334,12 +375,13 @@ std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& r
 bool record_tree(FileSystem& fs, const std::vector<std::string>& roots,
                  const std::vector<std::string>& ignore, std::chrono::system_clock::time_point started,
                  ScanProgress& progress, const std::atomic<bool>& cancel, ScanLog& log,
-                 std::vector<std::string>& dirs) {
+                 std::vector<std::string>& dirs,
+                 const std::vector<std::string>& permission_roots) {
   for (const std::string& root : roots) {
     if (within_any(root, ignore)) continue;
     const auto info = fs.stat(root);
     if (!info || info->kind != FileKind::kDirectory) continue;  // missing: nothing in it
-    log.add(root, IndexEntry{ObjectType::kDirectory, meta_of(*info, started)});
+    log.add(root, scanned_entry(fs, root, *info, started, permission_roots));
     dirs.push_back(root);
     std::vector<std::string> stack{root};
     while (!stack.empty()) {
@@ -355,7 +397,7 @@ bool record_tree(FileSystem& fs, const std::vector<std::string>& roots,
         const std::string path = dir == "/" ? "/" + child.name : dir + "/" + child.name;
         if (within_any(path, ignore)) continue;
         progress.entries.fetch_add(1, std::memory_order_relaxed);
-        log.add(path, IndexEntry{object_type_of(child.info.kind), meta_of(child.info, started)});
+        log.add(path, scanned_entry(fs, path, child.info, started, permission_roots));
         if (child.info.kind != FileKind::kDirectory) continue;
         dirs.push_back(path);
         stack.push_back(path);

@@ -40,6 +40,10 @@ constexpr std::chrono::seconds kTrustedAge{2};
 
 // The FileMeta of `info` as read at `now` (wall clock).
 FileMeta meta_of(const FileInfo& info, std::chrono::system_clock::time_point now);
+// Marks `meta`'s permissions known, with the values of `perms` (its uid included).
+void set_permissions(FileMeta& meta, const Permissions& perms);
+// `meta`'s permissions, when known.
+std::optional<Permissions> permissions_of(const FileMeta& meta);
 ObjectType object_type_of(FileKind kind);
 
 // Removes `path` and everything beneath it.
@@ -58,8 +62,11 @@ struct CatchUp {
 // The pure diff between the index and a scan of the same roots: moves first (an object whose
 // dev, inode, size and mtime vanished from one path and appeared at another; a moved directory
 // carries its contents), then destroys (deepest first), then
-// creates (parents first) and updates (a file whose size, mtime or inode changed). Applying the
-// actions and then `refreshed` to `before` gives `now`.
+// creates (parents first) and updates (a file whose size, mtime or inode changed), each update
+// followed by a permission update (FileAction::permission set, owner and group names left for
+// the caller) when the object at that path is the same inode and its recorded and current
+// permissions are both known and differ. Applying the actions and then `refreshed` to `before`
+// gives `now`.
 CatchUp diff_index(const Index& before, const Index& now,
                    std::chrono::system_clock::time_point at);
 
@@ -126,18 +133,23 @@ struct ScanProgress {
 // has the same entries as `previous` says, so it is not listed again; every entry is still
 // stat()ed, since a file rewritten in place does not change its directory. nullopt when
 // `cancel` was set. Safe on a worker thread when `fs`'s stat() and list() are. Both walks call
-// fs.sift_queue() every kSiftEvery directories.
+// fs.sift_queue() every kSiftEvery directories. Objects beneath one of `permission_roots` (the
+// folders with `permissions = true`) also have their permissions read (fs.permissions(), one
+// ACL read each) and recorded in their meta; nothing else is.
 std::optional<Index> scan_tree(FileSystem& fs, const std::vector<std::string>& roots,
                                const std::vector<std::string>& ignore, const Index& previous,
                                std::chrono::system_clock::time_point started,
-                               ScanProgress& progress, const std::atomic<bool>& cancel);
+                               ScanProgress& progress, const std::atomic<bool>& cancel,
+                               const std::vector<std::string>& permission_roots = {});
 
 // scan_tree() of folders never indexed, where no listing can be spared: every object goes to
 // `log` as it is found (a log with a limit hands it over in batches while the walk runs) and
 // every directory to `dirs`, parents first; no Index is made. False when `cancel` was set.
+// `permission_roots` as for scan_tree().
 bool record_tree(FileSystem& fs, const std::vector<std::string>& roots,
                  const std::vector<std::string>& ignore, std::chrono::system_clock::time_point started,
                  ScanProgress& progress, const std::atomic<bool>& cancel, ScanLog& log,
-                 std::vector<std::string>& dirs);
+                 std::vector<std::string>& dirs,
+                 const std::vector<std::string>& permission_roots = {});
 
 }  // namespace folderhook::watch
