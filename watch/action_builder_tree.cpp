@@ -11,25 +11,6 @@ namespace folderhook::watch {
 
 namespace {
 
-// Moves every key at or beneath `from` to the same place beneath `to`.
-template <typename Map>
-void rebase_keys(Map& map, const std::string& from, const std::string& to) {
-  std::vector<typename Map::node_type> moved;
-  for (auto it = map.lower_bound(from); it != map.end();) {
-    if (!path_is_within(it->first, from)) {
-      // Keys within `from` are contiguous, except that "a-b" sorts between "a" and "a/b".
-      if (it->first.compare(0, from.size(), from) != 0) break;
-      ++it;
-      continue;
-    }
-    moved.push_back(map.extract(it++));
-  }
-  for (auto& node : moved) {
-    node.key() = rebase_path(node.key(), from, to);
-    map.insert(std::move(node));
-  }
-}
-
 template <typename Map>
 std::vector<std::string> keys_within(const Map& map, const std::string& dir) {
   std::vector<std::string> keys;

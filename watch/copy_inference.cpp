@@ -4,32 +4,9 @@
 #include <algorithm>
 #include <set>
 
-#include "watch/watch_table.h"
+#include "watch/paths.h"
 
 namespace folderhook::watch {
-
-namespace {
-
-// Moves every key at or beneath `from` to the same place beneath `to`.
-template <typename Map>
-void rebase_copy_keys(Map& map, const std::string& from, const std::string& to) {
-  std::vector<typename Map::node_type> moved;
-  for (auto it = map.lower_bound(from); it != map.end();) {
-    if (!path_is_within(it->first, from)) {
-      // Keys within `from` are contiguous, except that "a-b" sorts between "a" and "a/b".
-      if (it->first.compare(0, from.size(), from) != 0) break;
-      ++it;
-      continue;
-    }
-    moved.push_back(map.extract(it++));
-  }
-  for (auto& node : moved) {
-    node.key() = rebase_path(node.key(), from, to);
-    map.insert(std::move(node));
-  }
-}
-
-}  // namespace
 
 CopyInference::CopyInference(bool own_reads_reported, std::chrono::steady_clock::duration history)
     : own_reads_reported_(own_reads_reported), history_(history) {}
@@ -148,8 +125,8 @@ std::optional<uint64_t> CopyInference::hash_own_read(const std::string& path, Pr
 }
 
 void CopyInference::rebase(const std::string& from, const std::string& to) {
-  rebase_copy_keys(self_reads_, from, to);
-  rebase_copy_keys(copy_sources_, from, to);
+  rebase_keys(self_reads_, from, to);
+  rebase_keys(copy_sources_, from, to);
 }
 
 void CopyInference::trim(SteadyTime now) {

@@ -4,6 +4,8 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace folderhook::watch {
 
@@ -19,6 +21,26 @@ inline std::string rebase_path(std::string_view path, std::string_view from,
   std::string out(to);
   out.append(path.substr(from.size()));
   return out;
+}
+
+// Moves every key of the ordered map `map` (keyed by path) at or beneath `from` to the same
+// place beneath `to`.
+template <typename Map>
+void rebase_keys(Map& map, const std::string& from, const std::string& to) {
+  std::vector<typename Map::node_type> moved;
+  for (auto it = map.lower_bound(from); it != map.end();) {
+    if (!path_is_within(it->first, from)) {
+      // Keys within `from` are contiguous, except that "a-b" sorts between "a" and "a/b".
+      if (it->first.compare(0, from.size(), from) != 0) break;
+      ++it;
+      continue;
+    }
+    moved.push_back(map.extract(it++));
+  }
+  for (auto& node : moved) {
+    node.key() = rebase_path(node.key(), from, to);
+    map.insert(std::move(node));
+  }
 }
 
 }  // namespace folderhook::watch
