@@ -2,7 +2,6 @@
 // through uv_poll_t, dropped early when they are the agent's own or lie outside every root,
 // resolved to paths and actors, and fed to an ActionBuilder in whole-filesystem scope.
 #include <sys/fanotify.h>
-#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <fcntl.h>
@@ -235,7 +234,9 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
 
   void handle(const FanotifyEvent& event, Timestamp now) {
     if (event.mask & FAN_Q_OVERFLOW) {
-      builder_.feed_path(PathRecord{{}, {}, IN_Q_OVERFLOW, 0, {}}, now);
+      Record overflow;
+      overflow.kinds = {RecordKind::kOverflow};
+      builder_.feed(overflow, now);
       return;
     }
     // Cheap drops first: the agent's own I/O (its hashing reads), directory listings. The
@@ -256,9 +257,12 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
     if (where == nullptr || where->name == "." || where->name.empty()) return;
     const auto dir = dir_path(where->key);
     if (!dir || !watched(*dir, where->name)) return;
-    const uint32_t mask = inotify_mask_of(event.mask);
-    if ((mask & IN_ISDIR) && (mask & (IN_CREATE | IN_MOVED_TO))) expect_child(event, *dir, where->name);
-    feed(*dir, where->name, mask, cookie, event.pid, now);
+    const RecordKinds kinds = fanotify_kinds_of(event.mask);
+    const bool is_dir = (event.mask & FAN_ONDIR) != 0;
+    if (is_dir && (kinds.has(RecordKind::kCreated) || kinds.has(RecordKind::kMovedTo))) {
+      expect_child(event, *dir, where->name);
+    }
+    feed(*dir, where->name, kinds, is_dir, cookie, event.pid, now);
   }
 
   // The kernel reports a directory's own attribute change on the directory ("." in it), not by
@@ -270,7 +274,7 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
     const std::string parent = slash == 0 ? "/" : self->substr(0, slash);
     const std::string name = self->substr(slash + 1);
     if (!watched(parent, name)) return;
-    feed(parent, name, IN_ATTRIB | IN_ISDIR, 0, event.pid, now);
+    feed(parent, name, {RecordKind::kAttrib}, true, 0, event.pid, now);
   }
 
   // A rename is one event with both names: a move inside, a move out, or a move in.
@@ -286,12 +290,13 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
     const bool from_in = from_dir && watched(*from_dir, from->name);
     const bool to_in = to_dir && watched(*to_dir, to->name);
     if (!from_in && !to_in) return;
-    const uint32_t isdir = is_dir ? IN_ISDIR : 0;
     const uint32_t cookie = ++cookie_;
-    if (from_in) feed(*from_dir, from->name, IN_MOVED_FROM | isdir, cookie, event.pid, now);
+    if (from_in) {
+      feed(*from_dir, from->name, {RecordKind::kMovedFrom}, is_dir, cookie, event.pid, now);
+    }
     if (to_in) {
       if (is_dir) expect_child(event, *to_dir, to->name);
-      feed(*to_dir, to->name, IN_MOVED_TO | isdir, cookie, event.pid, now);
+      feed(*to_dir, to->name, {RecordKind::kMovedTo}, is_dir, cookie, event.pid, now);
     }
   }
 
@@ -319,8 +324,9 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
     }
   }
 
-  void feed(const std::string& dir, const std::string& name, uint32_t mask, uint32_t cookie,
-            int pid, Timestamp now) {
+  // The edge: one Record in the builder's words, with the actor behind `pid`.
+  void feed(const std::string& dir, const std::string& name, RecordKinds kinds, bool is_dir,
+            uint32_t cookie, int pid, Timestamp now) {
     bool gone = false;
     Actor actor = actors_.resolve(pid, gone);
     if (gone) {
@@ -329,7 +335,14 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
       logger_("debug", "the process behind an event was gone before it could be looked up",
               {{"pid", pid}, {"path", dir + "/" + name}});
     }
-    builder_.feed_path(PathRecord{dir, name, mask, cookie, std::move(actor)}, now);
+    Record record;
+    record.kinds = kinds;
+    record.is_dir = is_dir;
+    record.dir = dir;
+    record.name = name;
+    record.cookie = cookie;
+    record.actor = std::move(actor);
+    builder_.feed(record, now);
   }
 
   static const FanotifyFid* find(const FanotifyEvent& event, uint8_t type) {

@@ -55,7 +55,8 @@ TEST_CASE(
     WatchOptions options;
     options.roots.push_back({folder.path(), {}});
     ActionBuilder builder(options, fs,
-                          [](std::string_view, std::string_view, const nlohmann::json&) {});
+                          [](std::string_view, std::string_view, const nlohmann::json&) {},
+                          ActionBuilder::Scope::kPerDirectory, &fs);
     Timestamp now{std::chrono::steady_clock::now(), std::chrono::system_clock::now()};
     builder.start(now);
     // Both copies are made before the builder reads anything: naming b hashes a, and the
@@ -68,7 +69,7 @@ TEST_CASE(
       if (n <= 0) break;  // EAGAIN: our own reads' records are read too
       for (const RawRecord& record :
            decode_inotify_records(std::string_view(buffer, static_cast<std::size_t>(n)))) {
-        builder.feed(record, now);
+        builder.feed(fs.translate(record), now);
       }
       now.mono += std::chrono::milliseconds(10);
       builder.tick(now);
