@@ -270,7 +270,7 @@ class ActionBuilder {
 
   WatchOptions options_;
   FileSystem& fs_;
-  ReadMarkers* markers_;  // nullptr: our own reads are not reported (or are not told apart)
+  ReadMarkers* markers_;  // the backend's (inotify); nullptr when it has none (fanotify, fakes)
   Logger logger_;
   Scope scope_;
   Actor actor_;  // the actor of the record being fed; empty in tick()

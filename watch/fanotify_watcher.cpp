@@ -335,14 +335,13 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
       logger_("debug", "the process behind an event was gone before it could be looked up",
               {{"pid", pid}, {"path", dir + "/" + name}});
     }
-    Record record;
-    record.kinds = kinds;
-    record.is_dir = is_dir;
-    record.dir = dir;
-    record.name = name;
-    record.cookie = cookie;
-    record.actor = std::move(actor);
-    builder_.feed(record, now);
+    builder_.feed(Record{.kinds = kinds,
+                         .is_dir = is_dir,
+                         .dir = dir,
+                         .name = name,
+                         .cookie = cookie,
+                         .actor = std::move(actor)},
+                  now);
   }
 
   static const FanotifyFid* find(const FanotifyEvent& event, uint8_t type) {

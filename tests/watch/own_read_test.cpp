@@ -113,4 +113,30 @@ TEST_CASE("kernel: markers come back in order, one record each, and one lost is 
   close(inotify);
 }
 
+TEST_CASE("kernel: the inotify backend hands its markers to the builder as marker records") {
+  const int inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  REQUIRE(inotify >= 0);
+  {
+    RealFileSystem fs(inotify);
+    ReadMarkers& markers = fs;  // what the builder is given
+    REQUIRE(markers.put_marker() == 1);
+    REQUIRE(markers.put_marker() == 2);
+    alignas(inotify_event) char buffer[4096];
+    const ssize_t n = read(inotify, buffer, sizeof buffer);
+    REQUIRE(n > 0);
+    const auto raw = decode_inotify_records(std::string_view(buffer, static_cast<std::size_t>(n)));
+    REQUIRE(raw.size() == 2);
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      CHECK(raw[i].mask == IN_ATTRIB);  // an IN_ATTRIB to the kernel, a marker to the builder
+      const Record record = fs.translate(raw[i]);
+      CHECK(record.kinds == RecordKinds{RecordKind::kMarker});
+      CHECK(record.marker == i + 1);
+    }
+    const Record other = fs.translate({-1, IN_Q_OVERFLOW, 0, ""});
+    CHECK(other.kinds == RecordKinds{RecordKind::kOverflow});
+    CHECK(other.marker == 0);
+  }
+  close(inotify);
+}
+
 }  // namespace folderhook::watch
