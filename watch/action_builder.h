@@ -21,11 +21,12 @@
 // it reads no kernel mask, and a backend knows nothing of what it does with them.
 //
 // Two scopes. kPerDirectory (inotify): one watch per directory, added before each directory
-// is listed; records come by wd (Record::wd). kWholeFilesystem (fanotify): every event on the filesystem is
-// seen, so nothing is listed to catch up with new directories; records come by path with their
-// actor (Record::dir, Record::actor); "watches" are the FileSystem's handles for known directories; the index of
-// what exists is built in the background by tick(), and what it has not reached yet is looked
-// up when needed; the agent's own I/O never arrives (the backend drops its pid).
+// is listed; records come by wd (Record::wd). kWholeFilesystem (fanotify): every event on the
+// filesystem is seen, so nothing is listed to catch up with new directories; records come by
+// path with their actor (Record::dir, Record::actor); "watches" are the FileSystem's handles for
+// known directories; the index of what exists is built in the background by tick(), and what it
+// has not reached yet is looked up when needed; the agent's own I/O never arrives (the backend
+// drops its pid).
 #pragma once
 
 #include <atomic>
@@ -47,9 +48,9 @@
 #include "watch/index.h"
 #include "watch/moved_in_files.h"
 #include "watch/pending_write.h"
+#include "watch/permissions.h"
 #include "watch/read_markers.h"
 #include "watch/record.h"
-#include "watch/permissions.h"
 #include "watch/rename_pairer.h"
 #include "watch/watch_table.h"
 #include "watch/watcher.h"

@@ -1,9 +1,9 @@
 // FileSystem: every system call the ActionBuilder needs, behind one small interface so that
 // unit tests drive the builder with an in-memory fake; both backends implement it (inotify:
 // real_file_system.h, fanotify: fanotify_file_system.h). What only one backend has stays off
-// it (inotify's markers: read_markers.h). Called only on the loop thread, except stat(), list() and
-// list_stat(), which a scan may call from a worker thread (the real ones keep no state), and
-// sift_queue(), which the start walk calls on whichever thread runs it.
+// it (inotify's markers: read_markers.h). Called only on the loop thread, except stat(), list()
+// and list_stat(), which a scan may call from a worker thread (the real ones keep no state),
+// and sift_queue(), which the start walk calls on whichever thread runs it.
 #pragma once
 
 #include <sys/types.h>
