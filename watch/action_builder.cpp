@@ -1,8 +1,6 @@
 // ActionBuilder: construction, record dispatch, and the per-file record handlers.
 #include "watch/action_builder.h"
 
-#include <sys/inotify.h>
-
 #include <algorithm>
 
 #include "watch/glob.h"
@@ -34,9 +32,11 @@ std::vector<std::string> ActionBuilder::top_roots_of(const std::vector<RootOptio
   return top;
 }
 
-ActionBuilder::ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger, Scope scope)
+ActionBuilder::ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger, Scope scope,
+                             ReadMarkers* markers)
     : options_(std::move(options)),
       fs_(fs),
+      markers_(markers),
       logger_(std::move(logger)),
       scope_(scope),
       // Read closes are kept as long as a pending read may wait for its copy (tick()).
@@ -78,19 +78,27 @@ void ActionBuilder::start_root(const std::string& root, Timestamp now) {
   }
 }
 
-void ActionBuilder::feed(const RawRecord& record, Timestamp now) {
-  if (const uint64_t marker = fs_.marker_read(record.wd); marker != 0) {
-    copies_.marker_read(marker);
+void ActionBuilder::feed(const Record& record, Timestamp now) {
+  if (record.kinds.has(RecordKind::kMarker)) {
+    copies_.marker_read(record.marker);
     return;
   }
   ++seq_;
   ++stats_.events;
   expire_moves(now);
-  if (record.mask & IN_Q_OVERFLOW) {
+  if (record.kinds.has(RecordKind::kOverflow)) {
     on_overflow(now);
     return;
   }
-  if (record.mask & IN_IGNORED) {
+  if (whole_fs()) {
+    feed_by_path(record, now);
+  } else {
+    feed_by_watch(record, now);
+  }
+}
+
+void ActionBuilder::feed_by_watch(const Record& record, Timestamp now) {
+  if (record.kinds.has(RecordKind::kWatchRemoved)) {
     table_.remove(record.wd);
     return;
   }
@@ -99,31 +107,24 @@ void ActionBuilder::feed(const RawRecord& record, Timestamp now) {
   if (record.name.empty()) {
     // Records about the watched directory itself. A deleted or moved subdirectory is reported
     // through its parent; only a top root has no watched parent to report it.
-    if (record.mask & (IN_DELETE_SELF | IN_UNMOUNT)) {
+    if (record.kinds.has(RecordKind::kSelfDeleted)) {
       on_self_gone(record.wd, *dir, now);
-    } else if ((record.mask & IN_MOVE_SELF) && is_top_root(*dir)) {
+    } else if (record.kinds.has(RecordKind::kSelfMoved) && is_top_root(*dir)) {
       on_self_gone(record.wd, *dir, now);
     }
     return;
   }
   const std::string path = *dir == "/" ? "/" + record.name : *dir + "/" + record.name;
   if (ignored(path)) return;
-  dispatch(path, record.mask, record.cookie, now);
+  dispatch(path, record, now);
 }
 
-void ActionBuilder::feed_path(const PathRecord& record, Timestamp now) {
-  ++seq_;
-  ++stats_.events;
-  expire_moves(now);
-  if (record.mask & IN_Q_OVERFLOW) {
-    on_overflow(now);
-    return;
-  }
+void ActionBuilder::feed_by_path(const Record& record, Timestamp now) {
   if (record.name.empty() || ignored(record.dir)) return;
   const std::string path = record.dir == "/" ? "/" + record.name : record.dir + "/" + record.name;
   if (ignored(path)) return;
   actor_ = record.actor;
-  if (!root_event(path, record.mask, now)) {
+  if (!root_event(path, record, now)) {
     const auto root = std::find_if(top_roots_.begin(), top_roots_.end(), [&](const auto& r) {
       return path_is_within(record.dir, r);
     });
@@ -134,52 +135,54 @@ void ActionBuilder::feed_path(const PathRecord& record, Timestamp now) {
       if (!table_.wd_of(record.dir)) {
         if (const int wd = fs_.add_watch(record.dir); wd >= 0) table_.add(wd, record.dir);
       }
-      dispatch(path, record.mask, record.cookie, now);
+      dispatch(path, record, now);
     }
   }
   actor_ = Actor{};
 }
 
-bool ActionBuilder::root_event(const std::string& path, uint32_t mask, Timestamp now) {
+bool ActionBuilder::root_event(const std::string& path, const Record& record, Timestamp now) {
   // A whole-filesystem backend sees a root itself come and go in its parent directory.
-  if (!is_top_root(path) || !(mask & IN_ISDIR)) return false;
-  if (mask & (IN_DELETE | IN_MOVED_FROM)) {
+  if (!is_top_root(path) || !record.is_dir) return false;
+  const RecordKinds& kinds = record.kinds;
+  if (kinds.has(RecordKind::kDeleted) || kinds.has(RecordKind::kMovedFrom)) {
     if (!missing_roots_.count(path)) root_gone(path, now);
     return true;
   }
-  if ((mask & (IN_CREATE | IN_MOVED_TO)) && missing_roots_.erase(path)) {
+  const bool appeared = kinds.has(RecordKind::kCreated) || kinds.has(RecordKind::kMovedTo);
+  if (appeared && missing_roots_.erase(path)) {
     log("info", "watched folder appeared; watching it", {{"path", path}});
-    if (mask & IN_CREATE) {
+    if (kinds.has(RecordKind::kCreated)) {
       on_directory_created(path, now);
     } else {
       on_moved_to(path, true, 0, now);
     }
     return true;
   }
-  return mask & (IN_CREATE | IN_MOVED_TO);  // already watched: a stale or duplicate event
+  return appeared;  // already watched: a stale or duplicate event
 }
 
-void ActionBuilder::dispatch(const std::string& path, uint32_t mask, uint32_t cookie,
-                             Timestamp now) {
-  const bool is_dir = (mask & IN_ISDIR) != 0;
+void ActionBuilder::dispatch(const std::string& path, const Record& record, Timestamp now) {
+  const RecordKinds& kinds = record.kinds;
+  const bool is_dir = record.is_dir;
   // Directory opens and closes are listings, never reads.
-  if (mask & IN_CREATE) {
+  if (kinds.has(RecordKind::kCreated)) {
     if (is_dir) {
       on_directory_created(path, now);
     } else {
       on_file_created(path, now);
     }
   }
-  if ((mask & IN_OPEN) && !is_dir) on_open(path);
-  if ((mask & IN_CLOSE_WRITE) && !is_dir) on_close_write(path, now);
-  if ((mask & IN_CLOSE_NOWRITE) && !is_dir) {
+  if (kinds.has(RecordKind::kOpened) && !is_dir) on_open(path);
+  if (kinds.has(RecordKind::kClosedWrite) && !is_dir) on_close_write(path, now);
+  if (kinds.has(RecordKind::kClosedRead) && !is_dir) {
     on_close_nowrite(path, now);
     retry_awaiting_source(path, now);
   }
-  if (mask & IN_DELETE) on_deleted(path, is_dir, now);
-  if (mask & IN_MOVED_FROM) on_moved_from(path, is_dir, cookie, now);
-  if (mask & IN_MOVED_TO) on_moved_to(path, is_dir, cookie, now);
-  if ((mask & IN_ATTRIB) && !permission_roots_.empty()) on_attrib(path, is_dir, now);
+  if (kinds.has(RecordKind::kDeleted)) on_deleted(path, is_dir, now);
+  if (kinds.has(RecordKind::kMovedFrom)) on_moved_from(path, is_dir, record.cookie, now);
+  if (kinds.has(RecordKind::kMovedTo)) on_moved_to(path, is_dir, record.cookie, now);
+  if (kinds.has(RecordKind::kAttrib) && !permission_roots_.empty()) on_attrib(path, is_dir, now);
 }
 
 void ActionBuilder::on_file_created(const std::string& path, Timestamp now) {

@@ -16,14 +16,17 @@
 // comes in as arguments, so tests drive it with a fake file system and a fake clock.
 //
 // Driving it: start() once, then feed() every record of a read() in order, then
-// take_actions(); call tick() when next_deadline() passes. Single-threaded.
+// take_actions(); call tick() when next_deadline() passes. Single-threaded. It is fed Records
+// (watch/record.h), its own vocabulary, which each backend translates its kernel's records into:
+// it reads no kernel mask, and a backend knows nothing of what it does with them.
 //
 // Two scopes. kPerDirectory (inotify): one watch per directory, added before each directory
-// is listed; records come by wd. kWholeFilesystem (fanotify): every event on the filesystem is
-// seen, so nothing is listed to catch up with new directories; records come by path with their
-// actor (feed_path); "watches" are the FileSystem's handles for known directories; the index of
-// what exists is built in the background by tick(), and what it has not reached yet is looked
-// up when needed; the agent's own I/O never arrives (the backend drops its pid).
+// is listed; records come by wd (Record::wd). kWholeFilesystem (fanotify): every event on the
+// filesystem is seen, so nothing is listed to catch up with new directories; records come by
+// path with their actor (Record::dir, Record::actor); "watches" are the FileSystem's handles for
+// known directories; the index of what exists is built in the background by tick(), and what it
+// has not reached yet is looked up when needed; the agent's own I/O never arrives (the backend
+// drops its pid).
 #pragma once
 
 #include <atomic>
@@ -43,25 +46,16 @@
 #include "watch/file_action.h"
 #include "watch/file_system.h"
 #include "watch/index.h"
-#include "watch/inotify_record.h"
 #include "watch/moved_in_files.h"
 #include "watch/pending_write.h"
 #include "watch/permissions.h"
+#include "watch/read_markers.h"
+#include "watch/record.h"
 #include "watch/rename_pairer.h"
 #include "watch/watch_table.h"
 #include "watch/watcher.h"
 
 namespace folderhook::watch {
-
-// One event of a whole-filesystem backend, already resolved to a path. `mask` uses the inotify
-// bits (IN_CREATE, IN_MOVED_FROM, IN_ISDIR, IN_Q_OVERFLOW...).
-struct PathRecord {
-  std::string dir;   // absolute path of the directory that holds `name`
-  std::string name;
-  uint32_t mask = 0;
-  uint32_t cookie = 0;  // pairs a MOVED_FROM with its MOVED_TO
-  Actor actor;
-};
 
 struct Timestamp {
   std::chrono::steady_clock::time_point mono;  // drives the windows
@@ -84,8 +78,10 @@ class ActionBuilder {
   // The owner of something never seen: FileAction::username falls back to its actor.
   static constexpr uid_t kUnknownUid = static_cast<uid_t>(-1);
 
+  // `markers`: the backend's, when it reports our own reads (inotify); nullptr otherwise. Both
+  // `fs` and `markers` outlive the builder.
   ActionBuilder(WatchOptions options, FileSystem& fs, Logger logger,
-                Scope scope = Scope::kPerDirectory);
+                Scope scope = Scope::kPerDirectory, ReadMarkers* markers = nullptr);
   ActionBuilder(const ActionBuilder&) = delete;
   ActionBuilder& operator=(const ActionBuilder&) = delete;
 
@@ -127,7 +123,10 @@ class ActionBuilder {
                                           Timestamp now, bool& subtree_dropped);
   // Paths named by actions emitted since begin_rescan(), or pending here.
   bool touched(const std::string& path, bool& by_ancestor) const;
-  void feed(const RawRecord& record, Timestamp now);
+  // One record, in the order read. kPerDirectory reads Record::wd, kWholeFilesystem
+  // Record::dir: events outside every root should not come there (the backend drops them
+  // cheaply), but are ignored if they do.
+  void feed(const Record& record, Timestamp now);
   // The engine read the kernel queue empty (read() said EAGAIN) after feeding what it read.
   // The kernel keeps one overflow record queued at a time: what it drops while that record
   // waits to be read is not announced again, so records read after the overflow record, up to
@@ -135,9 +134,6 @@ class ActionBuilder {
   // read, its CLOSE_WRITE dropped). Those writes are settled on their size, as the ones pending
   // at the overflow record were.
   void queue_drained(Timestamp now);
-  // kWholeFilesystem input: one event by path. Events outside every root should not come here
-  // (the backend drops them cheaply), but are ignored if they do.
-  void feed_path(const PathRecord& record, Timestamp now);
   void tick(Timestamp now);
   std::optional<SteadyTime> next_deadline() const;
   // The actions finished so far, in order. Actions behind a MOVED_FROM whose pair is still
@@ -164,8 +160,10 @@ class ActionBuilder {
   enum class ScanMode { kInitial, kNewDirectory, kMovedIn, kRootAppeared };
 
   // record handlers (action_builder.cpp; moves: action_builder_moves.cpp)
-  void dispatch(const std::string& path, uint32_t mask, uint32_t cookie, Timestamp now);
-  bool root_event(const std::string& path, uint32_t mask, Timestamp now);
+  void feed_by_watch(const Record& record, Timestamp now);  // kPerDirectory
+  void feed_by_path(const Record& record, Timestamp now);   // kWholeFilesystem
+  void dispatch(const std::string& path, const Record& record, Timestamp now);
+  bool root_event(const std::string& path, const Record& record, Timestamp now);
   void on_file_created(const std::string& path, Timestamp now);
   void on_open(const std::string& path);
   void on_close_write(const std::string& path, Timestamp now);
@@ -278,6 +276,7 @@ class ActionBuilder {
 
   WatchOptions options_;
   FileSystem& fs_;
+  ReadMarkers* markers_;  // the backend's (inotify); nullptr when it has none (fanotify, fakes)
   Logger logger_;
   Scope scope_;
   Actor actor_;  // the actor of the record being fed; empty in tick()

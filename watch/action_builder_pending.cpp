@@ -27,7 +27,9 @@ class ActionBuilder::SourceProbe : public CopyInference::Probe {
     if (!info || info->kind != FileKind::kRegular) return std::nullopt;
     return info->size;
   }
-  uint64_t put_marker() override { return builder_.fs_.put_marker(); }
+  uint64_t put_marker() override {
+    return builder_.markers_ != nullptr ? builder_.markers_->put_marker() : 0;
+  }
   std::optional<uint64_t> hash(const std::string& path) override {
     return builder_.fs_.hash(path);
   }

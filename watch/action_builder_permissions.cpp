@@ -1,7 +1,6 @@
 // ActionBuilder: changes of mode, owner, group or ACL in folders with `permissions = true`
 // (watch/permissions.h). Folders without it cost nothing here: every entry point returns at
 // once while no root asks, and the engines subscribe to attribute events only when one does.
-#include <sys/inotify.h>
 
 #include <algorithm>
 

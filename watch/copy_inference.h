@@ -4,7 +4,7 @@
 // facts the decision needs and makes it:
 //   - the recent CLOSE_NOWRITEs (who closed what, in which record of the sequence);
 //   - our own hashing reads: on inotify they come back as OPEN and CLOSE_NOWRITE records that are
-//     no one's read, and are swallowed; a marker (FileSystem::put_marker) queued before our read
+//     no one's read, and are swallowed; a marker (ReadMarkers::put_marker) queued before our read
 //     tells a reader's records of the same file, queued earlier, from ours;
 //   - the sources of copies still open: their close is part of the copy, not a read.
 // It does no I/O and keeps no clock: what it must know of a file now (can it be a source, its
@@ -41,7 +41,7 @@ class CopyInference {
     // The size of `path` when it may be the source of a copy: a regular file that is not itself
     // a new file being written; nullopt otherwise.
     virtual std::optional<uint64_t> source_size(const std::string& path) = 0;
-    // inotify: FileSystem::put_marker(), called right before our read of a file.
+    // inotify: ReadMarkers::put_marker(), called right before our read of a file; 0 when none.
     virtual uint64_t put_marker() = 0;
     // A hash of the whole content of `path`; nullopt when it cannot be read.
     virtual std::optional<uint64_t> hash(const std::string& path) = 0;
@@ -59,7 +59,7 @@ class CopyInference {
   // agent's pid). `history`: how long a CLOSE_NOWRITE is kept as a possible source.
   CopyInference(bool own_reads_reported, std::chrono::steady_clock::duration history);
 
-  // Records, in the order they are read. A marker record (FileSystem::marker_read) was read.
+  // Records, in the order they are read. A marker record (RecordKind::kMarker) was read.
   void marker_read(uint64_t marker) { markers_read_ = marker; }
   // An OPEN of `path`: true when it is one of our own reads (it is then no one's).
   bool own_open(const std::string& path);

@@ -1,9 +1,10 @@
 #include "watch/fanotify_record.h"
 
 #include <sys/fanotify.h>
-#include <sys/inotify.h>
 
+#include <array>
 #include <cstring>
+#include <utility>
 
 namespace folderhook::watch {
 namespace {
@@ -140,19 +141,24 @@ std::string_view handle_of_key(std::string_view key) {
   return key.size() < kFsidBytes ? std::string_view() : key.substr(kFsidBytes);
 }
 
-uint32_t inotify_mask_of(uint64_t m) {
-  uint32_t mask = 0;
-  if (m & FAN_CREATE) mask |= IN_CREATE;
-  if (m & FAN_DELETE) mask |= IN_DELETE;
-  if (m & FAN_OPEN) mask |= IN_OPEN;
-  if (m & FAN_CLOSE_WRITE) mask |= IN_CLOSE_WRITE;
-  if (m & FAN_CLOSE_NOWRITE) mask |= IN_CLOSE_NOWRITE;
-  if (m & FAN_MOVED_FROM) mask |= IN_MOVED_FROM;
-  if (m & FAN_MOVED_TO) mask |= IN_MOVED_TO;
-  if (m & FAN_ATTRIB) mask |= IN_ATTRIB;
-  if (m & FAN_ONDIR) mask |= IN_ISDIR;
-  if (m & FAN_Q_OVERFLOW) mask |= IN_Q_OVERFLOW;
-  return mask;
+RecordKinds fanotify_kinds_of(uint64_t m) {
+  static constexpr std::array<std::pair<uint64_t, RecordKind>, 10> kKinds = {{
+      {FAN_CREATE, RecordKind::kCreated},
+      {FAN_OPEN, RecordKind::kOpened},
+      {FAN_MODIFY, RecordKind::kModified},
+      {FAN_CLOSE_WRITE, RecordKind::kClosedWrite},
+      {FAN_CLOSE_NOWRITE, RecordKind::kClosedRead},
+      {FAN_DELETE, RecordKind::kDeleted},
+      {FAN_MOVED_FROM, RecordKind::kMovedFrom},
+      {FAN_MOVED_TO, RecordKind::kMovedTo},
+      {FAN_ATTRIB, RecordKind::kAttrib},
+      {FAN_Q_OVERFLOW, RecordKind::kOverflow},
+  }};
+  RecordKinds kinds;
+  for (const auto& [bits, kind] : kKinds) {
+    if ((m & bits) != 0) kinds.add(kind);
+  }
+  return kinds;
 }
 
 }  // namespace folderhook::watch

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "watch/record.h"
+
 namespace folderhook::watch {
 
 // One information record: a file handle on a filesystem, and for the *_DFID_NAME types the
@@ -60,8 +62,10 @@ class HeldFanotifyEvents {
 std::string_view fsid_of_key(std::string_view key);
 std::string_view handle_of_key(std::string_view key);
 
-// The inotify bits (watch/inotify_record.h vocabulary) for the fanotify bits of `mask` that
-// the ActionBuilder understands: CREATE, DELETE, OPEN, CLOSE_*, MOVED_*, ATTRIB, ONDIR -> ISDIR.
-uint32_t inotify_mask_of(uint64_t fanotify_mask);
+// The fanotify backend's edge: the builder's kinds (watch/record.h) for the fanotify bits of
+// `mask`: CREATE, DELETE, OPEN, MODIFY, CLOSE_*, MOVED_*, ATTRIB, Q_OVERFLOW. FAN_ONDIR is
+// Record::is_dir, FAN_RENAME two Records (the engine splits it by its two names), and the rest
+// (FAN_ACCESS...) none.
+RecordKinds fanotify_kinds_of(uint64_t fanotify_mask);
 
 }  // namespace folderhook::watch

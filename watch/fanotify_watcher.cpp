@@ -2,8 +2,6 @@
 // through uv_poll_t, dropped early when they are the agent's own or lie outside every root,
 // resolved to paths and actors, and fed to an ActionBuilder in whole-filesystem scope.
 #include <sys/fanotify.h>
-#include <sys/inotify.h>
-#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -13,12 +11,12 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
-#include <fstream>
 
 #include "watch/action_builder.h"
 #include "watch/catch_up_runner.h"
 #include "watch/fanotify_file_system.h"
 #include "watch/fanotify_record.h"
+#include "watch/fanotify_setup.h"
 #include "watch/process_info.h"
 #include "watch/engine_shell.h"
 #include "watch/engine_watcher.h"
@@ -30,57 +28,6 @@ namespace {
 constexpr uint64_t kBaseMask =
     FAN_CREATE | FAN_DELETE | FAN_OPEN | FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE | FAN_ONDIR;
 constexpr uint64_t kDirentMask = kFanotifyDirentMask;
-
-std::string init_error(int err, bool without_target_fid) {
-  switch (err) {
-    case EPERM:
-      return "fanotify needs CAP_SYS_ADMIN: run the agent as root";
-    case ENOSYS:
-      return "this kernel has no fanotify (CONFIG_FANOTIFY)";
-    case EMFILE:
-      return "too many fanotify groups (raise fs.fanotify.max_user_groups)";
-    case EINVAL:
-      return without_target_fid ? "kernel too old for FAN_REPORT_DFID_NAME (needs Linux 5.9)"
-                                : "fanotify_init refused FAN_REPORT_TARGET_FID";
-    default:
-      return std::string("fanotify_init failed: ") + std::strerror(err);
-  }
-}
-
-std::string mark_error(int err, const std::string& path) {
-  switch (err) {
-    case EXDEV:
-      return "the filesystem of " + path +
-             " refuses a filesystem mark (a btrfs subvolume or an overlay?)";
-    case ENODEV:
-    case EOPNOTSUPP:
-      return "the filesystem of " + path + " cannot report file handles, which fanotify needs";
-    case ENOSPC:
-      return "fanotify mark limit reached (fs.fanotify.max_user_marks)";
-    default:
-      return "fanotify_mark on " + path + " failed: " + std::strerror(err);
-  }
-}
-
-// fs.fanotify.max_queued_events: the kernel queue's size for a group made now (16,384 by
-// default; a group without FAN_UNLIMITED_QUEUE gets what it was at fanotify_init).
-std::size_t max_queued_events() {
-  std::ifstream in("/proc/sys/fs/fanotify/max_queued_events");
-  std::size_t value = 0;
-  in >> value;
-  return value > 0 ? value : 16384;
-}
-
-// The nearest existing directory at or above `path`: a missing root is marked through it.
-std::string existing_ancestor(std::string path) {
-  struct stat st {};
-  while (!path.empty() && ::stat(path.c_str(), &st) != 0) {
-    const auto slash = path.rfind('/');
-    path = slash == 0 ? "/" : path.substr(0, slash);
-    if (slash == std::string::npos) return "/";
-  }
-  return path.empty() ? "/" : path;
-}
 
 // The fanotify engine: the shell (watch/engine_shell.h) around the group descriptor, the
 // builder in whole-filesystem scope, the catch-up runner, and what turns events into paths
@@ -235,7 +182,9 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
 
   void handle(const FanotifyEvent& event, Timestamp now) {
     if (event.mask & FAN_Q_OVERFLOW) {
-      builder_.feed_path(PathRecord{{}, {}, IN_Q_OVERFLOW, 0, {}}, now);
+      Record overflow;
+      overflow.kinds = {RecordKind::kOverflow};
+      builder_.feed(overflow, now);
       return;
     }
     // Cheap drops first: the agent's own I/O (its hashing reads), directory listings. The
@@ -256,9 +205,12 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
     if (where == nullptr || where->name == "." || where->name.empty()) return;
     const auto dir = dir_path(where->key);
     if (!dir || !watched(*dir, where->name)) return;
-    const uint32_t mask = inotify_mask_of(event.mask);
-    if ((mask & IN_ISDIR) && (mask & (IN_CREATE | IN_MOVED_TO))) expect_child(event, *dir, where->name);
-    feed(*dir, where->name, mask, cookie, event.pid, now);
+    const RecordKinds kinds = fanotify_kinds_of(event.mask);
+    const bool is_dir = (event.mask & FAN_ONDIR) != 0;
+    if (is_dir && (kinds.has(RecordKind::kCreated) || kinds.has(RecordKind::kMovedTo))) {
+      expect_child(event, *dir, where->name);
+    }
+    feed(*dir, where->name, kinds, is_dir, cookie, event.pid, now);
   }
 
   // The kernel reports a directory's own attribute change on the directory ("." in it), not by
@@ -270,7 +222,7 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
     const std::string parent = slash == 0 ? "/" : self->substr(0, slash);
     const std::string name = self->substr(slash + 1);
     if (!watched(parent, name)) return;
-    feed(parent, name, IN_ATTRIB | IN_ISDIR, 0, event.pid, now);
+    feed(parent, name, {RecordKind::kAttrib}, true, 0, event.pid, now);
   }
 
   // A rename is one event with both names: a move inside, a move out, or a move in.
@@ -286,12 +238,13 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
     const bool from_in = from_dir && watched(*from_dir, from->name);
     const bool to_in = to_dir && watched(*to_dir, to->name);
     if (!from_in && !to_in) return;
-    const uint32_t isdir = is_dir ? IN_ISDIR : 0;
     const uint32_t cookie = ++cookie_;
-    if (from_in) feed(*from_dir, from->name, IN_MOVED_FROM | isdir, cookie, event.pid, now);
+    if (from_in) {
+      feed(*from_dir, from->name, {RecordKind::kMovedFrom}, is_dir, cookie, event.pid, now);
+    }
     if (to_in) {
       if (is_dir) expect_child(event, *to_dir, to->name);
-      feed(*to_dir, to->name, IN_MOVED_TO | isdir, cookie, event.pid, now);
+      feed(*to_dir, to->name, {RecordKind::kMovedTo}, is_dir, cookie, event.pid, now);
     }
   }
 
@@ -319,8 +272,9 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
     }
   }
 
-  void feed(const std::string& dir, const std::string& name, uint32_t mask, uint32_t cookie,
-            int pid, Timestamp now) {
+  // The edge: one Record in the builder's words, with the actor behind `pid`.
+  void feed(const std::string& dir, const std::string& name, RecordKinds kinds, bool is_dir,
+            uint32_t cookie, int pid, Timestamp now) {
     bool gone = false;
     Actor actor = actors_.resolve(pid, gone);
     if (gone) {
@@ -329,7 +283,13 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
       logger_("debug", "the process behind an event was gone before it could be looked up",
               {{"pid", pid}, {"path", dir + "/" + name}});
     }
-    builder_.feed_path(PathRecord{dir, name, mask, cookie, std::move(actor)}, now);
+    builder_.feed(Record{.kinds = kinds,
+                         .is_dir = is_dir,
+                         .dir = dir,
+                         .name = name,
+                         .cookie = cookie,
+                         .actor = std::move(actor)},
+                  now);
   }
 
   static const FanotifyFid* find(const FanotifyEvent& event, uint8_t type) {

@@ -1,8 +1,9 @@
 // FileSystem: every system call the ActionBuilder needs, behind one small interface so that
-// unit tests drive the builder with an in-memory fake. The real one (real_file_system.h) talks
-// to inotify and the disk. Called only on the loop thread, except stat(), list(), list_stat()
-// and permissions(), which a scan may call from a worker thread (the real ones keep no state), and
-// sift_queue(), which the start walk calls on whichever thread runs it.
+// unit tests drive the builder with an in-memory fake; both backends implement it (inotify:
+// real_file_system.h, fanotify: fanotify_file_system.h). What only one backend has stays off
+// it (inotify's markers: read_markers.h). Called only on the loop thread, except stat(),
+// list(), list_stat() and permissions(), which a scan may call from a worker thread (the real
+// ones keep no state), and sift_queue(), which the start walk calls on whichever thread runs it.
 #pragma once
 
 #include <sys/types.h>
@@ -65,14 +66,6 @@ class FileSystem {
   // Whether add_watch() and list_stat() may be called from several threads at once, as the
   // start walk does when it shares its work (ParallelWalk).
   virtual bool concurrent_walk() const { return false; }
-  // inotify: queues a marker record now, ahead of the records of whatever this thread does
-  // next (the builder's own hashing read), and returns its number (1, 2, ...); 0 when this
-  // FileSystem has none. The records of our own read are then known to come after it:
-  // a reader's records already queued are not taken for ours.
-  virtual uint64_t put_marker() { return 0; }
-  // The number of the marker a record on `wd` is (past markers lost to an overflow if need
-  // be), or 0 when `wd` is no marker's.
-  virtual uint64_t marker_read(int /*wd*/) { return 0; }
   // A fast hash of the whole content of a regular file; nullopt when unreadable or too large.
   // The read it does shows up as OPEN/CLOSE_NOWRITE records that the builder swallows.
   virtual std::optional<uint64_t> hash(const std::string& path) = 0;

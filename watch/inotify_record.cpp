@@ -29,6 +29,39 @@ std::vector<RawRecord> decode_inotify_records(std::string_view bytes) {
   return records;
 }
 
+RecordKinds inotify_kinds_of(uint32_t mask) {
+  static constexpr std::array<std::pair<uint32_t, RecordKind>, 13> kKinds = {{
+      {IN_CREATE, RecordKind::kCreated},
+      {IN_OPEN, RecordKind::kOpened},
+      {IN_MODIFY, RecordKind::kModified},
+      {IN_CLOSE_WRITE, RecordKind::kClosedWrite},
+      {IN_CLOSE_NOWRITE, RecordKind::kClosedRead},
+      {IN_DELETE, RecordKind::kDeleted},
+      {IN_MOVED_FROM, RecordKind::kMovedFrom},
+      {IN_MOVED_TO, RecordKind::kMovedTo},
+      {IN_ATTRIB, RecordKind::kAttrib},
+      {IN_DELETE_SELF | IN_UNMOUNT, RecordKind::kSelfDeleted},
+      {IN_MOVE_SELF, RecordKind::kSelfMoved},
+      {IN_IGNORED, RecordKind::kWatchRemoved},
+      {IN_Q_OVERFLOW, RecordKind::kOverflow},
+  }};
+  RecordKinds kinds;
+  for (const auto& [bits, kind] : kKinds) {
+    if ((mask & bits) != 0) kinds.add(kind);
+  }
+  return kinds;
+}
+
+Record inotify_record_of(const RawRecord& raw) {
+  Record record;
+  record.kinds = inotify_kinds_of(raw.mask);
+  record.is_dir = (raw.mask & IN_ISDIR) != 0;
+  record.wd = raw.wd;
+  record.name = raw.name;
+  record.cookie = raw.cookie;
+  return record;
+}
+
 bool is_listing_record(uint32_t mask) {
   constexpr uint32_t kListing = IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE;
   return (mask & IN_ISDIR) != 0 && (mask & ~IN_ISDIR) != 0 && (mask & ~(IN_ISDIR | kListing)) == 0;

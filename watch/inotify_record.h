@@ -1,5 +1,7 @@
 // RawRecord: one inotify_event as read from the descriptor, decoded without interpretation.
-// decode_inotify_records is pure: it turns the bytes of one read() into records.
+// decode_inotify_records is pure: it turns the bytes of one read() into records, and
+// inotify_record_of translates one into the builder's vocabulary (watch/record.h): the inotify
+// backend's edge.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +9,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "watch/record.h"
 
 namespace folderhook::watch {
 
@@ -23,6 +27,12 @@ std::vector<RawRecord> decode_inotify_records(std::string_view bytes);
 
 // The inverse, for tests and fakes: the bytes the kernel would produce for `record`.
 std::string encode_inotify_record(const RawRecord& record);
+
+// The Record for `raw` (wd, name, cookie kept; the mask as kinds and is_dir). A marker record
+// of our own is not told here: it is an IN_ATTRIB like any other (RealFileSystem::translate).
+Record inotify_record_of(const RawRecord& raw);
+// The kinds that the bits of an inotify mask say (IN_ACCESS, IN_CLOSE... flags: none).
+RecordKinds inotify_kinds_of(uint32_t mask);
 
 // True for a record that only says a directory was opened, read or closed without writing: a
 // listing, which names no operation (the builder ignores it). Such records are what a walk's

@@ -28,7 +28,7 @@ class InotifyEngine : public EngineShell<InotifyEngine> {
       : EngineShell(loop, fd, "inotify", std::move(sink), std::move(logger)),
         fs_(fd, any_permissions(options.roots)),  // IN_ATTRIB only when a folder asks
         ignore_(options.ignore_paths),
-        builder_(std::move(options), fs_, logger_),
+        builder_(std::move(options), fs_, logger_, ActionBuilder::Scope::kPerDirectory, &fs_),
         runner_(loop, builder_, logger_, std::move(catch_up), ignore_, runner_hooks()) {}
 
   bool start(std::string& error) {
@@ -89,7 +89,7 @@ class InotifyEngine : public EngineShell<InotifyEngine> {
       const Timestamp now = now_stamp();
       for (const RawRecord& record :
            decode_inotify_records(std::string_view(buffer, static_cast<std::size_t>(n)))) {
-        builder_.feed(record, now);
+        builder_.feed(fs_.translate(record), now);
       }
       feed_held();
     }
@@ -101,7 +101,7 @@ class InotifyEngine : public EngineShell<InotifyEngine> {
   void feed_held() {
     for (auto held = fs_.take_held(); !held.empty(); held = fs_.take_held()) {
       const Timestamp now = now_stamp();
-      for (const RawRecord& record : held) builder_.feed(record, now);
+      for (const RawRecord& record : held) builder_.feed(fs_.translate(record), now);
     }
   }
 

@@ -96,6 +96,17 @@ uint64_t RealFileSystem::marker_read(int wd) {
   return markers_read_ = n;
 }
 
+Record RealFileSystem::translate(const RawRecord& raw) {
+  if (const uint64_t marker = marker_read(raw.wd); marker != 0) {
+    Record record;
+    record.kinds = {RecordKind::kMarker};
+    record.wd = raw.wd;
+    record.marker = marker;
+    return record;
+  }
+  return inotify_record_of(raw);
+}
+
 namespace {
 
 FileInfo info_of(const struct stat& st) {

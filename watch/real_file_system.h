@@ -8,9 +8,10 @@
 #include <atomic>
 #include <map>
 
-#include "watch/inotify_record.h"
-
 #include "watch/file_system.h"
+#include "watch/inotify_record.h"
+#include "watch/read_markers.h"
+#include "watch/record.h"
 
 namespace folderhook::watch {
 
@@ -21,7 +22,7 @@ uint32_t watch_mask(bool attributes = false);
 // Fast 64-bit hash of bytes (not cryptographic): copy inference compares content with it.
 uint64_t content_hash(const void* data, std::size_t size, uint64_t seed);
 
-class RealFileSystem : public FileSystem {
+class RealFileSystem : public FileSystem, public ReadMarkers {
  public:
   // Files larger than this are not hashed (so never inferred as copies): hashing runs on the
   // loop thread and must not stall it for long.
@@ -55,7 +56,12 @@ class RealFileSystem : public FileSystem {
   // A marker is an IN_ATTRIB of one of kMarkerRing memfds (anonymous files of our own, watched
   // through /proc/self/fd), from an fchmod: no path of anyone's, nothing on disk.
   uint64_t put_marker() override;
-  uint64_t marker_read(int wd) override;
+  // The number of the marker a record on `wd` is (past markers lost to an overflow if need
+  // be), or 0 when `wd` is no marker's. Called once per record read, in order.
+  uint64_t marker_read(int wd);
+  // The inotify backend's edge: `raw` in the builder's words (inotify_record_of), or a
+  // RecordKind::kMarker record when it is one of our markers (marker_read).
+  Record translate(const RawRecord& raw);
   std::optional<uint64_t> hash(const std::string& path) override;
   std::string user_name(uid_t uid) override;
   std::string group_name(gid_t gid) override;

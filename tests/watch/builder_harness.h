@@ -1,6 +1,8 @@
 // Harness: an ActionBuilder on a FakeFileSystem with a fake clock. Records are fed by
 // directory path (the harness looks up the wd), time moves only when a test says so, and
 // actions come back as one line each: "create file /r/a", "move directory /r/d -> /r/e".
+// Records are written as inotify masks, in both scopes, and reach the builder through the
+// inotify backend's translation (inotify_record_of).
 #pragma once
 
 #include <sys/inotify.h>
@@ -13,6 +15,7 @@
 #include "tests/watch/fake_file_system.h"
 #include "tests/watch/lines.h"
 #include "watch/action_builder.h"
+#include "watch/inotify_record.h"
 
 namespace folderhook::watch::testing {
 
@@ -59,7 +62,10 @@ class Harness {
   // kWholeFilesystem: one event by path, with its actor.
   void path_record(const std::string& dir, uint32_t mask, const std::string& name,
                    Actor actor = {}, uint32_t cookie = 0) {
-    builder_->feed_path(PathRecord{dir, name, mask, cookie, std::move(actor)}, now());
+    Record record = inotify_record_of(RawRecord{-1, mask, cookie, name});
+    record.dir = dir;
+    record.actor = std::move(actor);
+    builder_->feed(record, now());
   }
 
   // Feeds one record for the entry `name` of the watched directory `dir`.
@@ -67,10 +73,10 @@ class Harness {
               uint32_t cookie = 0) {
     const auto wd = builder_->table().wd_of(dir);
     REQUIRE_MESSAGE(wd.has_value(), "no watch on " << dir);
-    builder_->feed(RawRecord{*wd, mask, cookie, name}, now());
+    builder_->feed(inotify_record_of(RawRecord{*wd, mask, cookie, name}), now());
   }
   void raw(int wd, uint32_t mask, const std::string& name = "", uint32_t cookie = 0) {
-    builder_->feed(RawRecord{wd, mask, cookie, name}, now());
+    builder_->feed(inotify_record_of(RawRecord{wd, mask, cookie, name}), now());
   }
   // Moves the fake clock and runs every window that ended.
   void advance(int ms) {

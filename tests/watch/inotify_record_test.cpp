@@ -33,4 +33,52 @@ TEST_CASE("a truncated trailing record is dropped rather than read out of bounds
   CHECK(decode_inotify_records(bytes.substr(0, 5)).empty());
 }
 
+TEST_CASE("inotify records: each mask translates into the builder's kinds") {
+  using K = RecordKind;
+  struct Case {
+    uint32_t mask;
+    RecordKinds kinds;
+  };
+  const Case cases[] = {
+      {IN_CREATE, {K::kCreated}},
+      {IN_OPEN, {K::kOpened}},
+      {IN_MODIFY, {K::kModified}},
+      {IN_CLOSE_WRITE, {K::kClosedWrite}},
+      {IN_CLOSE_NOWRITE, {K::kClosedRead}},
+      {IN_DELETE, {K::kDeleted}},
+      {IN_MOVED_FROM, {K::kMovedFrom}},
+      {IN_MOVED_TO, {K::kMovedTo}},
+      {IN_ATTRIB, {K::kAttrib}},
+      {IN_DELETE_SELF, {K::kSelfDeleted}},
+      {IN_UNMOUNT, {K::kSelfDeleted}},  // the watched directory is gone either way
+      {IN_MOVE_SELF, {K::kSelfMoved}},
+      {IN_IGNORED, {K::kWatchRemoved}},
+      {IN_Q_OVERFLOW, {K::kOverflow}},
+      {IN_UNMOUNT | IN_IGNORED, {K::kSelfDeleted, K::kWatchRemoved}},
+      {IN_CREATE | IN_ISDIR, {K::kCreated}},  // IN_ISDIR is Record::is_dir
+      {IN_ACCESS, {}},
+      {IN_ISDIR, {}},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(describe_mask(c.mask));
+    CHECK(describe(inotify_kinds_of(c.mask)) == describe(c.kinds));
+  }
+}
+
+TEST_CASE("inotify records: a record keeps its watch, name and cookie; ISDIR is is_dir") {
+  const Record moved = inotify_record_of({7, IN_MOVED_TO | IN_ISDIR, 42, "d"});
+  CHECK(moved.kinds == RecordKinds{RecordKind::kMovedTo});
+  CHECK(moved.is_dir);
+  CHECK(moved.wd == 7);
+  CHECK(moved.name == "d");
+  CHECK(moved.cookie == 42);
+  CHECK(moved.dir.empty());
+  const Record file = inotify_record_of({3, IN_CLOSE_WRITE, 0, "f"});
+  CHECK_FALSE(file.is_dir);
+  CHECK(file.kinds == RecordKinds{RecordKind::kClosedWrite});
+  const Record overflow = inotify_record_of({-1, IN_Q_OVERFLOW, 0, ""});
+  CHECK(overflow.kinds == RecordKinds{RecordKind::kOverflow});
+  CHECK(overflow.wd == -1);
+}
+
 }  // namespace folderhook::watch

@@ -55,7 +55,8 @@ TEST_CASE(
     WatchOptions options;
     options.roots.push_back({folder.path(), {}});
     ActionBuilder builder(options, fs,
-                          [](std::string_view, std::string_view, const nlohmann::json&) {});
+                          [](std::string_view, std::string_view, const nlohmann::json&) {},
+                          ActionBuilder::Scope::kPerDirectory, &fs);
     Timestamp now{std::chrono::steady_clock::now(), std::chrono::system_clock::now()};
     builder.start(now);
     // Both copies are made before the builder reads anything: naming b hashes a, and the
@@ -68,7 +69,7 @@ TEST_CASE(
       if (n <= 0) break;  // EAGAIN: our own reads' records are read too
       for (const RawRecord& record :
            decode_inotify_records(std::string_view(buffer, static_cast<std::size_t>(n)))) {
-        builder.feed(record, now);
+        builder.feed(fs.translate(record), now);
       }
       now.mono += std::chrono::milliseconds(10);
       builder.tick(now);
@@ -108,6 +109,32 @@ TEST_CASE("kernel: markers come back in order, one record each, and one lost is 
     }
     CHECK(read_back == std::vector<uint64_t>{1, 2, 4, 5, 6, 7});
     CHECK(fs.marker_read(-1) == 0);  // an overflow record is no marker
+  }
+  close(inotify);
+}
+
+TEST_CASE("kernel: the inotify backend hands its markers to the builder as marker records") {
+  const int inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  REQUIRE(inotify >= 0);
+  {
+    RealFileSystem fs(inotify);
+    ReadMarkers& markers = fs;  // what the builder is given
+    REQUIRE(markers.put_marker() == 1);
+    REQUIRE(markers.put_marker() == 2);
+    alignas(inotify_event) char buffer[4096];
+    const ssize_t n = read(inotify, buffer, sizeof buffer);
+    REQUIRE(n > 0);
+    const auto raw = decode_inotify_records(std::string_view(buffer, static_cast<std::size_t>(n)));
+    REQUIRE(raw.size() == 2);
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      CHECK(raw[i].mask == IN_ATTRIB);  // an IN_ATTRIB to the kernel, a marker to the builder
+      const Record record = fs.translate(raw[i]);
+      CHECK(record.kinds == RecordKinds{RecordKind::kMarker});
+      CHECK(record.marker == i + 1);
+    }
+    const Record other = fs.translate({-1, IN_Q_OVERFLOW, 0, ""});
+    CHECK(other.kinds == RecordKinds{RecordKind::kOverflow});
+    CHECK(other.marker == 0);
   }
   close(inotify);
 }

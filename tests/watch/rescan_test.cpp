@@ -141,7 +141,9 @@ class Rig {
   // when the runner asks it to drain (the runner asks itself).
   void read(const std::vector<std::pair<uint32_t, std::string>>& records, bool check = true) {
     const int wd = *builder_->table().wd_of(root);
-    for (const auto& [mask, name] : records) builder_->feed(RawRecord{wd, mask, 0, name}, stamp());
+    for (const auto& [mask, name] : records) {
+      builder_->feed(inotify_record_of(RawRecord{wd, mask, 0, name}), stamp());
+    }
     builder_->queue_drained(stamp());
     deliver();
     if (check) runner_->check_overflow();
