@@ -51,4 +51,13 @@ std::unique_ptr<Dispatcher> start_dispatcher(const DispatcherOptions& options, L
   return d;
 }
 
+bool commit_index_changes(Outbox& outbox, std::vector<IndexChange> changes) {
+  Batch batch;
+  batch.index_changes = std::move(changes);
+  std::vector<int64_t> seqs;
+  std::string error;
+  bool full = false;
+  return outbox.commit(batch, seqs, error, full);
+}
+
 }  // namespace folderhook::delivery::test

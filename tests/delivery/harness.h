@@ -18,6 +18,8 @@
 #include <nlohmann/json.hpp>
 
 #include "delivery/dispatcher.h"
+#include "delivery/index_change.h"
+#include "delivery/outbox.h"
 #include "tests/support/receiver.h"
 #include "tests/support/smtp_server.h"
 #include "tests/support/temp_dir.h"
@@ -54,5 +56,8 @@ DispatcherOptions test_options(const std::string& state_dir);
 // A dispatcher on `options` that logs into `log`; the test fails, saying why, when it cannot
 // be opened.
 std::unique_ptr<Dispatcher> start_dispatcher(const DispatcherOptions& options, LogCollector& log);
+
+// Commits `changes` to the stored index in one transaction of `outbox`, with nothing else.
+bool commit_index_changes(Outbox& outbox, std::vector<IndexChange> changes);
 
 }  // namespace folderhook::delivery::test

@@ -49,15 +49,6 @@ std::vector<std::string> paths(Outbox& outbox) {
   return out;
 }
 
-bool commit(Outbox& outbox, std::vector<IndexChange> changes) {
-  Batch batch;
-  batch.index_changes = std::move(changes);
-  std::vector<int64_t> seqs;
-  std::string error;
-  bool full = false;
-  return outbox.commit(batch, seqs, error, full);
-}
-
 std::unique_ptr<Dispatcher> open_in(const TempDir& dir) {
   DispatcherOptions options;
   options.state_dir = dir.path();
@@ -74,13 +65,14 @@ TEST_CASE("index: puts, subtree moves and erases apply in order, siblings untouc
   std::string error;
   auto outbox = Outbox::open(dir.path(), error);
   REQUIRE_MESSAGE(outbox, error);
-  REQUIRE(commit(*outbox, {put("/r", 1, true), put("/r/a", 2, true), put("/r/a/x", 3),
-                           put("/r/a-b", 4), put("/r/a0", 5), put("/r/z", 6)}));
+  REQUIRE(commit_index_changes(*outbox, {put("/r", 1, true), put("/r/a", 2, true),
+                                         put("/r/a/x", 3), put("/r/a-b", 4), put("/r/a0", 5),
+                                         put("/r/z", 6)}));
   // /r/z is replaced by the moved subtree.
-  REQUIRE(commit(*outbox, {move("/r/a", "/r/z"), put("/r/z", 2, true)}));
+  REQUIRE(commit_index_changes(*outbox, {move("/r/a", "/r/z"), put("/r/z", 2, true)}));
   CHECK(paths(*outbox) == std::vector<std::string>{"/r#1", "/r/a-b#4", "/r/a0#5", "/r/z#2",
                                                    "/r/z/x#3"});
-  REQUIRE(commit(*outbox, {erase("/r/z")}));
+  REQUIRE(commit_index_changes(*outbox, {erase("/r/z")}));
   CHECK(paths(*outbox) == std::vector<std::string>{"/r#1", "/r/a-b#4", "/r/a0#5"});
   IndexSnapshot snapshot;
   REQUIRE(outbox->load_index(snapshot, error));
@@ -100,7 +92,7 @@ TEST_CASE("index: a relisted directory forgets its ctime, and nothing else of it
   IndexChange relist;
   relist.kind = IndexChange::Kind::kRelist;
   relist.row.path = "/r/a";
-  REQUIRE(commit(*outbox, {a, b, relist}));
+  REQUIRE(commit_index_changes(*outbox, {a, b, relist}));
   IndexSnapshot snapshot;
   REQUIRE(outbox->load_index(snapshot, error));
   REQUIRE(snapshot.rows.size() == 2);
@@ -181,7 +173,7 @@ TEST_CASE("index: indexed roots are remembered, and the dispatcher hands them ov
     IndexChange root;
     root.kind = IndexChange::Kind::kRootIndexed;
     root.row.path = "/r";
-    REQUIRE(commit(*outbox, {put("/r", 1, true), root, root}));
+    REQUIRE(commit_index_changes(*outbox, {put("/r", 1, true), root, root}));
   }
   DispatcherOptions options;
   options.state_dir = dir.path();

@@ -45,15 +45,6 @@ std::vector<IndexRow> stored(Outbox& outbox) {
   return snapshot.rows;
 }
 
-bool apply(Outbox& outbox, std::vector<IndexChange> changes) {
-  Batch batch;
-  batch.index_changes = std::move(changes);
-  std::vector<int64_t> seqs;
-  std::string error;
-  bool full = false;
-  return outbox.commit(batch, seqs, error, full);
-}
-
 // How many rows hold NULL permissions, asked of SQLite itself.
 int null_rows(const std::string& state_dir) {
   sqlite3* db = nullptr;
@@ -96,7 +87,7 @@ TEST_CASE("index upgrade: an index without permissions gains them as unknown, ro
     moved.kind = IndexChange::Kind::kMove;
     moved.row.path = "/r/new";
     moved.destination = "/r/newer";
-    REQUIRE(apply(*outbox, {known, moved}));
+    REQUIRE(test::commit_index_changes(*outbox, {known, moved}));
   }
   CHECK(null_rows(dir.path()) == 1);  // the old row: not known
   // Opened again: the columns are there already, nothing is added twice.
@@ -116,7 +107,7 @@ TEST_CASE("index upgrade: an index without permissions gains them as unknown, ro
   IndexChange unknown;
   unknown.row.path = "/r/newer";
   unknown.row.ino = 8;
-  REQUIRE(apply(*outbox, {unknown}));
+  REQUIRE(test::commit_index_changes(*outbox, {unknown}));
   for (const IndexRow& row : stored(*outbox)) CHECK_FALSE(row.permissions);
 }
 
