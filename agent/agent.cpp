@@ -10,6 +10,7 @@
 #include <string>
 
 #include "agent/agent_loop.h"
+#include "agent/delivery_log.h"
 
 namespace folderhook::agent {
 namespace {
@@ -55,7 +56,9 @@ int Agent::run() {
     return cannot_start("cannot start the event loop", uv_strerror(rc));
   }
   std::string error;
-  dispatcher_ = delivery::open_dispatcher(dispatcher_options(), delivery_logger(), error);
+  delivery::DispatcherOptions delivery_options = dispatcher_options();
+  delivery_options.attempt_logger = attempt_logger();
+  dispatcher_ = delivery::open_dispatcher(std::move(delivery_options), logger(), error);
   if (!dispatcher_) {
     uv_loop_close(&loop_);
     return cannot_start("cannot open the outbox", error);
@@ -211,13 +214,15 @@ Logger Agent::logger() {
   };
 }
 
-// The dispatcher's log lines also feed the attempt metrics.
-Logger Agent::delivery_logger() {
-  return [this](std::string_view level, std::string_view msg, const nlohmann::json& fields) {
-    if (msg == "delivery" && fields.is_object()) {
-      metrics_.count_attempt(fields.value("outcome", ""), fields.value("ms", int64_t{0}));
+delivery::AttemptLogger Agent::attempt_logger() {
+  return [this](std::vector<delivery::AttemptLog>& entries) {
+    std::vector<std::string> lines;
+    lines.reserve(entries.size());
+    for (const delivery::AttemptLog& entry : entries) {
+      metrics_.count_attempt(delivery::attempt_outcome(entry), entry.ms);
+      lines.push_back(attempt_line(log_, entry));
     }
-    log_.write(level, msg, fields);
+    log_.write_lines(std::move(lines));  // one wake-up of the log thread for the commit's lines
   };
 }
 

@@ -89,7 +89,8 @@ class Agent {
   delivery::DispatcherOptions dispatcher_options() const;
   std::unique_ptr<watch::Watcher> start_watcher(watch::WatchOptions options, std::string& error);
   Logger logger();
-  Logger delivery_logger();
+  // The dispatcher's attempt lines, which also feed the attempt metrics.
+  delivery::AttemptLogger attempt_logger();
   void beat();
   // The watcher's and the dispatcher's figures into metrics_ (for the status server).
   void refresh_metrics();

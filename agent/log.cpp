@@ -145,6 +145,10 @@ void Log::write(std::string_view level, std::string_view msg, const nlohmann::js
   } catch (...) {
     return;  // an exception must not reach the caller; the one line is lost
   }
+  enqueue(std::move(line));
+}
+
+void Log::enqueue(std::string&& line) {
   std::lock_guard lock(mutex_);
   queue_.push_back(std::move(line));
   ++queued_count_;
@@ -261,11 +265,15 @@ void append_json_value(std::string& out, const nlohmann::json& value) {
 
 }  // namespace
 
-std::string format_json_line(std::chrono::system_clock::time_point ts, std::string_view level,
-                             std::string_view msg, const nlohmann::json& fields) {
-  // The keys in the order of a JSON object of nlohmann's (sorted), "level", "msg" and "ts"
-  // among the fields' (which are sorted already); a field of the same name wins, as it did
-  // when the line was built as one object.
+namespace {
+
+// {"level":…,"msg":…,"ts":…, ...fields}: `each_field(emit)` calls emit(name, append_value) for
+// every field in key order. The keys in the order of a JSON object of nlohmann's (sorted),
+// "level", "msg" and "ts" among the fields'; a field of the same name wins, as it did when the
+// line was built as one object.
+template <typename EachField>
+std::string json_line(std::chrono::system_clock::time_point ts, std::string_view level,
+                      std::string_view msg, EachField each_field) {
   const std::string when = iso_time(ts);
   const std::pair<std::string_view, std::string_view> fixed[] = {
       {"level", level}, {"msg", msg}, {"ts", when}};
@@ -287,16 +295,105 @@ std::string format_json_line(std::chrono::system_clock::time_point ts, std::stri
     }
     if (next < std::size(fixed) && fixed[next].first == name) ++next;  // the field's wins
   };
-  if (fields.is_object()) {
-    for (const auto& [name, value] : fields.items()) {
-      fixed_before(name);
-      key(name);
-      append_json_value(out, value);
-    }
-  }
+  each_field([&](std::string_view name, const auto& append_value) {
+    fixed_before(name);
+    key(name);
+    append_value(out);
+  });
   fixed_before("\x7f\x7f");  // the rest of them (every key here sorts before it)
   out += "}\n";
   return out;
+}
+
+void append_field_value(std::string& out, const LogField& field) {
+  switch (field.kind) {
+    case LogField::Kind::kString: append_json_string_of(out, field.text); return;
+    case LogField::Kind::kBool: out += field.number != 0 ? "true" : "false"; return;
+    case LogField::Kind::kInt: {
+      char digits[24];
+      const char* end = std::to_chars(digits, digits + sizeof digits, field.number).ptr;
+      out.append(digits, static_cast<size_t>(end - digits));
+      return;
+    }
+  }
+}
+
+// The fields in key order, as a JSON object would hold them (a handful: sorted by insertion,
+// on the stack unless there are many).
+template <typename Visit>
+void each_sorted(std::span<const LogField> fields, Visit visit) {
+  constexpr size_t kOnStack = 16;
+  const LogField* on_stack[kOnStack];
+  std::vector<const LogField*> on_heap;
+  const LogField** order = on_stack;
+  if (fields.size() > kOnStack) {
+    on_heap.resize(fields.size());
+    order = on_heap.data();
+  }
+  for (size_t i = 0; i < fields.size(); ++i) {
+    size_t j = i;
+    for (; j > 0 && fields[i].key < order[j - 1]->key; --j) order[j] = order[j - 1];
+    order[j] = &fields[i];
+  }
+  for (size_t i = 0; i < fields.size(); ++i) visit(*order[i]);
+}
+
+nlohmann::json as_object(std::span<const LogField> fields) {
+  nlohmann::json object = nlohmann::json::object();
+  for (const LogField& field : fields) {
+    auto& value = object[std::string(field.key)];
+    switch (field.kind) {
+      case LogField::Kind::kString: value = std::string(field.text); break;
+      case LogField::Kind::kInt: value = field.number; break;
+      case LogField::Kind::kBool: value = field.number != 0; break;
+    }
+  }
+  return object;
+}
+
+}  // namespace
+
+std::string format_json_line(std::chrono::system_clock::time_point ts, std::string_view level,
+                             std::string_view msg, const nlohmann::json& fields) {
+  return json_line(ts, level, msg, [&](const auto& emit) {
+    if (!fields.is_object()) return;
+    for (const auto& [name, value] : fields.items()) {
+      emit(name, [&](std::string& out) { append_json_value(out, value); });
+    }
+  });
+}
+
+std::string format_json_line(std::chrono::system_clock::time_point ts, std::string_view level,
+                             std::string_view msg, std::span<const LogField> fields) {
+  return json_line(ts, level, msg, [&](const auto& emit) {
+    each_sorted(fields, [&](const LogField& field) {
+      emit(field.key, [&](std::string& out) { append_field_value(out, field); });
+    });
+  });
+}
+
+std::string Log::line_of(std::string_view level, std::string_view msg,
+                         std::span<const LogField> fields) const {
+  const auto now = std::chrono::system_clock::now();
+  try {
+    return text_.load(std::memory_order_relaxed)
+               ? format(now, level, msg, as_object(fields), /*text_format=*/true)
+               : format_json_line(now, level, msg, fields);
+  } catch (...) {
+    return {};  // as write(): the one line is lost, the caller never sees an exception
+  }
+}
+
+void Log::write_lines(std::vector<std::string>&& lines) {
+  std::lock_guard lock(mutex_);
+  const bool was_empty = queue_.empty();
+  for (std::string& line : lines) {
+    if (line.empty()) continue;
+    queue_.push_back(std::move(line));
+    ++queued_count_;
+  }
+  if (was_empty && !queue_.empty()) queued_.notify_one();
+  lines.clear();
 }
 
 std::string Log::format(std::chrono::system_clock::time_point ts, std::string_view level,

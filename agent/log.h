@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -35,6 +36,29 @@ std::string display_value(std::string_view bytes);
 std::string format_json_line(std::chrono::system_clock::time_point ts, std::string_view level,
                              std::string_view msg, const nlohmann::json& fields);
 
+// One field of a line given without a JSON object (Log::line_of): a string, an integer or
+// a boolean, viewed (the caller's data must outlive the call).
+struct LogField {
+  enum class Kind { kString, kInt, kBool };
+  std::string_view key;
+  Kind kind = Kind::kString;
+  std::string_view text;
+  int64_t number = 0;
+
+  static LogField str(std::string_view key, std::string_view value) {
+    return {key, Kind::kString, value, 0};
+  }
+  static LogField num(std::string_view key, int64_t value) { return {key, Kind::kInt, {}, value}; }
+  static LogField flag(std::string_view key, bool value) {
+    return {key, Kind::kBool, {}, value ? 1 : 0};
+  }
+};
+
+// The same line as format_json_line with a JSON object of these fields (distinct keys, in any
+// order): the same bytes, with no object built.
+std::string format_json_line(std::chrono::system_clock::time_point ts, std::string_view level,
+                             std::string_view msg, std::span<const LogField> fields);
+
 class Log {
  public:
   Log();
@@ -51,11 +75,18 @@ class Log {
   // Queues {"ts":…,"level":…,"msg":…, ...fields}; ts is the time of this call. `fields` must
   // be an object or null.
   void write(std::string_view level, std::string_view msg, const nlohmann::json& fields = {});
+  // The line write() would queue (its time now), its fields given as views, for write_lines():
+  // what a hot path logs (every delivery attempt). Many lines queued at once wake the log
+  // thread once. Empty if it cannot be formatted.
+  std::string line_of(std::string_view level, std::string_view msg,
+                      std::span<const LogField> fields) const;
+  void write_lines(std::vector<std::string>&& lines);
   // Returns once every line queued before the call is written.
   void flush();
 
  private:
   void run();
+  void enqueue(std::string&& line);
   static std::string format(std::chrono::system_clock::time_point ts, std::string_view level,
                             std::string_view msg, const nlohmann::json& fields, bool text);
 

@@ -47,6 +47,29 @@ namespace folderhook::delivery {
 // not bound by the round trip, shallow enough that a receiver which closes early costs little.
 constexpr int kPipelineDepth = 64;
 
+// One attempt, as its "delivery" log line tells it (README, Log fields): written after the
+// commit that records its outcome.
+struct AttemptLog {
+  enum class Outcome { kDelivered, kRetry, kDead };
+  std::string id, action, path, url;
+  int attempt = 0;
+  int status = 0;
+  std::string error;
+  int64_t ms = 0;
+  bool catch_up = false;
+  Outcome outcome = Outcome::kDelivered;
+  int64_t next_at_ms = 0;  // kRetry: when the next attempt is due (Unix ms)
+  size_t members = 0;      // a batch's: how many deliveries it carried (0: not a batch)
+};
+// Takes the attempts of one commit, in the order they happened, on the writer thread: it must
+// be quick, must not block on I/O and must not call the dispatcher; it may move from the entries.
+using AttemptLogger = std::function<void(std::vector<AttemptLog>& entries)>;
+// The line's level ("info" delivered, "warn" retry, "error" dead) and its fields, as the Logger
+// gets them when no attempt_logger is given: what an attempt_logger writes is this line.
+std::string_view attempt_level(const AttemptLog& entry);
+std::string_view attempt_outcome(const AttemptLog& entry);  // "delivered", "retry" or "dead"
+nlohmann::json attempt_fields(AttemptLog&& entry);
+
 struct DispatcherOptions {
   std::string state_dir;  // created 0700 if missing; holds outbox.db and the lock (0600)
   std::chrono::milliseconds timeout{10'000};  // connect and read, per URL
@@ -79,6 +102,10 @@ struct DispatcherOptions {
   // A retry due within this stays in memory; a later one is read back from the outbox when due.
   std::chrono::milliseconds retry_in_memory{5'000};
   std::string ca_file = "/etc/ssl/certs/ca-certificates.crt";
+  // Where the attempts' lines go. Empty: each is a "delivery" line through the Logger, its
+  // fields a JSON object; the agent gives its own, which writes the same line without building
+  // that object (the writer thread's largest cost after SQLite).
+  AttemptLogger attempt_logger;
 };
 
 // What the sinks need of the options (sink.h).

@@ -60,20 +60,6 @@ void append_moved(std::vector<T>& to, std::vector<T>& from) {
   from.clear();
 }
 
-// The figures of one attempt's log line, as a sender hands them to the writer thread.
-struct AttemptLog {
-  enum class Outcome { kDelivered, kRetry, kDead };
-  std::string id, action, path, url;
-  int attempt = 0;
-  int status = 0;
-  std::string error;
-  int64_t ms = 0;
-  bool catch_up = false;
-  Outcome outcome = Outcome::kDelivered;
-  int64_t next_at_ms = 0;
-  size_t members = 0;  // a batch's: how many deliveries it carried
-};
-
 class DispatcherImpl final : public Dispatcher, public LaneOwner {
  public:
   DispatcherImpl(DispatcherOptions options, Logger logger, std::unique_ptr<StateLock> lock,

@@ -25,34 +25,19 @@ constexpr size_t kTrimAfterIndexChanges = 10000;
 }  // namespace
 
 void DispatcherImpl::log_attempts(std::vector<AttemptLog>& entries) {
-  for (AttemptLog& e : entries) {
-    // Assigned key by key: an initializer list would copy every value once more.
-    nlohmann::json fields = nlohmann::json::object();
-    fields["id"] = std::move(e.id);
-    fields["action"] = std::move(e.action);
-    fields["path"] = std::move(e.path);
-    fields["url"] = std::move(e.url);
-    fields["attempt"] = e.attempt;
-    fields["status"] = e.status;
-    fields["error"] = std::move(e.error);
-    fields["ms"] = e.ms;
-    fields["catch_up"] = e.catch_up;
-    if (e.members > 0) fields["batch"] = e.members;
-    switch (e.outcome) {
-      case AttemptLog::Outcome::kDelivered:
-        fields["outcome"] = "delivered";
-        logger_("info", "delivery", fields);
-        break;
-      case AttemptLog::Outcome::kRetry:
-        fields["outcome"] = "retry";
-        fields["next_at"] = format_iso_utc(e.next_at_ms);
-        logger_("warn", "delivery", fields);
-        break;
-      case AttemptLog::Outcome::kDead:
-        fields["outcome"] = "dead";
-        logger_("error", "delivery", fields);
-        break;
+  if (entries.empty()) return;
+  if (options_.attempt_logger) {
+    try {
+      options_.attempt_logger(entries);
+    } catch (...) {
+      // As safe_logger: nothing may escape into the writer thread; those lines are lost.
     }
+    entries.clear();
+    return;
+  }
+  for (AttemptLog& e : entries) {
+    const std::string_view level = attempt_level(e);
+    logger_(level, "delivery", attempt_fields(std::move(e)));
   }
   entries.clear();
 }
@@ -336,3 +321,42 @@ void DispatcherImpl::run_writer() {
 }
 
 }  // namespace folderhook::delivery::detail
+
+namespace folderhook::delivery {
+
+namespace {
+
+// The level and the `outcome` of an attempt's line.
+std::pair<std::string_view, std::string_view> line_names(AttemptLog::Outcome outcome) {
+  switch (outcome) {
+    case AttemptLog::Outcome::kRetry: return {"warn", "retry"};
+    case AttemptLog::Outcome::kDead: return {"error", "dead"};
+    case AttemptLog::Outcome::kDelivered: break;
+  }
+  return {"info", "delivered"};
+}
+
+}  // namespace
+
+std::string_view attempt_level(const AttemptLog& e) { return line_names(e.outcome).first; }
+std::string_view attempt_outcome(const AttemptLog& e) { return line_names(e.outcome).second; }
+
+nlohmann::json attempt_fields(AttemptLog&& e) {
+  // Assigned key by key: an initializer list would copy every value once more.
+  nlohmann::json fields = nlohmann::json::object();
+  fields["id"] = std::move(e.id);
+  fields["action"] = std::move(e.action);
+  fields["path"] = std::move(e.path);
+  fields["url"] = std::move(e.url);
+  fields["attempt"] = e.attempt;
+  fields["status"] = e.status;
+  fields["error"] = std::move(e.error);
+  fields["ms"] = e.ms;
+  fields["catch_up"] = e.catch_up;
+  if (e.members > 0) fields["batch"] = e.members;
+  fields["outcome"] = attempt_outcome(e);
+  if (e.outcome == AttemptLog::Outcome::kRetry) fields["next_at"] = format_iso_utc(e.next_at_ms);
+  return fields;
+}
+
+}  // namespace folderhook::delivery

@@ -141,3 +141,82 @@ TEST_CASE("a JSON line written straight is the line one JSON object would give")
           line_as_one_object(ts, iso, "info", "a \x01 msg \xFF", fields));
   }
 }
+
+namespace {
+
+// The JSON object a list of LogFields stands for.
+nlohmann::json object_of(const std::vector<folderhook::agent::LogField>& fields) {
+  nlohmann::json object = nlohmann::json::object();
+  for (const auto& f : fields) {
+    switch (f.kind) {
+      case folderhook::agent::LogField::Kind::kString: object[std::string(f.key)] = f.text; break;
+      case folderhook::agent::LogField::Kind::kInt: object[std::string(f.key)] = f.number; break;
+      case folderhook::agent::LogField::Kind::kBool: object[std::string(f.key)] = f.number != 0; break;
+    }
+  }
+  return object;
+}
+
+// The line without its "ts …" start (text) or its "ts" value (JSON): what two calls share.
+std::string without_time(const std::string& line) {
+  if (line.rfind("{", 0) == 0) {
+    const auto at = line.find("\"ts\":\"");
+    return at == std::string::npos ? line : line.substr(0, at) + line.substr(at + 6 + 24 + 1);
+  }
+  return line.substr(line.find(' '));
+}
+
+}  // namespace
+
+TEST_CASE("a line of field views is the line a JSON object of them would give") {
+  using folderhook::agent::LogField;
+  const auto ts = std::chrono::system_clock::time_point(std::chrono::milliseconds(1764700000123));
+  std::vector<LogField> many;
+  std::vector<std::string> names;
+  for (int i = 0; i < 40; ++i) names.push_back("k" + std::to_string(39 - i));  // > the stack's 16
+  for (int i = 0; i < 40; ++i) many.push_back(LogField::num(names[static_cast<size_t>(i)], i));
+  const std::vector<std::vector<LogField>> cases = {
+      {},
+      {LogField::str("path", "/srv/a b\n\"q\"\\\x01\x7f\xC3\xA9\xFF"), LogField::num("status", 503),
+       LogField::flag("catch_up", true), LogField::str("id", "d_1"), LogField::num("neg", -7),
+       LogField::flag("no", false), LogField::str("error", "")},
+      {LogField::str("zz", "last"), LogField::num("a", 1), LogField::str("m", "between")},
+      {LogField::str("msg", "a field named msg"), LogField::num("ts", 5),
+       LogField::str("level", "shadowed")},
+      many,
+  };
+  for (const auto& fields : cases) {
+    const nlohmann::json object = object_of(fields);
+    CAPTURE(object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    CHECK(folderhook::agent::format_json_line(ts, "warn", "a msg \xFF", fields) ==
+          folderhook::agent::format_json_line(ts, "warn", "a msg \xFF", object));
+  }
+}
+
+TEST_CASE("lines queued together are written as write() writes them, in JSON and in text") {
+  using folderhook::agent::LogField;
+  const std::vector<LogField> fields = {LogField::str("path", "/a b\n\xFF"),
+                                        LogField::num("status", 200),
+                                        LogField::flag("catch_up", false)};
+  for (const bool text : {false, true}) {
+    CAPTURE(text);
+    folderhook::test::TempDir dir;
+    const std::string path = dir / "agent.log";
+    folderhook::agent::Log log;
+    std::string error;
+    REQUIRE(log.open(path, error));
+    log.set_text(text);
+    log.write("info", "delivery", object_of(fields));
+    std::vector<std::string> lines = {log.line_of("info", "delivery", fields),
+                                      log.line_of("error", "second", {})};
+    log.write_lines(std::move(lines));
+    log.flush();
+    std::ifstream in(path);
+    std::string first, second, third;
+    REQUIRE(std::getline(in, first));
+    REQUIRE(std::getline(in, second));
+    REQUIRE(std::getline(in, third));
+    CHECK(without_time(second) == without_time(first));
+    CHECK(third.find("second") != std::string::npos);
+  }
+}
