@@ -1,0 +1,223 @@
+// The submission pipeline: batches reach the dispatcher in the order pushed, a batch with
+// uploads holding back everything behind it until its work is back. A fake dispatcher records
+// the calls; a fake work runner is completed by hand (and once, libuv's thread pool for real).
+#include <doctest/doctest.h>
+
+#include <uv.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "agent/submission_pipeline.h"
+
+namespace folderhook::agent {
+namespace {
+
+// Each call as a line: "submit a,b +2" (the requests' paths and bodies, then how many index
+// changes), "read_index", "after_commit".
+class RecordingTarget final : public SubmissionTarget {
+ public:
+  explicit RecordingTarget(std::vector<std::string>& calls) : calls_(calls) {}
+  void submit(std::vector<delivery::Request>&& requests,
+              std::vector<delivery::IndexChange>&& index_changes) override {
+    std::string line = "submit ";
+    for (size_t i = 0; i < requests.size(); ++i) {
+      line += (i ? "," : "") + requests[i].path + requests[i].body;
+    }
+    if (!index_changes.empty()) line += " +" + std::to_string(index_changes.size());
+    calls_.push_back(line);
+  }
+  void read_index(delivery::Dispatcher::IndexRead) override { calls_.push_back("read_index"); }
+  void after_commit(delivery::Dispatcher::Committed) override {
+    calls_.push_back("after_commit");
+  }
+
+ private:
+  std::vector<std::string>& calls_;
+};
+
+// The work it is given waits until the test runs it: run_next() does the work, then its done.
+struct HandRunner {
+  std::vector<std::pair<std::function<void()>, std::function<void()>>> queued;
+  void run_next() {
+    REQUIRE_FALSE(queued.empty());
+    auto [work, done] = std::move(queued.front());
+    queued.erase(queued.begin());
+    work();
+    done();
+  }
+};
+
+struct PipelineFixture {
+  std::vector<std::string> calls;
+  HandRunner runner;
+  SubmissionPipeline pipeline{
+      std::make_unique<RecordingTarget>(calls),
+      [this](std::function<void()> work, std::function<void()> done) {
+        runner.queued.emplace_back(std::move(work), std::move(done));
+      },
+      // Attaching sets the request's body to ":" and the upload's field (recorded as "u:file").
+      [](SubmissionBatch& batch) {
+        for (const PendingUpload& u : batch.uploads) {
+          batch.requests[u.request].body = ":" + u.field;
+        }
+      }};
+};
+
+delivery::Request pipeline_request(const std::string& path) {
+  delivery::Request r;
+  r.path = path;
+  return r;
+}
+
+SubmissionBatch plain_batch(const std::string& path) {
+  SubmissionBatch batch;
+  batch.requests.push_back(pipeline_request(path));
+  return batch;
+}
+
+SubmissionBatch upload_batch(const std::string& path) {
+  SubmissionBatch batch = plain_batch(path);
+  batch.uploads.push_back({0, {}, {}, "file", 1024, "/w"});
+  return batch;
+}
+
+SubmissionBatch index_read_batch() {
+  SubmissionBatch batch;
+  batch.read_index = [](delivery::IndexSnapshot&&, std::string&&) {};
+  return batch;
+}
+
+SubmissionBatch after_commit_batch() {
+  SubmissionBatch batch;
+  batch.after_commit = [](bool) {};
+  return batch;
+}
+
+TEST_CASE("plain batches reach the dispatcher at once, in the order pushed") {
+  PipelineFixture f;
+  f.pipeline.push(plain_batch("a"));
+  SubmissionBatch changes;
+  changes.index_changes.resize(2);
+  f.pipeline.push(std::move(changes));
+  f.pipeline.push(plain_batch("b"));
+  CHECK(f.calls == std::vector<std::string>{"submit a", "submit  +2", "submit b"});
+  CHECK(f.runner.queued.empty());
+  CHECK(f.pipeline.waiting() == 0);
+}
+
+TEST_CASE("a batch with uploads holds every batch behind it until its work is back") {
+  PipelineFixture f;
+  f.pipeline.push(plain_batch("a"));
+  f.pipeline.push(upload_batch("u"));
+  f.pipeline.push(plain_batch("b"));
+  f.pipeline.push(plain_batch("c"));
+  CHECK(f.calls == std::vector<std::string>{"submit a"});
+  CHECK(f.pipeline.uploading());
+  CHECK(f.pipeline.waiting() == 2);
+  REQUIRE(f.runner.queued.size() == 1);
+  f.runner.run_next();
+  // The upload's request carries what the work attached; the batches behind follow in order.
+  CHECK(f.calls == std::vector<std::string>{"submit a", "submit u:file", "submit b", "submit c"});
+  CHECK_FALSE(f.pipeline.uploading());
+  CHECK(f.pipeline.waiting() == 0);
+}
+
+TEST_CASE("upload batches in a row: one work at a time, each submitted in its turn") {
+  PipelineFixture f;
+  f.pipeline.push(upload_batch("u1"));
+  f.pipeline.push(plain_batch("b"));
+  f.pipeline.push(upload_batch("u2"));
+  f.pipeline.push(plain_batch("c"));
+  REQUIRE(f.runner.queued.size() == 1);  // u2's work waits for u1's
+  f.runner.run_next();
+  CHECK(f.calls == std::vector<std::string>{"submit u1:file", "submit b"});
+  REQUIRE(f.runner.queued.size() == 1);
+  f.runner.run_next();
+  CHECK(f.calls ==
+        std::vector<std::string>{"submit u1:file", "submit b", "submit u2:file", "submit c"});
+}
+
+TEST_CASE("an index read and an after-commit behind an upload reach the dispatcher after it") {
+  PipelineFixture f;
+  f.pipeline.push(upload_batch("u"));
+  f.pipeline.push(index_read_batch());
+  f.pipeline.push(after_commit_batch());
+  CHECK(f.calls.empty());
+  f.runner.run_next();
+  CHECK(f.calls == std::vector<std::string>{"submit u:file", "read_index", "after_commit"});
+}
+
+TEST_CASE("an index read and an after-commit in front of an upload go at once") {
+  PipelineFixture f;
+  f.pipeline.push(index_read_batch());
+  f.pipeline.push(after_commit_batch());
+  f.pipeline.push(upload_batch("u"));
+  CHECK(f.calls == std::vector<std::string>{"read_index", "after_commit"});
+  f.runner.run_next();
+  CHECK(f.calls == std::vector<std::string>{"read_index", "after_commit", "submit u:file"});
+}
+
+TEST_CASE("an empty batch hands nothing to the dispatcher and holds nothing back") {
+  PipelineFixture f;
+  f.pipeline.push(SubmissionBatch{});
+  CHECK(f.calls.empty());
+  CHECK(f.pipeline.waiting() == 0);
+  f.pipeline.push(upload_batch("u"));
+  f.pipeline.push(SubmissionBatch{});
+  f.pipeline.push(plain_batch("b"));
+  f.runner.run_next();
+  CHECK(f.calls == std::vector<std::string>{"submit u:file", "submit b"});
+}
+
+TEST_CASE("a runner that is done before it returns keeps the order") {
+  std::vector<std::string> calls;
+  SubmissionPipeline pipeline(
+      std::make_unique<RecordingTarget>(calls),
+      [](std::function<void()> work, std::function<void()> done) {
+        work();
+        done();
+      },
+      [](SubmissionBatch& batch) { batch.requests[0].body = ":file"; });
+  pipeline.push(upload_batch("u1"));
+  pipeline.push(upload_batch("u2"));
+  pipeline.push(plain_batch("b"));
+  CHECK(calls == std::vector<std::string>{"submit u1:file", "submit u2:file", "submit b"});
+  CHECK_FALSE(pipeline.uploading());
+}
+
+// The Agent's stop closes its handles and leaves the pipeline alone: the loop runs until the
+// upload work's callback is back, so the batch in flight and those behind it (pushed before or
+// during the stop) still reach the dispatcher, in order, before the loop can close.
+TEST_CASE("a stop with upload work in flight: the loop runs it out and everything is handed over") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  std::vector<std::string> calls;
+  std::thread::id attached_on;
+  {
+    SubmissionPipeline pipeline(std::make_unique<RecordingTarget>(calls), thread_pool_of(&loop),
+                                [&attached_on](SubmissionBatch& batch) {
+                                  attached_on = std::this_thread::get_id();
+                                  batch.requests[0].body = ":file";
+                                });
+    pipeline.push(plain_batch("a"));
+    pipeline.push(upload_batch("u"));
+    pipeline.push(plain_batch("b"));
+    pipeline.push(after_commit_batch());
+    CHECK(calls == std::vector<std::string>{"submit a"});
+    CHECK(pipeline.uploading());
+    // Nothing else is on the loop (the stop closed every handle): the work keeps it running.
+    CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);
+    CHECK_FALSE(pipeline.uploading());
+  }
+  CHECK(calls ==
+        std::vector<std::string>{"submit a", "submit u:file", "submit b", "after_commit"});
+  CHECK(attached_on != std::this_thread::get_id());  // the file was read off the loop
+  CHECK(uv_loop_close(&loop) == 0);
+}
+
+}  // namespace
+}  // namespace folderhook::agent
