@@ -29,11 +29,13 @@ class RecordingTarget final : public SubmissionTarget {
     }
     if (!index_changes.empty()) line += " +" + std::to_string(index_changes.size());
     calls_.push_back(line);
+    if (on_submit) std::exchange(on_submit, nullptr)();
   }
   void read_index(delivery::Dispatcher::IndexRead) override { calls_.push_back("read_index"); }
   void after_commit(delivery::Dispatcher::Committed) override {
     calls_.push_back("after_commit");
   }
+  std::function<void()> on_submit;  // once, after the next submit is recorded
 
  private:
   std::vector<std::string>& calls_;
@@ -187,6 +189,20 @@ TEST_CASE("a runner that is done before it returns keeps the order") {
   pipeline.push(plain_batch("b"));
   CHECK(calls == std::vector<std::string>{"submit u1:file", "submit u2:file", "submit b"});
   CHECK_FALSE(pipeline.uploading());
+}
+
+TEST_CASE("a batch pushed while one is being handed over goes after all of that one's calls") {
+  std::vector<std::string> calls;
+  auto target = std::make_unique<RecordingTarget>(calls);
+  RecordingTarget& recording = *target;
+  SubmissionPipeline pipeline(
+      std::move(target), [](std::function<void()>, std::function<void()>) {},
+      [](SubmissionBatch&) {});
+  recording.on_submit = [&pipeline] { pipeline.push(plain_batch("x")); };
+  SubmissionBatch batch = plain_batch("a");
+  batch.after_commit = [](bool) {};
+  pipeline.push(std::move(batch));
+  CHECK(calls == std::vector<std::string>{"submit a", "after_commit", "submit x"});
 }
 
 // The Agent's stop closes its handles and leaves the pipeline alone: the loop runs until the
