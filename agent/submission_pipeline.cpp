@@ -5,8 +5,8 @@
 
 namespace folderhook::agent {
 
-SubmissionPipeline::SubmissionPipeline(std::unique_ptr<SubmissionTarget> target,
-                                       OffLoop off_loop, AttachUploads attach)
+SubmissionPipeline::SubmissionPipeline(std::unique_ptr<SubmissionTarget> target, OffLoop off_loop,
+                                       AttachUploads attach)
     : target_(std::move(target)), off_loop_(std::move(off_loop)), attach_(std::move(attach)) {}
 
 void SubmissionPipeline::push(SubmissionBatch&& batch) {

@@ -1,17 +1,17 @@
 // The submission pipeline: batches reach the dispatcher in the order pushed, a batch with
 // uploads holding back everything behind it until its work is back. A fake dispatcher records
 // the calls; a fake work runner is completed by hand (and once, libuv's thread pool for real).
-#include <doctest/doctest.h>
+#include "agent/submission_pipeline.h"
 
+#include <doctest/doctest.h>
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include "agent/submission_pipeline.h"
 
 namespace folderhook::agent {
 namespace {
@@ -32,9 +32,7 @@ class RecordingTarget final : public SubmissionTarget {
     if (on_submit) std::exchange(on_submit, nullptr)();
   }
   void read_index(delivery::Dispatcher::IndexRead) override { calls_.push_back("read_index"); }
-  void after_commit(delivery::Dispatcher::Committed) override {
-    calls_.push_back("after_commit");
-  }
+  void after_commit(delivery::Dispatcher::Committed) override { calls_.push_back("after_commit"); }
   std::function<void()> on_submit;  // once, after the next submit is recorded
 
  private:
@@ -99,6 +97,10 @@ SubmissionBatch after_commit_batch() {
   return batch;
 }
 
+void push_all(SubmissionPipeline& pipeline, std::vector<SubmissionBatch> batches) {
+  for (SubmissionBatch& batch : batches) pipeline.push(std::move(batch));
+}
+
 TEST_CASE("plain batches reach the dispatcher at once, in the order pushed") {
   PipelineFixture f;
   f.pipeline.push(plain_batch("a"));
@@ -113,10 +115,7 @@ TEST_CASE("plain batches reach the dispatcher at once, in the order pushed") {
 
 TEST_CASE("a batch with uploads holds every batch behind it until its work is back") {
   PipelineFixture f;
-  f.pipeline.push(plain_batch("a"));
-  f.pipeline.push(upload_batch("u"));
-  f.pipeline.push(plain_batch("b"));
-  f.pipeline.push(plain_batch("c"));
+  push_all(f.pipeline, {plain_batch("a"), upload_batch("u"), plain_batch("b"), plain_batch("c")});
   CHECK(f.calls == std::vector<std::string>{"submit a"});
   CHECK(f.pipeline.uploading());
   CHECK(f.pipeline.waiting() == 2);
@@ -130,10 +129,8 @@ TEST_CASE("a batch with uploads holds every batch behind it until its work is ba
 
 TEST_CASE("upload batches in a row: one work at a time, each submitted in its turn") {
   PipelineFixture f;
-  f.pipeline.push(upload_batch("u1"));
-  f.pipeline.push(plain_batch("b"));
-  f.pipeline.push(upload_batch("u2"));
-  f.pipeline.push(plain_batch("c"));
+  push_all(f.pipeline,
+           {upload_batch("u1"), plain_batch("b"), upload_batch("u2"), plain_batch("c")});
   REQUIRE(f.runner.queued.size() == 1);  // u2's work waits for u1's
   f.runner.run_next();
   CHECK(f.calls == std::vector<std::string>{"submit u1:file", "submit b"});
@@ -145,9 +142,7 @@ TEST_CASE("upload batches in a row: one work at a time, each submitted in its tu
 
 TEST_CASE("an index read and an after-commit behind an upload reach the dispatcher after it") {
   PipelineFixture f;
-  f.pipeline.push(upload_batch("u"));
-  f.pipeline.push(index_read_batch());
-  f.pipeline.push(after_commit_batch());
+  push_all(f.pipeline, {upload_batch("u"), index_read_batch(), after_commit_batch()});
   CHECK(f.calls.empty());
   f.runner.run_next();
   CHECK(f.calls == std::vector<std::string>{"submit u:file", "read_index", "after_commit"});
@@ -155,9 +150,7 @@ TEST_CASE("an index read and an after-commit behind an upload reach the dispatch
 
 TEST_CASE("an index read and an after-commit in front of an upload go at once") {
   PipelineFixture f;
-  f.pipeline.push(index_read_batch());
-  f.pipeline.push(after_commit_batch());
-  f.pipeline.push(upload_batch("u"));
+  push_all(f.pipeline, {index_read_batch(), after_commit_batch(), upload_batch("u")});
   CHECK(f.calls == std::vector<std::string>{"read_index", "after_commit"});
   f.runner.run_next();
   CHECK(f.calls == std::vector<std::string>{"read_index", "after_commit", "submit u:file"});
@@ -168,9 +161,7 @@ TEST_CASE("an empty batch hands nothing to the dispatcher and holds nothing back
   f.pipeline.push(SubmissionBatch{});
   CHECK(f.calls.empty());
   CHECK(f.pipeline.waiting() == 0);
-  f.pipeline.push(upload_batch("u"));
-  f.pipeline.push(SubmissionBatch{});
-  f.pipeline.push(plain_batch("b"));
+  push_all(f.pipeline, {upload_batch("u"), SubmissionBatch{}, plain_batch("b")});
   f.runner.run_next();
   CHECK(f.calls == std::vector<std::string>{"submit u:file", "submit b"});
 }
@@ -184,9 +175,7 @@ TEST_CASE("a runner that is done before it returns keeps the order") {
         done();
       },
       [](SubmissionBatch& batch) { batch.requests[0].body = ":file"; });
-  pipeline.push(upload_batch("u1"));
-  pipeline.push(upload_batch("u2"));
-  pipeline.push(plain_batch("b"));
+  push_all(pipeline, {upload_batch("u1"), upload_batch("u2"), plain_batch("b")});
   CHECK(calls == std::vector<std::string>{"submit u1:file", "submit u2:file", "submit b"});
   CHECK_FALSE(pipeline.uploading());
 }
@@ -219,18 +208,15 @@ TEST_CASE("a stop with upload work in flight: the loop runs it out and everythin
                                   attached_on = std::this_thread::get_id();
                                   batch.requests[0].body = ":file";
                                 });
-    pipeline.push(plain_batch("a"));
-    pipeline.push(upload_batch("u"));
-    pipeline.push(plain_batch("b"));
-    pipeline.push(after_commit_batch());
+    push_all(pipeline,
+             {plain_batch("a"), upload_batch("u"), plain_batch("b"), after_commit_batch()});
     CHECK(calls == std::vector<std::string>{"submit a"});
     CHECK(pipeline.uploading());
     // Nothing else is on the loop (the stop closed every handle): the work keeps it running.
     CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);
     CHECK_FALSE(pipeline.uploading());
   }
-  CHECK(calls ==
-        std::vector<std::string>{"submit a", "submit u:file", "submit b", "after_commit"});
+  CHECK(calls == std::vector<std::string>{"submit a", "submit u:file", "submit b", "after_commit"});
   CHECK(attached_on != std::this_thread::get_id());  // the file was read off the loop
   CHECK(uv_loop_close(&loop) == 0);
 }
