@@ -94,7 +94,7 @@ class SubmissionPipeline {
   // An empty batch (nothing to submit, read or call) is dropped where it would be handed over.
   void push(SubmissionBatch&& batch);
 
-  // Batches waiting behind the upload work in flight (for the tests and the metrics).
+  // Batches waiting behind the upload work in flight, and whether it is in flight.
   size_t waiting() const { return queue_.size(); }
   bool uploading() const { return in_flight_ != nullptr; }
 
