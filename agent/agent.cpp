@@ -63,6 +63,7 @@ int Agent::run() {
     uv_loop_close(&loop_);
     return cannot_start("cannot open the outbox", error);
   }
+  start_pipeline();
   metrics_.set_loop_alive_ms(now_ms());
   if (!config_.status_listen.empty()) {
     status_ = std::make_unique<StatusServer>(metrics_, config_.state_dir);

@@ -40,7 +40,7 @@ void Agent::on_account_changes(std::vector<AccountChange>&& changes, bool catch_
                                AccountsWatch::Commit commit) {
   if (!config_.accounts) return;  // never: a reload keeps [accounts] while the watch runs
   const auto at = std::chrono::system_clock::now();
-  Batch batch;
+  SubmissionBatch batch;
   nlohmann::json list = nlohmann::json::array();
   for (const AccountChange& change : changes) {
     batch.requests.push_back(
@@ -49,12 +49,11 @@ void Agent::on_account_changes(std::vector<AccountChange>&& changes, bool catch_
   }
   log_.write("info", "accounts: changes",
              {{"rule", config_.accounts->path}, {"catch_up", catch_up}, {"changes", list}});
-  pipeline_.push_back(std::move(batch));
+  pipeline_->push(std::move(batch));
   // The snapshot is saved once these requests are committed (or not, if they cannot be).
-  Batch saved;
+  SubmissionBatch saved;
   saved.after_commit = std::move(commit);
-  pipeline_.push_back(std::move(saved));
-  pump_pipeline();
+  pipeline_->push(std::move(saved));
 }
 
 }  // namespace folderhook::agent::detail

@@ -5,13 +5,12 @@
 //
 // One Agent per run_agent() call, on its stack. It owns the loop and every handle on it; each
 // handle is closed before the loop is closed. Every member runs on the loop's thread, but for
-// the thread-pool halves of UploadJob and BehaviorJob, which touch only their job and the
-// RobotLedger.
+// the thread-pool halves of the pipeline's upload work and of BehaviorJob, which touch only
+// their batch or job and the RobotLedger.
 #pragma once
 
 #include <uv.h>
 
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,6 +25,7 @@
 #include "agent/log.h"
 #include "agent/metrics.h"
 #include "agent/status_server.h"
+#include "agent/submission_pipeline.h"
 #include "agent/upload.h"
 #include "delivery/dispatcher.h"
 #include "watch/watcher.h"
@@ -40,33 +40,6 @@ class Agent {
   int run();
 
  private:
-  // The submission pipeline keeps deliveries in the order the operations happened even when
-  // some must first read a file (file_field) on a worker: a batch waits behind the batches
-  // before it. Batches without uploads pass straight through.
-  struct Upload {
-    size_t request;
-    watch::FileAction action;
-    FormFields fields;
-    std::string field;
-    uint64_t max_bytes;
-    std::string folder;  // read beneath it: the outermost watched folder holding the file
-  };
-  struct Batch {
-    std::vector<delivery::Request> requests;
-    std::vector<Upload> uploads;
-    // What the operations do to the index: committed with their requests.
-    std::vector<delivery::IndexChange> index_changes;
-    // A read of the stored index for a scan (alone in its batch), after everything before.
-    delivery::Dispatcher::IndexRead read_index;
-    // Told when everything before it is committed (alone in its batch).
-    delivery::Dispatcher::Committed after_commit;
-  };
-  struct UploadJob {
-    uv_work_t work{};
-    Agent* agent = nullptr;
-    Batch batch;
-  };
-
   // Folder behaviors run on libuv's thread pool with a copy of the rules; their results come
   // back to the loop in after_behaviors(). One run at a time: a slow run skips timer ticks.
   struct BehaviorJob {
@@ -101,7 +74,8 @@ class Agent {
   // agent_pipeline.cpp
   watch::CatchUpOptions catch_up_options();
   void on_actions(std::vector<watch::FileAction>&& actions, bool robot = false);
-  void pump_pipeline();
+  // The submission pipeline, made once the dispatcher is open: uploads read on the thread pool.
+  void start_pipeline();
   void ready();
   bool has_behaviors() const;
   void start_behaviors();
@@ -127,10 +101,10 @@ class Agent {
   uv_fs_poll_t rules_poll_{};
   uv_timer_t behavior_timer_{};
   std::unique_ptr<BehaviorJob> behavior_job_;
-  std::deque<Batch> pipeline_;
-  std::unique_ptr<UploadJob> upload_job_;
   RobotLedger robot_ledger_;
   std::unique_ptr<delivery::Dispatcher> dispatcher_;
+  // Everything handed to dispatcher_ goes through it, in the order the operations happened.
+  std::unique_ptr<SubmissionPipeline> pipeline_;
   std::unique_ptr<StatusServer> status_;
   std::unique_ptr<watch::Watcher> watcher_;
   std::unique_ptr<AccountsWatch> accounts_;  // with [accounts] only

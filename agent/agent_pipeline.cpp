@@ -23,10 +23,9 @@ watch::CatchUpOptions Agent::catch_up_options() {
   expect_ = std::make_unique<ExpectRunner>(
       &loop_, log_,
       [this](std::vector<delivery::Request>&& alerts) {
-        Batch batch;  // through the pipeline: after the operations before them
+        SubmissionBatch batch;  // through the pipeline: after the operations before them
         batch.requests = std::move(alerts);
-        pipeline_.push_back(std::move(batch));
-        pump_pipeline();
+        pipeline_->push(std::move(batch));
       },
       config_.state_dir);
   expect_->set_config(config_);
@@ -37,26 +36,23 @@ watch::CatchUpOptions Agent::catch_up_options() {
   o.read_index = [this] {
     // Through the pipeline: read after the index changes of every batch before it.
     IndexReadHandoff handoff = make_index_read();
-    Batch batch;
+    SubmissionBatch batch;
     batch.read_index = std::move(handoff.answer);
-    pipeline_.push_back(std::move(batch));
-    pump_pipeline();
+    pipeline_->push(std::move(batch));
     return std::move(handoff.reader);
   };
   o.report_unindexed = config_.initial_scan_report;
   o.on_index = [this](watch::IndexUpdate&& update) {
     // Through the pipeline: after the index changes of the actions before it.
-    Batch batch;
+    SubmissionBatch batch;
     batch.index_changes = index_changes(std::move(update));
-    pipeline_.push_back(std::move(batch));
-    pump_pipeline();
+    pipeline_->push(std::move(batch));
   };
   o.after_index = [this](std::function<void()> stored) {
     // Through the pipeline too: once everything before it is committed (or failed to be).
-    Batch batch;
+    SubmissionBatch batch;
     batch.after_commit = [stored = std::move(stored)](bool) { stored(); };
-    pipeline_.push_back(std::move(batch));
-    pump_pipeline();
+    pipeline_->push(std::move(batch));
   };
   o.on_ready = [this] {
     beat();  // the watches now exist: the metrics say so at once
@@ -75,7 +71,7 @@ watch::CatchUpOptions Agent::catch_up_options() {
 // `actions` name watched paths (links_), as the index and the RobotLedger do; they are routed
 // and reported under the rules' names.
 void Agent::on_actions(std::vector<watch::FileAction>&& actions, bool robot) {
-  Batch batch;
+  SubmissionBatch batch;
   const bool linked = any_folder_link(links_);
   std::optional<watch::FileAction> renamed;
   for (const watch::FileAction& watched : actions) {
@@ -117,46 +113,20 @@ void Agent::on_actions(std::vector<watch::FileAction>&& actions, bool robot) {
     }
   }
   if (batch.requests.empty() && batch.index_changes.empty()) return;
-  pipeline_.push_back(std::move(batch));
-  pump_pipeline();
+  pipeline_->push(std::move(batch));
 }
 
-// The watcher may report the upload's own read before the job is back on the loop: the
+// The watcher may report the upload's own read before the work is back on the loop: the
 // RobotLedger claims it (on_actions), so it is never delivered.
-void Agent::pump_pipeline() {
-  while (!pipeline_.empty() && !upload_job_) {
-    if (pipeline_.front().uploads.empty()) {
-      Batch& front = pipeline_.front();
-      if (!front.requests.empty() || !front.index_changes.empty()) {
-        dispatcher_->submit(std::move(front.requests), std::move(front.index_changes));
-      }
-      if (front.read_index) dispatcher_->read_index(std::move(front.read_index));
-      if (front.after_commit) dispatcher_->after_commit(std::move(front.after_commit));
-      pipeline_.pop_front();
-      continue;
-    }
-    upload_job_ = std::make_unique<UploadJob>();
-    upload_job_->agent = this;
-    upload_job_->batch = std::move(pipeline_.front());
-    pipeline_.pop_front();
-    upload_job_->work.data = upload_job_.get();
-    uv_queue_work(
-        &loop_, &upload_job_->work,
-        [](uv_work_t* w) {
-          auto* job = static_cast<UploadJob*>(w->data);
-          for (const Upload& u : job->batch.uploads) {
-            attach_file(job->batch.requests[u.request], u.action, u.fields, u.field, u.max_bytes,
-                        u.folder, job->agent->robot_ledger_);
-          }
-        },
-        [](uv_work_t* w, int) {
-          Agent* agent = static_cast<UploadJob*>(w->data)->agent;
-          std::unique_ptr<UploadJob> job = std::move(agent->upload_job_);
-          agent->dispatcher_->submit(std::move(job->batch.requests),
-                                     std::move(job->batch.index_changes));
-          agent->pump_pipeline();
-        });
-  }
+void Agent::start_pipeline() {
+  pipeline_ = std::make_unique<SubmissionPipeline>(
+      std::make_unique<DispatcherTarget>(*dispatcher_), thread_pool_of(&loop_),
+      [this](SubmissionBatch& batch) {
+        for (const PendingUpload& u : batch.uploads) {
+          attach_file(batch.requests[u.request], u.action, u.fields, u.field, u.max_bytes,
+                      u.folder, robot_ledger_);
+        }
+      });
 }
 
 // The catch-up is out: starts the behaviors (once now, then on the timer).

@@ -1,5 +1,5 @@
 // Uploads: with `file_field`, a POST carries the file's bytes as a multipart/form-data part.
-// Reading the file is I/O, so it runs on a worker (see Agent's submission pipeline); building
+// Reading the file is I/O, so it runs on a worker (submission_pipeline.h); building
 // the body is pure.
 #pragma once
 
