@@ -57,6 +57,22 @@ int run_command(const std::string& file) {
 
 }  // namespace
 
+int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& command) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : kConfigError;
+  }
+  try {
+    return command();
+  } catch (const std::exception& e) {
+    // Last line of defence: a bug must end as one clear line, never a stack trace.
+    std::cerr << "folderhook: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 int main_cli(int argc, char** argv) {
   CLI::App app{"folderhook: turns what happens in a storage folder into webhooks"};
   app.set_version_flag("--version", "folderhook " FOLDERHOOK_VERSION);
@@ -123,13 +139,7 @@ int main_cli(int argc, char** argv) {
       ->capture_default_str();
   listen->add_option("--host", host, "Address to listen on")->capture_default_str();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : kConfigError;
-  }
-  try {
+  return parse_and_run(app, argc, argv, [&] {
     if (*run) return run_command(config_file);
     if (*check) return check_command(config_file);
     if (*listen) return run_listen(host, port);
@@ -151,12 +161,8 @@ int main_cli(int argc, char** argv) {
       if (!ec) stream.folder = absolute;
       return nats_stream_command(*config, stream);
     }
-  } catch (const std::exception& e) {
-    // Last line of defence: a bug must end as one clear line, never a stack trace.
-    std::cerr << "folderhook: internal error: " << e.what() << "\n";
-    return 1;
-  }
-  return kConfigError;
+    return kConfigError;
+  });
 }
 
 }  // namespace folderhook::agent

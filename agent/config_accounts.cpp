@@ -20,22 +20,28 @@ void Parser::parse_accounts(const toml::table& t, Config& config) {
   rule.interface = "robot";
   rule.line = static_cast<int>(t.source().begin.line);
   rule.column = static_cast<int>(t.source().begin.column);
-  rule.urls = string_list(t, "urls", "accounts", /*comma_string_too=*/true);
-  if (!t.get("urls"))
-    error(&t, "[accounts] needs urls, a list of at least one URL");
-  else if (rule.urls.empty())
-    error(t.get("urls"), "accounts.urls must hold at least one URL");
-  for (const std::string& url : rule.urls) {
-    std::string why;
-    if (!delivery::valid_url(url, why)) {
-      error(t.get("urls"),
-            "accounts.urls: '" + delivery::mask_url(url) + "' is not a usable URL: " + why);
-    }
-  }
+  parse_urls(t, "accounts", "[accounts]", rule);
   parse_method(t, "accounts", rule);
   parse_headers(t, "accounts", rule);
   parse_secret(t, "accounts", rule);
   config.accounts = std::move(rule);
+}
+
+void Parser::parse_urls(const toml::table& t, std::string_view where, std::string_view table,
+                        FolderRule& rule) {
+  const std::string name(where);
+  rule.urls = string_list(t, "urls", where, /*comma_string_too=*/true);
+  if (!t.get("urls"))
+    error(&t, std::string(table) + " needs urls, a list of at least one URL");
+  else if (rule.urls.empty())
+    error(t.get("urls"), name + ".urls must hold at least one URL");
+  for (const std::string& url : rule.urls) {
+    std::string why;
+    if (!delivery::valid_url(url, why)) {
+      error(t.get("urls"),
+            name + ".urls: '" + delivery::mask_url(url) + "' is not a usable URL: " + why);
+    }
+  }
 }
 
 void Parser::parse_method(const toml::table& t, std::string_view where, FolderRule& rule) {

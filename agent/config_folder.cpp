@@ -31,18 +31,7 @@ void Parser::parse_folder(const toml::table& t, Config& config) {
     error(&t, "[[folder]] needs a path");
   }
 
-  rule.urls = string_list(t, "urls", "folder", /*comma_string_too=*/true);
-  if (!t.get("urls"))
-    error(&t, "[[folder]] needs urls, a list of at least one URL");
-  else if (rule.urls.empty())
-    error(t.get("urls"), "folder.urls must hold at least one URL");
-  for (const std::string& url : rule.urls) {
-    std::string why;
-    if (!delivery::valid_url(url, why)) {
-      error(t.get("urls"),
-            "folder.urls: '" + delivery::mask_url(url) + "' is not a usable URL: " + why);
-    }
-  }
+  parse_urls(t, "folder", "[[folder]]", rule);
   // "" is the default (none); for HTTP URLs they are not used.
   for (const char* key : {"nats_token", "nats_creds"}) {
     auto v = string(t, key, "folder");

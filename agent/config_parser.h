@@ -98,6 +98,9 @@ class Parser {
   // config_accounts.cpp: [accounts]; the method, headers and secret of a folder or [accounts]
   // (`where` names the table in messages: "folder" or "accounts").
   void parse_accounts(const toml::table& t, Config& config);
+  // `table` names the table in the message that urls are missing: "[[folder]]", "[accounts]".
+  void parse_urls(const toml::table& t, std::string_view where, std::string_view table,
+                  FolderRule& rule);
   void parse_method(const toml::table& t, std::string_view where, FolderRule& rule);
   void parse_headers(const toml::table& t, std::string_view where, FolderRule& rule);
   void parse_secret(const toml::table& t, std::string_view where, FolderRule& rule);

@@ -9,8 +9,7 @@ watch::Index to_watch_index(std::vector<delivery::IndexRow>&& rows) {
   for (delivery::IndexRow& row : rows) {
     watch::IndexEntry entry;
     entry.type = row.directory ? watch::ObjectType::kDirectory : watch::ObjectType::kFile;
-    entry.meta = {row.dev, row.ino, row.size, row.mtime_ns, row.ctime_ns, row.uid,
-                  row.permissions, row.mode, row.gid, row.acl};
+    entry.meta = static_cast<const ObjectMeta&>(row);
     index.emplace_hint(index.end(), std::move(row.path), entry);
   }
   return index;
@@ -20,16 +19,7 @@ delivery::IndexRow to_row(const std::string& path, const watch::IndexEntry& entr
   delivery::IndexRow row;
   row.path = path;
   row.directory = entry.type == watch::ObjectType::kDirectory;
-  row.dev = entry.meta.dev;
-  row.ino = entry.meta.ino;
-  row.size = entry.meta.size;
-  row.mtime_ns = entry.meta.mtime_ns;
-  row.ctime_ns = entry.meta.ctime_ns;
-  row.uid = entry.meta.uid;
-  row.permissions = entry.meta.permissions;
-  row.mode = entry.meta.mode;
-  row.gid = entry.meta.gid;
-  row.acl = entry.meta.acl;
+  static_cast<ObjectMeta&>(row) = entry.meta;
   return row;
 }
 

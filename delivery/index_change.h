@@ -7,22 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "common/object_meta.h"
+
 namespace folderhook::delivery {
 
-struct IndexRow {
+// The metadata (ObjectMeta, common/object_meta.h: the definition watch/'s index uses) and where.
+struct IndexRow : ObjectMeta {
   std::string path;  // absolute, raw bytes
   bool directory = false;
-  uint64_t dev = 0;
-  uint64_t ino = 0;
-  uint64_t size = 0;
-  int64_t mtime_ns = 0;
-  int64_t ctime_ns = 0;
-  uint32_t uid = 0;
-  // Known only for objects of folders with `permissions = true`; stored as NULL otherwise.
-  bool permissions = false;
-  uint32_t mode = 0;
-  uint32_t gid = 0;
-  uint64_t acl = 0;
+  bool operator==(const IndexRow&) const = default;
 };
 
 struct IndexChange {

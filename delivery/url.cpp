@@ -68,17 +68,95 @@ std::string Url::origin() const {
   return scheme + "://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+bool has_space_or_control(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c <= 0x20 || c == 0x7F;
+  });
+}
+
+bool take_userinfo(std::string_view& authority, std::string& user, std::string& password) {
+  const auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return true;
+  const std::string_view userinfo = authority.substr(0, at);
+  authority = authority.substr(at + 1);
+  const auto colon = userinfo.find(':');
+  auto decoded_user = percent_decode(userinfo.substr(0, colon));
+  auto decoded_password = colon == std::string_view::npos
+                              ? std::optional<std::string>("")
+                              : percent_decode(userinfo.substr(colon + 1));
+  if (!decoded_user || !decoded_password) return false;
+  user = std::move(*decoded_user);
+  password = std::move(*decoded_password);
+  return true;
+}
+
+std::optional<HostPort> parse_host_port(std::string_view text, std::string& error) {
+  HostPort out;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) {
+      error = "an unterminated IPv6 address '['";
+      return std::nullopt;
+    }
+    out.ipv6 = true;
+    out.host = lower(text.substr(1, close - 1));
+    const std::string_view after = text.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') {
+        error = "unexpected text after the IPv6 address";
+        return std::nullopt;
+      }
+      port_text = after.substr(1);
+      if (port_text.empty()) port_text = "?";
+    }
+  } else {
+    const auto colon = text.find(':');
+    out.host = lower(text.substr(0, colon));
+    if (colon != std::string_view::npos) {
+      port_text = text.substr(colon + 1);
+      if (port_text.empty()) port_text = "?";
+    }
+    for (const char ch : out.host) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (std::isalnum(c) == 0 && c != '-' && c != '.' && c != '_') {
+        error = "a host '" + out.host + "' that contains an invalid character";
+        return std::nullopt;
+      }
+    }
+  }
+  if (out.host.empty()) {
+    error = "no host";
+    return std::nullopt;
+  }
+  if (!port_text.empty()) {
+    int port = 0;
+    for (const char c : port_text) {
+      if (c < '0' || c > '9' || port > 65535) {
+        port = -1;
+        break;
+      }
+      port = port * 10 + (c - '0');
+    }
+    if (port < 1 || port > 65535) {
+      error = "an invalid port '" + std::string(port_text == "?" ? "" : port_text) +
+              "' (expected 1-65535)";
+      return std::nullopt;
+    }
+    out.port = port;
+  }
+  return out;
+}
+
 std::optional<Url> parse_url(std::string_view text, std::string& error) {
   if (text.empty()) {
     error = "URL is empty";
     return std::nullopt;
   }
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c <= 0x20 || c == 0x7F) {
-      error = "URL contains a space or control character (percent-encode it)";
-      return std::nullopt;
-    }
+  if (has_space_or_control(text)) {
+    error = "URL contains a space or control character (percent-encode it)";
+    return std::nullopt;
   }
   const auto sep = text.find("://");
   if (sep == std::string_view::npos) {
@@ -102,75 +180,19 @@ std::optional<Url> parse_url(std::string_view text, std::string& error) {
   const std::string_view target =
       auth_end == std::string_view::npos ? std::string_view{} : rest.substr(auth_end);
 
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    const std::string_view userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-    const auto colon = userinfo.find(':');
-    auto user = percent_decode(userinfo.substr(0, colon));
-    auto password = colon == std::string_view::npos ? std::optional<std::string>("")
-                                                    : percent_decode(userinfo.substr(colon + 1));
-    if (!user || !password) {
-      error = "URL has a malformed percent escape in user:password";
-      return std::nullopt;
-    }
-    url.user = std::move(*user);
-    url.password = std::move(*password);
-  }
-
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      error = "URL has an unterminated IPv6 address '['";
-      return std::nullopt;
-    }
-    url.host = lower(authority.substr(1, close - 1));
-    const std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') {
-        error = "URL has unexpected text after the IPv6 address";
-        return std::nullopt;
-      }
-      port_text = after.substr(1);
-      if (port_text.empty()) port_text = "?";
-    }
-  } else {
-    const auto colon = authority.find(':');
-    url.host = lower(authority.substr(0, colon));
-    if (colon != std::string_view::npos) {
-      port_text = authority.substr(colon + 1);
-      if (port_text.empty()) port_text = "?";
-    }
-    for (const char ch : url.host) {
-      const auto c = static_cast<unsigned char>(ch);
-      if (std::isalnum(c) == 0 && c != '-' && c != '.' && c != '_') {
-        error = "URL host '" + url.host + "' contains an invalid character";
-        return std::nullopt;
-      }
-    }
-  }
-  if (url.host.empty()) {
-    error = "URL has no host";
+  if (!take_userinfo(authority, url.user, url.password)) {
+    error = "URL has a malformed percent escape in user:password";
     return std::nullopt;
   }
-  if (!port_text.empty()) {
-    int port = 0;
-    for (const char c : port_text) {
-      if (c < '0' || c > '9' || port > 65535) {
-        port = -1;
-        break;
-      }
-      port = port * 10 + (c - '0');
-    }
-    if (port < 1 || port > 65535) {
-      error = "URL has an invalid port '" + std::string(port_text == "?" ? "" : port_text) +
-              "' (expected 1-65535)";
-      return std::nullopt;
-    }
-    url.port = port;
-  } else {
-    url.port = url.scheme == "https" ? 443 : 80;
+
+  std::string why;
+  auto host_port = parse_host_port(authority, why);
+  if (!host_port) {
+    error = "URL has " + why;
+    return std::nullopt;
   }
+  url.host = std::move(host_port->host);
+  url.port = host_port->port != 0 ? host_port->port : url.scheme == "https" ? 443 : 80;
   if (target.empty()) {
     url.target = "/";
   } else if (target.front() == '?') {

@@ -27,6 +27,27 @@ struct Url {
   std::string origin() const;
 };
 
+// True when `text` holds a byte that a URL never holds as written: a space, a control
+// character or DEL (0x00-0x20, 0x7F).
+bool has_space_or_control(std::string_view text);
+
+// The parts of a URL's authority that parse_url and parse_nats_url read the same way.
+
+// Splits a "user[:password]@" prefix off `authority` at its last '@', percent-decoding both;
+// `authority` keeps what follows. Without an '@' nothing changes. False on a malformed escape.
+bool take_userinfo(std::string_view& authority, std::string& user, std::string& password);
+
+struct HostPort {
+  std::string host;  // lower case; an IPv6 literal without its brackets
+  bool ipv6 = false;
+  int port = 0;      // 0 when the text names none
+};
+
+// "host[:port]" or "[IPv6][:port]". The host is letters, digits, '-', '.' and '_'; the port
+// 1-65535. On failure returns nullopt and sets `error` to a phrase that reads after "URL has "
+// ("no host", "an invalid port '0' (expected 1-65535)").
+std::optional<HostPort> parse_host_port(std::string_view text, std::string& error);
+
 // Accepts http:// and https:// URLs with optional user:password@, a host, an optional port and
 // an optional path and query. A fragment is refused (it would never reach the receiver). On
 // failure returns nullopt and sets `error` to one line naming what is wrong.

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "agent/cli.h"
 #include "agent/log.h"
 #include "delivery/retry.h"
 #include "delivery/url.h"
@@ -186,13 +187,7 @@ int relay_main_cli(int argc, char** argv) {
   dead_letters->add_option("-c,--config", config_file, "The relay's file")->required();
   dead_letters->add_flag("--json", json, "One JSON object per line");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : kConfigError;
-  }
-  try {
+  return agent::parse_and_run(app, argc, argv, [&] {
     const std::optional<RelayConfig> config = load_checked(config_file);
     if (!config) return kConfigError;
     if (*relay) return run_command(*config);
@@ -200,11 +195,8 @@ int relay_main_cli(int argc, char** argv) {
     if (*status) return status_command(*config, json);
     if (*replay) return replay_command(*config, since, id);
     if (*dead_letters) return dead_letters_command(*config, json);
-  } catch (const std::exception& e) {
-    std::cerr << "folderhook: internal error: " << e.what() << "\n";
-    return 1;
-  }
-  return kConfigError;
+    return kConfigError;
+  });
 }
 
 }  // namespace folderhook::relay

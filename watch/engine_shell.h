@@ -6,7 +6,8 @@
 // fronts it when that is destroyed before the loop runs the closes.
 //
 // Derived (CRTP) has the members `builder_` (ActionBuilder) and `runner_` (CatchUpRunner), and
-//   void read_all();                      // reads the descriptor until EAGAIN, feeds builder_
+//   void read_all();                      // reads the descriptor until EAGAIN (read_queue)
+//   void feed_held();                     // feeds builder_ what a walk's sift kept
 //   void before_polling();                // the moment before live reading starts
 //   void sift_start_queue();              // CatchUpRunner::Hooks::sift (worker)
 //   bool prepare_roots(const std::vector<RootOptions>&, std::string& error);  // set_roots
@@ -17,11 +18,14 @@
 #include <uv.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <concepts>
+#include <cstddef>
 #include <exception>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -157,6 +161,27 @@ class EngineShell {
     }
   }
 
+  // Reads the descriptor until it is drained, handing the bytes of each read() to
+  // `handle_read`. What a walk kept (Derived::feed_held) is fed before the first read and after
+  // each one: it came after the records of that read. Once drained and everything read is
+  // fed, what an overflow record hid ends here (ActionBuilder::queue_drained).
+  template <typename F>
+  void read_queue(F&& handle_read) {
+    if (closing_) return;
+    self().feed_held();
+    alignas(std::max_align_t) char buffer[64 * 1024];
+    for (;;) {
+      const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        if (n < 0 && errno == EAGAIN) self().builder_.queue_drained(now_stamp());
+        return;
+      }
+      handle_read(std::string_view(buffer, static_cast<std::size_t>(n)));
+      self().feed_held();
+    }
+  }
+
   template <typename F>
   void guard(F&& body) {
     // Nothing may throw through a libuv callback.
@@ -190,6 +215,7 @@ class EngineShell {
           { d.builder_ } -> std::same_as<ActionBuilder&>;
           { d.runner_ } -> std::same_as<CatchUpRunner&>;
           { d.read_all() } -> std::same_as<void>;
+          { d.feed_held() } -> std::same_as<void>;
           { d.before_polling() } -> std::same_as<void>;
           { d.sift_start_queue() } -> std::same_as<void>;
           { d.prepare_roots(roots, error) } -> std::same_as<bool>;

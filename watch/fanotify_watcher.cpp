@@ -155,20 +155,7 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
   }
 
   void read_all() {
-    if (closing_) return;
-    feed_held();
-    alignas(fanotify_event_metadata) char buffer[64 * 1024];
-    for (;;) {
-      const ssize_t n = ::read(fd_, buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        // Drained, and everything read is fed: what an overflow record hid ends here.
-        if (n < 0 && errno == EAGAIN) builder_.queue_drained(now_stamp());
-        return;
-      }
-      handle_read(std::string_view(buffer, static_cast<std::size_t>(n)));
-      feed_held();  // what a walk in that read kept came after it
-    }
+    read_queue([this](std::string_view bytes) { handle_read(bytes); });
   }
 
   // The records of one read().

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <sys/types.h>
 
+#include "common/object_meta.h"
+
 namespace folderhook::watch {
 
 enum class Action { kCreate, kRead, kUpdate, kDestroy, kMove, kCopy };
@@ -20,27 +22,9 @@ std::optional<Action> parse_action(std::string_view name);
 // "file" or "directory".
 std::string_view to_string(ObjectType type);
 
-// What the index (watch/index.h) records of an object: enough to recognise it again after the
-// fact (same dev and inode: the same object; same size and mtime: the same content).
-struct FileMeta {
-  uint64_t dev = 0;
-  uint64_t ino = 0;
-  uint64_t size = 0;
-  int64_t mtime_ns = 0;
-  // For a directory, 0 unless its ctime was at least kTrustedAge old when it was read: only
-  // then may a later scan trust an unchanged ctime to mean an unchanged listing (watch/index.h).
-  int64_t ctime_ns = 0;
-  uint32_t uid = 0;
-  // Recorded only in a folder with `permissions = true` (watch/permissions.h), so that a change
-  // made while nothing watched (the agent stopped, a queue overflow) is told after the fact:
-  // `permissions` says the three below are known. Unknown (a folder without the key, a row
-  // written before they were kept) is never compared, only recorded.
-  bool permissions = false;
-  uint32_t mode = 0;  // st_mode & 07777
-  uint32_t gid = 0;
-  uint64_t acl = 0;   // Permissions::acl
-  bool operator==(const FileMeta&) const = default;
-};
+// What the index (watch/index.h) records of an object (common/object_meta.h: the same
+// definition as the row delivery/ stores).
+using FileMeta = ObjectMeta;
 
 // A change of mode, owner, group or ACL (`permissions = true`): the values after it. The
 // webhook reports it as action=update, type=permission.

@@ -74,25 +74,13 @@ class InotifyEngine : public EngineShell<InotifyEngine> {
   void sift_start_queue() {}
 
   void read_all() {
-    if (closing_) return;
-    feed_held();
-    alignas(inotify_event) char buffer[64 * 1024];
-    for (;;) {
-      const ssize_t n = ::read(fd_, buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        // Drained, and everything read is fed: what an overflow record hid ends here.
-        if (n < 0 && errno == EAGAIN) builder_.queue_drained(now_stamp());
-        return;
-      }
+    read_queue([this](std::string_view bytes) {
       // `at` is when we read the operation from the kernel: one stamp per read().
       const Timestamp now = now_stamp();
-      for (const RawRecord& record :
-           decode_inotify_records(std::string_view(buffer, static_cast<std::size_t>(n)))) {
+      for (const RawRecord& record : decode_inotify_records(bytes)) {
         builder_.feed(fs_.translate(record), now);
       }
-      feed_held();
-    }
+    });
   }
 
   // A walk on the loop (a tree moved in, a folder appeared or added) sifts the queue as it

@@ -254,30 +254,34 @@ std::optional<uint64_t> RealFileSystem::hash(const std::string& path) {
   return h ^ total;
 }
 
-std::string RealFileSystem::user_name(uid_t uid) {
-  if (auto it = names_.find(uid); it != names_.end()) return it->second;
-  std::string name = std::to_string(uid);
+namespace {
+
+// The name the user or group database gives `id` (getpwuid_r, getgrgid_r), or `id` as digits
+// when it has none; looked up once per id.
+template <typename Entry, typename Id>
+std::string cached_account_name(std::map<Id, std::string>& cache, Id id,
+                                int (*lookup)(Id, Entry*, char*, size_t, Entry**),
+                                char* Entry::*name_field) {
+  if (auto it = cache.find(id); it != cache.end()) return it->second;
+  std::string name = std::to_string(id);
   std::vector<char> buffer(16384);
-  passwd pw;
-  passwd* result = nullptr;
-  if (getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &result) == 0 && result != nullptr) {
-    name = result->pw_name;
+  Entry entry;
+  Entry* result = nullptr;
+  if (lookup(id, &entry, buffer.data(), buffer.size(), &result) == 0 && result != nullptr) {
+    name = result->*name_field;
   }
-  names_[uid] = name;
+  cache[id] = name;
   return name;
 }
 
+}  // namespace
+
+std::string RealFileSystem::user_name(uid_t uid) {
+  return cached_account_name(names_, uid, getpwuid_r, &passwd::pw_name);
+}
+
 std::string RealFileSystem::group_name(gid_t gid) {
-  if (auto it = groups_.find(gid); it != groups_.end()) return it->second;
-  std::string name = std::to_string(gid);
-  std::vector<char> buffer(16384);
-  group gr;
-  group* result = nullptr;
-  if (getgrgid_r(gid, &gr, buffer.data(), buffer.size(), &result) == 0 && result != nullptr) {
-    name = result->gr_name;
-  }
-  groups_[gid] = name;
-  return name;
+  return cached_account_name(groups_, gid, getgrgid_r, &group::gr_name);
 }
 
 namespace {

@@ -54,73 +54,12 @@ std::string replace_action(const std::string& subject, std::string_view action) 
   return out;
 }
 
-// "host[:port]" -> "host:port", or "" and `error`.
-std::string server_of(std::string_view text, std::string& error) {
-  std::string_view host = text;
-  std::string_view port_text;
-  if (!text.empty() && text.front() == '[') {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) {
-      error = "an unterminated IPv6 address '['";
-      return "";
-    }
-    host = text.substr(0, close + 1);
-    const std::string_view after = text.substr(close + 1);
-    if (!after.empty() && after.front() != ':') {
-      error = "unexpected text after the IPv6 address";
-      return "";
-    }
-    if (!after.empty()) port_text = after.substr(1);
-    if (!after.empty() && port_text.empty()) port_text = "?";
-  } else if (const auto colon = text.find(':'); colon != std::string_view::npos) {
-    host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
-    if (port_text.empty()) port_text = "?";
-  }
-  if (host.empty()) {
-    error = "a server with no host (an empty entry in host:port,host:port?)";
-    return "";
-  }
-  if (host.front() != '[') {
-    for (const char ch : host) {
-      const auto c = static_cast<unsigned char>(ch);
-      if (std::isalnum(c) == 0 && c != '-' && c != '.' && c != '_') {
-        error = "the host '" + std::string(host) + "' contains an invalid character";
-        return "";
-      }
-    }
-  }
-  int port = kNatsDefaultPort;
-  if (!port_text.empty()) {
-    port = 0;
-    for (const char c : port_text) {
-      if (c < '0' || c > '9' || port > 65535) {
-        port = -1;
-        break;
-      }
-      port = port * 10 + (c - '0');
-    }
-    if (port < 1 || port > 65535) {
-      error = "an invalid port '" + std::string(port_text == "?" ? "" : port_text) +
-              "' (expected 1-65535)";
-      return "";
-    }
-  }
-  std::string lowered(host);
-  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lowered + ":" + std::to_string(port);
-}
-
 }  // namespace
 
 std::optional<NatsUrl> parse_nats_url(std::string_view text, std::string& error) {
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c <= 0x20 || c == 0x7F) {
-      error = "URL contains a space or control character";
-      return std::nullopt;
-    }
+  if (has_space_or_control(text)) {
+    error = "URL contains a space or control character";
+    return std::nullopt;
   }
   const auto sep = text.find("://");
   std::string scheme(text.substr(0, sep == std::string_view::npos ? 0 : sep));
@@ -146,30 +85,22 @@ std::optional<NatsUrl> parse_nats_url(std::string_view text, std::string& error)
   }
   std::string_view authority = rest.substr(0, slash);
   const std::string_view subject = rest.substr(slash + 1);
-  if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-    const std::string_view userinfo = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-    const auto colon = userinfo.find(':');
-    auto user = percent_decode(userinfo.substr(0, colon));
-    auto password = colon == std::string_view::npos ? std::optional<std::string>("")
-                                                    : percent_decode(userinfo.substr(colon + 1));
-    if (!user || !password) {
-      error = "NATS URL has a malformed percent escape in user:password";
-      return std::nullopt;
-    }
-    url.user = std::move(*user);
-    url.password = std::move(*password);
+  if (!take_userinfo(authority, url.user, url.password)) {
+    error = "NATS URL has a malformed percent escape in user:password";
+    return std::nullopt;
   }
   size_t start = 0;
   for (;;) {
     const size_t comma = authority.find(',', start);
     std::string why;
-    std::string server = server_of(authority.substr(start, comma - start), why);
-    if (server.empty()) {
+    const auto server = parse_host_port(authority.substr(start, comma - start), why);
+    if (!server) {
       error = "NATS URL has " + why;
       return std::nullopt;
     }
-    url.servers.push_back(scheme + "://" + server);
+    const std::string host = server->ipv6 ? "[" + server->host + "]" : server->host;
+    const int port = server->port != 0 ? server->port : kNatsDefaultPort;
+    url.servers.push_back(scheme + "://" + host + ":" + std::to_string(port));
     if (comma == std::string_view::npos) break;
     start = comma + 1;
   }

@@ -37,6 +37,19 @@ size_t count_outcome(const std::vector<nlohmann::json>& lines, const std::string
   return with_outcome(lines, outcome).size();
 }
 
+// A dispatcher whose attempts give up after `timeout`, with its retry too far off to come
+// within a test: what the first attempts log is all there is.
+auto open_first_attempts_only(const TempDir& dir, LogCollector& log,
+                              std::chrono::milliseconds timeout) {
+  auto options = test_options(dir.path());
+  options.timeout = timeout;
+  options.retry = {10'000ms};
+  std::string error;
+  auto d = open_dispatcher(options, log.logger(), error);
+  REQUIRE_MESSAGE(d, error);
+  return d;
+}
+
 }  // namespace
 
 TEST_CASE("first attempts carry the webhook headers and leave in submission order") {
@@ -226,12 +239,7 @@ TEST_CASE("a hanging receiver times out and never delays another URL set") {
   Receiver hanging([](const Webhook&, int) { return Reply::hanging(); });
   Receiver healthy;
   LogCollector log;
-  auto options = test_options(dir.path());
-  options.timeout = 500ms;
-  options.retry = {10'000ms};
-  std::string error;
-  auto d = open_dispatcher(options, log.logger(), error);
-  REQUIRE(d);
+  auto d = open_first_attempts_only(dir, log, 500ms);
   std::vector<Request> batch;
   for (int i = 0; i < 8; ++i) batch.push_back(make({hanging.url()}, "h=" + std::to_string(i)));
   d->submit(std::move(batch));
@@ -255,12 +263,7 @@ TEST_CASE("bad receivers are failed attempts with a clear error") {
   Receiver huge([](const Webhook&, int) { return Reply{200, std::string(1 << 20, 'x')}; });
   Receiver endless([](const Webhook&, int) { return Reply::endless(); });
   LogCollector log;
-  auto options = test_options(dir.path());
-  options.timeout = 300ms;
-  options.retry = {10'000ms};
-  std::string error;
-  auto d = open_dispatcher(options, log.logger(), error);
-  REQUIRE(d);
+  auto d = open_first_attempts_only(dir, log, 300ms);
   const std::string plain_as_tls = "https://127.0.0.1:" + std::to_string(huge.port()) + "/";
   d->submit({make({huge.url()}, "q=huge"), make({endless.url()}, "q=endless"),
              make({"http://no-such-host.invalid/hook"}, "q=dns"), make({plain_as_tls}, "q=tls")});

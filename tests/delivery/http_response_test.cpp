@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <utility>
 
 using folderhook::delivery::ResponseParser;
 using State = ResponseParser::State;
@@ -61,16 +62,18 @@ TEST_CASE("without a length the body runs until the close, and the connection en
 }
 
 TEST_CASE("Connection: close and HTTP/1.0 end the connection; keep-alive keeps a 1.0 one") {
-  ResponseParser close(false, 1024, 1024);
-  close.feed("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
-  CHECK(close.state() == State::kDone);
-  CHECK_FALSE(close.keep_alive());
-  ResponseParser old(false, 1024, 1024);
-  old.feed("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n");
-  CHECK_FALSE(old.keep_alive());
-  ResponseParser kept(false, 1024, 1024);
-  kept.feed("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n");
-  CHECK(kept.keep_alive());
+  const std::pair<const char*, bool> cases[] = {
+      {"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", false},
+      {"HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", false},
+      {"HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 0\r\n\r\n", true},
+  };
+  for (const auto& [response, keep_alive] : cases) {
+    CAPTURE(response);
+    ResponseParser p(false, 1024, 1024);
+    p.feed(response);
+    CHECK(p.state() == State::kDone);
+    CHECK(p.keep_alive() == keep_alive);
+  }
 }
 
 TEST_CASE("an interim 100 Continue is skipped for the response that follows") {

@@ -34,6 +34,8 @@ TEST_CASE("a bad NATS URL is refused with the reason") {
       {"nats://h:99999/a", "invalid port"},
       {"nats://h:/a", "invalid port"},
       {"nats://h:1,,h:2/a", "no host"},
+      {"nats://[]:4222/a", "no host"},  // an empty IPv6 literal, as parse_url refuses it
+      {"nats://[::1/a", "IPv6"},
       {"nats://h:1/a?token=x", "query or fragment"},
       {"nats://h%zz/a", "invalid character"},
       {"nats://u:%zz@h/a", "percent escape"},

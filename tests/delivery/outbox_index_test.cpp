@@ -58,6 +58,13 @@ std::unique_ptr<Dispatcher> open_in(const TempDir& dir) {
   return d;
 }
 
+// Puts /r/f1 .. /r/f2000 (inode i) in one submission: a commit that takes the writer a while.
+void submit_2000_puts(Dispatcher& d) {
+  std::vector<IndexChange> many;
+  for (uint64_t i = 1; i <= 2000; ++i) many.push_back(put("/r/f" + std::to_string(i), i));
+  d.submit({}, std::move(many));
+}
+
 }  // namespace
 
 TEST_CASE("index: puts, subtree moves and erases apply in order, siblings untouched") {
@@ -105,9 +112,7 @@ TEST_CASE("index: a relisted directory forgets its ctime, and nothing else of it
 TEST_CASE("index: a read of the index comes after the commit of everything submitted before it") {
   TempDir dir;
   auto d = open_in(dir);
-  std::vector<IndexChange> many;
-  for (uint64_t i = 1; i <= 2000; ++i) many.push_back(put("/r/f" + std::to_string(i), i));
-  d->submit({}, std::move(many));
+  submit_2000_puts(*d);
   d->submit({}, {erase("/r/f7")});
   std::promise<std::pair<IndexSnapshot, std::string>> answered;
   d->read_index([&](IndexSnapshot&& snapshot, std::string&& why) {
@@ -130,9 +135,7 @@ TEST_CASE("index: a read of the index comes after the commit of everything submi
 TEST_CASE("index: after_commit answers once everything submitted before it is committed") {
   TempDir dir;
   auto d = open_in(dir);
-  std::vector<IndexChange> many;
-  for (uint64_t i = 1; i <= 2000; ++i) many.push_back(put("/r/f" + std::to_string(i), i));
-  d->submit({}, std::move(many));
+  submit_2000_puts(*d);
   std::promise<std::pair<bool, size_t>> answered;
   d->after_commit([&](bool committed) {
     // On the writer thread, right after that commit: what another connection reads now.

@@ -45,6 +45,29 @@ off_t db_size(const std::string& dir) {
   return st.st_size;
 }
 
+// A new outbox in a temporary directory, and the size of its database file before any commit.
+struct NewOutbox {
+  NewOutbox() {
+    std::string error;
+    outbox = Outbox::open(dir.path(), error);
+    REQUIRE_MESSAGE(outbox, error);
+    before = db_size(dir.path());
+  }
+  off_t size_now() const { return db_size(dir.path()); }
+
+  TempDir dir;
+  std::unique_ptr<Outbox> outbox;
+  off_t before = 0;
+};
+
+// 40 commits of a 2 KB request each: far past 8 WAL frames, and 80 KB of rows.
+void commit_40_requests(Outbox& outbox) {
+  std::string error;
+  std::vector<int64_t> seqs;
+  bool full = false;
+  for (int i = 0; i < 40; ++i) REQUIRE(outbox.commit(one_insert(i), seqs, error, full));
+}
+
 size_t count_delivered(const std::vector<nlohmann::json>& lines) {
   return static_cast<size_t>(std::count_if(lines.begin(), lines.end(), [](const auto& l) {
     return l.value("msg", "") == "delivery" && l.value("outcome", "") == "delivered";
@@ -54,37 +77,25 @@ size_t count_delivered(const std::vector<nlohmann::json>& lines) {
 }  // namespace
 
 TEST_CASE("the checkpointer copies the WAL back on its own thread once it has grown") {
-  TempDir dir;
-  std::string error;
-  auto outbox = Outbox::open(dir.path(), error);
-  REQUIRE(outbox);
-  const off_t before = db_size(dir.path());
+  NewOutbox o;
   LogCollector log;
-  auto checkpointer =
-      Checkpointer::start(dir.path() + "/outbox.db", outbox->handle(), log.logger(), error, 8);
+  std::string error;
+  auto checkpointer = Checkpointer::start(o.dir.path() + "/outbox.db", o.outbox->handle(),
+                                          log.logger(), error, 8);
   REQUIRE(checkpointer);
-  std::vector<int64_t> seqs;
-  bool full = false;
-  // 40 commits of a 2 KB request each: far past 8 frames, and 80 KB of rows.
-  for (int i = 0; i < 40; ++i) REQUIRE(outbox->commit(one_insert(i), seqs, error, full));
+  commit_40_requests(*o.outbox);
   REQUIRE(wait_until([&] { return checkpointer->checkpoints() > 0; }, 10s));
-  REQUIRE(wait_until([&] { return db_size(dir.path()) >= before + 40 * 1024; }, 10s));
+  REQUIRE(wait_until([&] { return o.size_now() >= o.before + 40 * 1024; }, 10s));
   checkpointer.reset();
   for (const auto& l : log.lines()) CHECK(l.value("level", "") != "warn");
 }
 
 TEST_CASE("without a checkpoint the writer's commits stay in the WAL") {
   // The baseline the test above relies on: the database file grows only by a checkpoint.
-  TempDir dir;
-  std::string error;
-  auto outbox = Outbox::open(dir.path(), error);
-  REQUIRE(outbox);
-  const off_t before = db_size(dir.path());
-  sqlite3_wal_autocheckpoint(outbox->handle(), 0);
-  std::vector<int64_t> seqs;
-  bool full = false;
-  for (int i = 0; i < 40; ++i) REQUIRE(outbox->commit(one_insert(i), seqs, error, full));
-  CHECK(db_size(dir.path()) == before);
+  NewOutbox o;
+  sqlite3_wal_autocheckpoint(o.outbox->handle(), 0);
+  commit_40_requests(*o.outbox);
+  CHECK(o.size_now() == o.before);
 }
 
 TEST_CASE("the syncer syncs the WAL for each burst of requests, and flush waits for it") {
@@ -123,19 +134,18 @@ TEST_CASE("the syncer follows a WAL file that was replaced") {
   std::string error;
   auto syncer = WalSyncer::start(wal, log.logger(), error);
   REQUIRE(syncer);
-  REQUIRE(::unlink(wal.c_str()) == 0);
-  { std::ofstream(wal) << "second"; }
-  syncer->request();
-  syncer->flush();
-  CHECK(syncer->syncs() == 1);
-  CHECK(syncer->entry_syncs() == 1);
-  // Replaced again: the new file's name is synced too.
-  REQUIRE(::unlink(wal.c_str()) == 0);
-  { std::ofstream(wal) << "third"; }
-  syncer->request();
-  syncer->flush();
-  CHECK(syncer->syncs() == 2);
-  CHECK(syncer->entry_syncs() == 2);
+  // Replaced, then replaced again: each new file's name is synced too.
+  uint64_t replaced = 0;
+  for (const char* content : {"second", "third"}) {
+    CAPTURE(content);
+    REQUIRE(::unlink(wal.c_str()) == 0);
+    { std::ofstream(wal) << content; }
+    syncer->request();
+    syncer->flush();
+    ++replaced;
+    CHECK(syncer->syncs() == replaced);
+    CHECK(syncer->entry_syncs() == replaced);
+  }
   CHECK(log.lines().empty());
 }
 

@@ -60,6 +60,25 @@ std::vector<int> zero_to(int count) {
   return v;
 }
 
+// Submits requests 0 .. count-1 to `url` in one batch.
+void submit_numbered(Dispatcher& d, const std::string& url, int count) {
+  std::vector<Request> batch;
+  for (int i = 0; i < count; ++i) batch.push_back(numbered(url, i));
+  d.submit(std::move(batch));
+}
+
+// Waits for `count` deliveries, then shuts the dispatcher down: its memory figures at the end.
+MemoryFigures deliver_all(Dispatcher& d, LogCollector& log, int count,
+                          std::chrono::seconds timeout) {
+  const auto all_delivered = [count](const auto& l) {
+    return count_msg(l, "delivered") == static_cast<size_t>(count);
+  };
+  REQUIRE(log.wait(all_delivered, timeout));
+  const MemoryFigures memory = d.memory();
+  d.shutdown();
+  return memory;
+}
+
 }  // namespace
 
 TEST_CASE("a window of 50 delivers 2,000 to a refusing then accepting receiver exactly once, in order") {
@@ -70,12 +89,8 @@ TEST_CASE("a window of 50 delivers 2,000 to a refusing then accepting receiver e
   Receiver rx([](const Webhook&, int index) { return Reply(index < kRefused ? 503 : 200); });
   LogCollector log;
   auto d = start_dispatcher(window_options(dir.path(), 50), log);
-  std::vector<Request> batch;
-  for (int i = 0; i < kCount; ++i) batch.push_back(numbered(rx.url(), i));
-  d->submit(std::move(batch));
-  REQUIRE(log.wait([](const auto& l) { return count_msg(l, "delivered") == kCount; }, 60s));
-  const MemoryFigures memory = d->memory();
-  d->shutdown();
+  submit_numbered(*d, rx.url(), kCount);
+  const MemoryFigures memory = deliver_all(*d, log, kCount, 60s);
 
   const auto received = rx.received();
   std::map<int, int> accepted;  // number -> times answered 200
@@ -104,18 +119,14 @@ TEST_CASE("a restart with a large pending outbox reads it in pages and delivers 
     std::string error;
     auto d = open_dispatcher(window_options(dir.path(), 100), log.logger(), error);
     REQUIRE(d);
-    std::vector<Request> batch;
-    for (int i = 0; i < kCount; ++i) batch.push_back(numbered(url, i));
-    d->submit(std::move(batch));
+    submit_numbered(*d, url, kCount);
     REQUIRE(hanging.wait([](const auto& r) { return !r.empty(); }, 10s));
     d->shutdown();  // commits what was submitted; the attempt in flight is abandoned
   }
   Receiver rx({}, port);
   LogCollector log;
   auto d = start_dispatcher(window_options(dir.path(), 100), log);
-  REQUIRE(log.wait([](const auto& l) { return count_msg(l, "delivered") == kCount; }, 60s));
-  const MemoryFigures memory = d->memory();
-  d->shutdown();
+  const MemoryFigures memory = deliver_all(*d, log, kCount, 60s);
 
   bool resumed = false;
   for (const auto& l : log.lines()) {
@@ -156,12 +167,8 @@ TEST_CASE("retries wait in the outbox and are read back when due") {
   options.retry = {300ms};
   auto d = open_dispatcher(options, log.logger(), error);
   REQUIRE(d);
-  std::vector<Request> batch;
-  for (int i = 0; i < kCount; ++i) batch.push_back(numbered(rx.url(), i));
-  d->submit(std::move(batch));
-  REQUIRE(log.wait([](const auto& l) { return count_msg(l, "delivered") == kCount; }, 30s));
-  const MemoryFigures memory = d->memory();
-  d->shutdown();
+  submit_numbered(*d, rx.url(), kCount);
+  const MemoryFigures memory = deliver_all(*d, log, kCount, 30s);
 
   CHECK(count_msg(log.lines(), "retry") == kCount);
   CHECK(count_msg(log.lines(), "dead") == 0);

@@ -111,6 +111,15 @@ TEST_CASE("a state_dir that cannot be created is refused") {
   CHECK(out.find("is not a directory") != std::string::npos);
 }
 
+TEST_CASE("relay's command line: --help exits 0, a missing --config or an unknown option exits 2") {
+  std::string out;
+  CHECK(run_folderhook({"relay", "--help"}, out) == 0);
+  CHECK(out.find("--config") != std::string::npos);
+  CHECK(run_folderhook({"relay"}, out) == 2);
+  CHECK(out.find("--config is required") != std::string::npos);
+  CHECK(run_folderhook({"relay", "--frobnicate"}, out) == 2);
+}
+
 TEST_CASE("an unknown command or option exits 2 with usage, not a crash") {
   std::string out;
   CHECK(run_folderhook({"frobnicate"}, out) == 2);

@@ -74,6 +74,30 @@ std::string create_stream_with_command(RunningAgent& r, const std::string& name,
   return out;
 }
 
+// test-hook run with `rules` (the agent not started) fails (exit 1): what it printed.
+std::string test_hook_failure(const std::string& rules) {
+  RunningAgent r(rules, /*start_now=*/false);
+  std::string out;
+  CHECK(run_folderhook({"test-hook", "--config", r.dir / "rules.toml", r.in}, out) == 1);
+  return out;
+}
+
+// An agent with `rules` (its credentials among them) delivers a create into the stream FILES,
+// which `reader` reads; `secret` shows neither in its log nor in status.
+void delivered_and_never_logged(const std::string& rules, const std::string& reader,
+                                const std::string& secret) {
+  RunningAgent r(rules);
+  write_file(r.in + "/a.txt", "x");
+  INFO("agent log:\n" << r.agent->output());
+  REQUIRE(r.agent->wait_for_output("\"outcome\":\"delivered\""));
+  CHECK(stream_count(reader, "FILES") == 1);
+  CHECK(r.agent->output().find(secret) == std::string::npos);
+  std::string out;
+  CHECK(run_folderhook({"status", "--config", r.dir / "rules.toml"}, out) == 0);
+  CHECK(out.find(secret) == std::string::npos);
+  CHECK(r.agent->stop(SIGTERM) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("nats: create, move and destroy are in the stream with their fields, subject, headers and ids") {
@@ -200,19 +224,9 @@ TEST_CASE("nats: nats_token authenticates to a server that requires it, and is n
   REQUIRE(add_stream(with_token, "FILES", {"files.>"}) == "");
   const std::string url = "\"nats://127.0.0.1:" + std::to_string(server.port()) + "/files.{action}\"";
   // Without the token: refused, with the server's reason.
-  RunningAgent without(nats_rules(url), false);
-  std::string out;
-  CHECK(run_folderhook({"test-hook", "--config", without.dir / "rules.toml", without.in}, out) == 1);
-  CHECK(out.find("cannot connect to NATS") != std::string::npos);
-  RunningAgent r(nats_rules(url, "", "nats_token = \"tok3n-s3cret\"\n"));
-  write_file(r.in + "/a.txt", "x");
-  INFO("agent log:\n" << r.agent->output());
-  REQUIRE(r.agent->wait_for_output("\"outcome\":\"delivered\""));
-  CHECK(stream_count(with_token, "FILES") == 1);
-  CHECK(r.agent->output().find("tok3n") == std::string::npos);
-  CHECK(run_folderhook({"status", "--config", r.dir / "rules.toml"}, out) == 0);
-  CHECK(out.find("tok3n") == std::string::npos);
-  CHECK(r.agent->stop(SIGTERM) == 0);
+  CHECK(test_hook_failure(nats_rules(url)).find("cannot connect to NATS") != std::string::npos);
+  delivered_and_never_logged(nats_rules(url, "", "nats_token = \"tok3n-s3cret\"\n"), with_token,
+                             "tok3n");
 }
 
 TEST_CASE("nats: tls:// is verified against ca_file: delivered with the server's CA, refused without it") {
@@ -226,14 +240,10 @@ TEST_CASE("nats: tls:// is verified against ca_file: delivered with the server's
   REQUIRE(add_stream(reader, "FILES", {"files.>"}) == "");
   const std::string url = "\"tls://127.0.0.1:" + std::to_string(server.port()) + "/files.{action}\"";
   // The system's CAs do not know the test's CA: the handshake fails, nothing is published.
-  RunningAgent untrusted(nats_rules(url), false);
-  std::string out;
-  CHECK(run_folderhook({"test-hook", "--config", untrusted.dir / "rules.toml", untrusted.in}, out) == 1);
-  CHECK(out.find("cannot connect to NATS") != std::string::npos);
+  CHECK(test_hook_failure(nats_rules(url)).find("cannot connect to NATS") != std::string::npos);
   CHECK(stream_count(reader, "FILES") == 0);
   // A plain nats:// URL to the same server is refused too: it only speaks TLS.
-  RunningAgent plain(nats_rules("\"nats://127.0.0.1:" + std::to_string(server.port()) + "/files.x\""), false);
-  CHECK(run_folderhook({"test-hook", "--config", plain.dir / "rules.toml", plain.in}, out) == 1);
+  test_hook_failure(nats_rules("\"nats://127.0.0.1:" + std::to_string(server.port()) + "/files.x\""));
   RunningAgent r(nats_rules(url, "ca_file = \"" + ca.ca + "\"\n"));
   write_file(r.in + "/a.txt", "x");
   INFO("agent log:\n" << r.agent->output());
@@ -262,19 +272,9 @@ TEST_CASE("nats: nats_creds (an NKey and a user JWT) authenticates to a server i
   REQUIRE(add_stream(server.url(), "FILES", {"files.>"}) == "");
   const std::string url = "\"" + server.url() + "/files.{action}\"";
   // Without credentials: refused, with the server's reason.
-  RunningAgent without(nats_rules(url), false);
-  std::string out;
-  CHECK(run_folderhook({"test-hook", "--config", without.dir / "rules.toml", without.in}, out) == 1);
-  CHECK(out.find("cannot connect to NATS") != std::string::npos);
-  RunningAgent r(nats_rules(url, "", "nats_creds = \"" + creds.creds_file + "\"\n"));
-  write_file(r.in + "/a.txt", "x");
-  INFO("agent log:\n" << r.agent->output());
-  REQUIRE(r.agent->wait_for_output("\"outcome\":\"delivered\""));
-  CHECK(stream_count(server.url(), "FILES") == 1);
-  CHECK(r.agent->output().find(creds.user_seed) == std::string::npos);
-  CHECK(run_folderhook({"status", "--config", r.dir / "rules.toml"}, out) == 0);
-  CHECK(out.find(creds.user_seed) == std::string::npos);
-  CHECK(r.agent->stop(SIGTERM) == 0);
+  CHECK(test_hook_failure(nats_rules(url)).find("cannot connect to NATS") != std::string::npos);
+  delivered_and_never_logged(nats_rules(url, "", "nats_creds = \"" + creds.creds_file + "\"\n"),
+                             server.url(), creds.user_seed);
 }
 
 TEST_CASE("nats: the server down when the operations happen, up later: each operation in the stream once") {

@@ -235,10 +235,7 @@ void sftp_session(const std::string& backend) {
     return;
   }
   TestUser user;
-  if (user.name().empty()) {
-    MESSAGE("SKIPPED: no test user: " << user.why());
-    return;
-  }
+  if (!user.available()) return;
   SshdServer sshd(user.name());
   REQUIRE_MESSAGE(sshd.started(), sshd.why());
   // One login; after each command the batch waits at its gate (`!` runs a local command while
@@ -280,10 +277,7 @@ void sftp_session(const std::string& backend) {
 void ftp_session(const std::string& backend) {
   if (!can_run(backend, {"/usr/sbin/vsftpd", "/usr/bin/curl"})) return;
   TestUser user;
-  if (user.name().empty()) {
-    MESSAGE("SKIPPED: no test user: " << user.why());
-    return;
-  }
+  if (!user.available()) return;
   // One login for the whole session: curl reuses it for each URL after --next. After each step
   // an upload from its gate into `outside` (not watched) holds the session.
   const auto session = [&](const RunningAgent& r, const std::vector<Step>& steps,

@@ -41,11 +41,6 @@ std::string victim_name(int i) {
   return name;
 }
 
-bool have(const TestUser& user) {
-  if (user.name().empty()) MESSAGE("SKIPPED: no test user: " << user.why());
-  return !user.name().empty();
-}
-
 // Every user may write into the folder (and reach it); nothing else of the test's is theirs.
 void open_to_users(const RunningAgent& r) {
   REQUIRE(shell("chmod 755 " + r.dir.path() + " && chmod 777 " + r.in) == 0);
@@ -95,7 +90,7 @@ enum class Layout {
 // remove it with remove_empty_dirs, and end the attack.)
 int swap_attack(const std::string& behavior, Layout layout) {
   TestUser user;
-  if (!have(user)) return 0;
+  if (!user.available()) return 0;
   // Only the marker is reported: thousands of webhooks for the user's files would only slow
   // the test down. The log says what the behavior did.
   RunningAgent r(rules_template("", "include = [\"after-the-attack\"]\n" + behavior,
@@ -217,7 +212,7 @@ TEST_CASE("remove_empty_dirs never removes a directory outside the folder throug
 
 TEST_CASE("file_field never reads a file through a directory swapped for a symlink") {
   TestUser user;
-  if (!have(user)) return;
+  if (!user.available()) return;
   RunningAgent r(rules_template("",
                                 "method = \"POST\"\nfile_field = \"upload\"\n"
                                 "include = [\"**/shadow\", \"after-the-attack\"]\n"),

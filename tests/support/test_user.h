@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <doctest/doctest.h>
+
 #include <cstdlib>
 #include <string>
 
@@ -38,6 +40,12 @@ class TestUser {
 
   const std::string& name() const { return name_; }
   const std::string& why() const { return why_; }
+  // True when the user exists; otherwise says in the test's output that the test is skipped,
+  // and why ("SKIPPED: no test user: ...").
+  bool available() const {
+    if (name_.empty()) MESSAGE("SKIPPED: no test user: " << why_);
+    return !name_.empty();
+  }
 
  private:
   std::string name_;

@@ -14,6 +14,18 @@ Harness whole_fs() {
   return Harness(Harness::default_options(), ActionBuilder::Scope::kWholeFilesystem);
 }
 
+// A started builder over /r/a ("content"); `reader` reads /r/a, and 50 ms later Bob writes
+// /r/b with the same content.
+void read_a_then_bob_writes_b(Harness& h, const Actor& reader) {
+  h.fs.write("/r/a", "content");
+  h.start();
+  h.advance(0);
+  h.path_record("/r", IN_OPEN | IN_CLOSE_NOWRITE, "a", reader);
+  h.advance(50);
+  h.fs.write("/r/b", "content");
+  h.path_record("/r", IN_CREATE | IN_OPEN | IN_CLOSE_WRITE, "b", kBob);
+}
+
 }  // namespace
 
 TEST_CASE("whole filesystem: start reports nothing and indexes in the background, in batches") {
@@ -137,13 +149,7 @@ TEST_CASE("whole filesystem: a root deleted and created again is seen in its par
 
 TEST_CASE("whole filesystem: a copy is the file its writer read, even closed before the create") {
   Harness h = whole_fs();
-  h.fs.write("/r/a", "content");
-  h.start();
-  h.advance(0);
-  h.path_record("/r", IN_OPEN | IN_CLOSE_NOWRITE, "a", kBob);
-  h.advance(50);
-  h.fs.write("/r/b", "content");
-  h.path_record("/r", IN_CREATE | IN_OPEN | IN_CLOSE_WRITE, "b", kBob);
+  read_a_then_bob_writes_b(h, kBob);
   h.advance(200);
   CHECK(h.actions() == Lines{"copy file /r/a -> /r/b"});
   CHECK(h.fs.hashed == std::vector<std::string>{"/r/b", "/r/a"});
@@ -151,13 +157,7 @@ TEST_CASE("whole filesystem: a copy is the file its writer read, even closed bef
 
 TEST_CASE("whole filesystem: equal content read by another process is not a copy") {
   Harness h = whole_fs();
-  h.fs.write("/r/a", "content");
-  h.start();
-  h.advance(0);
-  h.path_record("/r", IN_OPEN | IN_CLOSE_NOWRITE, "a", kCarol);
-  h.advance(50);
-  h.fs.write("/r/b", "content");
-  h.path_record("/r", IN_CREATE | IN_OPEN | IN_CLOSE_WRITE, "b", kBob);
+  read_a_then_bob_writes_b(h, kCarol);
   CHECK(h.actions() == Lines{"create file /r/b"});  // at its close
   h.advance(149);
   CHECK(h.actions().empty());  // the read is held for the settle window, in case of a copy

@@ -7,19 +7,17 @@
 #include <string>
 #include <vector>
 
+#include "tests/watch/lines.h"
+
 namespace folderhook::watch {
 namespace {
+
+using testing::paths_of;
 
 FileAction action_on(const std::string& path) {
   FileAction action;
   action.path = path;
   return action;
-}
-
-std::vector<std::string> paths_of(const std::vector<FileAction>& actions) {
-  std::vector<std::string> paths;
-  for (const FileAction& action : actions) paths.push_back(action.path);
-  return paths;
 }
 
 }  // namespace

@@ -47,6 +47,25 @@ struct Row {
   std::optional<std::string> source;
 };
 
+// The common copy: `dir`/b (10 bytes, written from record 5 on) has the bytes (hash 7) of
+// `dir`/a (10 bytes), which another process read and closed at record 6, during the write.
+struct ReadDuringWrite {
+  explicit ReadDuringWrite(bool inotify, const std::string& dir = "/w")
+      : copies(inotify, 5s), source(dir + "/a"), copy(dir + "/b") {
+    copies.read_closed(source, 6, kT0, 0);
+    probe.sizes = {{source, 10}};
+    probe.hashes = {{source, 7}, {copy, 7}};
+  }
+  std::optional<std::string> find_source(SteadyTime now = kT0) {
+    return copies.find_source({copy, 10, 5, 0}, {}, probe, now);
+  }
+
+  CopyInference copies;
+  TableProbe probe;
+  std::string source;
+  std::string copy;
+};
+
 }  // namespace
 
 TEST_CASE(
@@ -112,13 +131,10 @@ TEST_CASE("copy inference: a size that differs is never hashed, and the copy is 
 }
 
 TEST_CASE("copy inference: on inotify our hashing reads come back as one OPEN and one close each") {
-  CopyInference copies(true, 5s);
-  copies.read_closed("/w/a", 6, kT0, 0);
-  TableProbe probe;
-  probe.sizes = {{"/w/a", 10}};
-  probe.hashes = {{"/w/a", 7}, {"/w/b", 7}};
-  REQUIRE(copies.find_source({"/w/b", 10, 5, 0}, {}, probe, kT0) == "/w/a");
-  CHECK(probe.markers == 2);  // one before each read
+  ReadDuringWrite write(true);
+  auto& copies = write.copies;
+  REQUIRE(write.find_source() == "/w/a");
+  CHECK(write.probe.markers == 2);  // one before each read
   // Both reads were queued after their markers; until marker 1 is read, records are a reader's.
   CHECK_FALSE(copies.own_open("/w/b"));
   copies.marker_read(1);
@@ -133,13 +149,10 @@ TEST_CASE("copy inference: on inotify our hashing reads come back as one OPEN an
 }
 
 TEST_CASE("copy inference: on fanotify our reads are not reported, and no marker is put") {
-  CopyInference copies(false, 5s);
-  copies.read_closed("/w/a", 6, kT0, 0);
-  TableProbe probe;
-  probe.sizes = {{"/w/a", 10}};
-  probe.hashes = {{"/w/a", 7}, {"/w/b", 7}};
-  REQUIRE(copies.find_source({"/w/b", 10, 5, 0}, {}, probe, kT0) == "/w/a");
-  CHECK(probe.markers == 0);
+  ReadDuringWrite write(false);
+  auto& copies = write.copies;
+  REQUIRE(write.find_source() == "/w/a");
+  CHECK(write.probe.markers == 0);
   CHECK_FALSE(copies.own_open("/w/a"));
   CHECK_FALSE(copies.own_close("/w/b"));
 }
@@ -164,13 +177,10 @@ TEST_CASE("copy inference: a file of the copy's size still open may be its sourc
 }
 
 TEST_CASE("copy inference: reads older than the history, and own reads never seen, are forgotten") {
-  CopyInference copies(true, 5s);
-  copies.read_closed("/w/a", 6, kT0, 0);
-  TableProbe probe;
-  probe.sizes = {{"/w/a", 10}};
-  probe.hashes = {{"/w/a", 7}, {"/w/b", 7}};
+  ReadDuringWrite write(true);
+  auto& copies = write.copies;
   copies.trim(kT0 + 5s);  // within the history: kept
-  REQUIRE(copies.find_source({"/w/b", 10, 5, 0}, {}, probe, kT0 + 5s) == "/w/a");
+  REQUIRE(write.find_source(kT0 + 5s) == "/w/a");
   copies.marker_read(2);
   copies.trim(kT0 + 5s + CopyInference::kSelfReadExpiry + 1ms);
   CHECK_FALSE(copies.own_open("/w/a"));  // our read never came back: an OPEN now is a reader's
@@ -178,12 +188,9 @@ TEST_CASE("copy inference: reads older than the history, and own reads never see
 }
 
 TEST_CASE("copy inference: what is kept of our reads follows a directory that moves") {
-  CopyInference copies(true, 5s);
-  copies.read_closed("/w/d/a", 6, kT0, 0);
-  TableProbe probe;
-  probe.sizes = {{"/w/d/a", 10}};
-  probe.hashes = {{"/w/d/a", 7}, {"/w/d/b", 7}};
-  REQUIRE(copies.find_source({"/w/d/b", 10, 5, 0}, {}, probe, kT0) == "/w/d/a");
+  ReadDuringWrite write(true, "/w/d");
+  auto& copies = write.copies;
+  REQUIRE(write.find_source() == "/w/d/a");
   copies.marker_read(2);
   copies.rebase("/w/d", "/w/e");
   CHECK_FALSE(copies.own_open("/w/d/a"));

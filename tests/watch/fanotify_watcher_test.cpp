@@ -36,15 +36,20 @@ class Gate {
   int fd_ = -1;
 };
 
-bool user_available(const test::TestUser& user) {
-  if (!user.name().empty()) return true;
-  MESSAGE("SKIPPED: no test user: " << user.why());
-  return false;
-}
-
 // Lets the test user into base, w and out (mkdtemp made base private).
 void open_up(Scenario& s) {
   s.prepare("chmod 755 . && chmod 777 w out");
+}
+
+// Spawns `command`, which holds on `gate` after its operation so that its process is alive when
+// the event is read; returns the first action read, once the command has been let go and ended.
+FileAction first_action_held(Scenario& s, Gate& gate, const std::string& command) {
+  s.spawn(command);
+  REQUIRE(s.expect_raw(1).size() == 1);
+  const FileAction first = s.raw().front();
+  gate.release();
+  s.finish();
+  return first;
 }
 
 bool have_sftp() {
@@ -82,16 +87,13 @@ TEST_CASE("fanotify: the background index lets the loop poll between its batches
 TEST_CASE("fanotify: a delete by one user of a file another owns names the one who deleted") {
   Scenario s(Backend::kFanotify);
   test::TestUser user;
-  if (!user_available(user)) return;
+  if (!user.available()) return;
   s.prepare("echo a > w/a");  // owned by root
   open_up(s);
   if (!s.start()) return;
   Gate gate(s.base() + "/gate");
-  s.spawn("runuser -u " + user.name() + " -- perl -e 'unlink \"w/a\" or die; <STDIN>' < gate");
-  REQUIRE(s.expect_raw(1).size() == 1);
-  const FileAction destroy = s.raw().front();
-  gate.release();
-  s.finish();
+  const FileAction destroy = first_action_held(
+      s, gate, "runuser -u " + user.name() + " -- perl -e 'unlink \"w/a\" or die; <STDIN>' < gate");
   CHECK(destroy.action == Action::kDestroy);
   CHECK(destroy.actor_username == user.name());
   CHECK(destroy.username == "root");  // the owner, as inotify would say
@@ -106,16 +108,14 @@ TEST_CASE("fanotify: a delete by one user of a file another owns names the one w
 TEST_CASE("fanotify: the actor of a create is the user behind the process") {
   Scenario s(Backend::kFanotify);
   test::TestUser user;
-  if (!user_available(user)) return;
+  if (!user.available()) return;
   open_up(s);
   if (!s.start()) return;
   Gate gate(s.base() + "/gate");
-  s.spawn("runuser -u " + user.name() +
+  const FileAction create = first_action_held(
+      s, gate,
+      "runuser -u " + user.name() +
           " -- perl -e 'open F, \">w/b\" or die; print F \"x\"; close F; <STDIN>' < gate");
-  REQUIRE(s.expect_raw(1).size() == 1);
-  const FileAction create = s.raw().front();
-  gate.release();
-  s.finish();
   CHECK(create.action == Action::kCreate);
   CHECK(create.actor_username == user.name());
   CHECK(create.username == user.name());
@@ -163,19 +163,15 @@ TEST_CASE("fanotify: the interface comes from the process name, else from a pare
   Scenario s(Backend::kFanotify);
   if (!s.start(true, {}, {{"ftp", {"perl"}}, {"dav", {"sh"}}})) return;
   Gate gate(s.base() + "/gate");
-  s.spawn("perl -e 'open F, \">w/p\" or die; close F; <STDIN>' < gate");
-  REQUIRE(s.expect_raw(1).size() == 1);
-  CHECK(s.raw().front().actor_interface == "ftp");
-  gate.release();
-  s.finish();
+  CHECK(first_action_held(s, gate, "perl -e 'open F, \">w/p\" or die; close F; <STDIN>' < gate")
+            .actor_interface == "ftp");
   CHECK(s.expect(0) == Lines{"create file w/p"});
   // python3's own name is listed nowhere; its parent, the shell, is. It writes w/q and stays
   // alive until the gate opens, so that it is still there when its events are read.
-  s.spawn("/usr/bin/python3 -c \"open('w/q', 'w').write('q'); open('gate').readline()\"; true");
-  REQUIRE(s.expect_raw(1).size() == 1);
-  CHECK(s.raw().front().actor_interface == "dav");
-  gate.release();
-  s.finish();
+  CHECK(first_action_held(
+            s, gate,
+            "/usr/bin/python3 -c \"open('w/q', 'w').write('q'); open('gate').readline()\"; true")
+            .actor_interface == "dav");
   CHECK(s.expect(1) == Lines{"create file w/q"});
 }
 
@@ -186,19 +182,16 @@ TEST_CASE("fanotify: an upload through OpenSSH's sftp-server is interface sftp, 
   }
   Scenario s(Backend::kFanotify);
   test::TestUser user;
-  if (!user_available(user)) return;
+  if (!user.available()) return;
   s.prepare("head -c 200000 /dev/urandom > out/src.bin && chmod 644 out/src.bin");
   open_up(s);
   if (!s.start(true, {}, {{"sftp", {"sftp-server", "internal-sftp"}}})) return;
   Gate gate(s.base() + "/gate");
   // The session stays open (a local command waits on the gate) until the upload is seen.
   s.prepare("printf 'put out/src.bin w/up.bin\\n!read x < gate\\n' > batch && chmod 644 batch");
-  s.spawn("runuser -u " + user.name() +
-          " -- sftp -q -D /usr/lib/openssh/sftp-server -b batch >/dev/null");
-  REQUIRE(s.expect_raw(1).size() == 1);
-  const FileAction upload = s.raw().front();
-  gate.release();
-  s.finish();
+  const FileAction upload = first_action_held(
+      s, gate,
+      "runuser -u " + user.name() + " -- sftp -q -D /usr/lib/openssh/sftp-server -b batch >/dev/null");
   CHECK(upload.action == Action::kCreate);
   CHECK(upload.actor_interface == "sftp");
   CHECK(upload.actor_username == user.name());

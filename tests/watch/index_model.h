@@ -6,8 +6,14 @@
 // index that evolves this way consistent with the disk.
 #pragma once
 
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
 #include "watch/file_action.h"
 #include "watch/index.h"
+#include "watch/permissions.h"
 
 namespace folderhook::watch {
 
@@ -33,6 +39,28 @@ inline void apply_to_index(Index& index, const FileAction& action) {
       if (action.meta.ino != 0) index[action.destination] = entry;
       return;
   }
+}
+
+// One line per action of a catch-up: "update file /r/a", "move file /r/a -> /r/b",
+// "update file /r/a permission 0600".
+inline std::vector<std::string> catch_up_lines(const CatchUp& c) {
+  std::vector<std::string> out;
+  for (const FileAction& a : c.actions) {
+    std::string line = std::string(to_string(a.action)) + " " + std::string(to_string(a.type)) +
+                       " " + a.path;
+    if (!a.destination.empty()) line += " -> " + a.destination;
+    if (a.permission) line += " permission " + format_mode(a.permission->mode);
+    out.push_back(line);
+  }
+  return out;
+}
+
+// Applying the catch-up's actions and then its refreshed entries to `before` must give `now`.
+inline void check_catch_up_converges(const Index& before, const Index& now, const CatchUp& c) {
+  Index after = before;
+  for (const FileAction& a : c.actions) apply_to_index(after, a);
+  for (const auto& [path, entry] : c.refreshed) after[path] = entry;
+  CHECK(after == now);
 }
 
 }  // namespace folderhook::watch

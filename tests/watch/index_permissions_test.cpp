@@ -23,24 +23,6 @@ IndexEntry known_file(uint64_t ino, uint32_t mode, uint32_t uid = 1000, uint32_t
   return known(ObjectType::kFile, ino, mode, uid, gid, acl, mtime);
 }
 
-std::vector<std::string> described(const CatchUp& c) {
-  std::vector<std::string> out;
-  for (const FileAction& a : c.actions) {
-    std::string line = std::string(to_string(a.action)) + " " + std::string(to_string(a.type)) +
-                       " " + a.path;
-    if (a.permission) line += " permission " + format_mode(a.permission->mode);
-    out.push_back(line);
-  }
-  return out;
-}
-
-void converges(const Index& before, const Index& now, const CatchUp& c) {
-  Index after = before;
-  for (const FileAction& a : c.actions) apply_to_index(after, a);
-  for (const auto& [path, entry] : c.refreshed) after[path] = entry;
-  CHECK(after == now);
-}
-
 TEST_CASE("catch-up: a chmod, a chown, a group change and an ACL change are permission updates") {
   const Index before{{"/r/a", known_file(2, 0644)},
                      {"/r/b", known_file(3, 0644)},
@@ -53,7 +35,7 @@ TEST_CASE("catch-up: a chmod, a chown, a group change and an ACL change are perm
                   {"/r/d", known_file(5, 0644, 1000, 100, 0xAC1)},
                   {"/r/e", known_file(6, 0644)}};  // unchanged
   const CatchUp c = diff_index(before, now, kWhen);
-  CHECK(described(c) == std::vector<std::string>{
+  CHECK(catch_up_lines(c) == std::vector<std::string>{
                             "update file /r/a permission 0600", "update file /r/b permission 0644",
                             "update file /r/c permission 0644", "update file /r/d permission 0644"});
   REQUIRE(c.actions.size() == 4);
@@ -65,40 +47,40 @@ TEST_CASE("catch-up: a chmod, a chown, a group change and an ACL change are perm
   CHECK(c.actions[1].meta.uid == 65534);
   CHECK(c.actions[2].meta.gid == 65534);
   CHECK(c.refreshed.empty());
-  converges(before, now, c);
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: a touch (new mtime, same permissions) is no permission change") {
   const Index before{{"/r/t", known_file(2, 0640)}};
   const Index now{{"/r/t", known_file(2, 0640, 1000, 100, 0, 200)}};
   const CatchUp c = diff_index(before, now, kWhen);
-  CHECK(described(c) == std::vector<std::string>{"update file /r/t"});
-  converges(before, now, c);
+  CHECK(catch_up_lines(c) == std::vector<std::string>{"update file /r/t"});
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: a rewrite and a chmod of the same file report the update, then the change") {
   const Index before{{"/r/f", known_file(2, 0644)}};
   const Index now{{"/r/f", known_file(2, 0600, 1000, 100, 0, 200)}};
   const CatchUp c = diff_index(before, now, kWhen);
-  CHECK(described(c) ==
+  CHECK(catch_up_lines(c) ==
         std::vector<std::string>{"update file /r/f", "update file /r/f permission 0600"});
-  converges(before, now, c);
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: a file replaced by another inode with other permissions is only an update") {
   const Index before{{"/r/f", known_file(2, 0644)}};
   const Index now{{"/r/f", known_file(9, 0600)}};
   const CatchUp c = diff_index(before, now, kWhen);
-  CHECK(described(c) == std::vector<std::string>{"update file /r/f"});
-  converges(before, now, c);
+  CHECK(catch_up_lines(c) == std::vector<std::string>{"update file /r/f"});
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: a directory's chmod is a permission update of the directory") {
   const Index before{{"/r/d", known(ObjectType::kDirectory, 2, 0755)}};
   const Index now{{"/r/d", known(ObjectType::kDirectory, 2, 0700, 1000, 100, 0, 300)}};
   const CatchUp c = diff_index(before, now, kWhen);
-  CHECK(described(c) == std::vector<std::string>{"update directory /r/d permission 0700"});
-  converges(before, now, c);
+  CHECK(catch_up_lines(c) == std::vector<std::string>{"update directory /r/d permission 0700"});
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: permissions unknown on one side are recorded, never reported") {
@@ -112,7 +94,7 @@ TEST_CASE("catch-up: permissions unknown on one side are recorded, never reporte
     CHECK(c.actions.empty());
     REQUIRE(c.refreshed.size() == 1);
     CHECK(c.refreshed[0].second.meta.permissions);
-    converges(before, now, c);
+    check_catch_up_converges(before, now, c);
   }
   SUBCASE("the folder no longer asks") {
     const Index before{{"/r/f", known_file(2, 0600)}};
@@ -120,7 +102,7 @@ TEST_CASE("catch-up: permissions unknown on one side are recorded, never reporte
     const CatchUp c = diff_index(before, now, kWhen);
     CHECK(c.actions.empty());
     CHECK(c.refreshed.size() == 1);
-    converges(before, now, c);
+    check_catch_up_converges(before, now, c);
   }
 }
 

@@ -19,25 +19,6 @@ IndexEntry dir(uint64_t ino, int64_t mtime = 100) {
   return IndexEntry{ObjectType::kDirectory, FileMeta{1, ino, 4096, mtime, 0, 1000}};
 }
 
-Lines lines(const CatchUp& c) {
-  Lines out;
-  for (const FileAction& a : c.actions) {
-    std::string line = std::string(to_string(a.action)) + " " + std::string(to_string(a.type)) +
-                       " " + a.path;
-    if (!a.destination.empty()) line += " -> " + a.destination;
-    out.push_back(line);
-  }
-  return out;
-}
-
-// Applying the actions and then the refreshed entries to `before` must give `now`.
-void check_converges(const Index& before, const Index& now, const CatchUp& c) {
-  Index after = before;
-  for (const FileAction& a : c.actions) apply_to_index(after, a);
-  for (const auto& [path, entry] : c.refreshed) after[path] = entry;
-  CHECK(after == now);
-}
-
 }  // namespace
 
 TEST_CASE("catch-up: nothing changed reports nothing") {
@@ -54,7 +35,7 @@ TEST_CASE("catch-up: new, changed and missing entries are create, update and des
                   {"/r/b", file(3, 1, 150)},    // rewritten, same size
                   {"/r/d", file(5)}};           // new; c is gone
   const CatchUp c = diff_index(before, now, kAt);
-  CHECK(lines(c) == Lines{"destroy file /r/c", "update file /r/a", "update file /r/b",
+  CHECK(catch_up_lines(c) == Lines{"destroy file /r/c", "update file /r/a", "update file /r/b",
                           "create file /r/d"});
   for (const FileAction& a : c.actions) {
     CHECK(a.catch_up);
@@ -63,27 +44,27 @@ TEST_CASE("catch-up: new, changed and missing entries are create, update and des
   // The directory's new mtime is recorded without being reported.
   REQUIRE(c.refreshed.size() == 1);
   CHECK(c.refreshed[0].first == "/r");
-  check_converges(before, now, c);
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: a file replaced under its name (atomic save) is an update") {
   const Index before{{"/r", dir(1)}, {"/r/a", file(2)}};
   const Index now{{"/r", dir(1)}, {"/r/a", file(9)}};
-  CHECK(lines(diff_index(before, now, kAt)) == Lines{"update file /r/a"});
+  CHECK(catch_up_lines(diff_index(before, now, kAt)) == Lines{"update file /r/a"});
 }
 
 TEST_CASE("catch-up: the same inode, size and mtime at another path is a move") {
   const Index before{{"/r", dir(1)}, {"/r/a", file(2)}};
   const Index now{{"/r", dir(1)}, {"/r/b", file(2)}};
   const CatchUp c = diff_index(before, now, kAt);
-  CHECK(lines(c) == Lines{"move file /r/a -> /r/b"});
-  check_converges(before, now, c);
+  CHECK(catch_up_lines(c) == Lines{"move file /r/a -> /r/b"});
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: a recycled inode with other content is destroy and create") {
   const Index before{{"/r", dir(1)}, {"/r/a", file(2, 1, 100)}};
   const Index now{{"/r", dir(1)}, {"/r/b", file(2, 7, 300)}};
-  CHECK(lines(diff_index(before, now, kAt)) == Lines{"destroy file /r/a", "create file /r/b"});
+  CHECK(catch_up_lines(diff_index(before, now, kAt)) == Lines{"destroy file /r/a", "create file /r/b"});
 }
 
 TEST_CASE("catch-up: a directory moved with its contents is one move") {
@@ -92,8 +73,8 @@ TEST_CASE("catch-up: a directory moved with its contents is one move") {
   const Index now{{"/r", dir(1)}, {"/r/e", dir(6)}, {"/r/e/d2", dir(2)}, {"/r/e/d2/x", file(3)},
                   {"/r/e/d2/s", dir(4)}, {"/r/e/d2/s/y", file(5)}};
   const CatchUp c = diff_index(before, now, kAt);
-  CHECK(lines(c) == Lines{"move directory /r/d -> /r/e/d2"});
-  check_converges(before, now, c);
+  CHECK(catch_up_lines(c) == Lines{"move directory /r/d -> /r/e/d2"});
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: a moved directory whose files were rewritten reports both") {
@@ -101,17 +82,17 @@ TEST_CASE("catch-up: a moved directory whose files were rewritten reports both")
   const Index before{{"/r", dir(1)}, {"/r/d", dir(2)}, {"/r/d/x", file(3)}};
   const Index now{{"/r", dir(1)}, {"/r/e", dir(2)}, {"/r/e/x", file(3, 9, 500)}};
   const CatchUp c = diff_index(before, now, kAt);
-  CHECK(lines(c) == Lines{"move directory /r/d -> /r/e", "update file /r/e/x"});
-  check_converges(before, now, c);
+  CHECK(catch_up_lines(c) == Lines{"move directory /r/d -> /r/e", "update file /r/e/x"});
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: a recycled directory inode (rm -rf d, mkdir e) is destroy and create") {
   const Index before{{"/r", dir(1)}, {"/r/d", dir(2, 100)}, {"/r/d/f", file(3, 1, 100)}};
   const Index now{{"/r", dir(1)}, {"/r/e", dir(2, 900)}, {"/r/e/f", file(3, 1, 900)}};
   const CatchUp c = diff_index(before, now, kAt);
-  CHECK(lines(c) == Lines{"destroy file /r/d/f", "destroy directory /r/d",
+  CHECK(catch_up_lines(c) == Lines{"destroy file /r/d/f", "destroy directory /r/d",
                           "create directory /r/e", "create file /r/e/f"});
-  check_converges(before, now, c);
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: creates are parents first, destroys deepest first") {
@@ -120,32 +101,32 @@ TEST_CASE("catch-up: creates are parents first, destroys deepest first") {
   const Index now{{"/r", dir(1)}, {"/r/new", dir(12)}, {"/r/new/s", dir(13)},
                   {"/r/new/s/f", file(14)}};
   const CatchUp c = diff_index(before, now, kAt);
-  CHECK(lines(c) == Lines{"destroy file /r/old/s/f", "destroy directory /r/old/s",
+  CHECK(catch_up_lines(c) == Lines{"destroy file /r/old/s/f", "destroy directory /r/old/s",
                           "destroy directory /r/old", "create directory /r/new",
                           "create directory /r/new/s", "create file /r/new/s/f"});
-  check_converges(before, now, c);
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: a chain of renames (mv b c, then mv a b) is two moves, in a safe order") {
   const Index before{{"/r", dir(1)}, {"/r/a", file(2)}, {"/r/b", file(3)}};
   const Index now{{"/r", dir(1)}, {"/r/b", file(2)}, {"/r/c", file(3)}};
   const CatchUp c = diff_index(before, now, kAt);
-  CHECK(lines(c) == Lines{"move file /r/b -> /r/c", "move file /r/a -> /r/b"});
-  check_converges(before, now, c);
+  CHECK(catch_up_lines(c) == Lines{"move file /r/b -> /r/c", "move file /r/a -> /r/b"});
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: a hard link added is a create, not a move") {
   const Index before{{"/r", dir(1)}, {"/r/a", file(2)}};
   const Index now{{"/r", dir(1)}, {"/r/a", file(2)}, {"/r/h", file(2)}};
-  CHECK(lines(diff_index(before, now, kAt)) == Lines{"create file /r/h"});
+  CHECK(catch_up_lines(diff_index(before, now, kAt)) == Lines{"create file /r/h"});
 }
 
 TEST_CASE("catch-up: a path that became a directory is destroyed and created") {
   const Index before{{"/r", dir(1)}, {"/r/a", file(2)}};
   const Index now{{"/r", dir(1)}, {"/r/a", dir(5)}, {"/r/a/f", file(6)}};
   const CatchUp c = diff_index(before, now, kAt);
-  CHECK(lines(c) == Lines{"destroy file /r/a", "create directory /r/a", "create file /r/a/f"});
-  check_converges(before, now, c);
+  CHECK(catch_up_lines(c) == Lines{"destroy file /r/a", "create directory /r/a", "create file /r/a/f"});
+  check_catch_up_converges(before, now, c);
 }
 
 TEST_CASE("catch-up: a destroy carries the owner last seen") {
@@ -165,7 +146,7 @@ TEST_CASE("catch-up: a folder never indexed is recorded, not reported, unless as
   CHECK(built.actions.empty());
   CHECK(built.refreshed.size() == 2);
   const CatchUp reported = catch_up(before, now, roots, {"/r"}, true, kAt);
-  CHECK(lines(reported) == Lines{"create file /s/f"});
+  CHECK(catch_up_lines(reported) == Lines{"create file /s/f"});
 }
 
 TEST_CASE("catch-up: folders seen for the first time are recorded entry by entry, roots first") {
@@ -179,7 +160,7 @@ TEST_CASE("catch-up: folders seen for the first time are recorded entry by entry
     CHECK(entry == now.at(path));
   }
   CHECK(paths == Lines{"/s", "/s/f", "/r", "/r/a", "/r/a-b", "/r/a/x"});
-  check_converges(Index{}, now, c);
+  check_catch_up_converges(Index{}, now, c);
   // Something already known of them: the full diff, which reports nothing more here either.
   const CatchUp known = catch_up(Index{{"/r/a", file(2)}}, now, {"/s", "/r"}, {}, false, kAt);
   CHECK(known.actions.empty());
@@ -198,13 +179,13 @@ TEST_CASE("catch-up: rows of a folder never indexed (a first start killed mid-wa
   CHECK(built.refreshed.size() == 3);  // /s as it is now
   // Asked to report a folder never indexed: all of it is new, whatever rows it had.
   const CatchUp reported = catch_up(before, now, roots, {"/r"}, true, kAt);
-  CHECK(lines(reported) == Lines{"create file /s/f", "create file /s/new"});
+  CHECK(catch_up_lines(reported) == Lines{"create file /s/f", "create file /s/new"});
 }
 
 TEST_CASE("catch-up: a watched folder that vanished reports everything in it destroyed") {
   const Index before{{"/r", dir(1)}, {"/r/a", file(2)}};
   const CatchUp c = catch_up(before, Index{}, {"/r"}, {"/r"}, false, kAt);
-  CHECK(lines(c) == Lines{"destroy file /r/a", "destroy directory /r"});
+  CHECK(catch_up_lines(c) == Lines{"destroy file /r/a", "destroy directory /r"});
 }
 
 TEST_CASE("index: subtree moves and erases leave look-alike siblings alone") {

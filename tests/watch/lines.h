@@ -1,4 +1,5 @@
-// Lines: actions as one readable line each, printed in full when an assertion fails.
+// Lines: actions as one readable line each, printed in full when an assertion fails; and
+// paths_of, the paths of a list of actions or moves.
 #pragma once
 
 #include <string>
@@ -16,3 +17,15 @@ struct StringMaker<std::vector<std::string>> {
   }
 };
 }  // namespace doctest
+
+namespace folderhook::watch::testing {
+
+// The `path` of each item (a FileAction, a PendingMove...), in order.
+template <typename Item>
+std::vector<std::string> paths_of(const std::vector<Item>& items) {
+  std::vector<std::string> paths;
+  for (const Item& item : items) paths.push_back(item.path);
+  return paths;
+}
+
+}  // namespace folderhook::watch::testing

@@ -16,6 +16,14 @@ void settle_on_size(Harness& h) {
   h.advance(200);
 }
 
+// A new file in /r, on disk before the overflow record, whose CREATE and OPEN are read after it.
+void new_file_across_overflow(Harness& h, const std::string& name) {
+  h.fs.write("/r/" + name, "x");
+  h.raw(-1, IN_Q_OVERFLOW);
+  h.record("/r", IN_CREATE, name);
+  h.record("/r", IN_OPEN, name);
+}
+
 FileAction created(const std::string& path) {
   FileAction action;
   action.action = Action::kCreate;
@@ -40,10 +48,7 @@ TEST_CASE("overflow: a write opened after the overflow record, its close dropped
           "record waited, settles once the queue is read empty") {
   Harness h;
   h.start();
-  h.fs.write("/r/b", "x");
-  h.raw(-1, IN_Q_OVERFLOW);
-  h.record("/r", IN_CREATE, "b");
-  h.record("/r", IN_OPEN, "b");
+  new_file_across_overflow(h, "b");
   // No close will come, and nothing says so but the empty queue: until then, an open writer.
   CHECK(quiet_after(h, 5000));
   h.builder().queue_drained(h.now());
@@ -55,10 +60,7 @@ TEST_CASE("overflow: a write opened after the overflow record, its close dropped
 TEST_CASE("overflow: a writer that closes after the queue was read empty is one create") {
   Harness h;
   h.start();
-  h.fs.write("/r/c", "x");
-  h.raw(-1, IN_Q_OVERFLOW);
-  h.record("/r", IN_CREATE, "c");
-  h.record("/r", IN_OPEN, "c");
+  new_file_across_overflow(h, "c");
   h.builder().queue_drained(h.now());
   h.record("/r", IN_CLOSE_WRITE, "c");
   CHECK(h.actions() == Lines{"create file /r/c"});

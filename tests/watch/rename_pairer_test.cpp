@@ -7,8 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/watch/lines.h"
+
 namespace folderhook::watch {
 namespace {
+
+using testing::paths_of;
 
 using namespace std::chrono_literals;
 const RenamePairer::SteadyTime kStart{};
@@ -20,12 +24,6 @@ PendingMove move_from(const std::string& path, RenamePairer::SteadyTime deadline
   move.deadline = deadline;
   move.slot = slot;
   return move;
-}
-
-std::vector<std::string> moved_paths(const std::vector<PendingMove>& moves) {
-  std::vector<std::string> paths;
-  for (const PendingMove& move : moves) paths.push_back(move.path);
-  return paths;
 }
 
 }  // namespace
@@ -47,7 +45,7 @@ TEST_CASE("rename pairer: a move with no MOVED_TO within the window expires, not
   pairer.moved_from(7, move_from("/w/a", kStart + 100ms, 1));
   CHECK(pairer.next_deadline() == kStart + 100ms);
   CHECK(pairer.expire(kStart + 99ms).empty());
-  CHECK(moved_paths(pairer.expire(kStart + 100ms)) == std::vector<std::string>{"/w/a"});
+  CHECK(paths_of(pairer.expire(kStart + 100ms)) == std::vector<std::string>{"/w/a"});
   CHECK_FALSE(pairer.moved_to(7));  // too late: a move in from outside
   CHECK_FALSE(pairer.next_deadline());
 }
@@ -62,7 +60,7 @@ TEST_CASE(
   const auto paired = pairer.moved_to(3);
   REQUIRE(paired);
   CHECK(paired->path == "/w/second");
-  CHECK(moved_paths(pairer.expire(kStart + 200ms)) ==
+  CHECK(paths_of(pairer.expire(kStart + 200ms)) ==
         std::vector<std::string>{"/w/first", "/w/third"});
 }
 
@@ -80,9 +78,9 @@ TEST_CASE("rename pairer: the moves out of a forgotten folder are handed back") 
   pairer.moved_from(2, move_from("/kept/b", kStart + 100ms, 2));
   const auto forgotten =
       pairer.forget_if([](const std::string& path) { return path.starts_with("/gone/"); });
-  CHECK(moved_paths(forgotten) == std::vector<std::string>{"/gone/a"});
+  CHECK(paths_of(forgotten) == std::vector<std::string>{"/gone/a"});
   CHECK(pairer.begin()->second.path == "/kept/b");
-  CHECK(moved_paths(pairer.expire(kStart + 1s)) == std::vector<std::string>{"/kept/b"});
+  CHECK(paths_of(pairer.expire(kStart + 1s)) == std::vector<std::string>{"/kept/b"});
 }
 
 }  // namespace folderhook::watch
