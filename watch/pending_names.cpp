@@ -6,6 +6,7 @@
 
 #include "watch/glob.h"
 #include "watch/paths.h"
+#include "watch/watcher.h"
 
 namespace folderhook::watch {
 

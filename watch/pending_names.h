@@ -27,9 +27,10 @@
 #include "watch/actor.h"
 #include "watch/file_system.h"
 #include "watch/pending_write.h"
-#include "watch/watcher.h"
 
 namespace folderhook::watch {
+
+struct RootOptions;  // watcher.h
 
 // A reader's close held for the settle window: if the file was the source of a copy, the copy
 // names it (and it is dropped); otherwise it is named as a read when the window ends.

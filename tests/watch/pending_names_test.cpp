@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "watch/paths.h"
+#include "watch/watcher.h"
+
 namespace folderhook::watch {
 namespace {
 
