@@ -190,26 +190,26 @@ void ActionBuilder::on_file_created(const std::string& path, Timestamp now) {
   if (const Entry* entry = table_.known(path); entry && entry->indexed) {
     table_.forget(path);  // listed by the index after the mark: the CREATE is the truth
   }
-  if (table_.is_known(path) || writes_.count(path)) return;
+  if (table_.is_known(path) || pending_.has_write(path)) return;
   PendingWrite write;
   write.actor = actor_;
-  write.temp = is_temp_name(path);
+  write.temp = is_temp_name(path, options_.roots);
   write.at = now.wall;
   write.first_seq = seq_;
-  unopened_creates_ = true;
+  pending_.created_unopened();
   // A hard link, symlink or special file gets no OPEN: it is created after this window, unless
   // the old name of a link is unlinked within it (unlinked_after_link).
-  schedule_write(path, writes_[path] = write, now.mono + options_.settle);
+  pending_.schedule_write(path, pending_.put_write(path, write), now.mono + options_.settle);
 }
 
 void ActionBuilder::on_open(const std::string& path) {
   if (copies_.own_open(path)) return;
   ++open_counts_[path];
   moved_in_.opened(path);  // its close is this opener's: a write
-  if (auto it = writes_.find(path); it != writes_.end() && !it->second.closed) {
+  if (PendingWrite* write = pending_.write(path); write && !write->closed) {
     // A writer holds it: the upload is complete only when it closes.
-    it->second.opened = true;
-    it->second.deadline.reset();
+    write->opened = true;
+    write->deadline.reset();
   }
 }
 
@@ -228,18 +228,18 @@ void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
   const auto info = fs_.stat(path);
   // A descriptor opened before the file moved in closed it, changing nothing: no write.
   if (info && moved_in_.close_adds_nothing(path, info->size, info->mtime_ns)) return;
-  auto it = writes_.find(path);
-  if (it == writes_.end()) {
+  PendingWrite* pending = pending_.write(path);
+  if (pending == nullptr) {
     PendingWrite write;
     // Written before we could see its CREATE (a race at start, a record lost to an overflow):
     // new to the receiver if nothing known names it. A whole-filesystem mark knows that only
     // once its background index is built; before, an unknown file may simply not be listed yet.
     write.is_new = !table_.is_known(path) && (!whole_fs() || index_stack_.empty());
-    write.temp = write.is_new && is_temp_name(path);
+    write.temp = write.is_new && is_temp_name(path, options_.roots);
     write.first_seq = seq_;
-    it = writes_.emplace(path, write).first;
+    pending = &pending_.put_write(path, write);
   }
-  PendingWrite& write = it->second;
+  PendingWrite& write = *pending;
   write.opened = true;
   write.closed = true;
   write.at = now.wall;
@@ -251,7 +251,7 @@ void ActionBuilder::on_close_write(const std::string& path, Timestamp now) {
   if (write.temp) {
     write.deadline.reset();
   } else if (!name_at_close(path, now, &info)) {
-    schedule_write(path, write, now.mono + options_.settle);
+    pending_.schedule_write(path, write, now.mono + options_.settle);
   }
 }
 
@@ -259,14 +259,14 @@ void ActionBuilder::on_close_nowrite(const std::string& path, Timestamp now) {
   if (copies_.own_close(path)) return;
   count_close(open_counts_, path);
   if (copies_.read_closed(path, seq_, now.mono, actor_.pid)) return;  // part of a copy
-  if (auto it = writes_.find(path); it != writes_.end()) {
-    PendingWrite& write = it->second;
+  if (PendingWrite* pending = pending_.write(path)) {
+    PendingWrite& write = *pending;
     if (write.is_new && !write.closed && write.opened) {
       // Its creator closed it without writing: it is complete, and empty.
       write.closed = true;
       write.at = now.wall;
       if (!write.temp && !name_at_close(path, now)) {
-        schedule_write(path, write, now.mono + options_.settle);
+        pending_.schedule_write(path, write, now.mono + options_.settle);
       }
     }
     return;  // a file still settling is not read by anyone worth naming
@@ -274,9 +274,7 @@ void ActionBuilder::on_close_nowrite(const std::string& path, Timestamp now) {
   const Entry* entry = lookup(path);
   if (entry == nullptr || entry->kind != FileKind::kRegular) return;
   // Held for the settle window: if this read was the source of a copy, the copy names it.
-  PendingRead& read = reads_[path];
-  read = PendingRead{now.mono + options_.settle, {}, now.wall, seq_, actor_};
-  schedule_read(path, read, read.deadline);
+  pending_.hold_read(path, PendingRead{now.mono + options_.settle, {}, now.wall, seq_, actor_});
 }
 
 void ActionBuilder::on_deleted(const std::string& path, bool is_dir, Timestamp now) {
@@ -286,12 +284,11 @@ void ActionBuilder::on_deleted(const std::string& path, bool is_dir, Timestamp n
     forget_tree(path, now, true, 0, actor_);
     return;
   }
-  if (auto read = reads_.find(path); read != reads_.end()) {
-    emit(Action::kRead, path, "", ObjectType::kFile, table_.known_or(path, Entry{}).uid,
-         read->second.at, read->second.actor);
-    reads_.erase(path);
+  if (const auto read = pending_.take_read(path)) {
+    emit(Action::kRead, path, "", ObjectType::kFile, table_.known_or(path, Entry{}).uid, read->at,
+         read->actor);
   }
-  const bool was_pending = writes_.count(path) != 0;
+  const bool was_pending = pending_.has_write(path);
   flush_write_now(path, now);
   open_counts_.erase(path);
   if (unlinked_after_link(path, now)) return;
@@ -346,12 +343,7 @@ void ActionBuilder::queue_drained(Timestamp now) {
 }
 
 void ActionBuilder::assume_lost_closes(Timestamp now) {
-  for (auto& [path, write] : writes_) {
-    if (!write.deadline && !write.temp) {
-      write.from_scan = true;
-      schedule_write(path, write, now.mono + options_.settle);
-    }
-  }
+  pending_.settle_unclosed(now.mono + options_.settle);
   open_counts_.clear();
   moved_in_.forget_all();  // an OPEN of it may have been lost: its next close is a write
 }
@@ -359,21 +351,6 @@ void ActionBuilder::assume_lost_closes(Timestamp now) {
 bool ActionBuilder::ignored(const std::string& path) const {
   return std::any_of(options_.ignore_paths.begin(), options_.ignore_paths.end(),
                      [&](const std::string& ignore) { return path_is_within(path, ignore); });
-}
-
-bool ActionBuilder::is_temp_name(const std::string& path) const {
-  // temp_patterns come from the deepest root that contains the path.
-  const RootOptions* deepest = nullptr;
-  for (const RootOptions& root : options_.roots) {
-    if (path_is_within(path, root.path) &&
-        (deepest == nullptr || root.path.size() > deepest->path.size())) {
-      deepest = &root;
-    }
-  }
-  if (deepest == nullptr) return false;
-  const std::string_view name = std::string_view(path).substr(path.rfind('/') + 1);
-  return std::any_of(deepest->temp_patterns.begin(), deepest->temp_patterns.end(),
-                     [&](const std::string& pattern) { return glob_match(pattern, name); });
 }
 
 void ActionBuilder::log(std::string_view level, std::string_view msg,

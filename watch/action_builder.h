@@ -6,11 +6,13 @@
 //   MovedInFiles  (moved_in_files.h)  the close of a file moved in, by a descriptor opened before
 //   ActionOrder   (action_order.h)    actions leave in the order things happened
 //   WatchTable    (watch_table.h)     the watches, and everything known to exist
-// Still members here: the naming of writes (pending writes and reads, the settle window, temp
-// names, uploads: action_builder_pending.cpp), the record handlers (action_builder.cpp, moves in
-// action_builder_moves.cpp), renames done as link + unlink (action_builder_renames.cpp), the trees
-// and roots (action_builder_tree.cpp, action_builder_roots.cpp), catch-up and permission changes
-// (action_builder_catch_up.cpp, action_builder_permissions.cpp).
+//   PendingNames  (pending_names.h)   writes and reads not named yet, their deadlines; temp names,
+//                                     whether a closed write is named now or waits
+// Still members here: the record handlers (action_builder.cpp, moves in action_builder_moves.cpp),
+// the naming of writes with its I/O (the stat, copy inference, the emit:
+// action_builder_pending.cpp), renames done as link + unlink (action_builder_renames.cpp), the
+// trees and roots (action_builder_tree.cpp, action_builder_roots.cpp), catch-up and permission
+// changes (action_builder_catch_up.cpp, action_builder_permissions.cpp).
 //
 // It does no I/O of its own: every system call goes through the injected FileSystem, and time
 // comes in as arguments, so tests drive it with a fake file system and a fake clock.
@@ -47,7 +49,7 @@
 #include "watch/file_system.h"
 #include "watch/index.h"
 #include "watch/moved_in_files.h"
-#include "watch/pending_write.h"
+#include "watch/pending_names.h"
 #include "watch/permissions.h"
 #include "watch/read_markers.h"
 #include "watch/record.h"
@@ -148,13 +150,6 @@ class ActionBuilder {
 
  private:
   using Entry = WatchTable::Known;
-  struct PendingRead {
-    SteadyTime deadline;
-    SteadyTime due;  // when tick() looks at it next: its deadline, or later while a copy is awaited
-    std::chrono::system_clock::time_point at;
-    uint64_t seq = 0;
-    Actor actor;
-  };
   // What copy inference asks of the file system and of what is known here.
   class SourceProbe;
   enum class ScanMode { kInitial, kNewDirectory, kMovedIn, kRootAppeared };
@@ -219,12 +214,8 @@ class ActionBuilder {
   void expire_moves(Timestamp now);
   void finish_move_out(PendingMove move, Timestamp now);
   void settle_write(const std::string& path, PendingWrite& write, Timestamp now);
-  // Every deadline given to a pending item goes through these, so that tick() and
-  // next_deadline() find it in the ordered queues below.
-  void schedule_write(const std::string& path, PendingWrite& write, SteadyTime deadline);
-  void schedule_read(const std::string& path, PendingRead& read, SteadyTime due);
-  // After pending items beneath `dir` changed their keys (rebase_tree): queues them again.
-  void requeue_within(const std::string& dir);
+  // tick(): the held reads whose window ended are named, unless a copy of them is awaited.
+  void name_due_reads(Timestamp now);
   // The writer of `path` closed it: names it now unless something says it may still change
   // (another descriptor open on it, a temp name, gone already). True when it was named.
   // `fresh`: what the caller stat()ed of `path` right before (no record read since), so that a
@@ -270,7 +261,6 @@ class ActionBuilder {
   void push(FileAction action, uint64_t slot);
   void drop_tree(const std::string& dir);
   bool ignored(const std::string& path) const;
-  bool is_temp_name(const std::string& path) const;
   uid_t owner_of(const std::string& path, const std::optional<FileInfo>& info) const;
   void log(std::string_view level, std::string_view msg, const nlohmann::json& fields) const;
 
@@ -283,25 +273,12 @@ class ActionBuilder {
   std::vector<std::string> index_stack_;  // kWholeFilesystem: directories still to index
   std::vector<std::string> top_roots_;
   WatchTable table_;  // the watches, and everything known to exist (and to the receiver)
-  std::map<std::string, PendingWrite> writes_;
-  std::map<std::string, PendingRead> reads_;
+  PendingNames pending_;  // the writes and reads not named yet, with their deadlines
   RenamePairer moves_;  // MOVED_FROMs awaiting their MOVED_TO
   // OPENs not yet closed, per file: a writer may still hold a closed file (write naming), a
   // reader may be copying it (copy inference).
   CopyInference::OpenCounts open_counts_;
   CopyInference copies_;
-  // Deadlines in order, each with the key of the item it was set for: tick() and
-  // next_deadline() cost O(log n) per item instead of a scan of everything pending. An entry
-  // whose item has since been named, dropped, or given another deadline is stale: it is
-  // skipped when it comes up (next_deadline() drops stale entries, hence mutable).
-  template <typename Key>
-  using DueQueue = std::priority_queue<std::pair<SteadyTime, Key>,
-                                       std::vector<std::pair<SteadyTime, Key>>, std::greater<>>;
-  mutable DueQueue<std::string> write_due_;
-  mutable DueQueue<std::string> read_due_;
-  // A create may have left a pending write that no OPEN followed (a link): cleared when a
-  // delete's look at writes_ finds none, so that a burst of deletes looks once.
-  bool unopened_creates_ = false;
   MovedInFiles moved_in_;  // reported at their MOVED_TO; a close may follow (moved_in_files.h)
 
   ActionOrder order_;  // what leaves take_actions(), and in which order

@@ -31,7 +31,7 @@ bool ActionBuilder::touched(const std::string& path, bool& by_ancestor) const {
     return std::any_of(moves_.begin(), moves_.end(),
                        [&](const auto& m) { return m.second.path == p; });
   };
-  if (named(path) || writes_.count(path)) return true;
+  if (named(path) || pending_.has_write(path)) return true;
   for (size_t slash = path.find('/', 1); slash != std::string::npos;
        slash = path.find('/', slash + 1)) {
     if (named(path.substr(0, slash))) {
@@ -95,8 +95,7 @@ void ActionBuilder::drop_tree(const std::string& dir) {
   // Gone while the records about it were lost: forget it without reporting (the catch-up
   // reports it), pending state included.
   table_.forget_within(dir, [](const std::string&, const Entry&) { return true; });
-  std::erase_if(writes_, [&](const auto& e) { return path_is_within(e.first, dir); });
-  std::erase_if(reads_, [&](const auto& e) { return path_is_within(e.first, dir); });
+  pending_.forget_if([&](const std::string& path) { return path_is_within(path, dir); });
   std::erase_if(open_counts_, [&](const auto& e) { return path_is_within(e.first, dir); });
   for (const int wd : table_.watches_within(dir)) {
     fs_.remove_watch(wd);

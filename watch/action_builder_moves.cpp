@@ -14,15 +14,13 @@ void ActionBuilder::on_moved_from(const std::string& path, bool is_dir, uint32_t
   move.actor = actor_;
   if (!is_dir) {
     // What happened before the move is reported before it.
-    if (auto read = reads_.find(path); read != reads_.end()) {
+    if (const auto read = pending_.take_read(path)) {
       emit(Action::kRead, path, "", ObjectType::kFile, table_.known_or(path, Entry{}).uid,
-           read->second.at, read->second.actor);
-      reads_.erase(read);
+           read->at, read->actor);
     }
-    if (auto it = writes_.find(path); it != writes_.end()) {
-      if (it->second.temp || !it->second.closed) {
-        move.write = it->second;  // the upload continues under the new name
-        writes_.erase(it);
+    if (const PendingWrite* write = pending_.write(path)) {
+      if (write->temp || !write->closed) {
+        move.write = pending_.take_write(path);  // the upload continues under the new name
       } else {
         flush_write_now(path, now);
       }
@@ -53,7 +51,7 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
       report_watch_failures();
       return;
     }
-    writes_.erase(path);
+    pending_.take_write(path);
     const bool existed = table_.is_known(path);
     emit(existed ? Action::kUpdate : Action::kCreate, path, "", ObjectType::kFile, uid, now.wall,
          actor_);
@@ -74,19 +72,19 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
   }
   if (move.write) {
     PendingWrite write = *move.write;
-    if (write.temp && !is_temp_name(path)) {
+    if (write.temp && !is_temp_name(path, options_.roots)) {
       // An upload through a temporary name is complete: one create (or update) for the final
       // name, nothing for the temporary one.
       write.temp = false;
       write.closed = true;
       // rsync reads the old file as the basis of its delta: part of this update, not a read.
-      reads_.erase(path);
+      pending_.take_read(path);
       write.at = now.wall;
       write.deadline = now.mono + options_.settle;
     }
     if (!write.temp) write.is_new = !table_.is_known(path);
     if (actor_.pid != 0) write.actor = actor_;
-    writes_[path] = write;
+    PendingWrite& pending = pending_.put_write(path, write);
     if (auto open = open_counts_.find(move.path); open != open_counts_.end()) {
       open_counts_[path] += open->second;  // its writer may hold it open under the new name
       open_counts_.erase(move.path);
@@ -94,7 +92,7 @@ void ActionBuilder::on_moved_to(const std::string& path, bool is_dir, uint32_t c
     order_.fill(move.slot);
     // A completed temp upload is named at its rename, like a file at its close.
     if (!name_at_close(path, now) && write.deadline) {
-      schedule_write(path, writes_.at(path), *write.deadline);
+      pending_.schedule_write(path, pending, *write.deadline);
     }
     return;
   }

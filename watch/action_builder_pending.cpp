@@ -19,8 +19,7 @@ class ActionBuilder::SourceProbe : public CopyInference::Probe {
   std::optional<uint64_t> source_size(const std::string& path) override {
     const Entry* entry = builder_.lookup(path);
     if (entry == nullptr || entry->kind != FileKind::kRegular) return std::nullopt;
-    if (auto pending = builder_.writes_.find(path);
-        pending != builder_.writes_.end() && pending->second.is_new) {
+    if (const PendingWrite* pending = builder_.pending_.write(path); pending && pending->is_new) {
       return std::nullopt;  // not a source: being written itself
     }
     const auto info = builder_.fs_.stat(path);
@@ -43,32 +42,27 @@ void ActionBuilder::tick(Timestamp now) {
   recheck_missing_roots(now);
   index_step(now);
 
-  while (!write_due_.empty() && write_due_.top().first <= now.mono) {
-    const auto [deadline, path] = write_due_.top();
-    write_due_.pop();
-    auto it = writes_.find(path);
-    if (it == writes_.end() || it->second.deadline != deadline) continue;  // stale
-    settle_write(path, it->second, now);
+  while (const auto path = pending_.due_write(now.mono)) {
+    settle_write(*path, *pending_.write(*path), now);
   }
+  name_due_reads(now);
+  trim_history(now);
+}
 
-  while (!read_due_.empty() && read_due_.top().first <= now.mono) {
-    const auto [due, path] = read_due_.top();
-    read_due_.pop();
-    auto it = reads_.find(path);
-    if (it == reads_.end() || it->second.due != due) continue;  // stale
-    PendingRead& read = it->second;
+void ActionBuilder::name_due_reads(Timestamp now) {
+  while (const auto path = pending_.due_read(now.mono)) {
+    PendingRead& read = *pending_.read(*path);
     const CopyInference::HeldRead held{read.seq, read.actor.pid, read.deadline};
-    if (const auto later =
-            CopyInference::read_waits_until(held, writes_, now.mono, options_.settle)) {
-      schedule_read(path, read, *later);
+    if (const auto later = CopyInference::read_waits_until(held, pending_.writes(), now.mono,
+                                                           options_.settle)) {
+      pending_.schedule_read(*path, read, *later);
       continue;
     }
-    const auto info = fs_.stat(path);
-    const uid_t uid = info ? info->uid : table_.known_or(path, Entry{}).uid;
-    emit(Action::kRead, path, "", ObjectType::kFile, uid, read.at, read.actor);
-    reads_.erase(it);
+    const auto info = fs_.stat(*path);
+    const uid_t uid = info ? info->uid : table_.known_or(*path, Entry{}).uid;
+    emit(Action::kRead, *path, "", ObjectType::kFile, uid, read.at, read.actor);
+    pending_.take_read(*path);
   }
-  trim_history(now);
 }
 
 std::optional<ActionBuilder::SteadyTime> ActionBuilder::next_deadline() const {
@@ -77,45 +71,9 @@ std::optional<ActionBuilder::SteadyTime> ActionBuilder::next_deadline() const {
   const auto consider = [&](SteadyTime t) {
     if (!next || t < *next) next = t;
   };
-  // Stale entries would wake the loop for nothing: drop them from the front.
-  const auto front = [&](auto& queue, const auto& map, auto deadline_of) {
-    while (!queue.empty()) {
-      const auto item = map.find(queue.top().second);
-      if (item != map.end() && deadline_of(item->second) == queue.top().first) {
-        consider(queue.top().first);
-        return;
-      }
-      queue.pop();
-    }
-  };
-  front(write_due_, writes_, [](const PendingWrite& w) { return w.deadline; });
-  front(read_due_, reads_, [](const PendingRead& r) { return std::optional(r.due); });
+  if (const auto pending = pending_.next_deadline()) consider(*pending);
   if (const auto move = moves_.next_deadline()) consider(*move);
   return next;
-}
-
-void ActionBuilder::schedule_write(const std::string& path, PendingWrite& write,
-                                   SteadyTime deadline) {
-  write.deadline = deadline;
-  write_due_.emplace(deadline, path);
-}
-
-void ActionBuilder::schedule_read(const std::string& path, PendingRead& read, SteadyTime due) {
-  read.due = due;
-  read_due_.emplace(due, path);
-}
-
-void ActionBuilder::requeue_within(const std::string& dir) {
-  for (auto it = writes_.lower_bound(dir); it != writes_.end(); ++it) {
-    if (it->first.compare(0, dir.size(), dir) != 0) break;
-    if (path_is_within(it->first, dir) && it->second.deadline) {
-      write_due_.emplace(*it->second.deadline, it->first);
-    }
-  }
-  for (auto it = reads_.lower_bound(dir); it != reads_.end(); ++it) {
-    if (it->first.compare(0, dir.size(), dir) != 0) break;
-    if (path_is_within(it->first, dir)) read_due_.emplace(it->second.due, it->first);
-  }
 }
 
 void ActionBuilder::expire_moves(Timestamp now) {
@@ -141,34 +99,37 @@ void ActionBuilder::finish_move_out(PendingMove move, Timestamp now) {
 }
 
 void ActionBuilder::settle_write(const std::string& path, PendingWrite& write, Timestamp now) {
-  if (write.temp) {
-    write.deadline.reset();  // waits for its rename
-    return;
+  std::optional<FileInfo> info;
+  const auto look = [&]() -> const std::optional<FileInfo>& { return info = fs_.stat(path); };
+  switch (PendingNames::at_deadline(write, look)) {
+    case PendingNames::AtDeadline::kWaitRename:
+      write.deadline.reset();
+      return;
+    case PendingNames::AtDeadline::kGone:
+      pending_.take_write(path);
+      return;
+    case PendingNames::AtDeadline::kStillGrowing:
+      write.size_seen = info->size;
+      pending_.schedule_write(path, write, now.mono + options_.settle);
+      return;
+    case PendingNames::AtDeadline::kName:
+      name_write(path, *info, now);
+      return;
   }
-  const auto info = fs_.stat(path);
-  if (!info) {
-    writes_.erase(path);  // gone before it settled; its DELETE or MOVED_FROM says the rest
-    return;
-  }
-  if (write.from_scan && !write.closed && info->size != write.size_seen) {
-    // Found by a scan and still growing: its writer opened it before our watch existed.
-    write.size_seen = info->size;
-    schedule_write(path, write, now.mono + options_.settle);
-    return;
-  }
-  name_write(path, *info, now);
 }
 
 bool ActionBuilder::name_at_close(const std::string& path, Timestamp now,
                                   const std::optional<FileInfo>* fresh) {
-  auto it = writes_.find(path);
-  if (it == writes_.end() || it->second.temp || !it->second.closed) return false;
-  // Another descriptor still open on it may be a writer: the settle window merges its close.
-  if (open_counts_.count(path)) return false;
-  // Gone or renamed already (its DELETE or MOVED_FROM is behind this record): the window
-  // keeps it for flush_write_now, which names it before the destroy or the move.
-  const std::optional<FileInfo> info = fresh != nullptr ? *fresh : fs_.stat(path);
-  if (!info) return false;
+  PendingWrite* write = pending_.write(path);
+  if (write == nullptr) return false;
+  std::optional<FileInfo> info;
+  const auto look = [&]() -> const std::optional<FileInfo>& {
+    return info = fresh != nullptr ? *fresh : fs_.stat(path);
+  };
+  if (PendingNames::at_close(*write, open_counts_.count(path) != 0, look) !=
+      PendingNames::AtClose::kName) {
+    return false;
+  }
   // A file of the same size still open for reading may be its source, and its content can
   // only be compared by reading it. Read now, our OPEN and CLOSE_NOWRITE could come right
   // beside its reader's CLOSE_NOWRITE, and inotify merges two identical records in a row: the
@@ -176,9 +137,9 @@ bool ActionBuilder::name_at_close(const std::string& path, Timestamp now,
   // reader closes (retry_awaiting_source), or at the end of the settle window. (fanotify does
   // not report our own reads: no wait.)
   SourceProbe probe(*this);
-  if (!whole_fs() && it->second.is_new && info->kind == FileKind::kRegular &&
+  if (!whole_fs() && write->is_new && info->kind == FileKind::kRegular &&
       CopyInference::source_still_open(path, info->size, open_counts_, probe)) {
-    it->second.awaits_source = true;
+    write->awaits_source = true;
     return false;
   }
   name_write(path, *info, now);
@@ -187,22 +148,17 @@ bool ActionBuilder::name_at_close(const std::string& path, Timestamp now,
 
 void ActionBuilder::retry_awaiting_source(const std::string& closed, Timestamp now) {
   if (open_counts_.count(closed)) return;  // another reader still holds it
-  std::vector<std::string> waiting;
-  for (auto& [path, write] : writes_) {
-    if (write.awaits_source) waiting.push_back(path);
-  }
-  for (const std::string& path : waiting) {
-    auto it = writes_.find(path);
-    if (it == writes_.end()) continue;
-    it->second.awaits_source = false;
+  for (const std::string& path : pending_.awaiting_source()) {
+    PendingWrite* write = pending_.write(path);
+    if (write == nullptr) continue;
+    write->awaits_source = false;
     // Not named yet (another candidate still open): its settle deadline still stands.
     name_at_close(path, now);
   }
 }
 
 void ActionBuilder::name_write(const std::string& path, const FileInfo& info, Timestamp now) {
-  const PendingWrite done = writes_.at(path);
-  writes_.erase(path);
+  const PendingWrite done = *pending_.take_write(path);
   if (done.is_new) {
     const auto source =
         info.kind == FileKind::kRegular ? find_copy_source(path, done, info, now) : std::nullopt;
@@ -218,12 +174,9 @@ void ActionBuilder::name_write(const std::string& path, const FileInfo& info, Ti
 }
 
 void ActionBuilder::flush_write_now(const std::string& path, Timestamp) {
-  auto it = writes_.find(path);
-  if (it == writes_.end()) return;
-  const PendingWrite write = it->second;
-  writes_.erase(it);
-  // A temp file, or a file deleted or moved before its writer finished, was never complete.
-  if (write.temp || (write.is_new && !write.closed && !write.from_scan && write.opened)) return;
+  const std::optional<PendingWrite> taken = pending_.take_write(path);
+  if (!taken || !PendingNames::complete_when_flushed(*taken)) return;
+  const PendingWrite& write = *taken;
   const auto info = fs_.stat(path);
   Entry entry;
   if (const Entry* known = table_.known(path)) entry = *known;
@@ -240,7 +193,7 @@ std::optional<std::string> ActionBuilder::find_copy_source(const std::string& de
   SourceProbe probe(*this);
   const CopyInference::Copy copy{dest, dest_info.size, write.first_seq, write.actor.pid};
   auto source = copies_.find_source(copy, open_counts_, probe, now.mono);
-  if (source) reads_.erase(*source);  // the copy names this read
+  if (source) pending_.take_read(*source);  // the copy names this read
   return source;
 }
 

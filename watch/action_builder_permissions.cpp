@@ -89,7 +89,7 @@ void ActionBuilder::on_attrib(const std::string& path, bool is_dir, Timestamp no
   const std::string* root = permission_root_of(permission_roots_, path);
   if (root == nullptr) return;
   // Being written (or just created): its create or update will say how it is.
-  if (writes_.count(path)) return;
+  if (pending_.has_write(path)) return;
   const Entry* entry = lookup(path);
   if (entry == nullptr) return;  // never reported: nothing changed for the receiver
   const ObjectType type = entry->kind == FileKind::kDirectory || is_dir ? ObjectType::kDirectory

@@ -38,8 +38,7 @@ void ActionBuilder::forget_root(const std::string& root) {
                         [&](const std::string& top) { return path_is_within(path, top); });
   };
   table_.forget_within(root, [&](const std::string& path, const Entry&) { return gone(path); });
-  std::erase_if(writes_, [&](const auto& e) { return gone(e.first); });
-  std::erase_if(reads_, [&](const auto& e) { return gone(e.first); });
+  pending_.forget_if(gone);
   std::erase_if(open_counts_, [&](const auto& e) { return gone(e.first); });
   copies_.forget_if(gone);
   for (const PendingMove& move : moves_.forget_if(gone)) {

@@ -11,16 +11,6 @@ namespace folderhook::watch {
 
 namespace {
 
-template <typename Map>
-std::vector<std::string> keys_within(const Map& map, const std::string& dir) {
-  std::vector<std::string> keys;
-  for (auto it = map.lower_bound(dir); it != map.end(); ++it) {
-    if (it->first.compare(0, dir.size(), dir) != 0) break;
-    if (path_is_within(it->first, dir)) keys.push_back(it->first);
-  }
-  return keys;
-}
-
 ObjectType object_type(FileKind kind) {
   return kind == FileKind::kDirectory ? ObjectType::kDirectory : ObjectType::kFile;
 }
@@ -145,7 +135,7 @@ void ActionBuilder::add_listing(const std::string& dir, WatchTable::Ref dir_ref,
   for (const DirEntry& found : entries) {
     const std::string path = dir == "/" ? "/" + found.name : dir + "/" + found.name;
     if (ignored(path)) continue;
-    if (is_known(path, found.name) || writes_.count(path)) continue;
+    if (is_known(path, found.name) || pending_.has_write(path)) continue;
     std::optional<Permissions> perms;
     if (permissions) perms = note_permissions(path);
     const FileInfo* info = &found.info;
@@ -171,15 +161,15 @@ void ActionBuilder::add_listing(const std::string& dir, WatchTable::Ref dir_ref,
       // Its writer may still hold it open, opened before our watch: settle, and keep
       // settling while it grows.
       PendingWrite write;
-      write.temp = is_temp_name(path);
+      write.temp = is_temp_name(path, options_.roots);
       write.from_scan = true;
       write.closed = write.temp;
       write.at = now.wall;
       write.first_seq = seq_;
       write.size_seen = info->size;
       write.actor = actor_;
-      PendingWrite& pending = writes_[path] = write;
-      if (!pending.temp) schedule_write(path, pending, now.mono + options_.settle);
+      PendingWrite& pending = pending_.put_write(path, write);
+      if (!pending.temp) pending_.schedule_write(path, pending, now.mono + options_.settle);
       continue;
     }
     if (mode == ScanMode::kMovedIn) {
@@ -193,12 +183,12 @@ void ActionBuilder::add_listing(const std::string& dir, WatchTable::Ref dir_ref,
 
 void ActionBuilder::forget_tree(const std::string& dir, Timestamp now, bool report,
                                 uint64_t slot, const Actor& actor) {
-  for (const std::string& path : keys_within(reads_, dir)) {
-    emit(Action::kRead, path, "", ObjectType::kFile, table_.known_or(path, Entry{}).uid,
-         reads_[path].at, reads_[path].actor, slot);
-    reads_.erase(path);
+  for (const std::string& path : pending_.reads_within(dir)) {
+    const PendingRead read = *pending_.take_read(path);
+    emit(Action::kRead, path, "", ObjectType::kFile, table_.known_or(path, Entry{}).uid, read.at,
+         read.actor, slot);
   }
-  for (const std::string& path : keys_within(writes_, dir)) flush_write_now(path, now);
+  for (const std::string& path : pending_.writes_within(dir)) flush_write_now(path, now);
   // Deepest first: a child sorts after its parent, so walk the keys backwards.
   const std::vector<std::string> known = table_.known_within(dir);
   for (auto it = known.rbegin(); it != known.rend(); ++it) {
@@ -219,14 +209,12 @@ void ActionBuilder::rebase_tree(const std::string& from, const std::string& to) 
   // The watches keep their wds (MOVE_SELF carries no new name): rewrite every path beneath.
   // What is known moves with them, in the same tree.
   table_.rebase(from, to);
-  rebase_keys(writes_, from, to);
-  rebase_keys(reads_, from, to);
+  pending_.rebase(from, to);  // their deadlines too
   rebase_keys(open_counts_, from, to);
   copies_.rebase(from, to);
   for (std::string& dir : index_stack_) {
     if (path_is_within(dir, from)) dir = rebase_path(dir, from, to);
   }
-  requeue_within(to);  // their deadlines were queued under the old paths
 }
 
 void ActionBuilder::recheck_missing_roots(Timestamp now) {

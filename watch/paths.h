@@ -23,6 +23,17 @@ inline std::string rebase_path(std::string_view path, std::string_view from,
   return out;
 }
 
+// The keys of the ordered map `map` (keyed by path) at or beneath `dir`, in order.
+template <typename Map>
+std::vector<std::string> keys_within(const Map& map, const std::string& dir) {
+  std::vector<std::string> keys;
+  for (auto it = map.lower_bound(dir); it != map.end(); ++it) {
+    if (it->first.compare(0, dir.size(), dir) != 0) break;
+    if (path_is_within(it->first, dir)) keys.push_back(it->first);
+  }
+  return keys;
+}
+
 // Moves every key of the ordered map `map` (keyed by path) at or beneath `from` to the same
 // place beneath `to`.
 template <typename Map>

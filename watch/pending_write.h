@@ -1,5 +1,5 @@
 // PendingWrite: what the ActionBuilder keeps of a file between its first record and the action
-// that names it (create, copy or update). Plain data; the builder's write naming decides.
+// that names it (create, copy or update). Plain data; PendingNames (pending_names.h) keeps it.
 #pragma once
 
 #include <chrono>
