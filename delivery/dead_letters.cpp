@@ -30,25 +30,20 @@ std::optional<std::vector<DeadLetterRow>> list_dead_letters(const std::string& s
   Stmt q(db,
          "SELECT id, request, path, urls, attempts, last_status, last_error, died_ms "
          "FROM dead_letters ORDER BY died_ms, id");
-  if (!q.ok()) {
-    error = sqlite3_errmsg(db);
-    return std::nullopt;
-  }
   std::vector<DeadLetterRow> rows;
-  int rc;
-  while ((rc = q.step()) == SQLITE_ROW) {
+  const bool read = q.each_row([&](Stmt& found) {
     DeadLetterRow row;
-    row.id = q.bytes(0);
-    if (const auto request = decode_request(q.bytes(1))) row.action = request->action;
-    row.path = q.bytes(2);
-    row.urls = split_urls(q.bytes(3));
-    row.attempts = static_cast<int>(q.i64(4));
-    row.last_status = static_cast<int>(q.i64(5));
-    row.last_error = q.bytes(6);
-    row.died_ms = q.i64(7);
+    row.id = found.bytes(0);
+    if (const auto request = decode_request(found.bytes(1))) row.action = request->action;
+    row.path = found.bytes(2);
+    row.urls = split_urls(found.bytes(3));
+    row.attempts = static_cast<int>(found.i64(4));
+    row.last_status = static_cast<int>(found.i64(5));
+    row.last_error = found.bytes(6);
+    row.died_ms = found.i64(7);
     rows.push_back(std::move(row));
-  }
-  if (rc != SQLITE_DONE) {
+  });
+  if (!read) {
     error = sqlite3_errmsg(db);
     return std::nullopt;
   }
@@ -77,9 +72,7 @@ int replay_dead_letters(const std::string& state_dir, std::optional<int64_t> sin
     id ? pick.bind(2, *id) : pick.bind_null(2);
     // Read them all first: the rows are deleted as they move.
     std::vector<std::pair<std::string, std::string>> picked;
-    int rc;
-    while ((rc = pick.step()) == SQLITE_ROW) picked.emplace_back(pick.bytes(0), pick.bytes(1));
-    ok = rc == SQLITE_DONE;
+    ok = pick.each_row([&](Stmt& row) { picked.emplace_back(row.bytes(0), row.bytes(1)); });
     const int64_t now = unix_ms_now();
     for (size_t i = 0; ok && i < picked.size(); ++i) {
       auto& [row_id, blob] = picked[i];

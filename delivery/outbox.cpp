@@ -81,14 +81,8 @@ constexpr const char* kFileIndexPermissions[] = {"mode", "gid", "acl"};
 
 bool add_missing_columns(sqlite3* db, std::string& error) {
   Stmt info(db, "SELECT name FROM pragma_table_info('file_index')");
-  if (!info.ok()) {
-    error = sqlite3_errmsg(db);
-    return false;
-  }
   std::vector<std::string> have;
-  int rc;
-  while ((rc = info.step()) == SQLITE_ROW) have.push_back(info.bytes(0));
-  if (rc != SQLITE_DONE) {
+  if (!info.each_row([&](Stmt& row) { have.push_back(row.bytes(0)); })) {
     error = sqlite3_errmsg(db);
     return false;
   }
@@ -357,23 +351,18 @@ bool Outbox::dead_summaries(std::vector<DeadSummary>& out, std::string& error) {
   Stmt q(db_,
          "SELECT rule, id, path, urls, last_error, last_status, died_ms FROM dead_letters "
          "WHERE notified = 0 ORDER BY rule, died_ms");
-  if (!q.ok()) {
-    error = sqlite3_errmsg(db_);
-    return false;
-  }
-  int rc;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    const std::string rule = q.bytes(0);
+  const bool read = q.each_row([&](Stmt& row) {
+    const std::string rule = row.bytes(0);
     if (out.empty() || out.back().rule != rule) {
       out.push_back(DeadSummary{});
       out.back().rule = rule;
-      out.back().first_died_ms = q.i64(6);
+      out.back().first_died_ms = row.i64(6);
     }
     auto& s = out.back();
     ++s.count;
-    s.ids.push_back(q.bytes(1));
-    if (s.sample_paths.size() < 10) s.sample_paths.push_back(q.bytes(2));
-    std::string urls = q.bytes(3);
+    s.ids.push_back(row.bytes(1));
+    if (s.sample_paths.size() < 10) s.sample_paths.push_back(row.bytes(2));
+    std::string urls = row.bytes(3);
     size_t start = 0;
     while (start <= urls.size()) {
       const auto end = std::min(urls.find(' ', start), urls.size());
@@ -383,15 +372,12 @@ bool Outbox::dead_summaries(std::vector<DeadSummary>& out, std::string& error) {
       }
       start = end + 1;
     }
-    s.last_error = q.bytes(4);
-    s.last_status = static_cast<int>(q.i64(5));
-    s.last_died_ms = q.i64(6);
-  }
-  if (rc != SQLITE_DONE) {
-    error = sqlite3_errmsg(db_);
-    return false;
-  }
-  return true;
+    s.last_error = row.bytes(4);
+    s.last_status = static_cast<int>(row.i64(5));
+    s.last_died_ms = row.i64(6);
+  });
+  if (!read) error = sqlite3_errmsg(db_);
+  return read;
 }
 
 bool Outbox::mark_notified(const DeadSummary& summary, int64_t now_ms, std::string& error) {

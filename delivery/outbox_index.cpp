@@ -120,15 +120,7 @@ bool Outbox::load_index(IndexSnapshot& out, std::string& error) {
   Stmt rows(db_,
             "SELECT path, directory, dev, ino, size, mtime_ns, ctime_ns, uid, mode, gid, acl "
             "FROM file_index ORDER BY path");
-  if (!rows.ok()) {
-    error = sqlite3_errmsg(db_);
-    return false;
-  }
-  int rc;
-  while ((rc = rows.step()) == SQLITE_ROW) {
-    out.rows.push_back(read_index_row(rows));
-  }
-  if (rc != SQLITE_DONE) {
+  if (!rows.each_row([&](Stmt& row) { out.rows.push_back(read_index_row(row)); })) {
     error = sqlite3_errmsg(db_);
     return false;
   }
@@ -137,13 +129,7 @@ bool Outbox::load_index(IndexSnapshot& out, std::string& error) {
 
 bool Outbox::load_indexed_roots(std::vector<std::string>& out, std::string& error) {
   Stmt roots(db_, "SELECT path FROM indexed_roots ORDER BY path");
-  if (!roots.ok()) {
-    error = sqlite3_errmsg(db_);
-    return false;
-  }
-  int rc;
-  while ((rc = roots.step()) == SQLITE_ROW) out.push_back(roots.bytes(0));
-  if (rc != SQLITE_DONE) {
+  if (!roots.each_row([&](Stmt& row) { out.push_back(row.bytes(0)); })) {
     error = sqlite3_errmsg(db_);
     return false;
   }

@@ -57,13 +57,11 @@ bool Outbox::load_pending(int64_t after_seq, std::vector<PendingRow>& rows, std:
     return false;
   }
   q.bind(1, after_seq);
-  int rc;
   bool decoded = false;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    PendingRow row = pending_row(q, decoded);
-    if (decoded) rows.push_back(std::move(row));  // unreadable rows stay for inspection
-  }
-  if (rc != SQLITE_DONE) {
+  if (!q.each_row([&](Stmt& found) {
+        PendingRow row = pending_row(found, decoded);
+        if (decoded) rows.push_back(std::move(row));  // unreadable rows stay for inspection
+      })) {
     error = sqlite3_errmsg(db_);
     return false;
   }
@@ -101,14 +99,10 @@ bool Outbox::load_first_page(int64_t after_seq, size_t limit, std::vector<Pendin
     return false;
   }
   q.bind(1, after_seq).bind(2, as_i64(limit));
-  int rc;
   bool decoded = false;
-  while ((rc = q.step()) == SQLITE_ROW) {
-    // An unreadable row still moves the cursor (seq kept, request empty): the caller skips it,
-    // and it stays in the table for inspection.
-    rows.push_back(pending_row(q, decoded));
-  }
-  if (rc != SQLITE_DONE) {
+  // An unreadable row still moves the cursor (seq kept, request empty): the caller skips it,
+  // and it stays in the table for inspection.
+  if (!q.each_row([&](Stmt& found) { rows.push_back(pending_row(found, decoded)); })) {
     error = sqlite3_errmsg(db_);
     return false;
   }

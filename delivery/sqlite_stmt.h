@@ -35,6 +35,15 @@ class Stmt {
     return *this;
   }
   int step() { return sqlite3_step(stmt_); }
+  // Steps through the rows, calling on_row(*this) for each. false when the statement did not
+  // prepare or a step failed: sqlite3_errmsg() of the connection says why.
+  template <typename OnRow>
+  bool each_row(OnRow on_row) {
+    if (!ok()) return false;
+    int rc;
+    while ((rc = sqlite3_step(stmt_)) == SQLITE_ROW) on_row(*this);
+    return rc == SQLITE_DONE;
+  }
   // Readies a stepped statement for the next bindings.
   void reset() {
     sqlite3_reset(stmt_);
