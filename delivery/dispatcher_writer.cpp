@@ -74,7 +74,9 @@ void DispatcherImpl::start_wal_helpers() {
   }
 }
 
-// New requests and index changes are committed at once. Attempt results alone wait up to
+// New requests and index changes are committed at once, or options_.commit_gap (2 ms) after
+// the commit before if that was sooner: a burst's requests share commits. Index reads and batch
+// marks never wait (a scan and a lane wait for them). Attempt results alone wait up to
 // options_.result_delay (20 ms) for company: they go with the next new requests, or on their own
 // once the oldest has waited that long. A crash before they are committed costs a duplicate attempt
 // (at least once), never a request; committing each result on its own doubled a burst's
@@ -84,12 +86,13 @@ void DispatcherImpl::wait_for_work(std::unique_lock<std::mutex>& lock,
                                    std::chrono::milliseconds idle) {
   const auto give_up = std::chrono::steady_clock::now() + idle;
   for (;;) {
-    if (writer_stopping_ || !submitted_.empty() || !submitted_index_.empty() ||
-        !index_reads_.empty() || !batch_marks_.empty()) {
-      return;
-    }
+    if (writer_stopping_ || !index_reads_.empty() || !batch_marks_.empty()) return;
     const auto now = std::chrono::steady_clock::now();
-    if (!completions_.empty()) {
+    if (!submitted_.empty() || !submitted_index_.empty()) {
+      const auto due = last_commit_ + options_.commit_gap;
+      if (now >= due) return;
+      wcv_.wait_until(lock, due);
+    } else if (!completions_.empty()) {
       const auto due = results_since_ + options_.result_delay;
       if (now >= due) return;
       wcv_.wait_until(lock, due);
@@ -216,6 +219,9 @@ void DispatcherImpl::run_writer() {
     bool committed = true;
     const bool large = batch.index_changes.size() >= kTrimAfterIndexChanges;
     if (!batch.empty()) {
+      if (!batch.inserts.empty() || !batch.index_changes.empty()) {
+        last_commit_ = std::chrono::steady_clock::now();
+      }
       std::vector<int64_t> seqs;
       std::string error;
       bool disk_full = false;

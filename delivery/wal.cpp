@@ -15,13 +15,13 @@
 namespace folderhook::delivery {
 
 std::unique_ptr<WalSyncer> WalSyncer::start(std::string wal_path, Logger logger,
-                                            std::string& error) {
+                                            std::string& error, std::chrono::milliseconds min_gap) {
   const int fd = ::open(wal_path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     error = "cannot open '" + wal_path + "': " + std::strerror(errno);
     return nullptr;
   }
-  std::unique_ptr<WalSyncer> s(new WalSyncer(std::move(wal_path), fd, std::move(logger)));
+  std::unique_ptr<WalSyncer> s(new WalSyncer(std::move(wal_path), fd, std::move(logger), min_gap));
   s->thread_ = std::thread([p = s.get()] {
     pthread_setname_np(pthread_self(), "wal-sync");
     p->run();
@@ -29,8 +29,9 @@ std::unique_ptr<WalSyncer> WalSyncer::start(std::string wal_path, Logger logger,
   return s;
 }
 
-WalSyncer::WalSyncer(std::string wal_path, int fd, Logger logger)
-    : path_(std::move(wal_path)), fd_(fd), logger_(std::move(logger)) {}
+WalSyncer::WalSyncer(std::string wal_path, int fd, Logger logger,
+                     std::chrono::milliseconds min_gap)
+    : path_(std::move(wal_path)), min_gap_(min_gap), fd_(fd), logger_(std::move(logger)) {}
 
 WalSyncer::~WalSyncer() {
   {
@@ -53,15 +54,22 @@ void WalSyncer::request() {
 void WalSyncer::flush() {
   std::unique_lock lock(mu_);
   const uint64_t target = requested_;
+  ++flushing_;
+  cv_.notify_all();  // ends the gap the syncer may be waiting out
   cv_.wait(lock, [&] { return synced_ >= target || stopping_; });
+  --flushing_;
 }
 
 void WalSyncer::run() {
   std::unique_lock lock(mu_);
+  auto last_start = std::chrono::steady_clock::time_point{};
   for (;;) {
     cv_.wait(lock, [this] { return requested_ > synced_ || stopping_; });
     if (requested_ == synced_) return;  // stopping, and nothing left to sync
+    // Commits made during the gap join this sync.
+    cv_.wait_until(lock, last_start + min_gap_, [this] { return stopping_ || flushing_ > 0; });
     const uint64_t target = requested_;
+    last_start = std::chrono::steady_clock::now();
     lock.unlock();
     sync_once();
     lock.lock();

@@ -6,7 +6,9 @@
 // lose it) and wakes the syncer, which fdatasync()s the WAL file while the first attempts go
 // out. Sending before the sync does not widen the window in which a power cut loses an
 // operation: it was in memory from its system call until the sync either way. A request sent
-// and then lost to a power cut is found again by the catch-up (at least once).
+// and then lost to a power cut is found again by the catch-up (at least once). Syncs start at
+// least `min_gap` apart: the commits of a busy moment share one, where a sync each cost a
+// burst more CPU than its requests' HTTP (fdatasync's own work, in the kernel).
 //
 // Checkpointer copies the WAL back into the database on its own connection. SQLite's automatic
 // checkpoint runs inside the commit that crosses its threshold (1,000 pages), and its writes
@@ -17,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -32,8 +35,13 @@ namespace folderhook::delivery {
 
 class WalSyncer {
  public:
+  // The least time from the start of one sync to the start of the next: what a power cut can
+  // lose grows by at most this much; nothing waits for it (a flush does not).
+  static constexpr std::chrono::milliseconds kMinGap{5};
+
   // Opens `wal_path` (which must exist: the database is in WAL mode and has been read).
-  static std::unique_ptr<WalSyncer> start(std::string wal_path, Logger logger, std::string& error);
+  static std::unique_ptr<WalSyncer> start(std::string wal_path, Logger logger, std::string& error,
+                                          std::chrono::milliseconds min_gap = kMinGap);
   // Syncs what is pending, then stops the thread.
   ~WalSyncer();
   WalSyncer(const WalSyncer&) = delete;
@@ -42,7 +50,8 @@ class WalSyncer {
   // Writer thread, after a commit that must survive a power cut: returns at once; the WAL is
   // synced as soon as the sync in progress (if any) is done, one sync for every commit since.
   void request();
-  // Blocks until every commit requested before the call is synced. For tests and shutdown.
+  // Blocks until every commit requested before the call is synced, without the gap. For tests
+  // and shutdown.
   void flush();
   // fdatasync() calls made, for tests and the stop log line.
   uint64_t syncs() const { return syncs_.load(); }
@@ -50,12 +59,13 @@ class WalSyncer {
   uint64_t entry_syncs() const { return entry_syncs_.load(); }
 
  private:
-  WalSyncer(std::string wal_path, int fd, Logger logger);
+  WalSyncer(std::string wal_path, int fd, Logger logger, std::chrono::milliseconds min_gap);
   void run();
   bool sync_once();  // thread only
   bool sync_entry();  // thread only: fsync of the WAL's directory
 
   const std::string path_;
+  const std::chrono::milliseconds min_gap_;
   int fd_;  // thread only after start; reopened when the WAL file is replaced
   bool entry_synced_ = false;  // thread only: the directory was synced since fd_ was opened
   Logger logger_;
@@ -65,6 +75,7 @@ class WalSyncer {
   std::condition_variable cv_;
   uint64_t requested_ = 0;  // guarded by mu_: requests made
   uint64_t synced_ = 0;     // guarded by mu_: requests covered by a finished sync
+  int flushing_ = 0;        // guarded by mu_: flush() calls waiting, which skip the gap
   bool stopping_ = false;
   std::string last_error_;  // thread only
   std::thread thread_;

@@ -125,9 +125,10 @@ Actor ActorResolver::resolve(int pid, bool& gone) {
   return actor;
 }
 
-void ActorResolver::new_batch() {
+void ActorResolver::new_batch(std::chrono::steady_clock::time_point now) {
+  if (now - batch_start_ < kReuse) return;
   batch_.clear();
-  const auto now = std::chrono::steady_clock::now();
+  batch_start_ = now;
   std::erase_if(recent_, [&](const auto& r) { return now - r.second.at >= kRemember; });
 }
 

@@ -126,6 +126,39 @@ TEST_CASE("the syncer syncs the WAL for each burst of requests, and flush waits 
   CHECK(log.lines().empty());
 }
 
+TEST_CASE("the syncer gathers a busy moment's commits into one sync, and flush does not wait") {
+  TempDir dir;
+  std::string error;
+  auto outbox = Outbox::open(dir.path(), error);
+  REQUIRE(outbox);
+  REQUIRE(outbox->set_synced(false, error));
+  LogCollector log;
+  // A gap no test waits out: a second sync before a flush would be the gap not kept.
+  auto syncer =
+      WalSyncer::start(dir.path() + "/outbox.db-wal", log.logger(), error, std::chrono::hours(1));
+  REQUIRE(syncer);
+  std::vector<int64_t> seqs;
+  bool full = false;
+  // The first commit after a quiet time is synced at once.
+  REQUIRE(outbox->commit(one_insert(0), seqs, error, full));
+  syncer->request();
+  REQUIRE(wait_until([&] { return syncer->syncs() == 1; }, 10s));
+  // 200 ms of commits, far longer than a sync takes: without the gap each sync's end starts
+  // the next, for the commits made meanwhile.
+  const auto start = std::chrono::steady_clock::now();
+  int commits = 0;
+  while (std::chrono::steady_clock::now() - start < 200ms) {
+    REQUIRE(outbox->commit(one_insert(++commits), seqs, error, full));
+    syncer->request();
+  }
+  CHECK(syncer->syncs() == 1);
+  // A flush syncs them all, in one, without waiting out the gap (were it waited out, the test
+  // would stop at ctest's timeout).
+  syncer->flush();
+  CHECK(syncer->syncs() == 2);
+  CHECK(log.lines().empty());
+}
+
 TEST_CASE("the syncer follows a WAL file that was replaced") {
   TempDir dir;
   const std::string wal = dir.path() + "/outbox.db-wal";
@@ -209,4 +242,49 @@ TEST_CASE("attempt results wait briefly to share a commit instead of one commit 
   // Committed as they come, the results took 62 commits on a quick machine (more on a slow
   // one); waiting for company, one commit per 500 ms of sending plus the inserts' one.
   CHECK(stopped->value("commits", 0) <= 10);
+}
+
+TEST_CASE("new requests that come within the commit gap share a commit; after a quiet time, at once") {
+  TempDir dir;
+  Receiver receiver([](const Webhook&, int) { return Reply(200); });
+  const std::string url = receiver.url();
+  SUBCASE("a request after a quiet time does not wait out the gap") {
+    auto options = test_options(dir.path());
+    options.commit_gap = std::chrono::hours(1);  // waited out, the request would not arrive
+    LogCollector log;
+    auto d = start_dispatcher(options, log);
+    std::vector<Request> one;
+    one.push_back(create_of(0, url));
+    d->submit(std::move(one));
+    CHECK(receiver.wait([](const auto& got) { return got.size() == 1; }, 10s));
+    d->shutdown();
+  }
+  SUBCASE("a request each millisecond is committed once per gap") {
+    auto options = test_options(dir.path());
+    options.commit_gap = 100ms;
+    options.result_delay = std::chrono::hours(1);  // results go only with new requests
+    LogCollector log;
+    auto d = start_dispatcher(options, log);
+    const auto start = std::chrono::steady_clock::now();
+    int submitted = 0;
+    while (std::chrono::steady_clock::now() - start < 500ms) {
+      std::vector<Request> one;
+      one.push_back(create_of(submitted++, url));
+      d->submit(std::move(one));
+      std::this_thread::sleep_for(1ms);  // the pace of the operations, not a wait for one
+    }
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    REQUIRE(receiver.wait([&](const auto& got) { return got.size() == size_t(submitted); }, 30s));
+    d->shutdown();
+    const auto lines = log.lines();
+    auto stopped = std::find_if(lines.begin(), lines.end(), [](const auto& l) {
+      return l.value("msg", "") == "outbox writer stopped";
+    });
+    REQUIRE(stopped != lines.end());
+    // One commit per gap while they came, one for the last of them, one at shutdown for the
+    // last results. Committed as they came, they took one commit each or close to it.
+    const auto gaps = elapsed / options.commit_gap;
+    CAPTURE(submitted);
+    CHECK(stopped->value("commits", 0) <= gaps + 3);
+  }
 }

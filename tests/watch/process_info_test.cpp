@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -66,11 +67,15 @@ TEST_CASE("process info: a burst from one process reads its own entry, not its c
   fake_status(proc.path(), 100, "sshd", 1, 0);
   ActorResolver resolver({{"sftp", {"sshd"}}}, [](uid_t uid) { return "u" + std::to_string(uid); },
                          proc.path());
+  // Batches kReuse apart: each reads the entry again (the parents are fresh for a second).
+  auto at = std::chrono::steady_clock::now();
+  resolver.new_batch(at);
   bool gone = true;
   CHECK(resolver.resolve(300, gone).interface == "sftp");
   CHECK(resolver.proc_reads() == 3);  // itself and two parents
   for (int batch = 0; batch < 100; ++batch) {
-    resolver.new_batch();
+    at += ActorResolver::kReuse;
+    resolver.new_batch(at);
     const Actor actor = resolver.resolve(300, gone);
     CHECK_FALSE(gone);
     CHECK(actor.interface == "sftp");
@@ -79,12 +84,45 @@ TEST_CASE("process info: a burst from one process reads its own entry, not its c
   CHECK(resolver.proc_reads() == 3 + 100);
   // A change of its own (setuid, exec) is seen in the next batch, with its chain read again.
   fake_status(proc.path(), 300, "sftp-server", 200, 1001);
-  resolver.new_batch();
+  at += ActorResolver::kReuse;
+  resolver.new_batch(at);
   CHECK(resolver.resolve(300, gone).username == "u1001");
   CHECK(resolver.proc_reads() == 103 + 3);
   fake_status(proc.path(), 300, "bash", 1, 1001);  // exec'd, reparented to init
-  resolver.new_batch();
+  at += ActorResolver::kReuse;
+  resolver.new_batch(at);
   CHECK(resolver.resolve(300, gone).interface.empty());
+}
+
+TEST_CASE("process info: reads in quick succession share one lookup, a later one looks again") {
+  folderhook::test::TempDir proc;
+  fake_status(proc.path(), 300, "sftp-server", 200, 1000);
+  fake_status(proc.path(), 200, "sshd", 1, 0);
+  ActorResolver resolver({{"sftp", {"sshd"}}}, [](uid_t uid) { return "u" + std::to_string(uid); },
+                         proc.path());
+  const auto start = std::chrono::steady_clock::now();
+  resolver.new_batch(start);
+  bool gone = true;
+  CHECK(resolver.resolve(300, gone).username == "u1000");
+  const std::size_t first = resolver.proc_reads();
+  CHECK(first == 2);
+  // 1,000 reads within kReuse of the first batch (a burst read a few events at a time): no
+  // /proc entry read again, even though the process has changed its uid meanwhile.
+  fake_status(proc.path(), 300, "sftp-server", 200, 1001);
+  for (int i = 0; i < 1000; ++i) {
+    resolver.new_batch(start + ActorResolver::kReuse * i / 1000);
+    CHECK(resolver.resolve(300, gone).username == "u1000");
+  }
+  CHECK(resolver.proc_reads() == first);
+  // kReuse after the first: looked up again, and the change is seen.
+  resolver.new_batch(start + ActorResolver::kReuse);
+  CHECK(resolver.resolve(300, gone).username == "u1001");
+  CHECK(resolver.proc_reads() > first);
+  // A process gone within the reuse keeps the actor it had.
+  std::filesystem::remove_all(proc.path() + "/300");
+  resolver.new_batch(start + ActorResolver::kReuse + ActorResolver::kReuse / 2);
+  CHECK(resolver.resolve(300, gone).username == "u1001");
+  CHECK_FALSE(gone);
 }
 
 }  // namespace folderhook::watch

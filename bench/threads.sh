@@ -1,0 +1,70 @@
+#!/bin/bash
+# Per-thread CPU of the agent around one burst of creates: where a delivery's CPU goes.
+#
+#   bench/threads.sh FOLDERHOOK WRITER URL DIR N [CONNECTIONS]
+#
+# FOLDERHOOK  the agent binary (a Release build: bench/run builds one in build-bench/)
+# WRITER      bench/writer.c built (build-bench/bench-writer)
+# URL         a receiver that answers 200 quickly (nginx on loopback, as bench/run starts one)
+# DIR         where to make the watched folder and the state_dir: ext4 or a tmpfs. Each run
+#             gets new ones and leaves them (deleting 50,000 files slows ext4's next creates).
+# N           creates in the burst
+#
+# Prints, per thread, CPU µs and run slices (wake-ups) per delivery from
+# /proc/PID/task/*/schedstat before the burst and after its last delivery, then the outbox
+# writer's stop line (commits, syncs, read_back). Not a pass/fail test: a tool for profiling.
+set -eu
+if [ $# -lt 5 ]; then
+  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+fi
+BIN=$1 WRITER=$2 URL=$3 DIR=$4 N=$5 CONN=${6:-1}
+RUN=$(mktemp -d "$DIR/threads.XXXXXX")
+mkdir -p "$RUN/folder" "$RUN/state"
+cat > "$RUN/rules.toml" <<EOF
+[agent]
+state_dir = "$RUN/state"
+status_listen = ""
+log_file = "$RUN/agent.log"
+[delivery]
+connections = $CONN
+[[folder]]
+path = "$RUN/folder"
+urls = ["$URL"]
+EOF
+delivered() { grep -c '"outcome":"delivered"' "$RUN/agent.log" 2>/dev/null || true; }
+at_least() { [ "$(delivered)" -ge "$1" ]; }
+wait_for() {  # wait_for SECONDS COMMAND...: polls COMMAND every 20 ms
+  local deadline=$((SECONDS + $1)); shift
+  until "$@"; do
+    if [ $SECONDS -ge $deadline ]; then echo "threads.sh: timed out waiting for: $*" >&2; return 1; fi
+    sleep 0.02
+  done
+}
+"$BIN" run --config "$RUN/rules.toml" > "$RUN/stdout" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true' EXIT
+watching() { grep -q '"watching"' "$RUN/agent.log" 2>/dev/null; }
+wait_for 60 watching
+# A first delivery, so that every thread exists before the first snapshot.
+touch "$RUN/folder/warm"
+wait_for 30 at_least 1
+snap() { for t in /proc/$PID/task/*; do echo "$(basename "$t") $(cat "$t/comm") $(cat "$t/schedstat")"; done | sort; }
+snap > "$RUN/before"
+START=$(date +%s.%N)
+mkdir "$RUN/folder/b"
+"$WRITER" burst "$RUN/folder/b" "$N" > /dev/null
+wait_for 600 at_least $((N + 2))  # the warm-up file and the directory too
+END=$(date +%s.%N)
+snap > "$RUN/after"
+kill $PID
+wait $PID || true
+trap - EXIT
+OPS=$((N + 1))
+echo "$OPS deliveries in $(echo "$END - $START" | bc) s: $(echo "$OPS / ($END - $START)" | bc)/s"
+join "$RUN/before" "$RUN/after" | awk -v n=$OPS '
+  { cpu = ($7 - $3) / 1000 / n; slices = ($9 - $5) / n; total += cpu; wakes += slices
+    if (cpu >= 0.05) printf "%-16s %6.1f us CPU  %5.2f slices per delivery\n", $2, cpu, slices }
+  END { printf "%-16s %6.1f us CPU  %5.2f slices per delivery\n", "all threads", total, wakes }'
+grep -o '"checkpoints[^}]*' "$RUN/agent.log" || true
+echo "run directory: $RUN"
