@@ -74,6 +74,7 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
     stats.marks = marked_.size();
     stats.rescans = runner_.rescans();
     stats.actors_gone = actors_gone_;
+    stats.reads = reads_;
     return stats;
   }
 

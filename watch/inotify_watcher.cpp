@@ -48,6 +48,7 @@ class InotifyEngine : public EngineShell<InotifyEngine> {
     if (const WatchStats* walking = runner_.stats_while_walking()) return *walking;
     WatchStats stats = builder_.stats();
     stats.rescans = runner_.rescans();
+    stats.reads = reads_;
     return stats;
   }
 

@@ -128,6 +128,7 @@ struct WatchStats {
   bool indexing = false;  // fanotify: the index of the watched trees is still being built
   uint64_t missing_roots = 0;  // watched folders that do not exist (looked for again)
   uint64_t actors_gone = 0;    // fanotify: events whose process was gone before its lookup
+  uint64_t reads = 0;  // times the loop woke to read the kernel's queue (at most one per ms)
 };
 
 class Watcher {
