@@ -1,5 +1,5 @@
 // EngineShell: the libuv shell both backends' engines share around their kernel descriptor.
-// One uv_poll_t reads the descriptor, at most once per kReadGap while records keep coming
+// One uv_poll_t reads the descriptor, at most twice per read gap while records keep coming
 // (another uv_timer_t ends the gap), one uv_timer_t wakes the builder at its next deadline
 // (a uv_idle_t when that deadline has already come, so that the loop polls between two ticks),
 // and the engine frees itself when the last thing holding it lets go (a handle's close
@@ -82,8 +82,14 @@ class EngineShell {
 
  protected:
   // `kernel` names the descriptor in error messages ("inotify", "fanotify").
-  EngineShell(uv_loop_t* loop, int fd, const char* kernel, ActionSink sink, Logger logger)
-      : loop_(loop), fd_(fd), kernel_(kernel), sink_(std::move(sink)), logger_(std::move(logger)) {
+  EngineShell(uv_loop_t* loop, int fd, const char* kernel, std::chrono::milliseconds read_gap,
+              ActionSink sink, Logger logger)
+      : loop_(loop),
+        fd_(fd),
+        kernel_(kernel),
+        sink_(std::move(sink)),
+        logger_(std::move(logger)),
+        read_gap_(read_gap) {
     poll_.data = this;
     timer_.data = this;
     gap_.data = this;
@@ -240,14 +246,19 @@ class EngineShell {
         return;
       }
       const auto now = std::chrono::steady_clock::now();
-      if (now - shell->last_read_ < kReadGap) {
-        // Records came within the gap: they wait in the kernel's queue for the rest of it, and
+      if (now - shell->gap_start_ >= shell->read_gap_) {
+        shell->gap_start_ = now;
+        shell->reads_in_gap_ = 0;
+      } else if (shell->reads_in_gap_ >= kReadsPerGap) {
+        // More records within the gap: they wait in the kernel's queue for the rest of it, and
         // the poll with them (it would report them readable on every iteration).
         uv_poll_stop(&shell->poll_);
-        uv_timer_start(&shell->gap_, on_gap_end, 1, 0);
+        const auto rest = std::chrono::ceil<std::chrono::milliseconds>(
+            shell->gap_start_ + shell->read_gap_ - now);
+        uv_timer_start(&shell->gap_, on_gap_end, static_cast<uint64_t>(rest.count()), 0);
         return;
       }
-      shell->read_now(now);
+      shell->read_now();
     });
   }
 
@@ -260,12 +271,15 @@ class EngineShell {
         shell->logger_("error", std::string("cannot poll the ") + shell->kernel_ + " descriptor",
                        {{"error", uv_strerror(rc)}});
       }
-      shell->read_now(std::chrono::steady_clock::now());
+      // A burst goes on: this read opens a gap in which any more records wait again.
+      shell->gap_start_ = std::chrono::steady_clock::now();
+      shell->reads_in_gap_ = kReadsPerGap - 1;
+      shell->read_now();
     });
   }
 
-  void read_now(std::chrono::steady_clock::time_point now) {
-    last_read_ = now;
+  void read_now() {
+    ++reads_in_gap_;
     ++reads_;
     self().read_all();
     deliver();
@@ -305,11 +319,15 @@ class EngineShell {
 
   // A burst the agent keeps up with would otherwise be read a few records per wake-up, and a
   // wake-up of the loop (epoll, the read that finds the queue empty, handing the actions on)
-  // cost about 18 µs against 12 µs for naming a create: records that come within this of the
-  // last read wait that long in the kernel's queue (libuv's timers count whole milliseconds:
-  // 1 to 2 ms). After a quiet moment a record is read at once.
-  static constexpr std::chrono::milliseconds kReadGap{1};
-  std::chrono::steady_clock::time_point last_read_{};
+  // cost about 18 µs against 12 µs for naming a create. After a quiet moment the first
+  // kReadsPerGap reads within the read gap (WatchOptions::read_gap, 1 ms) are made at once (one
+  // operation's records, a create's and its close's, often come in two); records that come
+  // after them wait in the kernel's queue for the rest of the gap (libuv's timers count whole
+  // milliseconds: 1 to 2 ms), and while they keep coming, one read per gap.
+  static constexpr int kReadsPerGap = 2;
+  const std::chrono::milliseconds read_gap_;
+  std::chrono::steady_clock::time_point gap_start_{};
+  int reads_in_gap_ = 0;
   int holds_ = 0;
   bool poll_open_ = false;
   std::function<void()> done_;

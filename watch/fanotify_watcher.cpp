@@ -36,7 +36,7 @@ class FanotifyEngine : public EngineShell<FanotifyEngine> {
  public:
   FanotifyEngine(uv_loop_t* loop, int fd, bool has_rename, WatchOptions options,
          CatchUpOptions catch_up, ActionSink sink, Logger logger)
-      : EngineShell(loop, fd, "fanotify", std::move(sink), std::move(logger)),
+      : EngineShell(loop, fd, "fanotify", options.read_gap, std::move(sink), std::move(logger)),
         has_rename_(has_rename),
         actors_(options.interfaces, [this](uid_t uid) { return fs_.user_name(uid); }),
         builder_(options, fs_, logger_, ActionBuilder::Scope::kWholeFilesystem),

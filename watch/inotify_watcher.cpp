@@ -25,7 +25,7 @@ class InotifyEngine : public EngineShell<InotifyEngine> {
  public:
   InotifyEngine(uv_loop_t* loop, int fd, WatchOptions options, CatchUpOptions catch_up,
          ActionSink sink, Logger logger)
-      : EngineShell(loop, fd, "inotify", std::move(sink), std::move(logger)),
+      : EngineShell(loop, fd, "inotify", options.read_gap, std::move(sink), std::move(logger)),
         fs_(fd, any_permissions(options.roots)),  // IN_ATTRIB only when a folder asks
         ignore_(options.ignore_paths),
         builder_(std::move(options), fs_, logger_, ActionBuilder::Scope::kPerDirectory, &fs_),

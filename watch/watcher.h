@@ -94,6 +94,9 @@ struct WatchOptions {
   // is open on it (its writes inside the window are one operation); others at their close.
   std::chrono::milliseconds settle{200};
   std::chrono::milliseconds move_pairing{250};  // MOVED_FROM without MOVED_TO -> destroy after this
+  // While records keep coming, the loop reads the kernel's queue at most twice per this
+  // (engine_shell.h); after a quiet moment, at once. Longer only in tests.
+  std::chrono::milliseconds read_gap{1};
   // Called on the loop thread after an IN_Q_OVERFLOW (already logged and counted): operations
   // were lost and only a rescan against the index can name them. May be empty.
   std::function<void()> on_overflow;
@@ -128,7 +131,7 @@ struct WatchStats {
   bool indexing = false;  // fanotify: the index of the watched trees is still being built
   uint64_t missing_roots = 0;  // watched folders that do not exist (looked for again)
   uint64_t actors_gone = 0;    // fanotify: events whose process was gone before its lookup
-  uint64_t reads = 0;  // times the loop woke to read the kernel's queue (at most one per ms)
+  uint64_t reads = 0;  // times the loop woke to read the kernel's queue (WatchOptions::read_gap)
 };
 
 class Watcher {

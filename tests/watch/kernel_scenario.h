@@ -93,6 +93,8 @@ class Scenario {
 
   // The settle window start() gives the watcher.
   milliseconds settle = kSettle;
+  // The read gap start() gives the watcher (WatchOptions::read_gap).
+  milliseconds read_gap{1};
 
   Backend backend() const { return backend_; }
   bool fanotify() const { return backend_ != Backend::kInotify; }
@@ -118,6 +120,7 @@ class Scenario {
     }
     options.on_overflow = [this] { ++overflow_hooks_; };
     options.settle = settle;
+    options.read_gap = read_gap;
     options.move_pairing = kPairing;
     options.interfaces = std::move(interfaces);
     std::string error;
