@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <tuple>
 
 #include "delivery/dispatcher.h"
 #include "delivery/outbox.h"
@@ -98,15 +99,30 @@ TEST_CASE("without a checkpoint the writer's commits stay in the WAL") {
   CHECK(o.size_now() == o.before);
 }
 
-TEST_CASE("the syncer syncs the WAL for each burst of requests, and flush waits for it") {
+namespace {
+
+// An outbox that commits without syncing, and a syncer for its WAL with `min_gap`.
+struct SyncedOutbox {
+  explicit SyncedOutbox(std::chrono::milliseconds min_gap = WalSyncer::kMinGap) {
+    outbox = Outbox::open(dir.path(), error);
+    REQUIRE(outbox);
+    REQUIRE(outbox->set_synced(false, error));
+    syncer = WalSyncer::start(dir.path() + "/outbox.db-wal", log.logger(), error, min_gap);
+    REQUIRE(syncer);
+  }
+
   TempDir dir;
   std::string error;
-  auto outbox = Outbox::open(dir.path(), error);
-  REQUIRE(outbox);
-  REQUIRE(outbox->set_synced(false, error));
+  std::unique_ptr<Outbox> outbox;
   LogCollector log;
-  auto syncer = WalSyncer::start(dir.path() + "/outbox.db-wal", log.logger(), error);
-  REQUIRE(syncer);
+  std::unique_ptr<WalSyncer> syncer;
+};
+
+}  // namespace
+
+TEST_CASE("the syncer syncs the WAL for each burst of requests, and flush waits for it") {
+  SyncedOutbox o;
+  auto [outbox, syncer, error, log] = std::tie(o.outbox, o.syncer, o.error, o.log);
   CHECK(syncer->syncs() == 0);
   std::vector<int64_t> seqs;
   bool full = false;
@@ -127,16 +143,9 @@ TEST_CASE("the syncer syncs the WAL for each burst of requests, and flush waits 
 }
 
 TEST_CASE("the syncer gathers a busy moment's commits into one sync, and flush does not wait") {
-  TempDir dir;
-  std::string error;
-  auto outbox = Outbox::open(dir.path(), error);
-  REQUIRE(outbox);
-  REQUIRE(outbox->set_synced(false, error));
-  LogCollector log;
   // A gap no test waits out: a second sync before a flush would be the gap not kept.
-  auto syncer =
-      WalSyncer::start(dir.path() + "/outbox.db-wal", log.logger(), error, std::chrono::hours(1));
-  REQUIRE(syncer);
+  SyncedOutbox o(std::chrono::hours(1));
+  auto [outbox, syncer, error, log] = std::tie(o.outbox, o.syncer, o.error, o.log);
   std::vector<int64_t> seqs;
   bool full = false;
   // The first commit after a quiet time is synced at once.
