@@ -109,10 +109,15 @@ Run start_catch_up(FailingFileSystem& fs, const std::optional<Index>* stored = n
   runner.init();
   std::string error;
   REQUIRE(runner.start(store.kind, error));
+  // Bounds each UV_RUN_ONCE of the wait: if ready never comes, it ends at its deadline.
+  uv_timer_t wake;
+  uv_timer_init(&loop, &wake);
+  uv_timer_start(&wake, [](uv_timer_t*) {}, 5, 5);
   folderhook::test::wait_until([&] { return run.ready; }, std::chrono::seconds(10),
                                [&] { uv_run(&loop, UV_RUN_ONCE); });
   run.actions = builder.take_actions();
   runner.close();
+  uv_close(reinterpret_cast<uv_handle_t*>(&wake), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&storing), nullptr);
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(holds == 0);

@@ -272,6 +272,11 @@ TEST_CASE(
   };
   auto watcher = start_inotify_watcher(&loop, options, sink, logger, error);
   REQUIRE(watcher != nullptr);
+  // Bounds each UV_RUN_ONCE below: a wait whose condition never comes ends at its deadline
+  // instead of blocking in the loop for an event that will not come.
+  uv_timer_t wake;
+  uv_timer_init(&loop, &wake);
+  uv_timer_start(&wake, [](uv_timer_t*) {}, 5, 5);
   folderhook::test::wait_until([&] { return ready.load(); }, std::chrono::seconds(60),
                                [&] { uv_run(&loop, UV_RUN_ONCE); });
   maker.join();
@@ -311,6 +316,7 @@ TEST_CASE(
     std::lock_guard lock(log_mutex);
     for (const std::string& line : log) MESSAGE("watcher: " << line);
   }
+  uv_close(reinterpret_cast<uv_handle_t*>(&wake), nullptr);
   watcher->close([] {});
   uv_run(&loop, UV_RUN_DEFAULT);
   CHECK(uv_loop_close(&loop) == 0);

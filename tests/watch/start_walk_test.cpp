@@ -77,10 +77,14 @@ struct LiveWatcher {
     std::string error;
     watcher = start_inotify_watcher(&loop, options, sink, {}, error);
     REQUIRE(watcher != nullptr);
+    // Bounds each UV_RUN_ONCE of a wait: one whose condition never comes ends at the deadline.
+    uv_timer_init(&loop, &wake);
+    uv_timer_start(&wake, [](uv_timer_t*) {}, 5, 5);
     while (!ready && std::chrono::steady_clock::now() < deadline) uv_run(&loop, UV_RUN_ONCE);
     REQUIRE(ready);
   }
   ~LiveWatcher() {
+    uv_close(reinterpret_cast<uv_handle_t*>(&wake), nullptr);
     watcher->close([] {});
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
@@ -91,6 +95,7 @@ struct LiveWatcher {
   }
 
   uv_loop_t loop;
+  uv_timer_t wake{};
   bool ready = false;
   std::vector<FileAction> actions;
   std::unique_ptr<Watcher> watcher;
