@@ -99,8 +99,8 @@ struct DispatcherOptions {
   // The least time from one commit of new requests to the next: the requests that come in the
   // meantime share the next commit. After a quiet moment a request is committed at once; in a
   // burst it waits at most this long. Each commit writes whole pages (the outbox's, its id
-  // index's, the file index's) to the WAL, so ten requests a commit wrote about ten times the
-  // bytes of a hundred, and syncing those bytes was the agent's largest CPU cost on disk.
+  // index's, the file index's) to the WAL, about as many for ten requests as for a hundred, and
+  // syncing those bytes was the agent's largest CPU cost on disk.
   std::chrono::milliseconds commit_gap{2};
   // Committed requests held in memory at most, over all URL sets (window.h): ~1 KB each.
   // Enough to keep the senders fed (4 first senders x 64 pipelined is 256) many times over.

@@ -139,7 +139,8 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   std::deque<PendingRead> index_reads_;
   Batch completions_;                                    // attempt results not yet committed
   std::chrono::steady_clock::time_point results_since_;  // when the oldest of them came
-  std::chrono::steady_clock::time_point last_commit_;  // writer thread: when the last one began
+  // Writer thread: when the last commit of new requests or index changes began (commit_gap).
+  std::chrono::steady_clock::time_point last_commit_;
   std::vector<AttemptLog> attempt_logs_;                 // attempt results not yet logged, in order
   std::vector<DeliveryWindow::Release> released_;        // leave memory with completions_' commit
   // Batch memberships a lane waits on (record_batch), committed at once, and their waiters.

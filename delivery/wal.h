@@ -48,7 +48,8 @@ class WalSyncer {
   WalSyncer& operator=(const WalSyncer&) = delete;
 
   // Writer thread, after a commit that must survive a power cut: returns at once; the WAL is
-  // synced as soon as the sync in progress (if any) is done, one sync for every commit since.
+  // synced once the sync in progress (if any) is done and `min_gap` has passed since it began,
+  // one sync for every commit since.
   void request();
   // Blocks until every commit requested before the call is synced, without the gap. For tests
   // and shutdown.

@@ -131,12 +131,18 @@ class EngineShell {
   bool start_polling(std::string& error) {
     if (closing_) return true;
     self().before_polling();
+    if (!poll(error)) return false;
+    polling_ = true;
+    return true;
+  }
+
+  // (Re)starts the poll handle: at start, and at the end of each read gap.
+  bool poll(std::string& error) {
     const int rc = uv_poll_start(&poll_, UV_READABLE, on_readable);
     if (rc != 0) {
       error = "cannot poll the " + std::string(kernel_) + " descriptor: " + uv_strerror(rc);
       return false;
     }
-    polling_ = true;
     return true;
   }
 
@@ -258,6 +264,7 @@ class EngineShell {
         uv_timer_start(&shell->gap_, on_gap_end, static_cast<uint64_t>(rest.count()), 0);
         return;
       }
+      ++shell->reads_in_gap_;
       shell->read_now();
     });
   }
@@ -266,20 +273,18 @@ class EngineShell {
     auto* shell = static_cast<EngineShell*>(handle->data);
     shell->guard([&] {
       if (shell->closing_) return;
-      const int rc = uv_poll_start(&shell->poll_, UV_READABLE, on_readable);
-      if (rc != 0) {
-        shell->logger_("error", std::string("cannot poll the ") + shell->kernel_ + " descriptor",
-                       {{"error", uv_strerror(rc)}});
+      std::string error;
+      if (!shell->poll(error)) {
+        shell->logger_("error", std::string(shell->kernel_) + " poll failed", {{"error", error}});
       }
       // A burst goes on: this read opens a gap in which any more records wait again.
       shell->gap_start_ = std::chrono::steady_clock::now();
-      shell->reads_in_gap_ = kReadsPerGap - 1;
+      shell->reads_in_gap_ = kReadsPerGap;
       shell->read_now();
     });
   }
 
   void read_now() {
-    ++reads_in_gap_;
     ++reads_;
     self().read_all();
     deliver();
