@@ -239,7 +239,7 @@ void DispatcherImpl::attempt_done(const std::shared_ptr<Item>& item, Lane& lane,
   std::vector<DeliveryWindow::Release> releases;
   if (result.delivered) {
     for (Item* row : rows) {
-      part.delivered.push_back(row->request.id);
+      part.delivered.push_back({row->request.id, row->seq});
       releases.push_back({row->seq, 0});
     }
     post(std::move(part), std::move(entry), std::move(releases));

@@ -184,6 +184,9 @@ std::unique_ptr<Outbox> Outbox::open(const std::string& state_dir, std::string& 
     error = "cannot initialise '" + path + "': " + err;
     return nullptr;
   }
+  Stmt any_batch(db, "SELECT EXISTS(SELECT 1 FROM outbox_batch)");
+  outbox->batches_stored_ =
+      !any_batch.ok() || any_batch.step() != SQLITE_ROW || any_batch.i64(0) != 0;
   return outbox;
 }
 
@@ -247,6 +250,7 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
     }
   }
   if (!batch.batch_marks.empty()) {
+    batches_stored_ = true;
     Stmt& mark =
         statement("INSERT OR REPLACE INTO outbox_batch(id, batch_id, size) VALUES(?1, ?2, ?3)");
     if (!mark.ok()) return fail();
@@ -265,10 +269,15 @@ bool Outbox::commit(const Batch& batch, std::vector<int64_t>& seqs, std::string&
   Stmt& unmark = statement("DELETE FROM outbox_batch WHERE id = ?1");
   if (!unmark.ok()) return fail();
   if (!batch.delivered.empty()) {
-    Stmt& del = statement("DELETE FROM outbox WHERE id = ?1");
-    if (!del.ok()) return fail();
-    for (const auto& id : batch.delivered) {
-      if (!del.bind(1, id).run() || !unmark.bind(1, id).run()) return fail();
+    // By seq when it is known: the row itself, not a search of the id index first. seq is
+    // AUTOINCREMENT, never reused, and the id must match too.
+    Stmt& by_seq = statement("DELETE FROM outbox WHERE seq = ?1 AND id = ?2");
+    Stmt& by_id = statement("DELETE FROM outbox WHERE id = ?1");
+    if (!by_seq.ok() || !by_id.ok()) return fail();
+    for (const auto& row : batch.delivered) {
+      const bool deleted =
+          row.seq != 0 ? by_seq.bind(1, row.seq).bind(2, row.id).run() : by_id.bind(1, row.id).run();
+      if (!deleted || (batches_stored_ && !unmark.bind(1, row.id).run())) return fail();
     }
   }
   if (!batch.retries.empty()) {

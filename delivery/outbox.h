@@ -91,9 +91,15 @@ struct DeadLetter {
 };
 
 // Everything one group commit writes.
+// A pending row whose delivery succeeded. `seq` 0: not known, the row is found by its id.
+struct DeliveredRow {
+  std::string id;
+  int64_t seq = 0;
+};
+
 struct Batch {
   std::vector<Request> inserts;  // ids already assigned
-  std::vector<std::string> delivered;
+  std::vector<DeliveredRow> delivered;
   std::vector<RetryUpdate> retries;
   std::vector<DeadLetter> dead;
   std::vector<UrlOutcome> url_outcomes;
@@ -185,6 +191,10 @@ class Outbox {
   bool run_cached(const char* sql, std::string& error);
   sqlite3* db_;
   std::unordered_map<const char*, std::unique_ptr<Stmt>> statements_;
+  // Whether outbox_batch may hold rows (only this process writes it; set at open and by each
+  // commit of batch marks). Without batches its lookups, one per delivered row and one per
+  // row read back, are skipped.
+  bool batches_stored_ = true;
 };
 
 int64_t unix_ms_now();

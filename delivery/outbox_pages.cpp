@@ -31,12 +31,16 @@ bool collect_seqs(sqlite3* db, Stmt& q, std::vector<int64_t>& seqs, std::string&
   return true;
 }
 
-// The start of every query for pending rows: their columns, with the batch each one is in.
-constexpr const char* kRowSelect =
-    "SELECT seq, request, attempts, next_at_ms, b.batch_id, b.size "
-    "FROM outbox LEFT JOIN outbox_batch b USING(id) ";
+// The start of every query for pending rows: their columns, with the batch each one is in
+// (none, without a lookup, when outbox_batch holds no rows).
+std::string row_select(bool batches, const char* rest) {
+  return std::string(batches ? "SELECT seq, request, attempts, next_at_ms, b.batch_id, b.size "
+                               "FROM outbox LEFT JOIN outbox_batch b USING(id) "
+                             : "SELECT seq, request, attempts, next_at_ms, NULL, 0 FROM outbox ") +
+         rest;
+}
 
-// The current row of a kRowSelect query. An unreadable request leaves the row's request empty
+// The current row of a row_select query. An unreadable request leaves the row's request empty
 // and `decoded` false.
 PendingRow pending_row(Stmt& q, bool& decoded) {
   PendingRow row{q.i64(0), {}, static_cast<int>(q.i64(2)), q.i64(3), q.bytes(4),
@@ -50,8 +54,7 @@ PendingRow pending_row(Stmt& q, bool& decoded) {
 }  // namespace
 
 bool Outbox::load_pending(int64_t after_seq, std::vector<PendingRow>& rows, std::string& error) {
-  Stmt q(db_,
-         (std::string(kRowSelect) + "WHERE seq > ?1 ORDER BY seq").c_str());
+  Stmt q(db_, row_select(batches_stored_, "WHERE seq > ?1 ORDER BY seq").c_str());
   if (!q.ok()) {
     error = sqlite3_errmsg(db_);
     return false;
@@ -69,7 +72,7 @@ bool Outbox::load_pending(int64_t after_seq, std::vector<PendingRow>& rows, std:
 }
 
 bool Outbox::load_row(int64_t seq, std::optional<PendingRow>& row, std::string& error) {
-  Stmt q(db_, (std::string(kRowSelect) + "WHERE seq = ?1").c_str());
+  Stmt q(db_, row_select(batches_stored_, "WHERE seq = ?1").c_str());
   if (!q.ok()) {
     error = sqlite3_errmsg(db_);
     return false;
@@ -93,7 +96,8 @@ bool Outbox::load_first_page(int64_t after_seq, size_t limit, std::vector<Pendin
                              std::string& error) {
   // The primary key walks seq upwards; retries (attempts > 0) in between are skipped.
   Stmt q(db_,
-         (std::string(kRowSelect) + "WHERE seq > ?1 AND attempts = 0 ORDER BY seq LIMIT ?2").c_str());
+         row_select(batches_stored_, "WHERE seq > ?1 AND attempts = 0 ORDER BY seq LIMIT ?2")
+             .c_str());
   if (!q.ok()) {
     error = sqlite3_errmsg(db_);
     return false;

@@ -1,5 +1,6 @@
-// The byte encoding of a Request in the outbox. Length-prefixed fields, so that every byte
-// of a path, query or body survives (JSON would reject non-UTF-8 file names).
+// The byte encoding of a Request in the outbox. Length-prefixed fields (the lengths as
+// varints), so that every byte of a path, query or body survives (JSON would reject non-UTF-8
+// file names).
 #pragma once
 
 #include <optional>

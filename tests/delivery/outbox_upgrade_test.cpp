@@ -10,7 +10,7 @@
 #include "delivery/dispatcher.h"
 #include "delivery/request_codec.h"
 #include "harness.h"
-#include "tests/delivery/version_2_blob.h"
+#include "tests/delivery/older_blobs.h"
 
 using namespace folderhook::delivery;
 using namespace folderhook::delivery::test;
