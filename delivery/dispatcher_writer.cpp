@@ -4,11 +4,11 @@
 // logs the attempts that commit recorded, answers the index reads that waited for it, and every
 // 2 s polls for rows another process wrote. A failed commit (full disk) is held and tried again
 // every second.
-#include <malloc.h>
 
 #include <algorithm>
 #include <utility>
 
+#include "common/release_memory.h"
 #include "delivery/batch.h"
 #include "delivery/dispatcher_impl.h"
 #include "delivery/retry.h"
@@ -19,7 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 
 // A commit of at least this many index changes (a first index, a whole folder's catch-up) is
-// followed by malloc_trim().
+// followed by release_free_memory().
 constexpr size_t kTrimAfterIndexChanges = 10000;
 
 }  // namespace
@@ -286,9 +286,9 @@ void DispatcherImpl::run_writer() {
     mark_waiters.clear();
     if (large && committed) {
       // A first index is written once and then freed: its pages go back to the system, not to
-      // the heap's free lists (glibc keeps freed memory above the heap's top otherwise).
+      // the heap's free lists (both glibc and jemalloc would keep them a while otherwise).
       batch = Batch{};
-      malloc_trim(0);
+      release_free_memory();
     }
     if (!stop) {
       std::string error;

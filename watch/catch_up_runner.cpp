@@ -1,11 +1,10 @@
 // CatchUpRunner: the scans behind the catch-up at start and the rescans after an overflow.
 #include "watch/catch_up_runner.h"
 
-#include <malloc.h>
-
 #include <algorithm>
 #include <exception>
 
+#include "common/release_memory.h"
 #include "watch/real_file_system.h"
 
 namespace folderhook::watch {
@@ -232,7 +231,7 @@ void CatchUpRunner::job_done(uv_work_t* req, int) {
     // their pages go back to the system rather than staying with the heap.
     const bool large = job->expected.load() + job->found >= kTrimAfterEntries;
     job.reset();
-    if (large) malloc_trim(0);
+    if (large) release_free_memory();
     self->guard([&] {
       // New folders first (a rescan would take them for indexed), then a rescan that waits.
       self->start_next();
