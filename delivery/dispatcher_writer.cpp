@@ -204,10 +204,14 @@ void DispatcherImpl::run_writer() {
                 std::make_move_iterator(from.end()));
       from.clear();
     };
-    batch.inserts = std::move(held);
+    if (held.empty()) {
+      batch.inserts = std::move(incoming);  // the common case: no element moved one by one
+    } else {
+      batch.inserts = std::move(held);
+      batch.inserts.insert(batch.inserts.end(), std::make_move_iterator(incoming.begin()),
+                           std::make_move_iterator(incoming.end()));
+    }
     held.clear();
-    batch.inserts.insert(batch.inserts.end(), std::make_move_iterator(incoming.begin()),
-                         std::make_move_iterator(incoming.end()));
     prepend(batch.delivered, held_completions.delivered);
     prepend(batch.retries, held_completions.retries);
     prepend(batch.dead, held_completions.dead);

@@ -45,7 +45,7 @@ std::string row_select(bool batches, const char* rest) {
 PendingRow pending_row(Stmt& q, bool& decoded) {
   PendingRow row{q.i64(0), {}, static_cast<int>(q.i64(2)), q.i64(3), q.bytes(4),
                  static_cast<size_t>(std::max<int64_t>(0, q.i64(5)))};
-  auto request = decode_request(q.bytes(1));
+  auto request = decode_request(q.view(1));
   decoded = request.has_value();
   if (request) row.request = std::move(*request);
   return row;

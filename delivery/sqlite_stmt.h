@@ -58,10 +58,13 @@ class Stmt {
   }
   int64_t i64(int col) { return sqlite3_column_int64(stmt_, col); }
   bool is_null(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-  std::string bytes(int col) {
+  std::string bytes(int col) { return std::string(view(col)); }
+  // The column's bytes where SQLite holds them: valid until the next step or reset.
+  std::string_view view(int col) {
     const void* p = sqlite3_column_blob(stmt_, col);
     const int n = sqlite3_column_bytes(stmt_, col);
-    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), static_cast<size_t>(n));
+    return p == nullptr ? std::string_view()
+                        : std::string_view(static_cast<const char*>(p), static_cast<size_t>(n));
   }
 
  private:

@@ -87,6 +87,24 @@ TEST_CASE("index: puts, subtree moves and erases apply in order, siblings untouc
   CHECK(snapshot.rows[1].mtime_ns == -4);
 }
 
+TEST_CASE("index: an erase and a put of one path (a file where a directory was) leave the new row and nothing beneath") {
+  TempDir dir;
+  std::string error;
+  auto outbox = Outbox::open(dir.path(), error);
+  REQUIRE_MESSAGE(outbox, error);
+  REQUIRE(commit_index_changes(*outbox, {put("/r", 1, true), put("/r/a", 2, true),
+                                         put("/r/a/x", 3), put("/r/a/y/z", 4), put("/r/a-b", 5),
+                                         put("/r/a0", 6), put("/r/c", 7)}));
+  // The directory /r/a becomes a file; /r/c is put again as it was, in the same commit.
+  REQUIRE(commit_index_changes(*outbox, {erase("/r/a"), put("/r/a", 8), erase("/r/c"),
+                                         put("/r/c", 9)}));
+  CHECK(paths(*outbox) ==
+        std::vector<std::string>{"/r#1", "/r/a#8", "/r/a-b#5", "/r/a0#6", "/r/c#9"});
+  // An erase followed by a put of another path erases its own path as well.
+  REQUIRE(commit_index_changes(*outbox, {erase("/r/a"), put("/r/a-b", 10)}));
+  CHECK(paths(*outbox) == std::vector<std::string>{"/r#1", "/r/a-b#10", "/r/a0#6", "/r/c#9"});
+}
+
 TEST_CASE("index: a relisted directory forgets its ctime, and nothing else of it or its siblings") {
   TempDir dir;
   std::string error;
