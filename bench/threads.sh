@@ -9,21 +9,26 @@
 # DIR         where to make the watched folder and the state_dir: ext4 or a tmpfs. Each run
 #             gets new ones and leaves them (deleting 50,000 files slows ext4's next creates).
 # N           creates in the burst
+# STATE_DIR   (environment, optional) where to make the state_dir instead of under DIR: an
+#             ext4 folder puts the outbox where bench/run keeps it while the watched folder is
+#             on a tmpfs
 #
 # Prints, per thread, CPU µs and run slices (wake-ups) per delivery from
 # /proc/PID/task/*/schedstat before the burst and after its last delivery, then the outbox
 # writer's stop line (commits, syncs, read_back). Not a pass/fail test: a tool for profiling.
 set -eu
 if [ $# -lt 5 ]; then
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 BIN=$1 WRITER=$2 URL=$3 DIR=$4 N=$5 CONN=${6:-1}
 RUN=$(mktemp -d "$DIR/threads.XXXXXX")
-mkdir -p "$RUN/folder" "$RUN/state"
+mkdir -p "$RUN/folder"
+if [ -n "${STATE_DIR:-}" ]; then STATE=$(mktemp -d "$STATE_DIR/state.XXXXXX"); else STATE=$RUN/state; fi
+mkdir -p "$STATE"
 cat > "$RUN/rules.toml" <<EOF
 [agent]
-state_dir = "$RUN/state"
+state_dir = "$STATE"
 status_listen = ""
 log_file = "$RUN/agent.log"
 [delivery]
