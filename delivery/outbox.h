@@ -90,13 +90,13 @@ struct DeadLetter {
   int64_t died_ms = 0;
 };
 
-// Everything one group commit writes.
 // A pending row whose delivery succeeded. `seq` 0: not known, the row is found by its id.
 struct DeliveredRow {
   std::string id;
   int64_t seq = 0;
 };
 
+// Everything one group commit writes.
 struct Batch {
   std::vector<Request> inserts;  // ids already assigned
   std::vector<DeliveredRow> delivered;
@@ -191,9 +191,9 @@ class Outbox {
   bool run_cached(const char* sql, std::string& error);
   sqlite3* db_;
   std::unordered_map<const char*, std::unique_ptr<Stmt>> statements_;
-  // Whether outbox_batch may hold rows (only this process writes it; set at open and by each
-  // commit of batch marks). Without batches its lookups, one per delivered row and one per
-  // row read back, are skipped.
+  // Whether outbox_batch may hold rows: set at open and by each commit of batch marks (only
+  // the agent's writer marks batches; `folderhook replay` does not). Without batches its
+  // lookups, one per delivered row and one per row read back, are skipped.
   bool batches_stored_ = true;
 };
 
