@@ -67,18 +67,22 @@ void set_reader_credentials(const std::string& creds_file) { reader_creds = cred
 
 NatsServer::NatsServer(const Options& options)
     : own_dir_(std::make_unique<TempDir>()) {
-  port_ = unused_port();
-  std::string config = "listen: 127.0.0.1:" + std::to_string(port_) + "\n";
-  if (!options.token.empty()) config += "authorization { token: \"" + options.token + "\" }\n";
+  std::string rest;
+  if (!options.token.empty()) rest += "authorization { token: \"" + options.token + "\" }\n";
   if (!options.tls_cert.empty()) {
-    config += "tls { cert_file: \"" + options.tls_cert + "\"\n key_file: \"" + options.tls_key + "\" }\n";
+    rest += "tls { cert_file: \"" + options.tls_cert + "\"\n key_file: \"" + options.tls_key + "\" }\n";
   }
-  config += options.extra_config;
-  if (options.jetstream) config += "jetstream { store_dir: \"" + *own_dir_ / "js" + "\" }\n";
+  rest += options.extra_config;
+  if (options.jetstream) rest += "jetstream { store_dir: \"" + *own_dir_ / "js" + "\" }\n";
   config_file_ = *own_dir_ / "nats.conf";
   log_file_ = *own_dir_ / "nats.log";
-  write_file(config_file_, config);
-  start();
+  // The free port can be taken by another test's server before this one binds it (tests run in
+  // parallel): that server then exits, and another port is tried.
+  for (int attempt = 0; attempt < 5 && !started(); ++attempt) {
+    port_ = unused_port();
+    write_file(config_file_, "listen: 127.0.0.1:" + std::to_string(port_) + "\n" + rest);
+    start();
+  }
 }
 
 NatsServer::NatsServer(const std::string& config, int port, const std::string& dir)
@@ -110,7 +114,28 @@ bool NatsServer::start() {
             log_file_.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  const bool up = wait_until([&] { return accepts_connections(port_); }, 10s);
+  // Ready means this process said so in its log, not only that the port answers: another
+  // process may be listening there (then this one exits, unable to bind it).
+  const std::string ready_line = "[" + std::to_string(pid_) + "] ";
+  bool exited = false;
+  const bool up = wait_until(
+      [&] {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) exited = true;
+        if (exited) return true;
+        const std::string log = read_file(log_file_);
+        for (size_t at = log.find(ready_line); at != std::string::npos;
+             at = log.find(ready_line, at + 1)) {
+          const std::string line = log.substr(at, log.find('\n', at) - at);
+          if (line.find("Server is ready") != std::string::npos) return accepts_connections(port_);
+        }
+        return false;
+      },
+      10s);
+  if (exited) {
+    pid_ = -1;  // reaped above
+    return false;
+  }
   if (!up) stop(SIGKILL);
   return up;
 }
