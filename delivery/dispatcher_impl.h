@@ -32,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -139,8 +140,9 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
   std::deque<PendingRead> index_reads_;
   Batch completions_;                                    // attempt results not yet committed
   std::chrono::steady_clock::time_point results_since_;  // when the oldest of them came
-  // Writer thread: when the last commit of new requests or index changes began (commit_gap).
-  std::chrono::steady_clock::time_point last_commit_;
+  // Writer thread: when the last commit of new requests or index changes began (commit_gap);
+  // none before the first, which is not held back (however recently the machine booted).
+  std::optional<std::chrono::steady_clock::time_point> last_commit_;
   std::vector<AttemptLog> attempt_logs_;                 // attempt results not yet logged, in order
   std::vector<DeliveryWindow::Release> released_;        // leave memory with completions_' commit
   // Batch memberships a lane waits on (record_batch), committed at once, and their waiters.

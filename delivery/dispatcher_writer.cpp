@@ -89,7 +89,8 @@ void DispatcherImpl::wait_for_work(std::unique_lock<std::mutex>& lock,
     if (writer_stopping_ || !index_reads_.empty() || !batch_marks_.empty()) return;
     const auto now = std::chrono::steady_clock::now();
     if (!submitted_.empty() || !submitted_index_.empty()) {
-      const auto due = last_commit_ + options_.commit_gap;
+      if (!last_commit_) return;
+      const auto due = *last_commit_ + options_.commit_gap;
       if (now >= due) return;
       wcv_.wait_until(lock, due);
     } else if (!completions_.empty()) {

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -62,12 +63,17 @@ void WalSyncer::flush() {
 
 void WalSyncer::run() {
   std::unique_lock lock(mu_);
-  auto last_start = std::chrono::steady_clock::time_point{};
+  // None before the first sync, which starts at once: a default time_point is the clock's
+  // epoch, the machine's boot, and a gap counted from it was waited out on a machine up for
+  // less than the gap.
+  std::optional<std::chrono::steady_clock::time_point> last_start;
   for (;;) {
     cv_.wait(lock, [this] { return requested_ > synced_ || stopping_; });
     if (requested_ == synced_) return;  // stopping, and nothing left to sync
     // Commits made during the gap join this sync.
-    cv_.wait_until(lock, last_start + min_gap_, [this] { return stopping_ || flushing_ > 0; });
+    if (last_start) {
+      cv_.wait_until(lock, *last_start + min_gap_, [this] { return stopping_ || flushing_ > 0; });
+    }
     const uint64_t target = requested_;
     last_start = std::chrono::steady_clock::now();
     lock.unlock();

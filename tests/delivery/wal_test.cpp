@@ -20,6 +20,11 @@ using namespace folderhook::delivery::test;
 
 namespace {
 
+// A gap no test waits out, and longer than any machine has been up: the steady clock counts
+// from the boot, so a gap counted from its epoch (a default time_point) would be waited out on
+// any machine booted less than a gap ago (an hour's gap failed on a fresh CI machine).
+constexpr std::chrono::hours kGapNoTestWaitsOut{24 * 365 * 30};
+
 Request create_of(int n, const std::string& url) {
   Request r;
   r.urls = {url};
@@ -143,8 +148,9 @@ TEST_CASE("the syncer syncs the WAL for each burst of requests, and flush waits 
 }
 
 TEST_CASE("the syncer gathers a busy moment's commits into one sync, and flush does not wait") {
-  // A gap no test waits out: a second sync before a flush would be the gap not kept.
-  SyncedOutbox o(std::chrono::hours(1));
+  // A second sync before the flush would be the gap not kept; a first one held back, the gap
+  // counted from before any sync.
+  SyncedOutbox o(kGapNoTestWaitsOut);
   auto [outbox, syncer, error, log] = std::tie(o.outbox, o.syncer, o.error, o.log);
   std::vector<int64_t> seqs;
   bool full = false;
@@ -259,7 +265,7 @@ TEST_CASE("new requests that come within the commit gap share a commit; after a 
   const std::string url = receiver.url();
   SUBCASE("a request after a quiet time does not wait out the gap") {
     auto options = test_options(dir.path());
-    options.commit_gap = std::chrono::hours(1);  // waited out, the request would not arrive
+    options.commit_gap = kGapNoTestWaitsOut;  // waited out, the request would not arrive
     LogCollector log;
     auto d = start_dispatcher(options, log);
     std::vector<Request> one;
