@@ -122,6 +122,7 @@ class DispatcherImpl final : public Dispatcher, public LaneOwner {
                                           std::vector<IndexChange>& changes);
   void poll_foreign_rows();
   void log_attempts(std::vector<AttemptLog>& entries);
+  void log_unreadable_rows();  // what the window found and could not decode, once a row
 
   DispatcherOptions options_;
   Logger logger_;

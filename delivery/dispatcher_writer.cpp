@@ -11,6 +11,7 @@
 #include "common/release_memory.h"
 #include "delivery/batch.h"
 #include "delivery/dispatcher_impl.h"
+#include "delivery/request_codec.h"
 #include "delivery/retry.h"
 
 namespace folderhook::delivery::detail {
@@ -40,6 +41,18 @@ void DispatcherImpl::log_attempts(std::vector<AttemptLog>& entries) {
     logger_(level, "delivery", attempt_fields(std::move(e)));
   }
   entries.clear();
+}
+
+void DispatcherImpl::log_unreadable_rows() {
+  for (const DeliveryWindow::Unreadable& row : window_.take_unreadable()) {
+    const bool newer = row.encoding > kRequestEncoding;
+    logger_("error", "a pending request cannot be read; it stays in the outbox",
+            {{"seq", row.seq},
+             {"encoding", row.encoding},
+             {"cause", newer ? "written by a newer folderhook (this one reads encodings 1 to " +
+                                   std::to_string(kRequestEncoding) + ")"
+                             : std::string("damaged: truncated or malformed")}});
+  }
 }
 
 void DispatcherImpl::poll_foreign_rows() {
@@ -302,6 +315,7 @@ void DispatcherImpl::run_writer() {
         logger_("error", "cannot read the outbox; trying again", {{"error", error}});
       }
       read_failing = !read;
+      log_unreadable_rows();
     }
     // Logged after the commit that records them; after a failed commit too (the attempts
     // happened, and the log must not wait for a full disk).

@@ -44,6 +44,10 @@ struct PendingRow {
   // The batch it was sent in (outbox_batch), "" when none: its id and how many members it has.
   std::string batch_id;
   size_t batch_size = 0;
+  // A stored request this agent cannot decode (written by a newer folderhook, or damaged)
+  // leaves `request` empty and gives the encoding its first byte claims (-1: an empty blob).
+  // The row stays in the outbox, neither sent nor deleted.
+  std::optional<int> unreadable_encoding;
 };
 
 // That these deliveries (by id, in order) form the batch `batch_id` (lane.h): committed before
@@ -147,6 +151,8 @@ class Outbox {
   bool load_pending(int64_t after_seq, std::vector<PendingRow>& rows, std::string& error);
   // Seqs of pending rows above after_seq (cheap: no blobs).
   bool pending_seqs(int64_t after_seq, std::vector<int64_t>& seqs, std::string& error);
+  // The row `seq` (nullopt when there is none); one that cannot be decoded has
+  // unreadable_encoding set.
   bool load_row(int64_t seq, std::optional<PendingRow>& row, std::string& error);
 
   // Paged reads for the in-memory window (window.h); outbox_pages.cpp.

@@ -40,14 +40,19 @@ std::string row_select(bool batches, const char* rest) {
          rest;
 }
 
-// The current row of a row_select query. An unreadable request leaves the row's request empty
-// and `decoded` false.
+// The current row of a row_select query. An unreadable request leaves the row's request empty,
+// its first byte in unreadable_encoding and `decoded` false.
 PendingRow pending_row(Stmt& q, bool& decoded) {
   PendingRow row{q.i64(0), {}, static_cast<int>(q.i64(2)), q.i64(3), q.bytes(4),
-                 static_cast<size_t>(std::max<int64_t>(0, q.i64(5)))};
-  auto request = decode_request(q.view(1));
+                 static_cast<size_t>(std::max<int64_t>(0, q.i64(5))), std::nullopt};
+  const std::string_view blob = q.view(1);
+  auto request = decode_request(blob);
   decoded = request.has_value();
-  if (request) row.request = std::move(*request);
+  if (request) {
+    row.request = std::move(*request);
+  } else {
+    row.unreadable_encoding = blob.empty() ? -1 : static_cast<unsigned char>(blob.front());
+  }
   return row;
 }
 
@@ -81,8 +86,7 @@ bool Outbox::load_row(int64_t seq, std::optional<PendingRow>& row, std::string& 
   const int rc = q.step();
   if (rc == SQLITE_ROW) {
     bool decoded = false;
-    PendingRow read = pending_row(q, decoded);
-    if (decoded) row = std::move(read);
+    row = pending_row(q, decoded);
     return true;
   }
   if (rc != SQLITE_DONE) {
@@ -104,8 +108,8 @@ bool Outbox::load_first_page(int64_t after_seq, size_t limit, std::vector<Pendin
   }
   q.bind(1, after_seq).bind(2, as_i64(limit));
   bool decoded = false;
-  // An unreadable row still moves the cursor (seq kept, request empty): the caller skips it,
-  // and it stays in the table for inspection.
+  // An unreadable row still moves the cursor (seq kept, request empty, unreadable_encoding
+  // set): the caller skips it, and it stays in the table.
   if (!q.each_row([&](Stmt& found) { rows.push_back(pending_row(found, decoded)); })) {
     error = sqlite3_errmsg(db_);
     return false;

@@ -9,7 +9,7 @@ namespace {
 // count and number as a varint instead of 8 bytes (a third less to write and read back for
 // each pending request). Rows written by versions 1 to 3 are still read: an agent upgraded
 // with rows pending delivers them.
-constexpr char kVersion = 4;
+constexpr char kVersion = kRequestEncoding;
 constexpr char kVersionFixedWidth = 3;
 constexpr char kVersionWithoutCatchUp = 1;
 

@@ -11,6 +11,9 @@
 
 namespace folderhook::delivery {
 
+// The encoding this build writes; it reads every one from 1 up to it.
+inline constexpr int kRequestEncoding = 4;
+
 std::string encode_request(const Request& request);
 // nullopt when the blob is truncated or of an unknown version.
 std::optional<Request> decode_request(std::string_view blob);

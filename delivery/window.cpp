@@ -26,13 +26,23 @@ void DeliveryWindow::take(PendingRow&& row) {
   dispatch_(std::move(row));
 }
 
+bool DeliveryWindow::skip(const PendingRow& row) {
+  if (row.unreadable_encoding) {
+    if (unreadable_seen_.insert(row.seq).second) {
+      unreadable_.push_back(Unreadable{row.seq, *row.unreadable_encoding});
+    }
+    return true;
+  }
+  return row.request.urls.empty();
+}
+
 void DeliveryWindow::committed(int64_t seq, Request&& request) {
   if (first_backlog_ || room() == 0) {
     first_backlog_ = true;  // fill() reads it back, after the older ones
     return;
   }
   first_mark_ = std::max(first_mark_, seq);
-  take(PendingRow{seq, std::move(request), 0, 0, {}, 0});
+  take(PendingRow{seq, std::move(request), 0, 0, {}, 0, std::nullopt});
 }
 
 void DeliveryWindow::foreign(int64_t seq) {
@@ -75,7 +85,7 @@ bool DeliveryWindow::fill(Outbox& outbox, int64_t now_ms, std::string& error) {
     if (!outbox.load_row(skipped_.back(), row, error)) return false;
     skipped_.pop_back();
     // A retry among them is the retry query's (due, not in memory): only first attempts here.
-    if (row && row->attempts == 0 && !row->request.urls.empty()) {
+    if (row && !skip(*row) && row->attempts == 0) {
       ++read_back_;
       take(std::move(*row));
     }
@@ -99,7 +109,7 @@ bool DeliveryWindow::fill_retries(Outbox& outbox, int64_t now_ms, size_t budget,
     }
     std::optional<PendingRow> row;
     if (!outbox.load_row(seq, row, error)) return false;
-    if (!row || row->request.urls.empty()) continue;
+    if (!row || skip(*row)) continue;
     ++read_back_;
     ++taken;
     take(std::move(*row));
@@ -119,7 +129,7 @@ bool DeliveryWindow::fill_first(Outbox& outbox, std::string& error) {
     if (rows.size() < want) first_backlog_ = false;  // caught up: inserts go straight through
     for (PendingRow& row : rows) {
       first_mark_ = std::max(first_mark_, row.seq);
-      if (row.request.urls.empty()) continue;  // unreadable: stays in the table
+      if (skip(row)) continue;  // stays in the table
       ++read_back_;
       take(std::move(row));
     }

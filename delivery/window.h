@@ -21,6 +21,8 @@
 #include <string>
 #include <cstdint>
 #include <unordered_map>
+#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "delivery/outbox.h"
@@ -59,7 +61,20 @@ class DeliveryWindow {
   size_t peak() const { return peak_.load(); }
   uint64_t read_back() const { return read_back_.load(); }
 
+  // A pending row whose request cannot be decoded (PendingRow::unreadable_encoding): it is
+  // skipped and stays in the outbox.
+  struct Unreadable {
+    int64_t seq = 0;
+    int encoding = -1;
+  };
+  // The unreadable rows met since the last call, each row once for the window's life: for the
+  // writer to log.
+  std::vector<Unreadable> take_unreadable() { return std::exchange(unreadable_, {}); }
+
  private:
+  // true for a row to skip: unreadable (noted for take_unreadable the first time) or without
+  // a URL.
+  bool skip(const PendingRow& row);
   size_t room() const { return resident_.size() < limit_ ? limit_ - resident_.size() : 0; }
   void take(PendingRow&& row);
   bool fill_retries(Outbox& outbox, int64_t now_ms, size_t budget, std::string& error);
@@ -77,6 +92,8 @@ class DeliveryWindow {
   std::atomic<size_t> held_{0};
   std::atomic<size_t> peak_{0};
   std::atomic<uint64_t> read_back_{0};  // rows read from the outbox
+  std::unordered_set<int64_t> unreadable_seen_;
+  std::vector<Unreadable> unreadable_;  // not yet taken
 };
 
 }  // namespace folderhook::delivery
