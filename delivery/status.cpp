@@ -55,18 +55,18 @@ nlohmann::json read_status(const std::string& state_dir, std::string& error) {
     Stmt q(db,
            "SELECT url, last_status, last_error, consecutive_failures, last_success_ms, "
            "last_attempt_ms FROM url_stats ORDER BY url");
-    if (!q.ok()) {
+    out["urls"] = nlohmann::json::array();
+    // A failed step is an error, not a shorter list.
+    if (!q.each_row([&](Stmt& row) {
+          out["urls"].push_back({{"url", mask_url(row.bytes(0))},
+                                 {"last_status", row.i64(1)},
+                                 {"last_error", row.bytes(2)},
+                                 {"consecutive_failures", row.i64(3)},
+                                 {"last_success_at", iso_or_null(row.i64(4))},
+                                 {"last_attempt_at", iso_or_null(row.i64(5))}});
+        })) {
       error = sqlite3_errmsg(db);
       return nullptr;
-    }
-    out["urls"] = nlohmann::json::array();
-    while (q.step() == SQLITE_ROW) {
-      out["urls"].push_back({{"url", mask_url(q.bytes(0))},
-                             {"last_status", q.i64(1)},
-                             {"last_error", q.bytes(2)},
-                             {"consecutive_failures", q.i64(3)},
-                             {"last_success_at", iso_or_null(q.i64(4))},
-                             {"last_attempt_at", iso_or_null(q.i64(5))}});
     }
   }
   std::string ignored;

@@ -1,6 +1,10 @@
 // Outbox durability, dead letters with email, status and replay, test-hook.
 #include <doctest/doctest.h>
 
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -111,6 +115,53 @@ TEST_CASE("what was pending at shutdown is delivered after reopening, with the s
   CHECK(status["pending"] == 0);
   CHECK(status["urls"][0]["consecutive_failures"] == 0);
   CHECK(status["urls"][0]["last_success_at"].is_string());
+}
+
+TEST_CASE("status reports a url_stats table it cannot read through as an error, not a shorter list") {
+  TempDir dir;
+  std::string error;
+  REQUIRE(Outbox::open(dir.path(), error));  // today's schema, closed again (WAL folded back)
+  const std::string db_path = dir.path() + "/outbox.db";
+  int page_size = 0;
+  {
+    // The URL rows last, so that the file's last page is a leaf of url_stats.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db,
+                               "INSERT INTO url_stats(url, last_status, last_error, "
+                               "consecutive_failures, last_success_ms, last_attempt_ms) "
+                               "VALUES(?, 200, '', 0, 1, 1)",
+                               -1, &st, nullptr) == SQLITE_OK);
+    for (int i = 0; i < 400; ++i) {
+      const std::string url = "http://h/" + std::to_string(1000 + i) + std::string(200, 'x');
+      sqlite3_bind_text(st, 1, url.c_str(), -1, SQLITE_TRANSIENT);
+      REQUIRE(sqlite3_step(st) == SQLITE_DONE);
+      sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    REQUIRE(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    page_size = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    REQUIRE(sqlite3_close(db) == SQLITE_OK);
+  }
+  std::string e;
+  const auto before = read_status(dir.path(), e);
+  REQUIRE(before.is_object());
+  CHECK(before["urls"].size() == 400);
+  // A damaged last page: the rows before it read, then the step fails.
+  struct stat st {};
+  REQUIRE(::stat(db_path.c_str(), &st) == 0);
+  {
+    std::fstream f(db_path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(st.st_size - page_size);
+    f << std::string(static_cast<size_t>(page_size), '\xff');
+    REQUIRE(f.good());
+  }
+  const auto after = read_status(dir.path(), e);
+  CHECK(after.is_null());
+  CHECK(e.find("malformed") != std::string::npos);
 }
 
 TEST_CASE("a schedule that runs out makes dead letters and one email; replay sends them again") {
