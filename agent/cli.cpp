@@ -18,12 +18,13 @@ namespace {
 
 constexpr int kConfigError = 2;
 
-// Loads and checks the rules file; prints every problem as FILE:LINE:COL: message.
+// Loads and checks the rules file; prints every problem as FILE:LINE:COL: message, each on one
+// line whatever the paths in it hold (one_terminal_line).
 std::optional<Config> load_checked(const std::string& file, std::vector<std::string>& warnings) {
   std::vector<ConfigError> errors;
   std::optional<Config> config = load_config(file, errors);
   if (config) warnings = check_environment(*config, errors);
-  for (const ConfigError& e : errors) std::cerr << e.to_string() << "\n";
+  for (const ConfigError& e : errors) std::cerr << one_terminal_line(e.to_string()) << "\n";
   if (!errors.empty()) return std::nullopt;
   return config;
 }
@@ -32,11 +33,13 @@ int check_command(const std::string& file) {
   std::vector<std::string> warnings;
   const std::optional<Config> config = load_checked(file, warnings);
   if (!config) return kConfigError;
-  for (const std::string& w : warnings) std::cerr << file << ": warning: " << w << "\n";
+  for (const std::string& w : warnings) {
+    std::cerr << one_terminal_line(file + ": warning: " + w) << "\n";
+  }
   size_t urls = 0;
   for (const FolderRule& rule : config->folders) urls += rule.urls.size();
-  std::cout << file << ": ok, " << config->folders.size() << " folder(s), " << urls
-            << " url(s), state in " << config->state_dir << "\n";
+  std::cout << one_terminal_line(file) << ": ok, " << config->folders.size() << " folder(s), "
+            << urls << " url(s), state in " << one_terminal_line(config->state_dir) << "\n";
   return 0;
 }
 
@@ -48,7 +51,7 @@ int run_command(const std::string& file) {
   log.set_text(config->log_format == "text");
   std::string error;
   if (!log.open(config->log_file, error)) {
-    std::cerr << file << ": " << error << "\n";
+    std::cerr << one_terminal_line(file + ": " + error) << "\n";
     return kConfigError;
   }
   for (const std::string& w : warnings) log.write("warn", w);

@@ -218,7 +218,7 @@ int behaviors_dry_run_command(const Config& config) {
       const Behavior& behavior = folder.behaviors[i];
       std::vector<std::string> errors;
       const auto entries = list_tree(folder.path, errors);
-      for (const std::string& e : errors) std::cerr << "warning: " << e << "\n";
+      for (const std::string& e : errors) std::cerr << "warning: " << one_terminal_line(e) << "\n";
       for (const PlannedOp& op :
            plan_behavior(folder, behavior, entries, std::chrono::system_clock::now())) {
         ++count;

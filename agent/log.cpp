@@ -76,29 +76,48 @@ std::string printable_utf8(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+// Appends the escape of a control byte (\n, \t, \r, or \xNN for the others and DEL); false
+// when `c` is not one, and nothing appended.
+bool append_control_escape(std::string& out, char c) {
+  switch (c) {
+    case '\n': out += "\\n"; return true;
+    case '\t': out += "\\t"; return true;
+    case '\r': out += "\\r"; return true;
+    default:
+      if (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) return false;
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02X", static_cast<unsigned char>(c));
+      out += hex;
+      return true;
+  }
+}
+
+}  // namespace
+
 std::string display_value(std::string_view bytes) {
   std::string escaped;
   bool quote = bytes.empty();
   for (char c : bytes) {
     switch (c) {
-      case '\n': escaped += "\\n"; break;
-      case '\t': escaped += "\\t"; break;
-      case '\r': escaped += "\\r"; break;
       case '\\': escaped += "\\\\"; break;
       case '"': escaped += "\\\""; quote = true; break;
       case ' ': escaped += ' '; quote = true; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          char hex[8];
-          std::snprintf(hex, sizeof hex, "\\x%02X", static_cast<unsigned char>(c));
-          escaped += hex;
-        } else {
-          escaped += c;
-        }
+        if (!append_control_escape(escaped, c)) escaped += c;
     }
   }
   escaped = printable_utf8(escaped);
   return quote ? "\"" + escaped + "\"" : escaped;
+}
+
+std::string one_terminal_line(std::string_view text) {
+  std::string escaped;
+  for (char c : text) {
+    if (!append_control_escape(escaped, c)) escaped += c;
+  }
+  return printable_utf8(escaped);
 }
 
 Log::Log()

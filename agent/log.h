@@ -30,6 +30,10 @@ std::string printable_utf8(std::string_view bytes);
 // escapes (\n, \t, \xNN), and the value is quoted when it holds a space or a quote.
 std::string display_value(std::string_view bytes);
 
+// A message for the terminal kept to one line, whatever a path in it holds: control bytes and
+// bytes that are not UTF-8 become escapes (\n, \t, \xNN); nothing is quoted.
+std::string one_terminal_line(std::string_view text);
+
 // One JSON line (with its newline): {"level":…,"msg":…,"ts":…, ...fields} with the keys sorted
 // (a field named like one of the three replaces it), every string made printable
 // (printable_utf8). Written straight into a string: no JSON object is built for the line.

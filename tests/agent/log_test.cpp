@@ -13,6 +13,7 @@
 #include "tests/support/temp_dir.h"
 
 using folderhook::agent::display_value;
+using folderhook::agent::one_terminal_line;
 using folderhook::agent::printable_utf8;
 
 TEST_CASE("valid UTF-8 is shown as it is") {
@@ -35,6 +36,13 @@ TEST_CASE("listen shows a value on one line, quoting spaces and escaping control
   CHECK(display_value("bell\x07") == "bell\\x07");
   CHECK(display_value("\xFE") == "\\xFE");
   CHECK(display_value("") == "\"\"");
+}
+
+TEST_CASE("a terminal message stays one line: controls and bytes that are not UTF-8 escaped") {
+  CHECK(one_terminal_line("folder path '/srv/a b' is fine") == "folder path '/srv/a b' is fine");
+  CHECK(one_terminal_line("'/srv/in\nx\x1B[2J'") == "'/srv/in\\nx\\x1B[2J'");
+  CHECK(one_terminal_line("tab\tcr\rdel\x7F") == "tab\\tcr\\rdel\\x7F");
+  CHECK(one_terminal_line("caf\xC3\xA9 \xFF") == "caf\xC3\xA9 \\xFF");
 }
 
 namespace {

@@ -90,6 +90,20 @@ TEST_CASE("a folder path that does not exist is refused with its line") {
   }
 }
 
+TEST_CASE("check keeps each message on one line when a path holds a newline or an escape") {
+  TempDir dir;
+  // TOML's escapes: the folder's name holds a real newline and ESC (the start of a terminal
+  // control sequence); its parent exists, so it is a warning and check still passes.
+  write_file(dir / "rules.toml",
+             rules(dir / "state", dir / "in\\nx\\u001b[2J", "http://127.0.0.1:1/h"));
+  std::string out;
+  CHECK(run_folderhook({"check", "--config", dir / "rules.toml"}, out) == 0);
+  CHECK(out == dir / "rules.toml" + ": warning: folder path '" + dir / "in\\nx\\x1B[2J" +
+                   "' does not exist yet; it will be watched when it appears\n" +
+                   dir / "rules.toml" + ": ok, 1 folder(s), 1 url(s), state in " +
+                   dir / "state" + "\n");
+}
+
 TEST_CASE("a URL that does not parse is refused with its line and column") {
   TempDir dir;
   rules_in(dir, "http//missing-colon/hook");
