@@ -235,8 +235,14 @@ std::vector<StreamMessage> read_stream(const std::string& servers, const std::st
     return out;
   }
   jsStreamInfo* si = nullptr;
-  if (js_GetStreamInfo(&si, c.js, name.c_str(), nullptr, nullptr) != NATS_OK) {
-    error = "no stream " + name;
+  natsStatus info_status = NATS_OK;
+  if (!wait_until(
+          [&] {
+            info_status = js_GetStreamInfo(&si, c.js, name.c_str(), nullptr, nullptr);
+            return info_status == NATS_OK;
+          },
+          std::chrono::seconds(30))) {
+    error = "no stream " + name + ": " + natsStatus_GetText(info_status);
     return out;
   }
   const uint64_t first = si->State.FirstSeq;
@@ -245,8 +251,16 @@ std::vector<StreamMessage> read_stream(const std::string& servers, const std::st
   jsStreamInfo_Destroy(si);
   for (uint64_t seq = first; count > 0 && seq <= last; ++seq) {
     natsMsg* msg = nullptr;
-    if (js_GetMsg(&msg, c.js, name.c_str(), seq, nullptr, nullptr) != NATS_OK) {
-      error = "cannot read message " + std::to_string(seq);
+    // A cluster whose node just came back may move the stream's leader: a get can time out
+    // or be refused meanwhile, and is asked again until the deadline.
+    natsStatus status = NATS_OK;
+    if (!wait_until(
+            [&] {
+              status = js_GetMsg(&msg, c.js, name.c_str(), seq, nullptr, nullptr);
+              return status == NATS_OK;
+            },
+            std::chrono::seconds(30))) {
+      error = "cannot read message " + std::to_string(seq) + ": " + natsStatus_GetText(status);
       out.clear();
       return out;
     }
