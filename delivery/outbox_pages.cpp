@@ -40,14 +40,13 @@ std::string row_select(bool batches, const char* rest) {
          rest;
 }
 
-// The current row of a row_select query. An unreadable request leaves the row's request empty,
-// its first byte in unreadable_encoding and `decoded` false.
-PendingRow pending_row(Stmt& q, bool& decoded) {
+// The current row of a row_select query. An unreadable request leaves the row's request empty
+// and its first byte in unreadable_encoding.
+PendingRow pending_row(Stmt& q) {
   PendingRow row{q.i64(0), {}, static_cast<int>(q.i64(2)), q.i64(3), q.bytes(4),
                  static_cast<size_t>(std::max<int64_t>(0, q.i64(5))), std::nullopt};
   const std::string_view blob = q.view(1);
   auto request = decode_request(blob);
-  decoded = request.has_value();
   if (request) {
     row.request = std::move(*request);
   } else {
@@ -65,10 +64,9 @@ bool Outbox::load_pending(int64_t after_seq, std::vector<PendingRow>& rows, std:
     return false;
   }
   q.bind(1, after_seq);
-  bool decoded = false;
   if (!q.each_row([&](Stmt& found) {
-        PendingRow row = pending_row(found, decoded);
-        if (decoded) rows.push_back(std::move(row));  // unreadable rows stay for inspection
+        PendingRow row = pending_row(found);
+        if (!row.unreadable_encoding) rows.push_back(std::move(row));  // the others stay
       })) {
     error = sqlite3_errmsg(db_);
     return false;
@@ -85,8 +83,7 @@ bool Outbox::load_row(int64_t seq, std::optional<PendingRow>& row, std::string& 
   q.bind(1, seq);
   const int rc = q.step();
   if (rc == SQLITE_ROW) {
-    bool decoded = false;
-    row = pending_row(q, decoded);
+    row = pending_row(q);
     return true;
   }
   if (rc != SQLITE_DONE) {
@@ -107,10 +104,9 @@ bool Outbox::load_first_page(int64_t after_seq, size_t limit, std::vector<Pendin
     return false;
   }
   q.bind(1, after_seq).bind(2, as_i64(limit));
-  bool decoded = false;
   // An unreadable row still moves the cursor (seq kept, request empty, unreadable_encoding
   // set): the caller skips it, and it stays in the table.
-  if (!q.each_row([&](Stmt& found) { rows.push_back(pending_row(found, decoded)); })) {
+  if (!q.each_row([&](Stmt& found) { rows.push_back(pending_row(found)); })) {
     error = sqlite3_errmsg(db_);
     return false;
   }

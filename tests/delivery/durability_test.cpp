@@ -119,33 +119,28 @@ TEST_CASE("what was pending at shutdown is delivered after reopening, with the s
 
 TEST_CASE("status reports a url_stats table it cannot read through as an error, not a shorter list") {
   TempDir dir;
-  std::string error;
-  REQUIRE(Outbox::open(dir.path(), error));  // today's schema, closed again (WAL folded back)
   const std::string db_path = dir.path() + "/outbox.db";
   int page_size = 0;
   {
+    std::string error;
+    auto outbox = Outbox::open(dir.path(), error);
+    REQUIRE(outbox);
     // The URL rows last, so that the file's last page is a leaf of url_stats.
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
-    sqlite3_stmt* st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db,
-                               "INSERT INTO url_stats(url, last_status, last_error, "
-                               "consecutive_failures, last_success_ms, last_attempt_ms) "
-                               "VALUES(?, 200, '', 0, 1, 1)",
-                               -1, &st, nullptr) == SQLITE_OK);
+    Batch batch;
     for (int i = 0; i < 400; ++i) {
       const std::string url = "http://h/" + std::to_string(1000 + i) + std::string(200, 'x');
-      sqlite3_bind_text(st, 1, url.c_str(), -1, SQLITE_TRANSIENT);
-      REQUIRE(sqlite3_step(st) == SQLITE_DONE);
-      sqlite3_reset(st);
+      batch.url_outcomes.push_back(UrlOutcome{url, 200, "", true, 1});
     }
-    sqlite3_finalize(st);
-    REQUIRE(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, nullptr) == SQLITE_OK);
+    std::vector<int64_t> seqs;
+    bool full = false;
+    REQUIRE(outbox->commit(batch, seqs, error, full));
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(outbox->handle(), "PRAGMA page_size", -1, &st, nullptr) ==
+            SQLITE_OK);
     REQUIRE(sqlite3_step(st) == SQLITE_ROW);
     page_size = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
-    REQUIRE(sqlite3_close(db) == SQLITE_OK);
-  }
+  }  // closed: the WAL is folded back into outbox.db
   std::string e;
   const auto before = read_status(dir.path(), e);
   REQUIRE(before.is_object());

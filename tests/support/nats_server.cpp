@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <functional>
 
 #include <nats/nats.h>
 
@@ -234,15 +235,18 @@ std::vector<StreamMessage> read_stream(const std::string& servers, const std::st
     error = "cannot connect to " + servers;
     return out;
   }
+  // A cluster whose node just came back may move the stream's leader: a request can time out
+  // or be refused meanwhile, and is made again until the deadline. NATS_OK, or the last failure.
+  auto ask = [](const std::function<natsStatus()>& request) {
+    natsStatus status = NATS_OK;
+    wait_until([&] { return (status = request()) == NATS_OK; }, std::chrono::seconds(30));
+    return status;
+  };
   jsStreamInfo* si = nullptr;
-  natsStatus info_status = NATS_OK;
-  if (!wait_until(
-          [&] {
-            info_status = js_GetStreamInfo(&si, c.js, name.c_str(), nullptr, nullptr);
-            return info_status == NATS_OK;
-          },
-          std::chrono::seconds(30))) {
-    error = "no stream " + name + ": " + natsStatus_GetText(info_status);
+  const natsStatus info =
+      ask([&] { return js_GetStreamInfo(&si, c.js, name.c_str(), nullptr, nullptr); });
+  if (info != NATS_OK) {
+    error = "no stream " + name + ": " + natsStatus_GetText(info);
     return out;
   }
   const uint64_t first = si->State.FirstSeq;
@@ -251,16 +255,10 @@ std::vector<StreamMessage> read_stream(const std::string& servers, const std::st
   jsStreamInfo_Destroy(si);
   for (uint64_t seq = first; count > 0 && seq <= last; ++seq) {
     natsMsg* msg = nullptr;
-    // A cluster whose node just came back may move the stream's leader: a get can time out
-    // or be refused meanwhile, and is asked again until the deadline.
-    natsStatus status = NATS_OK;
-    if (!wait_until(
-            [&] {
-              status = js_GetMsg(&msg, c.js, name.c_str(), seq, nullptr, nullptr);
-              return status == NATS_OK;
-            },
-            std::chrono::seconds(30))) {
-      error = "cannot read message " + std::to_string(seq) + ": " + natsStatus_GetText(status);
+    const natsStatus got =
+        ask([&] { return js_GetMsg(&msg, c.js, name.c_str(), seq, nullptr, nullptr); });
+    if (got != NATS_OK) {
+      error = "cannot read message " + std::to_string(seq) + ": " + natsStatus_GetText(got);
       out.clear();
       return out;
     }
