@@ -192,7 +192,7 @@ http {{
 
 class Folderhook:
     def __init__(self, procs, binary, work, name, folder, url, connections=1, backend=None,
-                 log_to_file=True, folder_extra=""):
+                 log_to_file=True, folder_extra="", pipelining=False):
         self.procs = procs
         self.dir = os.path.join(work, name)
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -208,6 +208,7 @@ log_file = "{self.log}"
 {backend_line}
 [delivery]
 connections = {connections}
+pipelining = {"true" if pipelining else "false"}
 
 [[folder]]
 path = "{folder}"
@@ -393,11 +394,11 @@ def perf_supported():
     return r.returncode == 0 and "not supported" not in r.stderr and "<not" not in r.stderr
 
 
-def throughput_folderhook(ctx, n, connections):
+def throughput_folderhook(ctx, n, connections, pipelining=False):
     folder = folder_for(ctx, "in-burst")
     ctx.nginx.reset()
     fh = Folderhook(ctx.procs, ctx.folderhook, ctx.work, "fh-burst", folder, ctx.nginx.url,
-                    connections=connections)
+                    connections=connections, pipelining=pipelining)
     fh.start()
     perf = None
     if ctx.perf:
@@ -469,6 +470,21 @@ def writer_alone(ctx, n):
     return n / (last - start) if last > start else None
 
 
+def roundtrip_floor(ctx, n=20_000):
+    """The CPU seconds per request of bench/roundtrip.c: one request at a time on one
+    connection to the same nginx location, the least a sender that waits for each answer can
+    spend on this machine (its sleep and wake-up per request)."""
+    path = "hook?path=%2Froundtrip%2Ffloor"
+    r = subprocess.run([ctx.roundtrip, str(ctx.nginx.port), path, str(n)], capture_output=True,
+                       text=True)
+    ctx.nginx.reset()
+    m = re.search(r"cpu_us_per_request (\S+)", r.stdout)
+    if r.returncode != 0 or not m:
+        log(f"roundtrip failed: {(r.stderr or r.stdout).strip()}")
+        return None
+    return float(m.group(1)) / 1e6
+
+
 def wrk_ceiling(ctx, connections, seconds):
     r = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
                         ctx.nginx.url + "?path=%2Fwrk%2Fceiling"], capture_output=True, text=True)
@@ -479,7 +495,8 @@ def wrk_ceiling(ctx, connections, seconds):
 
 def scenario_throughput(ctx, n, pipe_n, connections, runs, wrk_seconds, extra_connections=()):
     rows = {k: [] for k in ("fh", "wrk", "pipe", "r_wrk", "r_pipe", "cpu_per", "peak_rss",
-                            "instr_per", "pipe_cpu_per", "pipe_rss", "alone", "r_alone")}
+                            "instr_per", "pipe_cpu_per", "pipe_rss", "alone", "r_alone",
+                            "floor_cpu", "r_floor", "pipelined_cpu")}
     for c in extra_connections:
         rows.update({f"fh{c}": [], f"wrk{c}": [], f"r_wrk{c}": [], f"least{c}": [],
                      f"r_least{c}": []})
@@ -503,8 +520,11 @@ def scenario_throughput(ctx, n, pipe_n, connections, runs, wrk_seconds, extra_co
         alone = writer_alone(ctx, n)
         fh = throughput_folderhook(ctx, n, connections)
         wrk = wrk_ceiling(ctx, connections, wrk_seconds)
+        floor = roundtrip_floor(ctx)
+        pipelined = throughput_folderhook(ctx, n, connections, pipelining=True)
         pipe = throughput_pipeline(ctx, pipe_n)
         loss.append(("folderhook", fh["received"], fh["written"]))
+        loss.append(("folderhook (pipelining = true)", pipelined["received"], pipelined["written"]))
         loss.append(("inotifywait + curl loop", pipe["received"], pipe["written"]))
         for k, v in (("fh", fh["rate"]), ("wrk", wrk), ("pipe", pipe["rate"]),
                      ("r_wrk", fh["rate"] / wrk if wrk else None),
@@ -512,14 +532,18 @@ def scenario_throughput(ctx, n, pipe_n, connections, runs, wrk_seconds, extra_co
                      ("alone", alone), ("r_alone", fh["rate"] / alone if alone else None),
                      ("cpu_per", fh["cpu_per"]), ("peak_rss", fh["peak_rss"]),
                      ("instr_per", fh["instr_per"]), ("pipe_cpu_per", pipe["cpu_per"]),
-                     ("pipe_rss", pipe["peak_rss"])):
+                     ("pipe_rss", pipe["peak_rss"]), ("floor_cpu", floor),
+                     ("r_floor", fh["cpu_per"] / floor if floor else None),
+                     ("pipelined_cpu", pipelined["cpu_per"])):
             rows[k].append(v)
         log(f"throughput run {i + 1}: folderhook {fh['rate']:.0f}/s ({fh['received']}/{n} received, "
             f"{fh['requests']} requests in {fh['seconds']:.1f} s, attempts {fh['outcomes']}, "
             f"overflow lines {fh['overflow']}, {fh['cpu_per'] * 1e6:.0f} us CPU each, "
             f"peak {fh['peak_rss'] / 1024:.1f} MiB); wrk -c{connections} {wrk or 0:.0f}/s; "
             f"inotifywait|curl {pipe['rate']:.0f}/s ({pipe['received']}/{pipe_n}); "
-            f"writer alone {alone or 0:.0f} files/s")
+            f"writer alone {alone or 0:.0f} files/s; roundtrip.c "
+            f"{(floor or 0) * 1e6:.0f} us CPU a request; with pipelining = true "
+            f"{pipelined['rate']:.0f}/s, {pipelined['cpu_per'] * 1e6:.0f} us CPU each")
     out = {k: median(v) for k, v in rows.items()}
     out["loss"] = loss
     out["extra"] = list(extra_connections)
@@ -700,6 +724,12 @@ def throughput_rows(add, tp, n, pipe_n, connections, where):
         "inotifywait + curl loop", fmt(tp["pipe_cpu_per"] * 1e6),
         ratio(tp["cpu_per"] / tp["pipe_cpu_per"], 3), "<= 50 us",
         verdict(tp["cpu_per"] * 1e6 <= 50))
+    # The floor under the figure above: a bare client's sleep and wake-up per request.
+    add("", "", "bare client, one request at a time on one connection (bench/roundtrip.c): "
+        "its CPU per request", fmt(tp["floor_cpu"] and tp["floor_cpu"] * 1e6),
+        ratio(tp["r_floor"]), "", "")
+    add(f"cost: CPU us per delivery (user+sys), pipelining = true{where}",
+        fmt(tp["pipelined_cpu"] * 1e6), "", "", "", "", "")
 
 
 def build_table(s10, s100, tp, lat, connections, n, pipe_n, rate, seconds, js=None, paced=None,
@@ -801,6 +831,8 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--only", default=",".join(SCENARIOS))
     ap.add_argument("--nats-publish", help="bench/nats_publish.c, built (the JetStream ceiling)")
+    ap.add_argument("--roundtrip", required=True,
+                    help="bench/roundtrip.c, built (the CPU a request costs a bare client)")
     ap.add_argument("--results", default=os.path.join(BENCH, "RESULTS.md"))
     ap.add_argument("--files", type=int, help="files per throughput run (default 100,000; 10,000 with --quick)")
     a = ap.parse_args()
@@ -819,6 +851,7 @@ def main():
     os.makedirs(ctx.trees, exist_ok=True)
     ctx.folderhook, ctx.writer = a.folderhook, a.writer
     ctx.nats_publish = a.nats_publish
+    ctx.roundtrip = a.roundtrip
     ctx.procs = Procs(a.work)
     ctx.folders = []
     ctx.perf = perf_supported()
