@@ -60,8 +60,8 @@ START=$(date +%s.%N)
 mkdir "$RUN/folder/b"
 "$WRITER" burst "$RUN/folder/b" "$N" > /dev/null
 # Polled twice a second: a count of the growing log every 20 ms kept a core busy, and on a VM
-# a busy machine makes each thread's sleep and wake-up cheaper (the sender's CPU per delivery
-# went from 31 to 20 µs), so the figures were not those of bench/run's quiet machine.
+# a busy machine makes each thread's sleep and wake-up cheaper (the sender read 20 µs of CPU
+# per delivery with that poll, 31 without), so the figures were not bench/run's quiet machine's.
 wait_for 600 0.5 at_least $((N + 2))  # the warm-up file and the directory too
 # The burst ends at its last delivery's line, not at the poll that saw it.
 LAST=$(grep '"outcome":"delivered"' "$RUN/agent.log" | tail -1 | grep -o '"ts":"[^"]*"' | cut -d'"' -f4)
