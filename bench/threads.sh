@@ -1,5 +1,6 @@
 #!/bin/bash
-# Per-thread CPU of the agent around one burst of creates: where a delivery's CPU goes.
+# Per-thread CPU of the agent around one burst of creates (or a steady rate of them): where a
+# delivery's CPU goes.
 #
 #   bench/threads.sh FOLDERHOOK WRITER URL DIR N [CONNECTIONS]
 #
@@ -12,13 +13,16 @@
 # STATE_DIR   (environment, optional) where to make the state_dir instead of under DIR: an
 #             ext4 folder puts the outbox where bench/run keeps it while the watched folder is
 #             on a tmpfs
+# RATE        (environment, optional) creates per second: the writer makes the N files at that
+#             rate instead of as fast as it can, so that the agent keeps up and works a few
+#             operations at a time, as it does in production
 #
 # Prints, per thread, CPU µs and run slices (wake-ups) per delivery from
 # /proc/PID/task/*/schedstat before the burst and after its last delivery, then the outbox
 # writer's stop line (commits, syncs, read_back). Not a pass/fail test: a tool for profiling.
 set -eu
 if [ $# -lt 5 ]; then
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 BIN=$1 WRITER=$2 URL=$3 DIR=$4 N=$5 CONN=${6:-1}
@@ -58,7 +62,11 @@ snap() { for t in /proc/$PID/task/*; do echo "$(basename "$t") $(cat "$t/comm") 
 snap > "$RUN/before"
 START=$(date +%s.%N)
 mkdir "$RUN/folder/b"
-"$WRITER" burst "$RUN/folder/b" "$N" > /dev/null
+if [ -n "${RATE:-}" ]; then
+  "$WRITER" rate "$RUN/folder/b" "$N" "$RATE" /dev/null > /dev/null
+else
+  "$WRITER" burst "$RUN/folder/b" "$N" > /dev/null
+fi
 # Polled twice a second: a count of the growing log every 20 ms kept a core busy, and on a VM
 # a busy machine makes each thread's sleep and wake-up cheaper (the sender read 20 µs of CPU
 # per delivery with that poll, 31 without), so the figures were not bench/run's quiet machine's.
