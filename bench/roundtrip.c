@@ -50,15 +50,13 @@ static void read_answer(int fd) {
   size_t got = 0;
   for (;;) {
     errno = 0;
+    if (got == sizeof buf - 1) die("an answer is over 8 KiB");
     const ssize_t k = recv(fd, buf + got, sizeof buf - 1 - got, 0);
     if (k <= 0) die(k == 0 ? "the server closed the connection" : "recv");
     got += (size_t)k;
     buf[got] = '\0';
     const char* end = strstr(buf, "\r\n\r\n");
-    if (end == NULL) {
-      if (got == sizeof buf - 1) die("an answer's head is over 8 KiB");
-      continue;
-    }
+    if (end == NULL) continue;
     if (strncmp(buf, "HTTP/1.1 200", 12) != 0) die("the answer is not 200");
     const char* length = strcasestr(buf, "\r\ncontent-length:");
     if (length == NULL || length > end) die("the answer has no Content-Length");
