@@ -28,7 +28,8 @@ int status_command(const Config& config, bool json) {
   std::string error;
   nlohmann::json status = delivery::read_status(config.state_dir, error);
   if (status.is_null()) {
-    std::cerr << config.file << ": cannot read the state in " << config.state_dir << ": " << error
+    std::cerr << one_terminal_line(config.file + ": cannot read the state in " +
+                                   config.state_dir + ": " + error)
               << "\n";
     return 2;
   }
@@ -90,8 +91,10 @@ int replay_command(const Config& config, const std::string& since, const std::st
   if (!since.empty()) {
     since_ms = delivery::parse_iso_utc(since);
     if (!since_ms) {
-      std::cerr << "folderhook replay: --since must be a UTC time such as 2026-11-26T10:00:00Z (got '"
-                << since << "')\n";
+      std::cerr << one_terminal_line(
+                       "folderhook replay: --since must be a UTC time such as "
+                       "2026-11-26T10:00:00Z (got '" + since + "')")
+                << "\n";
       return 2;
     }
   }
@@ -109,12 +112,12 @@ int replay_command(const Config& config, const std::string& since, const std::st
       config.state_dir, since_ms, id.empty() ? std::nullopt : std::optional<std::string>(id),
       rewrite, error);
   if (moved < 0) {
-    std::cerr << "folderhook replay: " << error << "\n";
+    std::cerr << one_terminal_line("folderhook replay: " + error) << "\n";
     return 2;
   }
   if (!id.empty() && moved == 0) {
     std::cerr << "folderhook replay: no dead letter with id '" << display_value(id) << "' in "
-              << config.state_dir << " (`folderhook dead-letters` lists them)\n";
+              << one_terminal_line(config.state_dir) << " (`folderhook dead-letters` lists them)\n";
     return 1;
   }
   for (const std::string& k : kept) {
@@ -129,8 +132,9 @@ int dead_letters_command(const Config& config, bool json) {
   std::string error;
   const auto rows = delivery::list_dead_letters(config.state_dir, error);
   if (!rows) {
-    std::cerr << config.file << ": cannot read the dead letters in " << config.state_dir << ": "
-              << error << "\n";
+    std::cerr << one_terminal_line(config.file + ": cannot read the dead letters in " +
+                                   config.state_dir + ": " + error)
+              << "\n";
     return 2;
   }
   for (const delivery::DeadLetterRow& row : *rows) {
@@ -166,10 +170,10 @@ int test_hook_command(const Config& config, const std::string& folder_path) {
     if (r.path == folder) rule = &r;
   }
   if (!rule) {
-    std::cerr << "folderhook test-hook: '" << folder_path << "' is not a folder of " << config.file
-              << "; its folders are:";
-    for (const FolderRule& r : config.folders) std::cerr << " " << r.path;
-    std::cerr << "\n";
+    std::string message = "folderhook test-hook: '" + folder_path + "' is not a folder of " +
+                          config.file + "; its folders are:";
+    for (const FolderRule& r : config.folders) message += " " + r.path;
+    std::cerr << one_terminal_line(message) << "\n";
     return 2;
   }
   watch::FileAction action;
@@ -200,13 +204,16 @@ int test_hook_command(const Config& config, const std::string& folder_path) {
     any_ok = any_ok || result.ok;
     // A NATS URL has no status: its acknowledgement is the answer; an exec: URL's is its exit.
     const bool exec = result.url.rfind("exec:", 0) == 0;
-    std::cout << result.url << ": "
-              << (result.status ? std::to_string(result.status)
-                  : exec        ? std::string(result.ok ? "exit status 0" : "failed")
-                  : result.ok   ? std::string("acknowledged")
-                                : std::string("no answer"))
-              << " in " << result.ms << " ms" << (result.ok ? ", accepted" : "")
-              << (result.error.empty() ? "" : ": " + result.error) << "\n";
+    // The error may quote the receiver's or the command's own words: one line whatever they hold.
+    std::cout << one_terminal_line(
+                     result.url + ": " +
+                     (result.status ? std::to_string(result.status)
+                      : exec        ? std::string(result.ok ? "exit status 0" : "failed")
+                      : result.ok   ? std::string("acknowledged")
+                                    : std::string("no answer")) +
+                     " in " + std::to_string(result.ms) + " ms" + (result.ok ? ", accepted" : "") +
+                     (result.error.empty() ? "" : ": " + result.error))
+              << "\n";
   }
   return any_ok ? 0 : 1;
 }

@@ -104,6 +104,23 @@ TEST_CASE("check keeps each message on one line when a path holds a newline or a
                    dir / "state" + "\n");
 }
 
+TEST_CASE("status and test-hook keep an error on one line when a path holds a newline or an escape") {
+  TempDir dir;
+  write_file(dir / "rules.toml",
+             rules(dir / "st\\nx\\u001b[2J", dir / "in", "http://127.0.0.1:1/h"));
+  std::string out;
+  CHECK(run_folderhook({"status", "--config", dir / "rules.toml"}, out) == 2);
+  CAPTURE(out);
+  CHECK(out.find("cannot read the state in " + dir / "st\\nx\\x1B[2J: ") != std::string::npos);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  CHECK(out.back() == '\n');
+  CHECK(run_folderhook({"test-hook", "--config", dir / "rules.toml", dir / "other\nfolder"}, out) ==
+        2);
+  CAPTURE(out);
+  CHECK(out.find("'" + dir / "other\\nfolder' is not a folder of") != std::string::npos);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+}
+
 TEST_CASE("a URL that does not parse is refused with its line and column") {
   TempDir dir;
   rules_in(dir, "http//missing-colon/hook");

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <functional>
 
 #include <nats/nats.h>
 
@@ -237,7 +236,7 @@ std::vector<StreamMessage> read_stream(const std::string& servers, const std::st
   }
   // A cluster whose node just came back may move the stream's leader: a request can time out
   // or be refused meanwhile, and is made again until the deadline. NATS_OK, or the last failure.
-  auto ask = [](const std::function<natsStatus()>& request) {
+  auto ask = [](auto&& request) {
     natsStatus status = NATS_OK;
     wait_until([&] { return (status = request()) == NATS_OK; }, std::chrono::seconds(30));
     return status;
