@@ -18,7 +18,8 @@ bool is_aborted(const AttemptResult& result) {
   return !result.urls.empty() && result.urls.back().error == kAborted;
 }
 
-// Folds the answer of one URL into the attempt.
+}  // namespace
+
 void record_url(const Request& request, AttemptResult& result, const std::string& url,
                 SinkResult&& answer, int64_t ms) {
   UrlResult ur;
@@ -44,6 +45,8 @@ void record_url(const Request& request, AttemptResult& result, const std::string
     result.error.clear();
   }
 }
+
+namespace {
 
 // Hands `requests[slots]` to the sink of `url` as one batch.
 void send_to(const std::vector<const Request*>& requests, const std::vector<size_t>& slots,
@@ -97,11 +100,17 @@ AttemptResult run_attempt(const Request& request, SinkSet& sinks) {
 
 std::vector<AttemptResult> run_attempts(const std::vector<const Request*>& requests,
                                         SinkSet& sinks) {
-  const auto start = Clock::now();
   std::vector<AttemptResult> results(requests.size());
+  continue_attempts(requests, results, 0, sinks);
+  return results;
+}
+
+void continue_attempts(const std::vector<const Request*>& requests,
+                       std::vector<AttemptResult>& results, size_t from, SinkSet& sinks) {
+  const auto start = Clock::now();
   // URL by URL: those not yet accepted (nor abandoned) go to their next URL. Requests of one
   // batch usually share their URLs (one lane); consecutive ones with the same URL go together.
-  for (size_t index = 0;; ++index) {
+  for (size_t index = from;; ++index) {
     std::vector<size_t> slots;
     const std::string* url = nullptr;
     bool any = false;
@@ -120,15 +129,18 @@ std::vector<AttemptResult> run_attempts(const std::vector<const Request*>& reque
     flush();
     if (!any) break;
   }
-  for (size_t i = 0; i < requests.size(); ++i) {
-    AttemptResult& result = results[i];
-    if (requests[i]->urls.empty()) result.error = "no URL to send to";
-    bool all_rejected = !result.urls.empty();
-    for (const auto& u : result.urls) all_rejected = all_rejected && u.rejected;
-    result.rejected = !result.delivered && all_rejected;
-    result.ms = ms_since(start);
-  }
-  return results;
+  const int64_t ms = ms_since(start);
+  for (size_t i = 0; i < requests.size(); ++i) complete_attempt(*requests[i], results[i], ms);
 }
+
+void complete_attempt(const Request& request, AttemptResult& result, int64_t ms) {
+  if (request.urls.empty()) result.error = "no URL to send to";
+  bool all_rejected = !result.urls.empty();
+  for (const auto& u : result.urls) all_rejected = all_rejected && u.rejected;
+  result.rejected = !result.delivered && all_rejected;
+  result.ms += ms;
+}
+
+bool attempt_aborted(const AttemptResult& result) { return is_aborted(result); }
 
 }  // namespace folderhook::delivery

@@ -54,4 +54,18 @@ AttemptResult run_attempt(const Request& request, SinkSet& sinks);
 std::vector<AttemptResult> run_attempts(const std::vector<const Request*>& requests,
                                         SinkSet& sinks);
 
+// The pieces of run_attempts, for a lane that streams its first URL (Sink::stream):
+// Folds the answer of `url` (one of request.urls), which took `ms`, into the attempt so far.
+void record_url(const Request& request, AttemptResult& result, const std::string& url,
+                SinkResult&& answer, int64_t ms);
+// Goes on with attempts whose URLs before `from` have answered (in `results`): the refused
+// ones to their next URL as one batch, and so on, then completes each (complete_attempt) with
+// the time this took.
+void continue_attempts(const std::vector<const Request*>& requests,
+                       std::vector<AttemptResult>& results, size_t from, SinkSet& sinks);
+// Says whether every URL refused the request for good, and adds `ms` to the attempt's.
+void complete_attempt(const Request& request, AttemptResult& result, int64_t ms);
+// The sink abandoned it (kAborted): it stays pending, sent again at the next start.
+bool attempt_aborted(const AttemptResult& result);
+
 }  // namespace folderhook::delivery

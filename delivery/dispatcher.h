@@ -4,14 +4,15 @@
 // schedule runs out. Owns its own threads; never touches the caller's event loop.
 //
 // Threads: one writer owns the SQLite write connection and commits everything (new requests,
-// attempt results) in group commits; each URL set gets a lane (lane.h) with
-// `first_senders` threads for first attempts and `retry_senders` for retries; a notifier
+// attempt results) in group commits; each URL set gets a lane (lane.h) with its first-attempt
+// threads (LaneShape, sink_set.h: for HTTP, one that spreads over `first_senders` connections,
+// or with pipelining `first_senders` threads) and `retry_senders` for retries; a notifier
 // thread sends the dead-letter email. The Logger is called from all of them.
 //
 // Ordering promise: within one URL set, first attempts start in submission order; with more
-// than one first sender they may arrive out of order by up to first_senders - 1 places (times
-// pipeline_depth when pipelining). A URL set whose primary is NATS has one first sender
-// (LaneShape, sink_set.h), so its publishes keep the order. Retries are unordered. Delivery is at least once: a receiver
+// than one first-attempt connection they may arrive out of order by up to first_senders - 1
+// places (times pipeline_depth when pipelining). A URL set whose primary is NATS has one first
+// sender, so its publishes keep the order. Retries are unordered. Delivery is at least once: a receiver
 // dedupes on webhook-id. A URL set may be paced (max_per_second: every attempt takes a token)
 // and may send its first attempts in batches (batch_max), one request each (lane.h).
 //
@@ -79,8 +80,9 @@ struct DispatcherOptions {
   SuccessPolicy success = SuccessPolicy::kAny2xx;
   std::string user_agent = "folderhook";
   NotifyOptions notify;
-  // Sender threads per URL set for first attempts (they leave in submission order) and for
-  // retries (a separate lane, so that retries never delay first attempts).
+  // Connections per URL set for first attempts (they leave in submission order; LaneShape
+  // says how many threads drive them) and sender threads for retries (a separate lane, so
+  // that retries never delay first attempts).
   int first_senders = 4;
   int retry_senders = 2;
   // HTTP/1.1 pipelining of first attempts: a first sender writes up to this many queued
@@ -117,7 +119,8 @@ struct DispatcherOptions {
 // What the sinks need of the options (sink.h).
 inline SinkOptions sink_options(const DispatcherOptions& options) {
   return SinkOptions{options.timeout, options.ca_file, options.user_agent, options.success,
-                     options.first_senders};
+                     options.first_senders,
+                     http_spread(options.first_senders, options.pipeline_depth)};
 }
 
 // How many committed requests are in memory (see window in DispatcherOptions).

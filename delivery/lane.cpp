@@ -4,8 +4,12 @@
 #include "delivery/outbox.h"
 
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <deque>
+#include <unordered_map>
 
 namespace folderhook::delivery {
 namespace {
@@ -39,8 +43,11 @@ std::shared_ptr<Item> make_batch_item(const std::string& id,
 Lane::Lane(LaneOwner& owner, LaneShape shape, int retry_senders, LanePolicy policy)
     : owner_(owner),
       batch_(std::max<size_t>(1, shape.batch)),
+      stream_(shape.stream),
       policy_(policy),
       bucket_(policy.max_per_second, Clock::now()) {
+  // Without its eventfd a stream still works: it asks again after each answer.
+  if (stream_) wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   const int first_senders = std::max(1, shape.first_senders);
   for (int i = 0; i < first_senders + retry_senders; ++i) {
     senders_.push_back(owner_.make_sinks());
@@ -59,6 +66,11 @@ Lane::Lane(LaneOwner& owner, LaneShape shape, int retry_senders, LanePolicy poli
       });
     }
   }
+}
+
+Lane::~Lane() {
+  stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
 void Lane::adopt(const LanePolicy& policy, int64_t seq) {
@@ -83,7 +95,20 @@ void Lane::push_first(std::shared_ptr<Item> item) {
   }
   item->queued_at = Clock::now();
   first_.push_back(std::move(item));
-  cv_first_.notify_one();
+  wake_first(false);
+}
+
+void Lane::wake_first(bool all) {
+  if (all) {
+    cv_first_.notify_all();
+  } else {
+    cv_first_.notify_one();
+  }
+  if (stream_waiting_ && wake_fd_ >= 0) {
+    stream_waiting_ = false;
+    const uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
 }
 
 void Lane::push_retry(std::shared_ptr<Item> item) {
@@ -109,7 +134,7 @@ void Lane::regroup(std::shared_ptr<Item> item) {
     groups_.erase(id);
     queue_batch(make_batch_item(id, std::move(members)));
   }
-  cv_first_.notify_all();  // a first sender watches the groups' deadlines
+  wake_first(true);  // a first sender watches the groups' deadlines
 }
 
 void Lane::expire_groups(Clock::time_point now, Clock::time_point& wake) {
@@ -131,7 +156,7 @@ void Lane::queue_batch(std::shared_ptr<Item> batch) {
     batch->queued_at = Clock::now();
     // Stored batches are older than anything queued after them: they go first.
     first_.push_front(std::move(batch));
-    cv_first_.notify_one();
+    wake_first(false);
   } else {
     retries_.emplace(batch->next_at_ms, std::move(batch));
     cv_retry_.notify_all();
@@ -215,13 +240,104 @@ void Lane::run_first(SinkSet& sender) {
       items.clear();
       items.push_back(std::move(batch));
     }
-    for (const auto& item : items) requests.push_back(&item->request);
-    const auto results = run_attempts(requests, sender);
-    for (size_t i = 0; i < items.size(); ++i) owner_.attempt_done(items[i], *this, results[i]);
+    if (!stream_ || !stream_first(items, sender)) {
+      for (const auto& item : items) requests.push_back(&item->request);
+      const auto results = run_attempts(requests, sender);
+      for (size_t i = 0; i < items.size(); ++i) owner_.attempt_done(items[i], *this, results[i]);
+    }
     std::lock_guard lock(mu_);
     in_flight_ -= in_flight;
     cv_idle_.notify_all();
   }
+}
+
+bool Lane::stream_first(const std::vector<std::shared_ptr<Item>>& items, SinkSet& sinks) {
+  const auto& urls = items.front()->request.urls;
+  if (urls.empty()) return false;
+  const std::string url = urls.front();  // a lane's requests share their URLs
+  std::string error;
+  Sink* sink = sinks.for_url(url, error);
+  if (sink == nullptr) return false;
+  std::deque<std::shared_ptr<Item>> ready(items.begin(), items.end());  // taken, not yet sent
+  struct Flying {
+    std::shared_ptr<Item> item;
+    Clock::time_point start;
+  };
+  std::unordered_map<const Request*, Flying> flying;
+  std::vector<std::shared_ptr<Item>> refused;  // by their primary: on to the redundant URLs
+  std::vector<AttemptResult> refused_results;
+  int taken = 0;  // in_flight_ added here
+  const Sink::Next next = [&]() -> const Request* {
+    // Once one waits for its redundant URLs, no more are taken from the queue.
+    if (ready.empty() && refused.empty()) {
+      std::vector<std::shared_ptr<Item>> more;
+      bool batching;
+      {
+        std::lock_guard lock(mu_);
+        Clock::time_point wake;
+        if (stopping_ || !take_first(more, Clock::now(), wake)) {
+          stream_waiting_ = !stopping_;
+          return nullptr;
+        }
+        stream_waiting_ = false;
+        taken += static_cast<int>(more.size());
+        in_flight_ += static_cast<int>(more.size());
+        batching = policy_.batching();
+      }
+      if (batching && more.front()->members.empty()) {
+        ready.push_back(form_batch(std::move(more)));
+      } else {
+        ready.insert(ready.end(), more.begin(), more.end());
+      }
+    }
+    if (ready.empty()) return nullptr;
+    auto item = std::move(ready.front());
+    ready.pop_front();
+    const Request* request = &item->request;
+    flying[request] = Flying{std::move(item), Clock::now()};
+    return request;
+  };
+  const Sink::Done done = [&](const Request& request, SinkResult&& answer) {
+    auto node = flying.extract(&request);
+    if (node.empty()) return;  // not one it was given: a sink that breaks its contract
+    Flying& f = node.mapped();
+    const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
+                                                                             f.start)
+                           .count();
+    AttemptResult result;
+    record_url(request, result, url, std::move(answer), ms);
+    if (!result.delivered && !attempt_aborted(result) && request.urls.size() > 1) {
+      result.ms = ms;
+      refused.push_back(std::move(f.item));
+      refused_results.push_back(std::move(result));
+      return;
+    }
+    complete_attempt(request, result, ms);
+    owner_.attempt_done(f.item, *this, result);
+  };
+  if (!sink->stream(url, next, done, wake_fd_)) return false;
+  // The sink's contract answers each one it took; one it did not is abandoned, like an abort
+  // (sent again at the next start).
+  for (auto& [request, f] : flying) {
+    AttemptResult result;
+    record_url(*request, result, url, SinkResult{SinkResult::Verdict::kFailed, 0,
+                                                 std::string(kAborted), "", std::nullopt}, 0);
+    owner_.attempt_done(f.item, *this, result);
+  }
+  if (!refused.empty()) {
+    std::vector<const Request*> requests;
+    for (const auto& item : refused) requests.push_back(&item->request);
+    continue_attempts(requests, refused_results, 1, sinks);
+    for (size_t i = 0; i < refused.size(); ++i) {
+      owner_.attempt_done(refused[i], *this, refused_results[i]);
+    }
+  }
+  std::lock_guard lock(mu_);
+  // Taken and not sent (the stream ended before it asked for them): first in the queue again.
+  for (auto it = ready.rbegin(); it != ready.rend(); ++it) first_.push_front(std::move(*it));
+  in_flight_ -= taken;
+  cv_idle_.notify_all();
+  return true;
 }
 
 std::shared_ptr<Item> Lane::form_batch(std::vector<std::shared_ptr<Item>>&& members) {

@@ -14,6 +14,12 @@
 // (LaneOwner::record_batch) before it is first sent, so that a retry or a start after a crash
 // sends the same members under the same webhook-id. Members read back from the outbox are
 // regrouped by their stored batch id. A batch is one attempt: one token, one result for all.
+//
+// A streaming lane (LaneShape::stream: HTTP over several connections) has one first-attempt
+// thread that hands its sink one request at a time as connections come free (Sink::stream):
+// it takes from the queue when the sink asks, and hands each result to the owner as it comes.
+// A request its primary URL refused goes on to the redundant URLs once the requests then in
+// flight are answered (no new ones are taken meanwhile).
 #pragma once
 
 #include <chrono>
@@ -73,7 +79,7 @@ class LaneOwner {
 class Lane {
  public:
   Lane(LaneOwner& owner, LaneShape shape, int retry_senders, LanePolicy policy = {});
-  ~Lane() { stop(); }
+  ~Lane();
   Lane(const Lane&) = delete;
   Lane& operator=(const Lane&) = delete;
 
@@ -98,6 +104,12 @@ class Lane {
   };
 
   void run_first(SinkSet& sinks);
+  // A streaming lane's turn with `items` (taken, batches formed): streams them and whatever
+  // the queue holds while the sink asks, then sends the refused ones to their redundant URLs.
+  // false when the sink of their primary URL does not stream (nothing was sent).
+  bool stream_first(const std::vector<std::shared_ptr<Item>>& items, SinkSet& sinks);
+  // Under mu_: a first attempt (or batch) is queued; wakes a first sender or the stream.
+  void wake_first(bool all);
   void run_retry(SinkSet& sinks);
   void attempt(const std::shared_ptr<Item>& item, SinkSet& sinks);
   // Under mu_: waits (or returns false to wait) for the first attempts to send now, in
@@ -114,6 +126,9 @@ class Lane {
 
   LaneOwner& owner_;
   const size_t batch_;
+  const bool stream_;
+  int wake_fd_ = -1;             // a streaming lane's eventfd: wakes the stream when it waits
+  bool stream_waiting_ = false;  // under mu_: the stream found the queue empty
   LanePolicy policy_;       // under mu_
   int64_t policy_seq_ = 0;  // under mu_: the row policy_ came from
   std::mutex mu_;

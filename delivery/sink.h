@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,7 +49,18 @@ struct SinkOptions {
   SuccessPolicy success = SuccessPolicy::kAny2xx;  // HTTP's rule for an accepting status
   // [delivery] connections: exec: runs at most this many programs of one URL per folder at once.
   int connections = 1;
+  // HTTP: the connections to one origin over which a call's requests are spread, one request
+  // in flight on each (connections > 1 without pipelining: one thread drives them); 1: a
+  // call's requests are pipelined on one connection, or sent one at a time.
+  int http_spread = 1;
 };
+
+// SinkOptions::http_spread for `connections` and a pipeline depth: with pipelining each of
+// `connections` threads pipelines on a connection of its own (1); without it, one thread
+// spreads over all of them (lane_shape, sink_set.h).
+inline int http_spread(int connections, int pipeline_depth) {
+  return pipeline_depth > 1 || connections < 1 ? 1 : connections;
+}
 
 struct SinkResult {
   enum class Verdict { kAccepted, kFailed, kRejected };
@@ -71,6 +83,19 @@ class Sink {
   // result per request, in order.
   virtual std::vector<SinkResult> deliver(const std::vector<const Request*>& requests,
                                           const std::string& url) = 0;
+  // Optional, for a sink that keeps several requests in flight from one thread (HTTP spread
+  // over connections): sends to `url` the requests `next` gives (nullptr: none now), each as
+  // soon as it can take one more, and tells `done` each result as it comes, in any order. When
+  // `next` has nothing while requests are in flight, it is asked again after a result, or when
+  // `wake_fd` (an eventfd; -1 for none) becomes readable. Returns once `next` has nothing and
+  // nothing is in flight; after abort(), at once, each request taken and not answered done as
+  // kAborted. The same rules as deliver() otherwise. false (nothing called): use deliver().
+  using Next = std::function<const Request*()>;
+  using Done = std::function<void(const Request& request, SinkResult&& result)>;
+  virtual bool stream(const std::string& url, const Next& next, const Done& done, int wake_fd) {
+    (void)url, (void)next, (void)done, (void)wake_fd;
+    return false;
+  }
   // From any thread: abandons the call in flight (its results say kAborted) and makes every
   // later deliver() fail at once the same way.
   virtual void abort() = 0;

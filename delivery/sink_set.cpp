@@ -75,7 +75,11 @@ LaneShape lane_shape(const std::string& primary_url, int first_senders, int pipe
   if (kind_of(primary_url) == "nats") return LaneShape{1, kNatsBatch};
   // One program per call: `connections` threads run that many at once (exec_sink.h).
   if (kind_of(primary_url) == "exec") return LaneShape{std::max(1, first_senders), 1};
-  return LaneShape{std::max(1, first_senders), static_cast<size_t>(std::max(1, pipeline_depth))};
+  if (pipeline_depth > 1) {
+    return LaneShape{std::max(1, first_senders), static_cast<size_t>(pipeline_depth)};
+  }
+  const int spread = http_spread(first_senders, pipeline_depth);
+  return LaneShape{1, static_cast<size_t>(spread), spread > 1};
 }
 
 }  // namespace folderhook::delivery

@@ -37,13 +37,17 @@ class SinkSet {
 // `error` (one line) otherwise.
 bool valid_url(const std::string& url, std::string& error);
 
-// The shape of the lane of a URL set, from its primary URL: how many first-attempt threads and
-// how many requests each hands its sink at once. HTTP: the options' first_senders and
-// pipeline_depth. NATS: one thread (publishes stay in order) with large batches (the
-// acknowledgements of a batch are awaited together).
+// The shape of the lane of a URL set, from its primary URL: how many first-attempt threads,
+// how many requests each takes at once, and whether it streams them (Sink::stream). HTTP with
+// pipelining: `first_senders` threads, each pipelining up to pipeline_depth. HTTP without it,
+// over more than one connection: one thread that streams over `first_senders` connections
+// (http_spread, sink.h). NATS: one thread (publishes stay in order) with large batches (the
+// acknowledgements of a batch are awaited together). exec: `first_senders` threads, one
+// program each.
 struct LaneShape {
   int first_senders = 1;
   size_t batch = 1;
+  bool stream = false;
 };
 LaneShape lane_shape(const std::string& primary_url, int first_senders, int pipeline_depth);
 

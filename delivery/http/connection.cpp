@@ -146,6 +146,10 @@ HttpConnection::~HttpConnection() {
 
 void HttpConnection::shutdown() { ::shutdown(fd_, SHUT_RDWR); }
 
+bool HttpConnection::buffered() const {
+  return offset_ < buffer_.size() || (ssl_ != nullptr && SSL_pending(ssl_) > 0);
+}
+
 bool HttpConnection::write_all(std::string_view data) {
   while (!data.empty()) {
     long n;

@@ -41,6 +41,10 @@ class HttpConnection {
   ReadEnd read_response(ResponseParser& parser, std::chrono::steady_clock::time_point deadline);
   // From any thread.
   void shutdown();
+  // For poll(): the socket, and whether bytes are already read (here or inside TLS) that a
+  // poll on the socket would not report.
+  int fd() const { return fd_; }
+  bool buffered() const;
 
  private:
   HttpConnection(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}

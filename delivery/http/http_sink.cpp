@@ -1,6 +1,7 @@
 #include "delivery/http/http_sink.h"
 
 #include <chrono>
+#include <cstdint>
 #include <utility>
 
 #include "delivery/attempt.h"
@@ -86,6 +87,44 @@ class HttpSink final : public Sink {
     return results;
   }
 
+  bool stream(const std::string& url, const Next& next, const Done& done, int wake_fd) override {
+    const Url* parsed = parsed_url(url);
+    const HttpSender::NextCall next_call = [&](HttpCall& call, size_t& tag) {
+      for (;;) {
+        const Request* request = next();
+        if (request == nullptr) return false;
+        std::string error;
+        std::optional<HttpCall> made;
+        if (parsed == nullptr) {
+          error = "invalid URL: " + url_error_;
+        } else {
+          made = make_call(*request, *parsed, options_.user_agent, error);
+        }
+        if (!made) {
+          // A bad URL or secret: failed, as deliver() does; the next request is asked for.
+          SinkResult r;
+          r.error = std::move(error);
+          done(*request, std::move(r));
+          continue;
+        }
+        call = std::move(*made);
+        tag = reinterpret_cast<uintptr_t>(request);  // the request outlives its call
+        return true;
+      }
+    };
+    const HttpSender::CallDone call_done = [&](size_t tag, HttpResult&& result) {
+      done(*reinterpret_cast<const Request*>(tag), from_http(std::move(result), options_.success));
+    };
+    if (parsed == nullptr) {
+      // Nothing can be sent: every request fails at once, without the sender.
+      HttpCall unused;
+      size_t tag;
+      next_call(unused, tag);
+      return true;
+    }
+    return sender_->send_stream(*parsed, next_call, call_done, wake_fd);
+  }
+
   void abort() override { sender_->abort(); }
 
  private:
@@ -110,7 +149,8 @@ class HttpSink final : public Sink {
 }  // namespace
 
 std::unique_ptr<Sink> make_http_sink(const SinkOptions& options) {
-  return make_http_sink(options, make_http_sender(options.timeout, options.ca_file));
+  return make_http_sink(options,
+                        make_http_sender(options.timeout, options.ca_file, options.http_spread));
 }
 
 std::unique_ptr<Sink> make_http_sink(const SinkOptions& options,

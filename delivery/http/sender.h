@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -46,12 +47,29 @@ class HttpSender {
   // Calls to one origin, pipelined on one connection where the receiver allows it: written
   // back to back in order, their responses read in order. A request the receiver left
   // unanswered when it closed the connection is sent again on a new connection (a receiver
-  // that does so without warning is then given one request at a time). One result per call,
-  // in order. The default sends them one by one.
+  // that does so without warning is then given one request at a time). A sender made with
+  // connections > 1 spreads them over that many connections instead, one request in flight on
+  // each, written in order as connections come free. One result per call, in order. The
+  // default sends them one by one.
   virtual std::vector<HttpResult> send_batch(const std::vector<HttpCall>& calls) {
     std::vector<HttpResult> results;
     for (const auto& call : calls) results.push_back(send(call));
     return results;
+  }
+  // Calls to one origin, one at a time from `next` (false: none now; it fills the call and a
+  // tag of the caller's), each written as soon as one of the sender's connections is free,
+  // one request in flight on each; `done` gets each result with its tag, in the order they
+  // come. When `next` has nothing while calls are in flight, it is asked again after an answer,
+  // or when `wake_fd` (an eventfd, -1 for none) becomes readable (it is read empty). Returns
+  // once `next` has nothing and nothing is in flight; at once after abort(), each call taken
+  // and not answered done as "aborted". false (nothing called): this sender has one connection
+  // per origin and does not stream.
+  using NextCall = std::function<bool(HttpCall& call, size_t& tag)>;
+  using CallDone = std::function<void(size_t tag, HttpResult&& result)>;
+  virtual bool send_stream(const Url& url, const NextCall& next, const CallDone& done,
+                           int wake_fd) {
+    (void)url, (void)next, (void)done, (void)wake_fd;
+    return false;
   }
   // From any thread: abandons the call in flight and makes every later send() fail at once.
   virtual void abort() = 0;
@@ -59,7 +77,10 @@ class HttpSender {
 
 // timeout bounds the connect and each read; the whole response must also arrive within
 // twice the timeout, so that a receiver trickling bytes cannot hold a sender forever.
+// connections > 1: send_stream() and send_batch() spread calls over that many connections per
+// origin, one request in flight on each, and never pipeline; send() uses the first of them.
 std::unique_ptr<HttpSender> make_http_sender(std::chrono::milliseconds timeout,
-                                             std::string ca_file = kSystemCaFile);
+                                             std::string ca_file = kSystemCaFile,
+                                             int connections = 1);
 
 }  // namespace folderhook::delivery

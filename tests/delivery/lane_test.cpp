@@ -3,6 +3,7 @@
 // sent, and a stop that abandons what waits. Real sinks, real receivers on 127.0.0.1.
 #include <doctest/doctest.h>
 
+#include <condition_variable>
 #include <mutex>
 
 #include "delivery/lane.h"
@@ -21,6 +22,7 @@ class RecordingOwner : public LaneOwner {
     options_.timeout = std::chrono::seconds(2);
   }
   const DispatcherOptions& options() const override { return options_; }
+  void set_connections(int n) { options_.first_senders = n; }
   std::unique_ptr<SinkSet> make_sinks() const override {
     return std::make_unique<SinkSet>(sink_options(options_));
   }
@@ -139,6 +141,46 @@ TEST_CASE("lane: with batch_max, first attempts leave as one request whose membe
   REQUIRE(got.size() == 1);
   CHECK(got[0].method == "POST");
   CHECK(got[0].header("webhook-id") == batches[0].id);
+}
+
+TEST_CASE("lane: spread over three connections, three formed batches leave at once") {
+  // The first batch is held until the test has queued three more behind it; each of those is
+  // held until three are open at once: one batch at a time would wait 5 s, past the owner's
+  // 2 s timeout.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  int open = 0;
+  Receiver rx([&](const Webhook&, int index) {
+    std::unique_lock lock(mu);
+    if (index == 0) {
+      cv.wait_for(lock, 5s, [&] { return released; });
+      return Reply{};
+    }
+    ++open;
+    cv.notify_all();
+    cv.wait_for(lock, 5s, [&] { return open >= 3; });
+    return Reply{};
+  });
+  RecordingOwner owner(&rx);
+  owner.set_connections(3);
+  LanePolicy policy;
+  policy.batch_max = 2;
+  policy.batch_wait = std::chrono::seconds(5);  // full batches leave at once; no waiting here
+  Lane lane(owner, lane_shape(rx.url(), 3, 1), 1, policy);
+  for (int n = 0; n < 2; ++n) lane.push_first(item_to(rx.url(), n));
+  REQUIRE(rx.wait_for(1, 5s));
+  for (int n = 2; n < 8; ++n) lane.push_first(item_to(rx.url(), n));
+  {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+  REQUIRE(wait_until([&] { return owner.done().size() == 4; }, 10s));
+  lane.stop();
+  CHECK(owner.batches().size() == 4);
+  for (const std::string& d : owner.done()) CHECK(d.find(" delivered") != std::string::npos);
+  CHECK(rx.count() == 4);
 }
 
 TEST_CASE("lane: stop abandons a retry that is not due, without sending it") {

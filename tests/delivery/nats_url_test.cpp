@@ -77,4 +77,10 @@ TEST_CASE("a NATS lane sends in order from one thread, in large batches; HTTP as
   CHECK(lane_shape("tls://h/s", 4, 1).batch > 100);
   CHECK(lane_shape("http://h/", 4, 64).first_senders == 4);
   CHECK(lane_shape("http://h/", 4, 64).batch == 64);
+  CHECK_FALSE(lane_shape("http://h/", 4, 64).stream);
+  // Without pipelining, one thread streams over the connections; with one, one at a time.
+  CHECK(lane_shape("http://h/", 4, 1).first_senders == 1);
+  CHECK(lane_shape("http://h/", 4, 1).stream);
+  CHECK_FALSE(lane_shape("https://h/", 1, 1).stream);
+  CHECK_FALSE(lane_shape("exec:/bin/true", 4, 1).stream);
 }
