@@ -286,7 +286,7 @@ class PipeliningSender final : public HttpSender {
     HttpCall call;
     size_t tag = 0;
   };
-  // Calls to one origin spread over its connections (stream()).
+  // Calls to one origin spread over its connections (spread()).
   struct Spread {
     const NextCall& next;
     const CallDone& done;
@@ -302,7 +302,7 @@ class PipeliningSender final : public HttpSender {
     bool asked_empty = false;   // next() had nothing: asked again after an answer or a wake
     std::string unreachable;    // set once a connection could not be opened: no more are
     std::vector<pollfd> fds;
-    std::vector<size_t> polled;  // fds[i] belongs to slots[polled[i]]; the last may be wake_fd
+    std::vector<size_t> polled;  // fds[i] belongs to slots[polled[i]]; wake_fd's comes after
   };
 
   std::unique_ptr<HttpConnection>& conn_of(Origin& origin, size_t slot) {

@@ -306,7 +306,7 @@ TEST_CASE("a burst of 2,000 to a local receiver is delivered, each id once") {
   REQUIRE(log.wait([](const auto& l) { return count_outcome(l, "delivered") == kCount; }, 30s));
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MESSAGE(kCount << " delivered in " << static_cast<int>(secs * 1000) << " ms: "
-                 << static_cast<int>(kCount / secs) << " deliveries/s (4 senders, this build)");
+                 << static_cast<int>(kCount / secs) << " deliveries/s (4 connections, this build)");
   d->shutdown();
   std::set<std::string> ids;
   for (const auto& r : rx.received()) ids.insert(r.headers.at("webhook-id"));
