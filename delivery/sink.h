@@ -6,8 +6,8 @@
 //
 // Implementing a sink (a new folder beside http/ and nats/, registered in sink_set.cpp):
 //   - Threads: a SinkSet belongs to one lane thread (a first-attempt or a retry sender) and
-//     makes its sinks on that thread; deliver() is only ever called from it, one call at a
-//     time. abort() may be called from any thread, also while deliver() runs.
+//     makes its sinks on that thread; deliver() and stream() are only ever called from it,
+//     one call at a time. abort() may be called from any thread, also while either runs.
 //   - Blocking: deliver() may block on the network, but must return within about twice
 //     SinkOptions::timeout per call (a batch is one call: bound its wait as a whole, not per
 //     request), and at once after abort().
@@ -89,7 +89,8 @@ class Sink {
   // `next` has nothing while requests are in flight, it is asked again after a result, or when
   // `wake_fd` (an eventfd; -1 for none) becomes readable. Returns once `next` has nothing and
   // nothing is in flight; after abort(), at once, each request taken and not answered done as
-  // kAborted. The same rules as deliver() otherwise. false (nothing called): use deliver().
+  // kAborted. It runs as long as `next` gives requests; each one's wait is bounded as in
+  // deliver(), and the other rules are deliver()'s. false (nothing called): use deliver().
   using Next = std::function<const Request*()>;
   using Done = std::function<void(const Request& request, SinkResult&& result)>;
   virtual bool stream(const std::string& url, const Next& next, const Done& done, int wake_fd) {
