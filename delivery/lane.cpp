@@ -4,7 +4,7 @@
 #include "delivery/outbox.h"
 
 #include <pthread.h>
-#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,8 +46,8 @@ Lane::Lane(LaneOwner& owner, LaneShape shape, int retry_senders, LanePolicy poli
       stream_(shape.stream),
       policy_(policy),
       bucket_(policy.max_per_second, Clock::now()) {
-  // Without its eventfd a stream still works: it asks again after each answer.
-  if (stream_) wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  // Without its timer a stream still works: it asks again after each answer.
+  if (stream_) wake_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
   const int first_senders = std::max(1, shape.first_senders);
   for (int i = 0; i < first_senders + retry_senders; ++i) {
     senders_.push_back(owner_.make_sinks());
@@ -104,11 +104,21 @@ void Lane::wake_first(bool all) {
   } else {
     cv_first_.notify_one();
   }
-  if (stream_waiting_ && wake_fd_ >= 0) {
+  if (stream_waiting_) {
     stream_waiting_ = false;
-    const uint64_t one = 1;
-    (void)!::write(wake_fd_, &one, sizeof one);
+    wake_stream_at(Clock::now());
   }
+}
+
+void Lane::wake_stream_at(Clock::time_point at) {
+  if (wake_fd_ < 0) return;
+  // Relative, so that the steady clock and CLOCK_MONOTONIC need not agree; 0 would disarm it.
+  const auto ns = std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::nanoseconds>(at - Clock::now()).count());
+  itimerspec when{};
+  when.it_value.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+  when.it_value.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+  ::timerfd_settime(wake_fd_, 0, &when, nullptr);
 }
 
 void Lane::push_retry(std::shared_ptr<Item> item) {
@@ -277,6 +287,9 @@ bool Lane::stream_first(const std::vector<std::shared_ptr<Item>>& items, SinkSet
         Clock::time_point wake;
         if (stopping_ || !take_first(more, Clock::now(), wake)) {
           stream_waiting_ = !stopping_;
+          // A token or a batch due later: the stream looks again then, also while it waits
+          // for answers.
+          if (stream_waiting_ && wake != Clock::time_point::max()) wake_stream_at(wake);
           return nullptr;
         }
         stream_waiting_ = false;

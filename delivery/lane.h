@@ -18,6 +18,7 @@
 // A streaming lane (LaneShape::stream: HTTP over several connections) has one first-attempt
 // thread that hands its sink one request at a time as connections come free (Sink::stream):
 // it takes from the queue when the sink asks, and hands each result to the owner as it comes.
+// A request queued, a token or a batch come due while it waits for answers wake it (a timerfd).
 // A request its primary URL refused goes on to the redundant URLs once the requests then in
 // flight are answered (no new ones are taken meanwhile).
 #pragma once
@@ -110,6 +111,8 @@ class Lane {
   bool stream_first(const std::vector<std::shared_ptr<Item>>& items, SinkSet& sinks);
   // Under mu_: a first attempt (or batch) is queued; wakes a first sender or the stream.
   void wake_first(bool all);
+  // Under mu_: the stream (waiting for answers) asks for requests again at `at`.
+  void wake_stream_at(Clock::time_point at);
   void run_retry(SinkSet& sinks);
   void attempt(const std::shared_ptr<Item>& item, SinkSet& sinks);
   // Under mu_: waits (or returns false to wait) for the first attempts to send now, in
@@ -127,8 +130,10 @@ class Lane {
   LaneOwner& owner_;
   const size_t batch_;
   const bool stream_;
-  int wake_fd_ = -1;             // a streaming lane's eventfd: wakes the stream when it waits
-  bool stream_waiting_ = false;  // under mu_: the stream found the queue empty
+  // A streaming lane's timerfd: wakes the stream when something is queued or comes due while
+  // it waits for answers (Sink::stream's wake_fd).
+  int wake_fd_ = -1;
+  bool stream_waiting_ = false;  // under mu_: the stream found nothing to send now
   LanePolicy policy_;       // under mu_
   int64_t policy_seq_ = 0;  // under mu_: the row policy_ came from
   std::mutex mu_;

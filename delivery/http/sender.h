@@ -60,10 +60,10 @@ class HttpSender {
   // tag of the caller's), each written as soon as one of the sender's connections is free,
   // one request in flight on each; `done` gets each result with its tag, in the order they
   // come. When `next` has nothing while calls are in flight, it is asked again after an answer,
-  // or when `wake_fd` (an eventfd, -1 for none) becomes readable (it is read empty). Returns
-  // once `next` has nothing and nothing is in flight; at once after abort(), each call taken
-  // and not answered done as "aborted". false (nothing called): this sender has one connection
-  // per origin and does not stream.
+  // or when `wake_fd` (an eventfd or a timerfd; -1 for none) becomes readable (it is read).
+  // Returns once `next` has nothing and nothing is in flight; at once after abort(), each call
+  // taken and not answered done as "aborted". false (nothing called): this sender has one
+  // connection per origin and does not stream.
   using NextCall = std::function<bool(HttpCall& call, size_t& tag)>;
   using CallDone = std::function<void(size_t tag, HttpResult&& result)>;
   virtual bool send_stream(const Url& url, const NextCall& next, const CallDone& done,

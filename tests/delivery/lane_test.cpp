@@ -183,6 +183,38 @@ TEST_CASE("lane: spread over three connections, three formed batches leave at on
   CHECK(rx.count() == 4);
 }
 
+TEST_CASE("lane: streaming, a batch that comes due while another waits for its answer leaves then") {
+  // The first batch (full) is held until released; the second (one request) is due after
+  // batch_wait. It must not wait for the first's answer, nor for another request.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool released = false;
+  Receiver rx([&](const Webhook&, int index) {
+    std::unique_lock lock(mu);
+    if (index == 0) cv.wait_for(lock, 5s, [&] { return released; });
+    return Reply{};
+  });
+  RecordingOwner owner(&rx);
+  owner.set_connections(3);
+  LanePolicy policy;
+  policy.batch_max = 4;
+  policy.batch_wait = 200ms;
+  Lane lane(owner, lane_shape(rx.url(), 3, 1), 1, policy);
+  for (int n = 0; n < 4; ++n) lane.push_first(item_to(rx.url(), n));
+  REQUIRE(rx.wait_for(1, 5s));
+  lane.push_first(item_to(rx.url(), 4));
+  // Due 200 ms after it was queued; the first batch's answer would take up to its 2 s timeout.
+  CHECK(rx.wait_for(2, 1500ms));
+  {
+    std::lock_guard lock(mu);
+    released = true;
+    cv.notify_all();
+  }
+  REQUIRE(wait_until([&] { return owner.done().size() == 2; }, 5s));
+  lane.stop();
+  CHECK(owner.batches().size() == 2);
+}
+
 TEST_CASE("lane: stop abandons a retry that is not due, without sending it") {
   Receiver rx;
   RecordingOwner owner;
