@@ -89,19 +89,14 @@ class HttpSink final : public Sink {
 
   bool stream(const std::string& url, const Next& next, const Done& done, int wake_fd) override {
     const Url* parsed = parsed_url(url);
+    // A URL that does not parse: deliver() fails what was handed over, as for any URL.
+    if (parsed == nullptr) return false;
     const HttpSender::NextCall next_call = [&](HttpCall& call, size_t& tag) {
-      for (;;) {
-        const Request* request = next();
-        if (request == nullptr) return false;
+      for (const Request* request; (request = next()) != nullptr;) {
         std::string error;
-        std::optional<HttpCall> made;
-        if (parsed == nullptr) {
-          error = "invalid URL: " + url_error_;
-        } else {
-          made = make_call(*request, *parsed, options_.user_agent, error);
-        }
+        auto made = make_call(*request, *parsed, options_.user_agent, error);
         if (!made) {
-          // A bad URL or secret: failed, as deliver() does; the next request is asked for.
+          // A bad secret: failed, as deliver() does; the next request is asked for.
           SinkResult r;
           r.error = std::move(error);
           done(*request, std::move(r));
@@ -111,17 +106,11 @@ class HttpSink final : public Sink {
         tag = reinterpret_cast<uintptr_t>(request);  // the request outlives its call
         return true;
       }
+      return false;
     };
     const HttpSender::CallDone call_done = [&](size_t tag, HttpResult&& result) {
       done(*reinterpret_cast<const Request*>(tag), from_http(std::move(result), options_.success));
     };
-    if (parsed == nullptr) {
-      // Nothing can be sent: every request fails at once, without the sender.
-      HttpCall unused;
-      size_t tag;
-      next_call(unused, tag);
-      return true;
-    }
     return sender_->send_stream(*parsed, next_call, call_done, wake_fd);
   }
 
