@@ -128,6 +128,12 @@ double rows_in_table(const std::string& dir, const std::string& variant,
   return spent;
 }
 
+void remove_files(const std::string& dir) {
+  for (const char* name : {"/t.db", "/t.db-wal", "/t.db-shm", "/t.log"}) {
+    ::unlink((dir + name).c_str());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -138,14 +144,10 @@ int main(int argc, char** argv) {
   const std::string variant = argv[1];
   const std::string dir = argv[3];
   const std::string payload(static_cast<size_t>(std::atoi(argv[2])), 'x');
-  for (const char* name : {"/t.db", "/t.db-wal", "/t.db-shm", "/t.log"}) {
-    ::unlink((dir + name).c_str());
-  }
+  remove_files(dir);
   const double spent =
       variant == "file" ? append_to_file(dir, payload) : rows_in_table(dir, variant, payload);
-  for (const char* name : {"/t.db", "/t.db-wal", "/t.db-shm", "/t.log"}) {
-    ::unlink((dir + name).c_str());
-  }
+  remove_files(dir);
   std::printf("%s %s: %.2f us/row\n", variant.c_str(), argv[2], spent * 1e6 / kRows);
   return 0;
 }

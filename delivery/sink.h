@@ -89,8 +89,9 @@ class Sink {
   // `next` has nothing while requests are in flight, it is asked again after a result, or when
   // `wake_fd` (an eventfd or a timerfd; -1 for none) becomes readable. Returns once `next` has
   // nothing and nothing is in flight; after abort(), at once, each request taken and not
-  // answered done as kAborted. It runs as long as `next` gives requests; each one's wait is bounded as in
-  // deliver(), and the other rules are deliver()'s. false (nothing called): use deliver().
+  // answered done as kAborted. It runs as long as `next` gives requests; each one's wait is
+  // bounded as in deliver(), and the other rules are deliver()'s. false (nothing called): use
+  // deliver().
   using Next = std::function<const Request*()>;
   using Done = std::function<void(const Request& request, SinkResult&& result)>;
   virtual bool stream(const std::string& url, const Next& next, const Done& done, int wake_fd) {
