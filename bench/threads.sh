@@ -16,13 +16,15 @@
 # RATE        (environment, optional) creates per second: the writer makes the N files at that
 #             rate instead of as fast as it can, so that the agent keeps up and works a few
 #             operations at a time, as it does in production
+# DELIVERY    (environment, optional) lines added to the rules' [delivery] table, e.g.
+#             "in_memory = 1000000" for bench/no_request_rows.patch's build
 #
 # Prints, per thread, CPU µs and run slices (wake-ups) per delivery from
 # /proc/PID/task/*/schedstat before the burst and after its last delivery, then the outbox
 # writer's stop line (commits, syncs, read_back). Not a pass/fail test: a tool for profiling.
 set -eu
 if [ $# -lt 5 ]; then
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
   exit 2
 fi
 BIN=$1 WRITER=$2 URL=$3 DIR=$4 N=$5 CONN=${6:-1}
@@ -37,6 +39,7 @@ status_listen = ""
 log_file = "$RUN/agent.log"
 [delivery]
 connections = $CONN
+${DELIVERY:-}
 [[folder]]
 path = "$RUN/folder"
 urls = ["$URL"]
