@@ -200,6 +200,9 @@ class Folderhook:
         self.config = os.path.join(self.dir, "rules.toml")
         self.log = os.path.join(self.dir, "agent.log") if log_to_file else ""
         backend_line = f'backend = "{backend}"\n' if backend else ""
+        # Lines for every agent's [delivery] table, from the environment (README, Benchmark:
+        # DELIVERY="in_memory = 1000000" for bench/no_request_rows.patch's build).
+        delivery_extra = os.environ.get("DELIVERY", "")
         with open(self.config, "w") as f:
             f.write(f"""[agent]
 state_dir = "{self.dir}/state"
@@ -209,6 +212,7 @@ log_file = "{self.log}"
 [delivery]
 connections = {connections}
 pipelining = {"true" if pipelining else "false"}
+{delivery_extra}
 
 [[folder]]
 path = "{folder}"
