@@ -24,7 +24,8 @@
 # writer's stop line (commits, syncs, read_back). Not a pass/fail test: a tool for profiling.
 set -eu
 if [ $# -lt 5 ]; then
-  sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'
+  # The comment block at the top, up to the first line that is not a comment.
+  awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "$0"
   exit 2
 fi
 BIN=$1 WRITER=$2 URL=$3 DIR=$4 N=$5 CONN=${6:-1}
